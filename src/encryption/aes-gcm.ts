@@ -1,0 +1,65 @@
+// AES-GCM with a random 96-bit nonce, as upstream's aes.NewGCMTransformer: nonce[12] ‖ ciphertext ‖ tag[16], with the
+// storage key as authenticated data, so a value moved to another key fails to decrypt.
+import { type CipherGCMTypes, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { DecryptError, InvalidError } from '../lib/errors.js';
+import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
+
+export const GCM_NONCE_SIZE = 12;
+export const GCM_TAG_SIZE = 16;
+const AES_KEY_SIZES = [16, 24, 32];
+
+export function assertAesKeySize(key: Uint8Array): void {
+  if (!AES_KEY_SIZES.includes(key.length)) {
+    throw new InvalidError(`AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+  }
+}
+
+function gcmAlgorithm(key: Uint8Array): CipherGCMTypes {
+  return `aes-${key.length * 8}-gcm` as CipherGCMTypes;
+}
+
+export function gcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const cipher = createCipheriv(gcmAlgorithm(key), key, nonce);
+  cipher.setAAD(aad);
+  return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** Opens ciphertext‖tag; throws DecryptError with Go's message when authentication fails. */
+export function gcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (sealed.length < GCM_TAG_SIZE) throw new DecryptError('cipher: message authentication failed');
+  const decipher = createDecipheriv(gcmAlgorithm(key), key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_SIZE));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_SIZE)), decipher.final()]);
+  } catch (cause) {
+    throw new DecryptError('cipher: message authentication failed', { cause });
+  }
+}
+
+export class AesGcmTransformer implements Transformer {
+  private readonly key: Buffer;
+
+  constructor(key: Uint8Array) {
+    assertAesKeySize(key);
+    this.key = Buffer.from(key);
+  }
+
+  async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
+    if (data.length < GCM_NONCE_SIZE) {
+      throw new DecryptError('the stored data was shorter than the required size');
+    }
+    const plain = gcmOpen(this.key, data.subarray(0, GCM_NONCE_SIZE), data.subarray(GCM_NONCE_SIZE), ctx.authenticatedData);
+    return { data: plain, stale: false };
+  }
+
+  async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
+    const nonce = randomBytes(GCM_NONCE_SIZE);
+    return Buffer.concat([nonce, gcmSeal(this.key, nonce, data, ctx.authenticatedData)]);
+  }
+
+  /** Zero-fills the key; the transformer is unusable afterwards. */
+  destroy(): void {
+    this.key.fill(0);
+  }
+}
