@@ -5,8 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-// Debian packages whose commands the tests start; empty until a test needs one (etcd, softhsm2, gdb come later).
-const DEBIAN_PACKAGES = [];
+// Debian packages whose commands the tests start, and the command that shows each is installed.
+const DEBIAN_PACKAGES = [
+  { pkg: 'etcd-server', command: 'etcd' },
+  { pkg: 'etcd-client', command: 'etcdctl' },
+];
 
 function missingPackages() {
   return DEBIAN_PACKAGES.filter(
