@@ -23,12 +23,17 @@ export class DecryptError extends CofferError {}
 /** Plaintext could not be encrypted for storage (e.g. the KMS v2 state expired or the plugin is unreachable). */
 export class EncryptError extends CofferError {}
 
-/** Several errors from alternatives that were all tried, as upstream's utilerrors.NewAggregate. */
+/**
+ * Several errors from alternatives that were all tried, worded as upstream's utilerrors.NewAggregate: nested
+ * aggregates flattened, repeated messages once, and a lone message without brackets.
+ */
 export class AggregateDecryptError extends DecryptError {
   readonly errors: readonly Error[];
   constructor(errors: readonly Error[]) {
-    super(errors.length === 1 ? errors[0]!.message : `[${errors.map((e) => e.message).join(', ')}]`);
-    this.errors = errors;
+    const flat = errors.flatMap((e) => (e instanceof AggregateDecryptError ? e.errors : [e]));
+    const messages = [...new Set(flat.map((e) => e.message))];
+    super(messages.length === 1 ? messages[0]! : `[${messages.join(', ')}]`);
+    this.errors = flat;
   }
 }
 
