@@ -35,7 +35,11 @@ function keyList(
     if (key.name === '') throw new InvalidError('key with invalid name provided');
     if (key.secret.length === 0) throw new InvalidError(`key ${key.name} has no provided secret`);
   }
-  const entries = keys.map((key) => ({ prefix: `${key.name}:`, transformer: makeTransformer(key) }));
+  const entries = keys.map((key) => ({
+    prefix: `${key.name}:`,
+    transformer: makeTransformer(key),
+    label: `key ${JSON.stringify(key.name)}`,
+  }));
   return new PrefixTransformers(entries, { noMatchMessage });
 }
 
@@ -50,20 +54,20 @@ function aesCipher(key: LocalKey, make: (secret: Uint8Array) => Transformer): Tr
 
 export function aesCbcProvider(keys: readonly LocalKey[]): PrefixTransformerEntry {
   const transformer = keyList('aes', keys, (k) => aesCipher(k, (s) => new AesCbcTransformer(s)), NO_MATCHING_AES_KEY);
-  return { prefix: AESCBC_PREFIX, transformer };
+  return { prefix: AESCBC_PREFIX, transformer, label: 'aescbc' };
 }
 
 export function aesGcmProvider(keys: readonly LocalKey[]): PrefixTransformerEntry {
   const transformer = keyList('aes', keys, (k) => aesCipher(k, (s) => new AesGcmTransformer(s)), NO_MATCHING_AES_KEY);
-  return { prefix: AESGCM_PREFIX, transformer };
+  return { prefix: AESGCM_PREFIX, transformer, label: 'aesgcm' };
 }
 
 export function secretboxProvider(keys: readonly LocalKey[]): PrefixTransformerEntry {
   const transformer = keyList('secretbox', keys, (k) => new SecretboxTransformer(k.secret), NO_MATCHING_SECRETBOX_KEY);
-  return { prefix: SECRETBOX_PREFIX, transformer };
+  return { prefix: SECRETBOX_PREFIX, transformer, label: 'secretbox' };
 }
 
 /** The empty prefix matches everything; the list skips identity's refusals silently (see PrefixTransformers). */
 export function identityProvider(): PrefixTransformerEntry {
-  return { prefix: new Uint8Array(0), transformer: new IdentityTransformer() };
+  return { prefix: new Uint8Array(0), transformer: new IdentityTransformer(), label: 'identity' };
 }

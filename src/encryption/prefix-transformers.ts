@@ -12,11 +12,14 @@ export interface PrefixTransformerEntry {
   /** Bytes that stored values of this entry start with; empty for identity. A string is taken as UTF-8. */
   readonly prefix: Uint8Array | string;
   readonly transformer: Transformer;
+  /** How operators name this entry in `via` (e.g. `aescbc`, `key "key1"`). */
+  readonly label?: string;
 }
 
 interface Entry {
   readonly prefix: Buffer;
   readonly transformer: Transformer;
+  readonly label: string;
 }
 
 function hasPrefix(data: Uint8Array, prefix: Buffer): boolean {
@@ -41,6 +44,7 @@ export class PrefixTransformers implements Transformer {
     this.entries = entries.map((e) => ({
       prefix: typeof e.prefix === 'string' ? Buffer.from(e.prefix, 'utf8') : Buffer.from(e.prefix),
       transformer: e.transformer,
+      label: e.label ?? (typeof e.prefix === 'string' ? e.prefix : Buffer.from(e.prefix).toString('utf8')),
     }));
     this.noMatchMessage = opts.noMatchMessage ?? NO_MATCHING_PREFIX;
   }
@@ -48,11 +52,11 @@ export class PrefixTransformers implements Transformer {
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
     const errors: Error[] = [];
     for (let i = 0; i < this.entries.length; i++) {
-      const { prefix, transformer } = this.entries[i]!;
+      const { prefix, transformer, label } = this.entries[i]!;
       if (!hasPrefix(data, prefix)) continue;
       try {
         const result = await transformer.fromStorage(data.subarray(prefix.length), ctx);
-        return { data: result.data, stale: result.stale || i !== 0 };
+        return { data: result.data, stale: result.stale || i !== 0, via: [label, ...(result.via ?? [])] };
       } catch (thrown) {
         // Identity placed before an encrypting provider (to migrate away from encryption) refuses encrypted values;
         // upstream moves on silently so the next provider can read them, and its error is never reported.

@@ -9,6 +9,8 @@ export interface FromStorageResult {
   data: Uint8Array;
   /** True when the value should be rewritten: not written by the first provider/key, or by an older KMS key. */
   stale: boolean;
+  /** Which providers and keys read the value, outermost first (e.g. `aescbc`, `key "key1"`); for operators' tools. */
+  via?: readonly string[];
 }
 
 export interface Transformer {
