@@ -1,0 +1,269 @@
+// KMS v2 envelope (upstream kmsv2/envelope.go), the bytes after `k8s:enc:kms:v2:<name>:`: a protobuf EncryptedObject
+// whose encryptedData is info[32] ‖ nonce[12] ‖ AES-256-GCM(HKDF-Expand(seed, info), AAD = storage key) (type 1,
+// the only type written) or nonce[12] ‖ AES-GCM(DEK) (type 0, read only). Writes use the seed of KmsV2State without
+// calling the plugin; reads find the seed's transformer in a cache keyed by the EDEK's identity, or ask Decrypt.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { KmsV2Service } from '../kms/kms-service.js';
+import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
+import { DecryptError, EncryptError, InvalidError } from '../lib/errors.js';
+import { AesGcmExtendedNonceTransformer, SEED_SIZE } from './aes-gcm-extended-nonce.js';
+import { AesGcmTransformer } from './aes-gcm.js';
+import {
+  decodeEncryptedObject,
+  decryptCacheKey,
+  encodeEncryptedObject,
+  HKDF_SHA256_XNONCE_AES_GCM_SEED,
+  keyIdHash,
+  validateEncryptedObject,
+  type EncryptedObject,
+} from './kms-v2-encrypted-object.js';
+import { formatRfc3339, KmsV2State, SharedDekSource, type KmsV2StateOptions } from './kms-v2-state.js';
+import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
+
+export const KMS_V2_PREFIX = 'k8s:enc:kms:v2:';
+export const KMS_V2_DECRYPT_CACHE_TTL_MS = 24 * 60 * 60_000;
+
+export function kmsV2Prefix(name: string): string {
+  return `${KMS_V2_PREFIX}${name}:`;
+}
+
+export interface KmsV2EnvelopeOptions extends KmsV2StateOptions {
+  /** Upstream cacheTTL: bounds the growth of the decrypt cache; expired entries are still served until collected. */
+  decryptCacheTtlMs?: number;
+}
+
+function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
+/**
+ * Upstream's simpleCache (utilcache.Expiring with AllowExpiredGet): a transformer per EDEK identity, served even
+ * after its TTL; expired entries are collected when a later entry is set. Each entry holds one retain on its source.
+ */
+class DecryptCache {
+  private readonly entries = new Map<string, { source: SharedDekSource; expiresAt: number }>();
+  private nextExpiry = Infinity;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): SharedDekSource | undefined {
+    return this.entries.get(key)?.source;
+  }
+
+  set(key: string, source: SharedDekSource): void {
+    const now = this.clock.now();
+    if (now >= this.nextExpiry) this.collect(now);
+    const expiresAt = now + this.ttlMs;
+    this.nextExpiry = Math.min(this.nextExpiry, expiresAt);
+    const old = this.entries.get(key);
+    if (old?.source === source) {
+      old.expiresAt = expiresAt;
+      return;
+    }
+    this.entries.set(key, { source: source.retain(), expiresAt });
+    old?.source.release();
+  }
+
+  clear(): void {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    for (const e of all) e.source.release();
+  }
+
+  private collect(now: number): void {
+    let next = Infinity;
+    for (const [key, e] of this.entries) {
+      if (e.expiresAt <= now) {
+        this.entries.delete(key);
+        e.source.release(); // the current write state's source survives: the state still holds it
+      } else {
+        next = Math.min(next, e.expiresAt);
+      }
+    }
+    this.nextExpiry = next;
+  }
+}
+
+/** The reader for a plaintext DEK source; the caller still owns (and wipes) `plain`, the reader keeps a copy. */
+function makeReader(type: number, plain: Uint8Array): AesGcmExtendedNonceTransformer | AesGcmTransformer {
+  try {
+    return type === HKDF_SHA256_XNONCE_AES_GCM_SEED ? new AesGcmExtendedNonceTransformer(plain) : new AesGcmTransformer(plain);
+  } catch (cause) {
+    throw new DecryptError(messageOf(cause), { cause });
+  }
+}
+
+export class KmsV2EnvelopeTransformer implements Transformer {
+  readonly state: KmsV2State;
+  private readonly clock: Clock;
+  private readonly cache: DecryptCache;
+
+  constructor(
+    private readonly service: KmsV2Service,
+    opts: KmsV2EnvelopeOptions,
+  ) {
+    this.clock = opts.clock ?? SYSTEM_CLOCK;
+    this.state = new KmsV2State(service, { ...opts, clock: this.clock });
+    this.cache = new DecryptCache(this.clock, opts.decryptCacheTtlMs ?? KMS_V2_DECRYPT_CACHE_TTL_MS);
+  }
+
+  /** See KmsV2State.prime: one inline probe, then the background Status loop. Never rejects. */
+  prime(): Promise<void> {
+    return this.state.prime();
+  }
+
+  healthCheck(): Promise<void> {
+    return this.state.healthCheck();
+  }
+
+  /** Stops the Status loop and zero-fills every seed/DEK held; the plugin connection is the caller's to close. */
+  close(): void {
+    this.state.close();
+    this.cache.clear();
+  }
+
+  /** Number of DEK sources in the decrypt cache (for tests and metrics). */
+  get decryptCacheSize(): number {
+    return this.cache.size;
+  }
+
+  async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
+    let state;
+    try {
+      state = this.state.current();
+    } catch (cause) {
+      throw new EncryptError(messageOf(cause), { cause });
+    }
+    const now = this.clock.now();
+    if (now > state.expiresAt) {
+      throw new EncryptError(
+        `encryptedDEKSource with keyID hash ${JSON.stringify(keyIdHash(state.keyId))} expired at ` +
+          `${formatRfc3339(state.expiresAt)} (current time is ${formatRfc3339(now)})`,
+      );
+    }
+    if (!state.source) return this.toStorageWithFreshSeed(data, ctx);
+
+    // So that this server never needs Decrypt for its own writes.
+    this.cache.set(state.cacheKey, state.source);
+    const source = state.source.retain(); // a rotation during this write must not wipe the seed under it
+    let encryptedData: Uint8Array;
+    try {
+      encryptedData = await source.transformer.toStorage(data, ctx);
+    } finally {
+      source.release();
+    }
+    return this.encode({
+      encryptedData,
+      keyId: state.keyId,
+      encryptedDekSource: state.encryptedDekSource,
+      annotations: state.annotations,
+      encryptedDekSourceType: state.encryptedDekSourceType,
+    });
+  }
+
+  /**
+   * No-DEK-cache mode: a seed per write, wrapped by the plugin right away and wiped when the write is done, so no seed
+   * sits in this process's memory between requests (the RAM row of the threat table). The price is one Encrypt round
+   * trip per write (and one Decrypt per read) instead of none; bench/ measures it. The key ID written is the one
+   * Encrypt returns: it is the plugin's freshest answer, and validation still applies.
+   */
+  private async toStorageWithFreshSeed(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
+    const seed = randomBytes(SEED_SIZE);
+    const writer = new AesGcmExtendedNonceTransformer(seed);
+    try {
+      let resp;
+      try {
+        resp = await this.service.encrypt(seed, { uid: randomUUID(), signal: this.state.signal });
+      } catch (cause) {
+        throw new EncryptError(`failed to encrypt DEK, error: ${messageOf(cause)}`, { cause });
+      }
+      return this.encode({
+        encryptedData: await writer.toStorage(data, ctx),
+        keyId: resp.keyId,
+        encryptedDekSource: resp.ciphertext,
+        annotations: resp.annotations,
+        encryptedDekSourceType: HKDF_SHA256_XNONCE_AES_GCM_SEED,
+      });
+    } finally {
+      seed.fill(0);
+      writer.destroy();
+    }
+  }
+
+  private encode(o: EncryptedObject): Buffer {
+    try {
+      validateEncryptedObject(o);
+    } catch (cause) {
+      throw new EncryptError(messageOf(cause), { cause });
+    }
+    return encodeEncryptedObject(o);
+  }
+
+  async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
+    let o: EncryptedObject;
+    try {
+      o = decodeEncryptedObject(data);
+      validateEncryptedObject(o);
+    } catch (cause) {
+      if (!(cause instanceof InvalidError)) throw cause;
+      throw new DecryptError(cause.message, { cause });
+    }
+    let state;
+    try {
+      state = this.state.current(); // reads, too, need a primed plugin (upstream stateFunc)
+    } catch (cause) {
+      throw new DecryptError(messageOf(cause), { cause });
+    }
+    const stale = o.keyId !== state.keyId || o.encryptedDekSourceType !== state.encryptedDekSourceType;
+
+    if (this.state.noDekCache) {
+      const reader = await this.decryptDekSource(o);
+      try {
+        const out = await reader.fromStorage(o.encryptedData, ctx);
+        return { data: out.data, stale: out.stale || stale };
+      } finally {
+        reader.destroy();
+      }
+    }
+
+    const key = decryptCacheKey(o);
+    let source = this.cache.get(key);
+    if (!source) {
+      source = new SharedDekSource(await this.decryptDekSource(o));
+      this.cache.set(key, source);
+    }
+    source.retain(); // an eviction while this read runs must not wipe the key under it
+    try {
+      const out = await source.transformer.fromStorage(o.encryptedData, ctx);
+      return { data: out.data, stale: out.stale || stale };
+    } finally {
+      source.release();
+    }
+  }
+
+  private async decryptDekSource(o: EncryptedObject): Promise<AesGcmExtendedNonceTransformer | AesGcmTransformer> {
+    let plain: Uint8Array;
+    try {
+      plain = await this.service.decrypt(o.encryptedDekSource, {
+        uid: randomUUID(),
+        keyId: o.keyId,
+        annotations: o.annotations,
+        signal: this.state.signal,
+      });
+    } catch (cause) {
+      throw new DecryptError(`failed to decrypt DEK, error: ${messageOf(cause)}`, { cause });
+    }
+    try {
+      return makeReader(o.encryptedDekSourceType, plain);
+    } finally {
+      plain.fill(0);
+    }
+  }
+}
