@@ -1,8 +1,9 @@
 // The KMS v2 type-1 data layout (upstream aes_extended_nonce.go): info[32] ‖ nonce[12] ‖ AES-256-GCM(K, ...), where
 // K = HKDF-Expand(SHA-256, PRK = seed, info, 32). HKDF-Expand for one 32-byte block is a single HMAC-SHA256 over
 // info ‖ 0x01 — node's crypto.hkdf always runs Extract first, which would give a different key.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { DecryptError, InvalidError } from '../lib/errors.js';
+import { publicRandomBytes } from '../lib/public-random.js';
 import { GCM_NONCE_SIZE, gcmOpen, gcmSeal } from './aes-gcm.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
 
@@ -13,19 +14,57 @@ export function hkdfExpandSha256Key(seed: Uint8Array, info: Uint8Array): Buffer 
   return createHmac('sha256', seed).update(info).update(Uint8Array.of(1)).digest();
 }
 
+const SHA256_BLOCK = 64;
+
+/**
+ * hkdfExpandSha256Key for one seed, with HMAC's padded key blocks computed once: every KMS v2 write derives a key,
+ * and createHmac would redo the key schedule each time. The result is the same HMAC-SHA256(seed, info ‖ 0x01).
+ */
+class SeedKeyDeriver {
+  private readonly inner = Buffer.alloc(SHA256_BLOCK + INFO_SIZE + 1); // (seed ⊕ ipad) ‖ info ‖ 0x01
+  private readonly outer = Buffer.alloc(SHA256_BLOCK + 32); // (seed ⊕ opad) ‖ inner digest
+
+  constructor(seed: Uint8Array) {
+    const key = seed.length > SHA256_BLOCK ? hash('sha256', seed, 'buffer') : seed; // HMAC's rule for long keys
+    for (let i = 0; i < SHA256_BLOCK; i++) {
+      this.inner[i] = (key[i] ?? 0) ^ 0x36;
+      this.outer[i] = (key[i] ?? 0) ^ 0x5c;
+    }
+    this.inner[SHA256_BLOCK + INFO_SIZE] = 1;
+    if (key !== seed) key.fill(0);
+  }
+
+  /** Synchronous, so the shared scratch buffers cannot be used by two derivations at once. */
+  derive(info: Uint8Array): Buffer {
+    this.inner.set(info, SHA256_BLOCK);
+    const innerDigest = hash('sha256', this.inner, 'buffer');
+    this.outer.set(innerDigest, SHA256_BLOCK);
+    innerDigest.fill(0);
+    return hash('sha256', this.outer, 'buffer');
+  }
+
+  wipe(): void {
+    this.inner.fill(0);
+    this.outer.fill(0);
+  }
+}
+
+/** Bytes a sealed value adds to its plaintext: info, nonce and the GCM tag. */
+export const EXTENDED_NONCE_OVERHEAD = INFO_SIZE + GCM_NONCE_SIZE + 16;
+
 export class AesGcmExtendedNonceTransformer implements Transformer {
-  private readonly seed: Buffer;
+  private readonly deriver: SeedKeyDeriver;
 
   constructor(seed: Uint8Array) {
     if (seed.length < SEED_SIZE) throw new InvalidError(`invalid seed length ${seed.length} used for key generation`);
-    this.seed = Buffer.from(seed);
+    this.deriver = new SeedKeyDeriver(seed);
   }
 
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
     if (data.length < INFO_SIZE + GCM_NONCE_SIZE) {
       throw new DecryptError('the stored data was shorter than the required size');
     }
-    const key = hkdfExpandSha256Key(this.seed, data.subarray(0, INFO_SIZE));
+    const key = this.deriver.derive(data.subarray(0, INFO_SIZE));
     try {
       const nonce = data.subarray(INFO_SIZE, INFO_SIZE + GCM_NONCE_SIZE);
       const plain = gcmOpen(key, nonce, data.subarray(INFO_SIZE + GCM_NONCE_SIZE), ctx.authenticatedData);
@@ -36,11 +75,20 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
   }
 
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
-    const info = randomBytes(INFO_SIZE);
-    const nonce = randomBytes(GCM_NONCE_SIZE);
-    const key = hkdfExpandSha256Key(this.seed, info);
+    return this.seal(data, ctx);
+  }
+
+  /**
+   * toStorage without the promise, for the KMS v2 write path (where the seed must not be wiped mid-write), with
+   * optional bytes before and after the sealed data so the envelope needs no second copy.
+   */
+  seal(data: Uint8Array, ctx: TransformContext, frame: { head?: Uint8Array; tail?: Uint8Array } = {}): Buffer {
+    const infoAndNonce = publicRandomBytes(INFO_SIZE + GCM_NONCE_SIZE);
+    const key = this.deriver.derive(infoAndNonce.subarray(0, INFO_SIZE));
     try {
-      return Buffer.concat([info, nonce, gcmSeal(key, nonce, data, ctx.authenticatedData)]);
+      const head = frame.head ? [frame.head, infoAndNonce] : [infoAndNonce];
+      const nonce = infoAndNonce.subarray(INFO_SIZE);
+      return gcmSeal(key, nonce, data, ctx.authenticatedData, frame.tail ? { head, tail: frame.tail } : { head });
     } finally {
       key.fill(0);
     }
@@ -48,6 +96,6 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
 
   /** Zero-fills the seed (Coffer's no-cache mode); the transformer is unusable afterwards. */
   destroy(): void {
-    this.seed.fill(0);
+    this.deriver.wipe();
   }
 }

@@ -1,7 +1,8 @@
 // AES-GCM with a random 96-bit nonce, as upstream's aes.NewGCMTransformer: nonce[12] ‖ ciphertext ‖ tag[16], with the
 // storage key as authenticated data, so a value moved to another key fails to decrypt.
-import { type CipherGCMTypes, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { type CipherGCMTypes, createCipheriv, createDecipheriv } from 'node:crypto';
 import { DecryptError, InvalidError } from '../lib/errors.js';
+import { publicRandomBytes } from '../lib/public-random.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
 
 export const GCM_NONCE_SIZE = 12;
@@ -18,10 +19,24 @@ function gcmAlgorithm(key: Uint8Array): CipherGCMTypes {
   return `aes-${key.length * 8}-gcm` as CipherGCMTypes;
 }
 
-export function gcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+/**
+ * head… ‖ ciphertext ‖ tag ‖ tail, assembled in one copy: writers put their nonce (and the KMS v2 envelope its prefix
+ * and protobuf framing) around the sealed bytes without copying the ciphertext again.
+ */
+export function gcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  frame: { head?: readonly Uint8Array[]; tail?: Uint8Array } = {},
+): Buffer {
   const cipher = createCipheriv(gcmAlgorithm(key), key, nonce);
   cipher.setAAD(aad);
-  return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const body = cipher.update(plaintext);
+  const final = cipher.final();
+  const parts = [...(frame.head ?? []), body, final, cipher.getAuthTag()];
+  if (frame.tail) parts.push(frame.tail);
+  return Buffer.concat(parts);
 }
 
 /** Opens ciphertext‖tag; throws DecryptError with Go's message when authentication fails. */
@@ -54,8 +69,8 @@ export class AesGcmTransformer implements Transformer {
   }
 
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
-    const nonce = randomBytes(GCM_NONCE_SIZE);
-    return Buffer.concat([nonce, gcmSeal(this.key, nonce, data, ctx.authenticatedData)]);
+    const nonce = publicRandomBytes(GCM_NONCE_SIZE);
+    return gcmSeal(this.key, nonce, data, ctx.authenticatedData, { head: [nonce] });
   }
 
   /** Zero-fills the key; the transformer is unusable afterwards. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { DecryptError, InvalidError } from '../lib/errors.js';
 import { AesCbcTransformer, cbcEncrypt } from './aes-cbc.js';
 import { AesGcmExtendedNonceTransformer, hkdfExpandSha256Key } from './aes-gcm-extended-nonce.js';
-import { AesGcmTransformer } from './aes-gcm.js';
+import { AesGcmTransformer, gcmOpen } from './aes-gcm.js';
 import { runTransformerContract } from './transformer.contract.js';
 import { contextForKey } from './transformer.js';
 
@@ -157,3 +157,14 @@ for (const n of [16, 24, 32]) {
   });
 }
 runTransformerContract('AesGcmExtendedNonceTransformer', () => new AesGcmExtendedNonceTransformer(randomBytes(32)));
+
+void it('the per-seed key derivation equals HMAC-SHA256(seed, info ‖ 0x01), also for seeds longer than a block', async () => {
+  for (const size of [32, 64, 65, 100]) {
+    const seed = randomBytes(size);
+    const t = new AesGcmExtendedNonceTransformer(seed);
+    const ctx = { authenticatedData: Buffer.from('/registry/secrets/ns/a') };
+    const stored = Buffer.from(await t.toStorage(Buffer.from('payload'), ctx));
+    const key = createHmac('sha256', seed).update(stored.subarray(0, 32)).update(Uint8Array.of(1)).digest();
+    assert.equal(gcmOpen(key, stored.subarray(32, 44), stored.subarray(44), ctx.authenticatedData).toString(), 'payload', `seed of ${size} bytes`);
+  }
+});

@@ -59,8 +59,17 @@ function lengthDelimited(field: number, payload: Uint8Array): Buffer[] {
 
 /** Go's proto.Marshal output for the object (fields 1..5 ascending, map entries sorted by key bytes, zeros omitted). */
 export function encodeEncryptedObject(o: EncryptedObject): Buffer {
+  const tail = encodeEncryptedObjectTail(o);
+  if (o.encryptedData.length === 0) return tail; // proto3 omits an empty field
+  return Buffer.concat([encryptedDataHead(new Uint8Array(0), o.encryptedData.length), o.encryptedData, tail]);
+}
+
+/**
+ * Fields 2..5, which every write under one KMS v2 state repeats unchanged: a writer encodes them once per state so a
+ * write only adds field 1 in front (field order stays Go's, so the bytes equal encodeEncryptedObject's).
+ */
+export function encodeEncryptedObjectTail(o: Omit<EncryptedObject, 'encryptedData'>): Buffer {
   const parts: Buffer[] = [];
-  if (o.encryptedData.length > 0) parts.push(...lengthDelimited(FIELD_ENCRYPTED_DATA, o.encryptedData));
   const keyId = Buffer.from(o.keyId, 'utf8');
   if (keyId.length > 0) parts.push(...lengthDelimited(FIELD_KEY_ID, keyId));
   if (o.encryptedDekSource.length > 0) {
@@ -75,6 +84,15 @@ export function encodeEncryptedObject(o: EncryptedObject): Buffer {
     parts.push(varint((FIELD_TYPE << 3) | WIRE_VARINT), varint(o.encryptedDekSourceType));
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * What goes before a data ciphertext of `length` bytes so that head ‖ ciphertext ‖ tail (a tail from
+ * encodeEncryptedObjectTail) is the encoded object after `prefix`: the prefix, then field 1's tag and length.
+ */
+export function encryptedDataHead(prefix: Uint8Array, length: number): Buffer {
+  const tag = Uint8Array.of((FIELD_ENCRYPTED_DATA << 3) | WIRE_LEN);
+  return Buffer.concat([prefix, tag, varint(length)]);
 }
 
 // ---- reader -------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { KmsV2Service } from '../kms/kms-service.js';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { DecryptError, EncryptError, InvalidError } from '../lib/errors.js';
-import { AesGcmExtendedNonceTransformer, SEED_SIZE } from './aes-gcm-extended-nonce.js';
+import { AesGcmExtendedNonceTransformer, EXTENDED_NONCE_OVERHEAD, SEED_SIZE } from './aes-gcm-extended-nonce.js';
 import { AesGcmTransformer } from './aes-gcm.js';
 import {
   decodeEncryptedObject,
@@ -14,10 +14,12 @@ import {
   encodeEncryptedObject,
   HKDF_SHA256_XNONCE_AES_GCM_SEED,
   keyIdHash,
+  encryptedDataHead,
   validateEncryptedObject,
   type EncryptedObject,
 } from './kms-v2-encrypted-object.js';
 import { formatRfc3339, KmsV2State, SharedDekSource, type KmsV2StateOptions } from './kms-v2-state.js';
+import type { PrefixWritingTransformer } from './prefix-transformers.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
 
 export const KMS_V2_PREFIX = 'k8s:enc:kms:v2:';
@@ -91,6 +93,20 @@ class DecryptCache {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+function sealWith(
+  transformer: Transformer,
+  data: Uint8Array,
+  ctx: TransformContext,
+  frame: { head: Uint8Array; tail: Uint8Array },
+): Buffer {
+  if (!(transformer instanceof AesGcmExtendedNonceTransformer)) {
+    throw new EncryptError('KMS v2 writes need a seed (HKDF) state'); // rotate() only ever makes seed states
+  }
+  return transformer.seal(data, ctx, frame);
+}
+
 /** The reader for a plaintext DEK source; the caller still owns (and wipes) `plain`, the reader keeps a copy. */
 function makeReader(type: number, plain: Uint8Array): AesGcmExtendedNonceTransformer | AesGcmTransformer {
   try {
@@ -100,7 +116,7 @@ function makeReader(type: number, plain: Uint8Array): AesGcmExtendedNonceTransfo
   }
 }
 
-export class KmsV2EnvelopeTransformer implements Transformer {
+export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
   readonly state: KmsV2State;
   private readonly clock: Clock;
   private readonly cache: DecryptCache;
@@ -135,6 +151,11 @@ export class KmsV2EnvelopeTransformer implements Transformer {
   }
 
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
+    return this.toStorageAfter(EMPTY, data, ctx);
+  }
+
+  /** toStorage with the provider prefix written into the same buffer (PrefixWritingTransformer). */
+  async toStorageAfter(prefix: Uint8Array, data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
     let state;
     try {
       state = this.state.current();
@@ -148,24 +169,14 @@ export class KmsV2EnvelopeTransformer implements Transformer {
           `${formatRfc3339(state.expiresAt)} (current time is ${formatRfc3339(now)})`,
       );
     }
-    if (!state.source) return this.toStorageWithFreshSeed(data, ctx);
+    if (!state.source) return Buffer.concat([prefix, await this.toStorageWithFreshSeed(data, ctx)]);
 
     // So that this server never needs Decrypt for its own writes.
     this.cache.set(state.cacheKey, state.source);
-    const source = state.source.retain(); // a rotation during this write must not wipe the seed under it
-    let encryptedData: Uint8Array;
-    try {
-      encryptedData = await source.transformer.toStorage(data, ctx);
-    } finally {
-      source.release();
-    }
-    return this.encode({
-      encryptedData,
-      keyId: state.keyId,
-      encryptedDekSource: state.encryptedDekSource,
-      annotations: state.annotations,
-      encryptedDekSourceType: state.encryptedDekSourceType,
-    });
+    // Synchronous from here on, so no rotation can wipe the seed in the middle of this write. Fields 2..5 were
+    // validated when the state was made; field 1 is never empty (it holds at least the GCM tag).
+    const head = encryptedDataHead(prefix, data.length + EXTENDED_NONCE_OVERHEAD);
+    return sealWith(state.source.transformer, data, ctx, { head, tail: state.encodedTail });
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   HKDF_SHA256_XNONCE_AES_GCM_SEED,
   keyIdError,
   keyIdHash,
+  encodeEncryptedObjectTail,
   validateEncryptedObject,
 } from './kms-v2-encrypted-object.js';
 import type { Transformer } from './transformer.js';
@@ -65,6 +66,8 @@ export interface KmsV2WriteState {
   readonly expiresAt: number;
   /** Hex SHA-256 of the §4.5 cache key, under which the decrypt cache holds `source`. */
   readonly cacheKey: string;
+  /** EncryptedObject fields 2..5 for this state, validated and encoded once (see encodeEncryptedObjectTail). */
+  readonly encodedTail: Buffer;
   /** The seed's transformer; undefined in no-DEK-cache mode, where no seed outlives a single write. */
   readonly source: SharedDekSource | undefined;
   /** The Encrypt call's uid, for correlating plugin logs. */
@@ -269,6 +272,7 @@ export class KmsV2State {
         annotations: {},
         expiresAt,
         cacheKey: '',
+        encodedTail: Buffer.alloc(0),
         source: undefined,
         uid,
       };
@@ -295,7 +299,14 @@ export class KmsV2State {
       if (resp.keyId !== statusKeyId) throw new Error('the key ID of Encrypt differs from the key ID of Status');
       if (this.closed) throw new Error('the provider was closed during rotation');
       const replaced = this.state;
-      this.state = { ...next, expiresAt, cacheKey: decryptCacheKey(next), source: fresh, uid };
+      this.state = {
+        ...next,
+        expiresAt,
+        cacheKey: decryptCacheKey(next),
+        encodedTail: encodeEncryptedObjectTail(next),
+        source: fresh,
+        uid,
+      };
       fresh = undefined; // now owned by the state
       // Wiped now unless the decrypt cache still holds it for data written under it; then it is wiped on eviction.
       replaced?.source?.release();

@@ -16,6 +16,15 @@ export interface PrefixTransformerEntry {
   readonly label?: string;
 }
 
+/** A transformer that can put a given prefix in front of its output itself, saving the list a copy per write. */
+export interface PrefixWritingTransformer extends Transformer {
+  toStorageAfter(prefix: Uint8Array, data: Uint8Array, ctx: TransformContext): Promise<Uint8Array>;
+}
+
+function writesPrefix(t: Transformer): t is PrefixWritingTransformer {
+  return typeof (t as Partial<PrefixWritingTransformer>).toStorageAfter === 'function';
+}
+
 interface Entry {
   readonly prefix: Buffer;
   readonly transformer: Transformer;
@@ -73,6 +82,7 @@ export class PrefixTransformers implements Transformer {
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
     const { prefix, transformer } = this.entries[0]!;
     if (prefix.length === 0) return transformer.toStorage(data, ctx);
+    if (writesPrefix(transformer)) return transformer.toStorageAfter(prefix, data, ctx);
     const inner = await transformer.toStorage(data, ctx);
     const out = Buffer.allocUnsafe(prefix.length + inner.length);
     prefix.copy(out, 0);
