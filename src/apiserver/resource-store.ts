@@ -2,7 +2,7 @@
 // owns, validation, optimistic concurrency, resourceVersion rules, selectors, paging, watch) over the Store, with
 // every value passing through the encryption engine and the object codec. HTTP handlers call only this; errors are
 // ApiStatusError (api-status.ts).
-import type { KubeObject } from '../objects/object-codec.js';
+import type { KubeObject } from '../objects/object-meta.js';
 import type { ResourceInfo } from './resource-info.js';
 
 export interface UserInfo {
