@@ -1,0 +1,70 @@
+// The embedded store's file: connection settings and the log-structured table that gives etcd's MVCC semantics, after
+// the idea of k3s's kine. Every write appends a row; the row's id is the store revision. A key's value at revision R is
+// its newest row with id <= R (absent when that row is a deletion). Rows carry the previous value so a watch event is
+// complete even after compaction removed the row it replaced.
+import type { Database } from 'better-sqlite3-multiple-ciphers';
+import { CofferError } from '../../lib/errors.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** Durability of an acknowledged write. See applyPragmas. */
+export type Synchronous = 'full' | 'normal';
+
+/**
+ * Connection settings, applied after the key (if any) and before any other read.
+ *
+ * - locking_mode=EXCLUSIVE: one process owns the file. The watch hub relies on it (a write from another process would
+ *   reach no watcher), a second `coffer` on the same data directory fails fast instead of corrupting that promise, and
+ *   WAL then keeps its index in heap memory, so there is no -shm file at all.
+ * - journal_mode=WAL: readers never block the writer; a commit is one append.
+ * - synchronous=FULL (default): the WAL is fsynced at every commit, so an acknowledged write survives power loss, as
+ *   etcd's does. NORMAL already survives kill -9 (committed frames are in the OS page cache, which outlives the
+ *   process) but may lose the last commits if the machine loses power.
+ * - temp_store=MEMORY: sorts and temporary tables never spill plaintext to a temp file.
+ * - secure_delete=ON: pages freed by compaction are zeroed, so superseded Secret values do not linger on the disk.
+ */
+export function applyPragmas(db: Database, opts: { synchronous: Synchronous }): void {
+  db.pragma('locking_mode = EXCLUSIVE');
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new CofferError(`store file ${db.name}: could not switch to WAL mode (got ${String(mode)})`);
+  db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('temp_store = MEMORY');
+  db.pragma('secure_delete = ON');
+
+  db.pragma('foreign_keys = OFF');
+}
+
+/** Creates the tables on first use and checks the version on later ones. Runs in one write transaction. */
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS kv (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, -- the store revision of this write
+        name TEXT NOT NULL,                    -- the key; BINARY collation = UTF-8 byte order, as etcd sorts keys
+        created INTEGER NOT NULL,              -- 1 when this write made the key exist (first write, or after a delete)
+        deleted INTEGER NOT NULL,              -- 1 for a deletion (a tombstone)
+        create_revision INTEGER NOT NULL,      -- revision of the write that created the key, as etcd's create_revision
+        prev_revision INTEGER NOT NULL,        -- id of the key's previous row, 0 if none
+        value BLOB,                            -- the stored bytes; NULL for a deletion
+        old_value BLOB                         -- the value this write replaced or deleted; NULL for a create
+      );
+      CREATE INDEX IF NOT EXISTS kv_name_id ON kv (name, id);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    `);
+    const version = db.prepare(`SELECT value FROM meta WHERE name = 'schema_version'`).pluck().get() as
+      | number
+      | undefined;
+    if (version === undefined) {
+      db.prepare(`INSERT INTO meta (name, value) VALUES ('schema_version', ?), ('compact_revision', 0)`).run(
+        SCHEMA_VERSION,
+      );
+      // Like etcd, an empty store is at revision 1 and the first write gets revision 2: revision 0 means "any" to the
+      // Kubernetes API (resourceVersion "0"), so no real state may carry it.
+      db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES ('kv', 1)`).run();
+    } else if (version !== SCHEMA_VERSION) {
+      throw new CofferError(
+        `store file ${db.name} has schema version ${version}; this Coffer understands version ${SCHEMA_VERSION}`,
+      );
+    }
+  }).immediate();
+}
