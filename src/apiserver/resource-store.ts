@@ -14,6 +14,11 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Who is writing, for managedFields (kubectl: "kubectl-client-side-apply", "kubectl-edit", ...). */
   fieldManager?: string;
+  /**
+   * The caller already computed metadata.managedFields (server-side apply): store them as given. Otherwise the store
+   * records an `Update` entry for fieldManager, as kube's field manager does for create/update/non-apply patches.
+   */
+  managedFieldsSet?: boolean;
   user?: UserInfo;
   signal?: AbortSignal;
 }

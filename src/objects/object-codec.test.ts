@@ -276,14 +276,14 @@ void describe('JSON storage', () => {
 
   void it('stores any other kind as JSON without resourceVersion or selfLink', () => {
     const ns: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: 'apps', resourceVersion: '3', selfLink: '/api/v1/namespaces/apps', labels: { a: 'b' } },
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'apps', resourceVersion: '3', selfLink: '/apis/example.com/v1/widgets/apps', labels: { a: 'b' } },
       spec: { finalizers: ['kubernetes'] },
       status: { phase: 'Active' },
     };
     const bytes = encodeObject(ns, { mediaType: 'json' });
-    assert.equal(bytes.toString(), '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps","labels":{"a":"b"}},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"Active"}}\n');
+    assert.equal(bytes.toString(), '{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"apps","labels":{"a":"b"}},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"Active"}}\n');
     assert.equal(ns.metadata!.resourceVersion, '3', 'the input is not mutated');
     assert.deepEqual(decodeObject(bytes), { ...ns, metadata: { name: 'apps', labels: { a: 'b' } } });
     assert.deepEqual(decodeObject(ascii('{"apiVersion":"x/v1","kind":"Thing","metadata":{"resourceVersion":"5"}}')), {

@@ -4,6 +4,7 @@
 import { InvalidError } from '../lib/errors.js';
 import { readConfigMap, writeConfigMap } from './config-map.js';
 import { beginK8sEnvelope, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope } from './k8s-protobuf.js';
+import { readNamespace, writeNamespace } from './namespace.js';
 import type { KubeObject } from './object-meta.js';
 import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
 import { normalizeSecretForStorage, readSecret, writeSecret, type Secret } from './secret.js';
@@ -22,11 +23,13 @@ interface KindCodec {
 
 const SECRET_CODEC: KindCodec = { write: writeSecret, read: readSecret };
 const CONFIG_MAP_CODEC: KindCodec = { write: writeConfigMap, read: readConfigMap };
+const NAMESPACE_CODEC: KindCodec = { write: writeNamespace, read: readNamespace };
 
 function protobufCodec(apiVersion: string, kind: string): KindCodec | undefined {
   if (apiVersion !== 'v1') return undefined;
   if (kind === 'Secret') return SECRET_CODEC;
   if (kind === 'ConfigMap') return CONFIG_MAP_CODEC;
+  if (kind === 'Namespace') return NAMESPACE_CODEC;
   return undefined;
 }
 
@@ -43,7 +46,7 @@ export function encodeObject(obj: KubeObject, opts?: EncodeOptions): Buffer {
   if (opts?.mediaType === 'json') return codec === undefined ? encodeOtherJson(obj) : encodeKnownJson(obj, codec);
   if (codec === undefined) {
     throw new InvalidError(
-      `cannot store apiVersion "${apiVersion}" kind "${kind}" as protobuf: only v1 Secret and ConfigMap are supported`,
+      `cannot store apiVersion "${apiVersion}" kind "${kind}" as protobuf: only v1 Secret, ConfigMap and Namespace are supported`,
     );
   }
   try {
@@ -81,7 +84,7 @@ function decodeProtobuf(bytes: Uint8Array): KubeObject {
   const codec = protobufCodec(apiVersion, kind);
   if (codec === undefined) {
     throw new InvalidError(
-      `cannot decode stored protobuf object apiVersion "${apiVersion}" kind "${kind}": only v1 Secret and ConfigMap are supported`,
+      `cannot decode stored protobuf object apiVersion "${apiVersion}" kind "${kind}": only v1 Secret, ConfigMap and Namespace are supported`,
     );
   }
   r.pos = rawStart;

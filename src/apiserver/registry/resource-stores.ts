@@ -1,0 +1,92 @@
+// Assembles the storage side of the API server: one registry store per served resource over one Store and one
+// encryption engine, wired to the namespace lifecycle (admission and the in-process deletion controller).
+import type { Registry } from 'prom-client';
+import type { Clock } from '../../lib/clock.js';
+import type { Store } from '../../storage/store.js';
+import { ApiStatusError } from '../api-status.js';
+import { CONFIG_MAPS, NAMESPACES, SECRETS } from '../resource-info.js';
+import { CONFIG_MAP_STRATEGY } from './config-map-strategy.js';
+import { GenericStore, type TransformerSource } from './generic-store.js';
+import { NAMESPACE_DELETION, NamespaceDeletion, namespaceLifecycleAdmission } from './namespace-lifecycle.js';
+import { NAMESPACE_STRATEGY } from './namespace-strategy.js';
+import { SECRET_STRATEGY } from './secret-strategy.js';
+import { TransformationMetrics } from './transformation-metrics.js';
+
+/** The namespaces kube-apiserver creates at start (spec §9.4). */
+export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
+
+export interface ResourceStoresOptions {
+  store: Store;
+  /** An EncryptionEngine, or anything that hands out its current transformers (e.g. across config reloads). */
+  engine: TransformerSource;
+  clock?: Clock;
+  /** Registers apiserver_storage_transformation_operations_total here (e.g. the /metrics registry). */
+  metricsRegistry?: Registry;
+  /** Interval of BOOKMARK events on watches that allow them (default 60 s). */
+  bookmarkIntervalMs?: number;
+  /** Retry delay of the namespace deletion controller while content remains (default 2 s). */
+  namespaceRetryMs?: number;
+}
+
+export interface ResourceStores {
+  secrets: GenericStore;
+  configmaps: GenericStore;
+  namespaces: GenericStore;
+  transformationMetrics: TransformationMetrics;
+  namespaceDeletion: NamespaceDeletion;
+  /** Creates the default namespaces that are missing and resumes the cleanup of namespaces left Terminating. */
+  ensureDefaultNamespaces(): Promise<void>;
+  /** Stops the namespace controller's timers (the Store is the caller's to close). */
+  close(): void;
+}
+
+export function createResourceStores(opts: ResourceStoresOptions): ResourceStores {
+  const metrics = new TransformationMetrics(opts.metricsRegistry ? { registry: opts.metricsRegistry } : {});
+  const common = {
+    store: opts.store,
+    transformers: opts.engine,
+    metrics,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+  };
+  const namespaces = new GenericStore({
+    ...common,
+    info: NAMESPACES,
+    strategy: NAMESPACE_STRATEGY,
+    graceful: NAMESPACE_DELETION,
+    // Only called on writes, after namespaceDeletion below exists.
+    onMarkedForDeletion: (ns) => namespaceDeletion.schedule(ns.metadata!.name!),
+  });
+  const admit = namespaceLifecycleAdmission(namespaces);
+  const secrets = new GenericStore({ ...common, info: SECRETS, strategy: SECRET_STRATEGY, admit });
+  const configmaps = new GenericStore({ ...common, info: CONFIG_MAPS, strategy: CONFIG_MAP_STRATEGY, admit });
+  const namespaceDeletion = new NamespaceDeletion({
+    namespaces,
+    contents: [secrets, configmaps],
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.namespaceRetryMs !== undefined ? { retryMs: opts.namespaceRetryMs } : {}),
+  });
+
+  return {
+    secrets,
+    configmaps,
+    namespaces,
+    transformationMetrics: metrics,
+    namespaceDeletion,
+    async ensureDefaultNamespaces() {
+      for (const name of DEFAULT_NAMESPACES) {
+        try {
+          await namespaces.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kube-apiserver' });
+        } catch (err) {
+          if (!(err instanceof ApiStatusError && err.status.reason === 'AlreadyExists')) throw err;
+        }
+      }
+      for (const ns of (await namespaces.list(undefined)).items) {
+        if (ns.metadata?.deletionTimestamp) namespaceDeletion.schedule(ns.metadata.name!);
+      }
+    },
+    close() {
+      namespaceDeletion.close();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { TRANSFORMATION_OPERATIONS_TOTAL, TransformationMetrics, transformerPrefixOf } from './transformation-metrics.js';
+
+void describe('transformation metrics', () => {
+  void it("labels values by their outermost provider prefix, as upstream's transformer_prefix", () => {
+    const of = (s: string) => transformerPrefixOf(Buffer.from(s, 'latin1'));
+    assert.equal(of('k8s:enc:aescbc:v1:key1:xxxx'), 'k8s:enc:aescbc:v1:');
+    assert.equal(of('k8s:enc:aesgcm:v1:k:'), 'k8s:enc:aesgcm:v1:');
+    assert.equal(of('k8s:enc:secretbox:v1:k:'), 'k8s:enc:secretbox:v1:');
+    assert.equal(of('k8s:enc:kms:v2:my-plugin:\n\x01'), 'k8s:enc:kms:v2:my-plugin:');
+    assert.equal(of('k8s:enc:kms:v1:p:\x00'), 'k8s:enc:kms:v1:p:');
+    assert.equal(of('k8s\x00\x0a'), 'identity');
+  });
+
+  void it('renders through a prom-client registry with the upstream name and labels', async () => {
+    const registry = new Registry();
+    const m = new TransformationMetrics({ registry });
+    m.record('secrets', 'to_storage', 'k8s:enc:aesgcm:v1:');
+    m.record('secrets', 'from_storage', 'k8s:enc:kms:v2:p:', Object.assign(new Error('x'), { code: 14 }));
+    const text = await registry.metrics();
+    assert.match(text, new RegExp(`${TRANSFORMATION_OPERATIONS_TOTAL}\\{resource="secrets",transformation_type="to_storage",transformer_prefix="k8s:enc:aesgcm:v1:",status="OK"\\} 1`));
+    assert.match(text, /transformation_type="from_storage",transformer_prefix="k8s:enc:kms:v2:p:",status="Unavailable"\} 1/);
+    // Standalone (no registry): counts are still readable.
+    const solo = new TransformationMetrics();
+    solo.record('configmaps', 'from_storage', 'identity', new Error('no'));
+    assert.deepEqual(await solo.snapshot(), [
+      { labels: { resource: 'configmaps', transformation_type: 'from_storage', transformer_prefix: 'identity', status: 'Unknown' }, value: 1 },
+    ]);
+  });
+});

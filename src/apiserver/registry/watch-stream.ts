@@ -1,0 +1,114 @@
+// Turns the Store's key-value watch into kube watch events (spec §6): synthetic ADDED for the current state when the
+// watch starts "now", selector transitions as kube's watch cache delivers them (leaving the selector is DELETED with
+// the previous state, entering is ADDED), BOOKMARKs, and an ERROR event with a 410 Expired Status when history is gone.
+//
+// Why a slow reader cannot hurt anyone: events are pulled from the Store one at a time, only when the consumer asks
+// for the next one, so nothing is buffered here. Each Store watch is per watcher and bounded (SQLite's hub falls back
+// to reading its log; etcd's gRPC stream applies backpressure); a watcher that falls behind compaction ends with the
+// same 410 ERROR event kube sends, and its client re-lists.
+import type { KeyValue, Store, WatchEvent } from '../../storage/store.js';
+import { CompactedError } from '../../storage/store.js';
+import type { Clock } from '../../lib/clock.js';
+import type { KubeObject } from '../../objects/object-meta.js';
+import { ApiStatusError, expired, internalError } from '../api-status.js';
+import type { ApiWatchEvent } from '../resource-store.js';
+import { withResourceVersion } from './resource-version.js';
+
+export interface WatchStreamSource {
+  store: Store;
+  prefix: string;
+  /** Watch changes after this revision. */
+  fromRevision: number;
+  /** Objects to announce as ADDED first (already filtered), when the watch starts from the current state. */
+  initial?: KubeObject[];
+  /** Decrypts and decodes a stored value; the object carries resourceVersion = the value's modRevision. */
+  decode(kv: KeyValue): Promise<KubeObject>;
+  matches(obj: KubeObject): boolean;
+  /** True when no selector is set: a put then needs no previous value decoded. */
+  matchesEverything: boolean;
+  /** The object of a DELETED event for a key whose previous value the store did not keep. */
+  tombstone(key: string, revision: number): KubeObject;
+  bookmarks?: { intervalMs: number; clock: Clock; object(revision: number): KubeObject };
+  signal: AbortSignal;
+}
+
+const TICK = Symbol('tick');
+
+function errorEvent(err: ApiStatusError): ApiWatchEvent {
+  return { type: 'ERROR', object: err.status as unknown as KubeObject };
+}
+
+export async function* watchStream(src: WatchStreamSource): AsyncGenerator<ApiWatchEvent, void, undefined> {
+  // The Store watch stops when the client goes away (signal) or stops iterating (return() reaches the finally below).
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  src.signal.addEventListener('abort', onAbort, { once: true });
+  let timer: { cancel(): void } | undefined;
+  const it = src.store.watch(src.prefix, { fromRevision: src.fromRevision, signal: stop.signal })[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<WatchEvent>> | undefined;
+  try {
+    for (const obj of src.initial ?? []) yield { type: 'ADDED', object: obj };
+
+    // Everything up to `seen` has been delivered or filtered out: the only revision a bookmark may promise.
+    let seen = src.fromRevision;
+    let tick: Promise<typeof TICK> | undefined;
+    const arm = () => {
+      const b = src.bookmarks;
+      if (b) tick = new Promise((resolve) => (timer = b.clock.setTimeout(() => resolve(TICK), b.intervalMs)));
+    };
+    arm();
+
+    for (;;) {
+      if (src.signal.aborted) return;
+      pending ??= it.next();
+      const r = tick ? await Promise.race([pending, tick]) : await pending;
+      if (r === TICK) {
+        // The next interval starts now, not when the consumer comes back for more.
+        arm();
+        yield { type: 'BOOKMARK', object: src.bookmarks!.object(seen) };
+        continue;
+      }
+      pending = undefined;
+      if (r.done) return;
+      const event = r.value;
+      const out = await translate(src, event);
+      seen = event.type === 'put' ? event.kv.modRevision : event.revision;
+      if (out) yield out;
+    }
+  } catch (err) {
+    if (src.signal.aborted || (err as Error | undefined)?.name === 'AbortError') return;
+    if (err instanceof CompactedError) {
+      // kube's watch cache wording: the requested revision and the oldest one a watch can still start from.
+      yield errorEvent(expired(`too old resource version: ${src.fromRevision} (${Math.max(0, err.compactRevision - 1)})`));
+      return;
+    }
+    yield errorEvent(err instanceof ApiStatusError ? err : internalError((err as Error).message));
+  } finally {
+    timer?.cancel();
+    src.signal.removeEventListener('abort', onAbort);
+    stop.abort();
+    pending?.catch(() => undefined);
+    try {
+      await it.return?.();
+    } catch {
+      // The watch is over either way.
+    }
+  }
+}
+
+async function translate(src: WatchStreamSource, event: WatchEvent): Promise<ApiWatchEvent | undefined> {
+  if (event.type === 'delete') {
+    // DELETED carries the last state of the object with the revision of the deletion.
+    const last = event.prev ? withResourceVersion(await src.decode(event.prev), event.revision) : src.tombstone(event.key, event.revision);
+    return src.matches(last) ? { type: 'DELETED', object: last } : undefined;
+  }
+  const current = await src.decode(event.kv);
+  if (src.matchesEverything) return { type: event.prev ? 'MODIFIED' : 'ADDED', object: current };
+  const previous = event.prev ? await src.decode(event.prev) : undefined;
+  const now = src.matches(current);
+  const before = previous !== undefined && src.matches(previous);
+  if (now) return { type: before ? 'MODIFIED' : 'ADDED', object: current };
+  // Leaving the selector looks like a deletion to this watcher: the previous state, at this event's revision.
+  if (before) return { type: 'DELETED', object: withResourceVersion(previous, event.kv.modRevision) };
+  return undefined;
+}
