@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerEncryptionConfigCommand } from './encryption-config-command.js';
 import { registerTransformCommand } from './transform-command.js';
+import { registerUpCommand } from './up-command.js';
 
 const program = new Command('coffer')
   .description('Keeps Kubernetes Secrets safe at rest, and proves it')
@@ -10,6 +11,7 @@ const program = new Command('coffer')
 
 registerEncryptionConfigCommand(program);
 registerTransformCommand(program);
+registerUpCommand(program);
 
 if (process.argv.length <= 2) {
   program.outputHelp(); // `npm start` with no arguments: say what Coffer can do, successfully
