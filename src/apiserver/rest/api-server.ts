@@ -1,8 +1,8 @@
 // Assembles the API server: a store (embedded SQLite or etcd), the encryption engine, the registry and HTTPS.
 import { createServer, type Server } from 'node:https';
-import { Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { CompactedError, type Store } from '../../storage/store.js';
 import type { EncryptionEngine } from '../../encryption/encryption-engine.js';
-import type { Store } from '../../storage/store.js';
 import { createResourceStores, type ResourceStores } from '../registry/resource-stores.js';
 import { handleRequest, type HandlerContext } from './request-handler.js';
 import { ensureServerCredentials } from './tls-bootstrap.js';
@@ -15,6 +15,35 @@ export interface ApiServerOptions {
   engine: EncryptionEngine;
   /** Extra `token -> user` pairs besides the generated admin token. */
   tokens?: ReadonlyMap<string, string>;
+  /** How often old revisions are compacted away (kube-apiserver's --etcd-compaction-interval, default 5 min). */
+  compactionIntervalMs?: number;
+}
+
+const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
+
+/** The resource a request path names, for metrics labels (`secrets`, `namespaces`, or "" for non-resource paths). */
+function resourceOf(url: string | undefined): string {
+  const m = /^\/api\/v1\/(?:namespaces\/[^/]+\/)?([a-z]+)/.exec(url ?? '');
+  return m?.[1] ?? '';
+}
+
+/**
+ * As kube-apiserver does, every interval compact up to the revision seen one interval earlier: watchers and paged
+ * lists get that long to catch up, and the store does not keep every old (encrypted) value forever.
+ */
+function scheduleCompaction(store: Store, intervalMs: number): () => void {
+  let previous: number | undefined;
+  const timer = setInterval(() => {
+    void (async () => {
+      const current = await store.currentRevision();
+      if (previous !== undefined) await store.compact(previous).catch((e: unknown) => {
+        if (!(e instanceof CompactedError)) throw e; // another API server on the same etcd got there first
+      });
+      previous = current;
+    })().catch(() => undefined); // a store that is down now is retried at the next interval
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export interface RunningApiServer {
@@ -27,9 +56,27 @@ export interface RunningApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const metricsRegistry = new Registry();
   const stores = createResourceStores({ store: opts.store, engine: opts.engine, metricsRegistry });
+  const requests = new Counter({
+    name: 'apiserver_request_total',
+    help: 'Requests by HTTP method, resource and response code.',
+    labelNames: ['verb', 'resource', 'code'],
+    registers: [metricsRegistry],
+  });
+  const latency = new Histogram({
+    name: 'apiserver_request_duration_seconds',
+    help: 'Request latency by HTTP method and resource (watches: until the stream ends).',
+    labelNames: ['verb', 'resource'],
+    registers: [metricsRegistry],
+  });
   await stores.ensureDefaultNamespaces();
   const ready: { ctx?: HandlerContext } = {}; // set once the port, and so the credentials, are known
   const server: Server = createServer({}, (req, res) => {
+    const labels = { verb: req.method ?? '', resource: resourceOf(req.url) };
+    const end = latency.startTimer(labels);
+    res.once('finish', () => {
+      end();
+      requests.inc({ ...labels, code: String(res.statusCode) });
+    });
     if (ready.ctx) void handleRequest(ready.ctx, req, res);
     else res.writeHead(503).end();
   });
@@ -42,6 +89,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const url = `https://${opts.host}:${port}`;
   const creds = await ensureServerCredentials(opts.dataDir, url);
   server.setSecureContext({ cert: creds.certPem, key: creds.keyPem });
+  const stopCompaction = scheduleCompaction(opts.store, opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS);
   const tokens = new Map(opts.tokens ?? []);
   tokens.set(creds.adminToken, 'admin');
   ready.ctx = { stores, tokens, serverAddress: `${opts.host}:${port}`, metrics: () => metricsRegistry.metrics() };
@@ -50,6 +98,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     kubeconfigPath: creds.kubeconfigPath,
     stores,
     async close() {
+      stopCompaction();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       stores.close();
