@@ -129,12 +129,14 @@ void describe('kubectl against coffer up', () => {
     await kubectl(['label', 'secret', 'g1', 'app=web']);
     await kubectl(['patch', 'secret', 'g1', '-p', '{"data":{"extra":"eA=="}}']);
     await kubectl(['patch', 'secret', 'g1', '--type=merge', '-p', '{"metadata":{"annotations":{"owner":"team-a"}}}']);
+    await kubectl(['patch', 'secret', 'g1', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/tier","value":"db"}]']);
     const g1 = JSON.parse(await kubectl(['get', 'secret', 'g1', '-o', 'json'])) as {
       data: Record<string, string>;
       metadata: { labels: Record<string, string>; annotations: Record<string, string> };
     };
     assert.deepEqual(Object.keys(g1.data).sort(), ['extra', 'token']);
     assert.equal(g1.metadata.labels.app, 'web');
+    assert.equal(g1.metadata.labels.tier, 'db');
     assert.equal(g1.metadata.annotations.owner, 'team-a');
     const types = await kubectl(['get', 'secrets', '-o', 'jsonpath={range .items[*]}{.type}{"\\n"}{end}']);
     assert.match(types, /kubernetes\.io\/dockerconfigjson/);

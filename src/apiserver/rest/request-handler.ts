@@ -17,6 +17,7 @@ import {
   openApiV3IndexDocument,
   versionDocument,
 } from './discovery.js';
+import { applyJsonPatch } from './json-patch.js';
 import { mergePatch } from './merge-patch.js';
 import { toTable, wantsTable } from './table.js';
 
@@ -174,17 +175,22 @@ async function serveResource(req: IncomingMessage, res: ServerResponse, t: Targe
       return send(res, 200, await t.store.update(t.namespace, name, parseObject(await readBody(req), req.headers['content-type']), write));
     case 'PATCH': {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-      if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') {
+      const body = await readBody(req);
+      let mutate: (current: KubeObject) => KubeObject;
+      if (type === 'application/json-patch+json') {
+        mutate = (current) => applyJsonPatch(current, body) as KubeObject;
+      } else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') {
+        const patch = parseObject(body);
+        const strategic = type === 'application/strategic-merge-patch+json';
+        mutate = (current) => mergePatch(current, patch, { strategic }) as KubeObject;
+      } else {
         throw new ApiStatusError(
           415,
           'UnsupportedMediaType',
-          'the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json',
+          'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json',
         );
       }
-      const patch = parseObject(await readBody(req), req.headers['content-type']);
-      const strategic = type === 'application/strategic-merge-patch+json';
-      const updated = await t.store.guaranteedUpdate(t.namespace, name, (current) => mergePatch(current, patch, { strategic }) as KubeObject, write);
-      return send(res, 200, updated);
+      return send(res, 200, await t.store.guaranteedUpdate(t.namespace, name, mutate, write));
     }
     case 'DELETE': {
       const body = await readBody(req);
