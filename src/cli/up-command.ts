@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
 import { EncryptionEngine } from '../encryption/encryption-engine.js';
 import { startApiServer } from '../apiserver/rest/api-server.js';
+import { readTokenFile } from '../apiserver/rest/token-file.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
@@ -19,6 +20,7 @@ interface UpOptions {
   store: string;
   etcdEndpoints?: string;
   storeEncryptionKeyFile?: string;
+  tokenAuthFile?: string;
 }
 
 /**
@@ -67,7 +69,17 @@ export async function runUp(o: UpOptions): Promise<{ close(): Promise<void> }> {
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const engine = await EncryptionEngine.create(config);
   const store = await openStore(o);
-  const server = await startApiServer({ dataDir: o.dataDir, host: host ?? '127.0.0.1', port: Number(portText ?? 6443), store, engine });
+  const tokens = o.tokenAuthFile
+    ? new Map([...(await readTokenFile(o.tokenAuthFile))].map(([token, user]) => [token, user.name]))
+    : undefined;
+  const server = await startApiServer({
+    dataDir: o.dataDir,
+    host: host ?? '127.0.0.1',
+    port: Number(portText ?? 6443),
+    store,
+    engine,
+    ...(tokens ? { tokens } : {}),
+  });
   const log = (msg: string, fields: object = {}) => process.stderr.write(JSON.stringify({ level: 'info', msg, ...fields }) + '\n');
   log('coffer API server ready', { url: server.url, store: o.store, encryptionConfig: configFile, configHash: config.hash });
   process.stdout.write(`export KUBECONFIG=${server.kubeconfigPath}\n`);
@@ -91,6 +103,7 @@ export function registerUpCommand(program: Command): void {
     .option('--store <kind>', 'sqlite | etcd', 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--store-encryption-key-file <file>', 'encrypt the SQLite file with this key (kept outside the data dir)')
+    .option('--token-auth-file <file>', 'more bearer tokens, in kube-apiserver --token-auth-file CSV format')
     .action(async (o: UpOptions) => {
       const running = await runUp({ ...o, dataDir: resolve(o.dataDir) });
       const stop = () => {

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseTokenFile } from './token-file.js';
+
+void describe('token auth file', () => {
+  void it('reads kube-apiserver --token-auth-file CSV, quoted groups included', () => {
+    const t = parseTokenFile('# comment\n\ntok-1,alice,1001,"dev,ops"\ntok-2,bob,1002\n');
+    assert.deepEqual(t.get('tok-1'), { name: 'alice', uid: '1001', groups: ['dev', 'ops'] });
+    assert.deepEqual(t.get('tok-2'), { name: 'bob', uid: '1002', groups: [] });
+  });
+
+  void it('names the bad line and never the token', () => {
+    assert.throws(() => parseTokenFile('s3cr3t-token\n'), (e: Error) => /line 1/.test(e.message) && !e.message.includes('s3cr3t'));
+    assert.throws(() => parseTokenFile('dup,a,1\ndup,b,2\n'), (e: Error) => /line 2: duplicate token/.test(e.message) && !e.message.includes('dup,'));
+  });
+});
