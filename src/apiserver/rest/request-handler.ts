@@ -128,6 +128,7 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, t: Target, 
   });
   const table = wantsTable(req.headers.accept);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders(); // clients wait for the headers before they count the watch as started
   try {
     for await (const event of events) {
       // `kubectl get -w` asks for Tables: each event then carries a one-row Table, as kube sends it.
