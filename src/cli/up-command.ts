@@ -8,6 +8,7 @@ import { readEncryptionConfigurationFile } from '../encryption/encryption-config
 import { EncryptionEngine } from '../encryption/encryption-engine.js';
 import { startApiServer } from '../apiserver/rest/api-server.js';
 import { readTokenFile } from '../apiserver/rest/token-file.js';
+import { readPolicyFile } from '../apiserver/rest/authorization-policy.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
@@ -21,6 +22,7 @@ interface UpOptions {
   etcdEndpoints?: string;
   storeEncryptionKeyFile?: string;
   tokenAuthFile?: string;
+  authorizationPolicyFile?: string;
 }
 
 /**
@@ -70,8 +72,9 @@ export async function runUp(o: UpOptions): Promise<{ close(): Promise<void> }> {
   const engine = await EncryptionEngine.create(config);
   const store = await openStore(o);
   const tokens = o.tokenAuthFile
-    ? new Map([...(await readTokenFile(o.tokenAuthFile))].map(([token, user]) => [token, user.name]))
+    ? new Map([...(await readTokenFile(o.tokenAuthFile))].map(([token, u]) => [token, { name: u.name, groups: u.groups }]))
     : undefined;
+  const policy = o.authorizationPolicyFile ? await readPolicyFile(o.authorizationPolicyFile) : undefined;
   const server = await startApiServer({
     dataDir: o.dataDir,
     host: host ?? '127.0.0.1',
@@ -79,6 +82,7 @@ export async function runUp(o: UpOptions): Promise<{ close(): Promise<void> }> {
     store,
     engine,
     ...(tokens ? { tokens } : {}),
+    ...(policy ? { policy } : {}),
   });
   const log = (msg: string, fields: object = {}) => process.stderr.write(JSON.stringify({ level: 'info', msg, ...fields }) + '\n');
   log('coffer API server ready', { url: server.url, store: o.store, encryptionConfig: configFile, configHash: config.hash });
@@ -104,6 +108,7 @@ export function registerUpCommand(program: Command): void {
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--store-encryption-key-file <file>', 'encrypt the SQLite file with this key (kept outside the data dir)')
     .option('--token-auth-file <file>', 'more bearer tokens, in kube-apiserver --token-auth-file CSV format')
+    .option('--authorization-policy-file <file>', 'who may do what (see docs/api-server.md); default: any authenticated user')
     .action(async (o: UpOptions) => {
       const running = await runUp({ ...o, dataDir: resolve(o.dataDir) });
       const stop = () => {

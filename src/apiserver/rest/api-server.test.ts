@@ -9,6 +9,7 @@ import { loadEncryptionConfiguration } from '../../encryption/encryption-config.
 import { EncryptionEngine } from '../../encryption/encryption-engine.js';
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
 import { startApiServer, type RunningApiServer } from './api-server.js';
+import { parsePolicy } from './authorization-policy.js';
 
 const CONFIG = `apiVersion: apiserver.config.k8s.io/v1
 kind: EncryptionConfiguration
@@ -33,7 +34,16 @@ void describe('API server over HTTPS', () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-api-'));
     store = await SqliteStore.open({ dataDir: join(dir, 'store') });
     engine = await EncryptionEngine.create(loadEncryptionConfiguration(CONFIG));
-    server = await startApiServer({ dataDir: dir, host: '127.0.0.1', port: 0, store, engine, compactionIntervalMs: 100 });
+    server = await startApiServer({
+      dataDir: dir,
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      engine,
+      compactionIntervalMs: 100,
+      tokens: new Map([['alice-token', { name: 'alice', groups: [] }]]),
+      policy: parsePolicy('rules:\n  - users: [alice]\n    verbs: [list]\n    resources: [secrets]\n    namespaces: [default]\n'),
+    });
     ca = await readFile(join(dir, 'ca.crt'), 'utf8');
     token = (await readFile(join(dir, 'admin.token'), 'utf8')).trim();
   });
@@ -47,7 +57,7 @@ void describe('API server over HTTPS', () => {
   function call(
     method: string,
     path: string,
-    opts: { body?: unknown; auth?: boolean; headers?: Record<string, string> } = {},
+    opts: { body?: unknown; auth?: boolean; token?: string; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; text: string; json: () => Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const req = request(
@@ -56,7 +66,7 @@ void describe('API server over HTTPS', () => {
           method,
           ca, // the generated CA must be enough to trust the server: this checks the certificate chain and its IP SAN
           headers: {
-            ...(opts.auth === false ? {} : { Authorization: `Bearer ${token}` }),
+            ...(opts.auth === false ? {} : { Authorization: `Bearer ${opts.token ?? token}` }),
             ...(opts.body ? { 'Content-Type': 'application/json' } : {}),
             ...opts.headers,
           },
@@ -77,6 +87,16 @@ void describe('API server over HTTPS', () => {
     const r = await call('GET', '/api/v1/namespaces/default/secrets', { auth: false });
     assert.equal(r.status, 401);
     assert.deepEqual(r.json(), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+  });
+
+  void it('applies the authorization policy to other users, with kube 403 Status', async () => {
+    assert.equal((await call('GET', '/api/v1/namespaces/default/secrets', { token: 'alice-token' })).status, 200);
+    const denied = await call('GET', '/api/v1/namespaces/default/secrets/s1', { token: 'alice-token' });
+    assert.equal(denied.status, 403);
+    assert.equal(
+      denied.json().message,
+      'secrets "s1" is forbidden: User "alice" cannot get resource "secrets" in API group "" in the namespace "default"',
+    );
   });
 
   void it('serves discovery and answers unknown paths as kube does', async () => {

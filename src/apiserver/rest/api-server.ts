@@ -4,6 +4,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { CompactedError, type Store } from '../../storage/store.js';
 import type { EncryptionEngine } from '../../encryption/encryption-engine.js';
 import { createResourceStores, type ResourceStores } from '../registry/resource-stores.js';
+import type { PolicyRule, RequestUser } from './authorization-policy.js';
 import { handleRequest, type HandlerContext } from './request-handler.js';
 import { ensureServerCredentials } from './tls-bootstrap.js';
 
@@ -13,8 +14,10 @@ export interface ApiServerOptions {
   port: number;
   store: Store;
   engine: EncryptionEngine;
-  /** Extra `token -> user` pairs besides the generated admin token. */
-  tokens?: ReadonlyMap<string, string>;
+  /** Extra bearer tokens and their users, besides the generated admin token. */
+  tokens?: ReadonlyMap<string, RequestUser>;
+  /** Authorization rules; without them every authenticated user may do everything. */
+  policy?: PolicyRule[];
   /** How often old revisions are compacted away (kube-apiserver's --etcd-compaction-interval, default 5 min). */
   compactionIntervalMs?: number;
 }
@@ -91,8 +94,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   server.setSecureContext({ cert: creds.certPem, key: creds.keyPem });
   const stopCompaction = scheduleCompaction(opts.store, opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS);
   const tokens = new Map(opts.tokens ?? []);
-  tokens.set(creds.adminToken, 'admin');
-  ready.ctx = { stores, tokens, serverAddress: `${opts.host}:${port}`, metrics: () => metricsRegistry.metrics() };
+  tokens.set(creds.adminToken, { name: 'admin', groups: ['system:masters'] });
+  ready.ctx = { stores, tokens, policy: opts.policy, serverAddress: `${opts.host}:${port}`, metrics: () => metricsRegistry.metrics() };
   return {
     url,
     kubeconfigPath: creds.kubeconfigPath,

@@ -4,7 +4,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { decodeObject } from '../../objects/object-codec.js';
 import type { KubeObject } from '../../objects/object-meta.js';
-import { ApiStatusError, badRequest, internalError, methodNotAllowed, requestEntityTooLarge, unauthorized } from '../api-status.js';
+import {
+  ApiStatusError,
+  badRequest,
+  forbidden,
+  internalError,
+  methodNotAllowed,
+  requestEntityTooLarge,
+  unauthorized,
+} from '../api-status.js';
 import type { ResourceStores } from '../registry/resource-stores.js';
 import type { GenericStore } from '../registry/generic-store.js';
 import { CONFIG_MAPS, NAMESPACES, SECRETS, type ResourceInfo } from '../resource-info.js';
@@ -19,6 +27,7 @@ import {
 } from './discovery.js';
 import { applyJsonPatch } from './json-patch.js';
 import { mergePatch } from './merge-patch.js';
+import { denialReason, isAllowed, type PolicyRule, type RequestUser } from './authorization-policy.js';
 import { toTable, wantsTable } from './table.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -27,8 +36,10 @@ const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 export interface HandlerContext {
   stores: ResourceStores;
-  /** Bearer tokens accepted, each with its user name. */
-  tokens: ReadonlyMap<string, string>;
+  /** Bearer tokens accepted, each with its user. */
+  tokens: ReadonlyMap<string, RequestUser>;
+  /** Undefined: every authenticated user may do everything. */
+  policy: PolicyRule[] | undefined;
   serverAddress: string;
   metrics(): Promise<string>;
 }
@@ -146,10 +157,29 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, t: Target, 
   }
 }
 
-async function serveResource(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, user: string): Promise<void> {
+/** The Kubernetes verb of a request, as authorization and audit name it. */
+function verbOf(method: string, t: Target, q: URLSearchParams): string {
+  const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+  if (method === 'GET') return t.name ? 'get' : watch ? 'watch' : 'list';
+  if (method === 'DELETE') return t.name ? 'delete' : 'deletecollection';
+  return { POST: 'create', PUT: 'update', PATCH: 'patch' }[method] ?? method.toLowerCase();
+}
+
+async function serveResource(
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  q: URLSearchParams,
+  user: RequestUser,
+  policy: PolicyRule[] | undefined,
+): Promise<void> {
   const method = req.method ?? 'GET';
+  const access = { verb: verbOf(method, t, q), resource: t.info.plural, namespace: t.info.namespaced ? t.namespace : undefined };
+  if (!isAllowed(policy, user, access)) {
+    throw forbidden({ group: t.info.group, resource: t.info.plural }, t.name, denialReason(user, access));
+  }
   const table = wantsTable(req.headers.accept);
-  const write = { dryRun: q.get('dryRun') === 'All', fieldManager: q.get('fieldManager') ?? 'kubectl', user: { name: user, groups: [] } };
+  const write = { dryRun: q.get('dryRun') === 'All', fieldManager: q.get('fieldManager') ?? 'kubectl', user };
   if (!t.name) {
     if (method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1')) return serveWatch(req, res, t, q);
     if (method === 'GET') {
@@ -231,7 +261,7 @@ export async function handleRequest(ctx: HandlerContext, req: IncomingMessage, r
       const segments = path.split('/').filter(Boolean);
       if (segments[0] === 'api' && segments[1] === 'v1') {
         const target = resolve(ctx.stores, segments.slice(2));
-        if (target) return await serveResource(req, res, target, url.searchParams, user);
+        if (target) return await serveResource(req, res, target, url.searchParams, user, ctx.policy);
       }
     }
     send(res, 404, '404 page not found'); // kube answers unknown paths as Go's http.NotFound
