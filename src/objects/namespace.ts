@@ -2,13 +2,13 @@
 // generated.proto: Namespace {1 metadata, 2 spec, 3 status}; NamespaceSpec {1 finalizers}; NamespaceStatus {1 phase,
 // 2 conditions}; NamespaceCondition {1 type, 2 status, 4 lastTransitionTime, 5 reason, 6 message}). The gogo
 // marshallers always emit embedded messages (spec, status, the condition's time) and proto2 strings, even when empty.
-import { InvalidError } from '../lib/errors.js';
 import { asArray, asRecord, asString, expectedType } from './k8s-protobuf.js';
 import {
   readObjectMeta,
-  rfc3339ToUnixSeconds,
-  unixSecondsToRfc3339,
+  readTime,
+  timeSeconds,
   writeObjectMeta,
+  writeTime,
   type KubeObject,
   type ObjectMeta,
 } from './object-meta.js';
@@ -43,9 +43,6 @@ export function isNamespace(obj: KubeObject): obj is Namespace {
   return obj.apiVersion === 'v1' && obj.kind === 'Namespace';
 }
 
-/** Go's zero time.Time; its Marshal writes an empty message. */
-const ZERO_TIME_SECONDS = -62135596800;
-
 export function writeNamespace(w: ProtoWriter, ns: Record<string, unknown>): void {
   writeObjectMeta(w, 1, ns.metadata);
   const spec = asRecord(ns.spec, 'spec') ?? {};
@@ -68,13 +65,7 @@ export function writeNamespace(w: ProtoWriter, ns: Record<string, unknown>): voi
     const start = w.beginLen(2);
     w.string(1, asString(c.type, `${path}.type`));
     w.string(2, asString(c.status, `${path}.status`));
-    const time = w.beginLen(4);
-    const seconds = timeSeconds(c.lastTransitionTime, `${path}.lastTransitionTime`);
-    if (seconds !== undefined && seconds !== ZERO_TIME_SECONDS) {
-      w.int64(1, seconds);
-      w.int64(2, 0);
-    }
-    w.endLen(time);
+    writeTime(w, 4, timeSeconds(c.lastTransitionTime, `${path}.lastTransitionTime`));
     w.string(5, asString(c.reason, `${path}.reason`));
     w.string(6, asString(c.message, `${path}.message`));
     w.endLen(start);
@@ -165,30 +156,4 @@ function readCondition(r: ProtoReader, wireType: number): NamespaceCondition {
   if (reason !== '') c.reason = reason;
   if (message !== '') c.message = message;
   return c;
-}
-
-function timeSeconds(value: unknown, path: string): number | undefined {
-  if (value == null) return undefined;
-  if (typeof value !== 'string') throw expectedType(path, 'an RFC 3339 time string');
-  const seconds = rfc3339ToUnixSeconds(value);
-  if (seconds === undefined) throw new InvalidError('must be an RFC 3339 time such as "2023-09-01T15:56:49Z"', { field: path });
-  return seconds;
-}
-
-/** A meta/v1 Time message; an empty one (or Go's zero time) is unset. Nanos are ignored, as upstream does. */
-function readTime(r: ProtoReader, wireType: number, field: string): string | undefined {
-  const outer = r.enter(wireType, field);
-  let seconds = ZERO_TIME_SECONDS;
-  while (r.more()) {
-    const tag = r.tag();
-    const f = tag >>> 3;
-    if (f === 1) seconds = r.int64(tag & 7, 'seconds');
-    else if (f === 2) r.int64(tag & 7, 'nanos');
-    else r.skip(tag & 7, f);
-  }
-  r.leave(outer);
-  if (seconds === ZERO_TIME_SECONDS) return undefined;
-  const text = unixSecondsToRfc3339(seconds);
-  if (text === undefined) r.fail('timestamp outside years 0000-9999', field);
-  return text;
 }

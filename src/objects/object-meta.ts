@@ -112,7 +112,7 @@ export function unixSecondsToRfc3339(seconds: number): string | undefined {
   return `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
 }
 
-function timeSeconds(value: unknown, path: string): number | undefined {
+export function timeSeconds(value: unknown, path: string): number | undefined {
   if (value == null) return undefined;
   if (typeof value !== 'string') throw expectedType(path, 'an RFC 3339 time string');
   const seconds = rfc3339ToUnixSeconds(value);
@@ -121,7 +121,7 @@ function timeSeconds(value: unknown, path: string): number | undefined {
 }
 
 /** Time.Marshal writes nothing for the zero time; otherwise seconds and nanos are both always present, nanos 0. */
-function writeTime(w: ProtoWriter, field: number, seconds: number | undefined): void {
+export function writeTime(w: ProtoWriter, field: number, seconds: number | undefined): void {
   const start = w.beginLen(field);
   if (seconds !== undefined && seconds !== ZERO_TIME_SECONDS) {
     w.int64(1, seconds);
@@ -131,7 +131,7 @@ function writeTime(w: ProtoWriter, field: number, seconds: number | undefined): 
 }
 
 /** Nanos are ignored on read, as upstream's Time.Unmarshal does; an empty message is the zero time (unset). */
-function readTime(r: ProtoReader, wireType: number, field: string): string | undefined {
+export function readTime(r: ProtoReader, wireType: number, field: string): string | undefined {
   const outer = r.enter(wireType, field);
   const empty = !r.more();
   const where = r.where;
