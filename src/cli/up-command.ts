@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
-import { EncryptionEngine } from '../encryption/encryption-engine.js';
+import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { startApiServer } from '../apiserver/rest/api-server.js';
 import { readTokenFile } from '../apiserver/rest/token-file.js';
 import { readPolicyFile } from '../apiserver/rest/authorization-policy.js';
@@ -67,9 +66,13 @@ async function openStore(o: UpOptions): Promise<Store> {
 export async function runUp(o: UpOptions): Promise<{ close(): Promise<void> }> {
   const [host, portText] = o.listen.split(/:(?=\d+$)/);
   const configFile = o.encryptionConfig ?? (await defaultEncryptionConfig(o.dataDir));
-  const config = await readEncryptionConfigurationFile(configFile, o.kmsNoDekCache ? { kmsNoDekCache: true } : {});
+  const log = (msg: string, fields: object = {}) => process.stderr.write(JSON.stringify({ level: 'info', msg, ...fields }) + '\n');
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
-  const engine = await EncryptionEngine.create(config);
+  // Reloaded when the file changes, like --encryption-provider-config-automatic-reload.
+  const engine = await ReloadingEncryptionEngine.open(configFile, {
+    ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
+    onReload: (r) => log(r.ok ? 'encryption configuration reloaded' : 'encryption configuration reload failed', r),
+  });
   const store = await openStore(o);
   const tokens = o.tokenAuthFile
     ? new Map([...(await readTokenFile(o.tokenAuthFile))].map(([token, u]) => [token, { name: u.name, groups: u.groups }]))
@@ -84,8 +87,7 @@ export async function runUp(o: UpOptions): Promise<{ close(): Promise<void> }> {
     ...(tokens ? { tokens } : {}),
     ...(policy ? { policy } : {}),
   });
-  const log = (msg: string, fields: object = {}) => process.stderr.write(JSON.stringify({ level: 'info', msg, ...fields }) + '\n');
-  log('coffer API server ready', { url: server.url, store: o.store, encryptionConfig: configFile, configHash: config.hash });
+  log('coffer API server ready', { url: server.url, store: o.store, encryptionConfig: configFile, configHash: engine.configHash });
   process.stdout.write(`export KUBECONFIG=${server.kubeconfigPath}\n`);
   return {
     async close() {

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:https';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { CompactedError, type Store } from '../../storage/store.js';
-import type { EncryptionEngine } from '../../encryption/encryption-engine.js';
+import type { TransformerSource } from '../registry/generic-store.js';
 import { createResourceStores, type ResourceStores } from '../registry/resource-stores.js';
 import type { PolicyRule, RequestUser } from './authorization-policy.js';
 import { handleRequest, type HandlerContext } from './request-handler.js';
@@ -13,7 +13,8 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   store: Store;
-  engine: EncryptionEngine;
+  /** An EncryptionEngine, or a ReloadingEncryptionEngine that swaps configurations. */
+  engine: TransformerSource;
   /** Extra bearer tokens and their users, besides the generated admin token. */
   tokens?: ReadonlyMap<string, RequestUser>;
   /** Authorization rules; without them every authenticated user may do everything. */
