@@ -2,6 +2,7 @@
 const SUITES: Record<string, () => Promise<void>> = {
   encryption: async () => (await import('./encryption.bench.js')).run(),
   storage: async () => (await import('./storage.bench.js')).run(),
+  apiserver: async () => (await import('./apiserver.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);
