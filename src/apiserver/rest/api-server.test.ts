@@ -58,7 +58,7 @@ void describe('API server over HTTPS', () => {
     method: string,
     path: string,
     opts: { body?: unknown; auth?: boolean; token?: string; headers?: Record<string, string> } = {},
-  ): Promise<{ status: number; text: string; json: () => Record<string, unknown> }> {
+  ): Promise<{ status: number; text: string; headers: Record<string, unknown>; json: () => Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const req = request(
         `${server.url}${path}`,
@@ -74,7 +74,9 @@ void describe('API server over HTTPS', () => {
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) as Record<string, unknown> }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text, headers: res.headers, json: () => JSON.parse(text) as Record<string, unknown> }),
+          );
         },
       );
       req.on('error', reject);
@@ -120,9 +122,22 @@ void describe('API server over HTTPS', () => {
     assert.deepEqual(table.rows[0]!.cells.slice(0, 3), ['s1', 'Opaque', 1]);
   });
 
+  void it('refuses unknown fields with fieldValidation=Strict and warns about them by default', async () => {
+    const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'typo', lables: { a: 'b' } }, dta: {} };
+    const strict = await call('POST', '/api/v1/namespaces/default/secrets?fieldValidation=Strict', { body });
+    assert.equal(strict.status, 400);
+    assert.equal(
+      strict.json().message,
+      'Secret in version "v1" cannot be handled as a Secret: strict decoding error: unknown field "dta", unknown field "metadata.lables"',
+    );
+    const warned = await call('POST', '/api/v1/namespaces/default/secrets', { body });
+    assert.equal(warned.status, 201);
+    assert.deepEqual(warned.headers.warning, '299 - "unknown field \\"dta\\"", 299 - "unknown field \\"metadata.lables\\""');
+  });
+
   void it('counts requests and storage transformations in /metrics', async () => {
     const text = (await call('GET', '/metrics')).text;
-    assert.match(text, /apiserver_request_total\{verb="POST",resource="secrets",code="201"\} 1/);
+    assert.match(text, /apiserver_request_total\{verb="POST",resource="secrets",code="201"\} [1-9]/);
     assert.match(text, /apiserver_request_total\{verb="POST",resource="secrets",code="409"\} 1/);
     assert.match(text, /apiserver_storage_transformation_operations_total\{[^}]*transformation_type="to_storage"[^}]*\} [1-9]/);
   });

@@ -26,6 +26,7 @@ import {
   versionDocument,
 } from './discovery.js';
 import { applyJsonPatch } from './json-patch.js';
+import { checkFields, warningHeader } from './field-validation.js';
 import { mergePatch } from './merge-patch.js';
 import { denialReason, isAllowed, type PolicyRule, type RequestUser } from './authorization-policy.js';
 import { toTable, wantsTable } from './table.js';
@@ -157,6 +158,13 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, t: Target, 
   }
 }
 
+/** fieldValidation on a create/update body: Strict throws; the default adds Warning headers. */
+function validated(res: ServerResponse, t: Target, obj: KubeObject, q: URLSearchParams): KubeObject {
+  const warnings = checkFields(t.info, obj, q.get('fieldValidation'));
+  if (warnings.length > 0) res.setHeader('Warning', warnings.map(warningHeader));
+  return obj;
+}
+
 /** The Kubernetes verb of a request, as authorization and audit name it. */
 function verbOf(method: string, t: Target, q: URLSearchParams): string {
   const watch = q.get('watch') === 'true' || q.get('watch') === '1';
@@ -188,7 +196,8 @@ async function serveResource(
     }
     if (method === 'POST') {
       if (t.info.namespaced && !t.namespace) throw methodNotAllowed('create', { group: t.info.group, resource: t.info.plural });
-      const created = await t.store.create(t.namespace, parseObject(await readBody(req), req.headers['content-type']), write);
+      const body = validated(res, t, parseObject(await readBody(req), req.headers['content-type']), q);
+      const created = await t.store.create(t.namespace, body, write);
       return send(res, 201, created);
     }
     if (method === 'DELETE' && t.info.verbs.includes('deletecollection')) {
@@ -202,8 +211,10 @@ async function serveResource(
       const obj = await t.store.get(t.namespace, name);
       return send(res, 200, table ? toTable(t.info, [obj], { resourceVersion: obj.metadata?.resourceVersion }) : obj);
     }
-    case 'PUT':
-      return send(res, 200, await t.store.update(t.namespace, name, parseObject(await readBody(req), req.headers['content-type']), write));
+    case 'PUT': {
+      const body = validated(res, t, parseObject(await readBody(req), req.headers['content-type']), q);
+      return send(res, 200, await t.store.update(t.namespace, name, body, write));
+    }
     case 'PATCH': {
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
       const body = await readBody(req);
