@@ -130,8 +130,10 @@ void describe('API server over HTTPS', () => {
       strict.json().message,
       'Secret in version "v1" cannot be handled as a Secret: strict decoding error: unknown field "dta", unknown field "metadata.lables"',
     );
-    const warned = await call('POST', '/api/v1/namespaces/default/secrets', { body });
+    const warned = await call('POST', '/api/v1/namespaces/default/secrets', { body, headers: { 'User-Agent': 'curl/8.5.0' } });
     assert.equal(warned.status, 201);
+    const managers = (warned.json().metadata as { managedFields: { manager: string }[] }).managedFields.map((m) => m.manager);
+    assert.deepEqual(managers, ['curl'], 'the default field manager comes from the user agent');
     assert.deepEqual(warned.headers.warning, '299 - "unknown field \\"dta\\"", 299 - "unknown field \\"metadata.lables\\""');
   });
 

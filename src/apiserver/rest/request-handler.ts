@@ -158,6 +158,11 @@ async function serveWatch(req: IncomingMessage, res: ServerResponse, t: Target, 
   }
 }
 
+/** kube's default field manager: the user agent up to its first `/` (`kubectl/v1.32.4 (linux/amd64)` → `kubectl`). */
+function defaultFieldManager(userAgent: string | undefined): string {
+  return (userAgent ?? '').split('/')[0]!.slice(0, 128) || 'unknown';
+}
+
 /** fieldValidation on a create/update body: Strict throws; the default adds Warning headers. */
 function validated(res: ServerResponse, t: Target, obj: KubeObject, q: URLSearchParams): KubeObject {
   const warnings = checkFields(t.info, obj, q.get('fieldValidation'));
@@ -187,7 +192,7 @@ async function serveResource(
     throw forbidden({ group: t.info.group, resource: t.info.plural }, t.name, denialReason(user, access));
   }
   const table = wantsTable(req.headers.accept);
-  const write = { dryRun: q.get('dryRun') === 'All', fieldManager: q.get('fieldManager') ?? 'kubectl', user };
+  const write = { dryRun: q.get('dryRun') === 'All', fieldManager: q.get('fieldManager') ?? defaultFieldManager(req.headers['user-agent']), user };
   if (!t.name) {
     if (method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1')) return serveWatch(req, res, t, q);
     if (method === 'GET') {
