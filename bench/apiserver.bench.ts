@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiServer } from '../src/apiserver/rest/api-server.js';
+import { startApiServer } from '../src/apiserver/api-server.js';
 import { loadEncryptionConfiguration } from '../src/encryption/encryption-config.js';
 import { EncryptionEngine } from '../src/encryption/encryption-engine.js';
 import { startBase64KmsPlugin } from '../src/kms/testing/base64-kms-plugin.js';

@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type RunningApiServer } from '../src/apiserver/rest/api-server.js';
+import { startApiServer, type RunningApiServer } from '../src/apiserver/api-server.js';
 import { loadEncryptionConfiguration } from '../src/encryption/encryption-config.js';
 import { EncryptionEngine } from '../src/encryption/encryption-engine.js';
 import { openEtcdStore, type EtcdStore } from '../src/storage/etcd/etcd-store.js';

@@ -1,41 +1,60 @@
-// `coffer up` (= `npm start`): the API server on its embedded defaults — SQLite store in ./.coffer, encryption at rest
-// on with a generated aesgcm key — or on etcd and a given EncryptionConfiguration.
+// `coffer up` (= `npm start`): the API server on its embedded defaults - SQLite store in ./.coffer, encryption at rest on
+// with a generated aesgcm key kept beside (never inside) the data directory - or on etcd and a given
+// EncryptionConfiguration. Logs (JSON, stderr) say where everything is; stdout gets only the `export KUBECONFIG=` line.
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { startApiServer, type RunningApiServer } from '../apiserver/api-server.js';
+import type { UserInfo } from '../apiserver/auth/authenticator.js';
+import { readPolicyFile } from '../apiserver/auth/authorization-policy.js';
+import { readTokenFile } from '../apiserver/auth/token-file.js';
+import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
-import { startApiServer } from '../apiserver/rest/api-server.js';
-import { readTokenFile } from '../apiserver/rest/token-file.js';
-import { readPolicyFile } from '../apiserver/rest/authorization-policy.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
 
-interface UpOptions {
+export interface UpOptions {
   dataDir: string;
   listen: string;
   encryptionConfig?: string;
   kmsNoDekCache?: boolean;
   store: string;
   etcdEndpoints?: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
   storeEncryptionKeyFile?: string;
   tokenAuthFile?: string;
   authorizationPolicyFile?: string;
+  logLevel?: string;
+  encryptionConfigReloadInterval?: string;
+}
+
+/** Where the generated key lives: `<data-dir>.keys/`, a sibling of the data directory. */
+export function defaultKeyDir(dataDir: string): string {
+  return `${resolve(dataDir)}.keys`;
 }
 
 /**
- * The default EncryptionConfiguration lives beside the data directory, never in it: whoever copies the data
- * directory (a disk image, a backup) must not get the key that decrypts it.
+ * The default EncryptionConfiguration (aesgcm, one fresh 256-bit key, identity last so data written before encryption
+ * was on still reads). It lives beside the data directory, never in it: whoever copies the data directory (a disk
+ * image, a backup, a stolen volume) must not get the key that decrypts it.
  */
-async function defaultEncryptionConfig(dataDir: string): Promise<string> {
-  const dir = `${resolve(dataDir)}.keys`;
+export async function ensureDefaultEncryptionConfig(dataDir: string): Promise<{ file: string; created: boolean }> {
+  const dir = defaultKeyDir(dataDir);
   const file = join(dir, 'encryption-config.yaml');
-  const existing = await readFile(file).catch(() => undefined);
-  if (existing) return file;
+  if (await readFile(file).then(() => true, () => false)) return { file, created: false };
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
   const key = randomBytes(32);
-  const yaml = `apiVersion: apiserver.config.k8s.io/v1
+  const secret = key.toString('base64');
+  key.fill(0);
+  await writePrivateFile(
+    file,
+    `apiVersion: apiserver.config.k8s.io/v1
 kind: EncryptionConfiguration
 resources:
   - resources: [secrets]
@@ -43,59 +62,120 @@ resources:
       - aesgcm:
           keys:
             - name: key1
-              secret: ${key.toString('base64')}
+              secret: ${secret}
       - identity: {}
-`;
-  key.fill(0);
-  await writeFile(file, yaml, { mode: 0o600 });
-  return file;
+`,
+  );
+  return { file, created: true };
 }
 
-async function openStore(o: UpOptions): Promise<Store> {
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen: want host:port, got ${JSON.stringify(listen)}`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`--listen: port out of range: ${port}`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+async function openStore(o: UpOptions, log: Logger): Promise<Store> {
   if (o.store === 'etcd') {
     if (!o.etcdEndpoints) throw new Error('--etcd-endpoints is required with --store etcd');
-    return openEtcdStore({ endpoints: o.etcdEndpoints.split(',') });
+    const endpoints = o.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean);
+    const store = await openEtcdStore({
+      endpoints,
+      ...(o.etcdCafile ? { tls: { caFile: o.etcdCafile, ...(o.etcdCertfile ? { certFile: o.etcdCertfile } : {}), ...(o.etcdKeyfile ? { keyFile: o.etcdKeyfile } : {}) } } : {}),
+    });
+    log.info({ store: 'etcd', endpoints }, 'store: etcd');
+    return store;
   }
   if (o.store !== 'sqlite') throw new Error(`--store: must be sqlite or etcd, got ${JSON.stringify(o.store)}`);
-  return SqliteStore.open({
-    dataDir: join(o.dataDir, 'store'),
-    ...(o.storeEncryptionKeyFile ? { encryptionKeyFile: o.storeEncryptionKeyFile } : {}),
-  });
+  const dir = join(o.dataDir, 'store');
+  const store = await SqliteStore.open({ dataDir: dir, ...(o.storeEncryptionKeyFile ? { encryptionKeyFile: resolve(o.storeEncryptionKeyFile) } : {}) });
+  log.info({ store: 'sqlite', path: dir, fileEncrypted: Boolean(o.storeEncryptionKeyFile) }, 'store: embedded SQLite');
+  return store;
 }
 
-export async function runUp(o: UpOptions): Promise<{ close(): Promise<void> }> {
-  const [host, portText] = o.listen.split(/:(?=\d+$)/);
-  const configFile = o.encryptionConfig ?? (await defaultEncryptionConfig(o.dataDir));
-  const log = (msg: string, fields: object = {}) => process.stderr.write(JSON.stringify({ level: 'info', msg, ...fields }) + '\n');
-  await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
-  // Reloaded when the file changes, like --encryption-provider-config-automatic-reload.
+export interface RunningUp {
+  server: RunningApiServer;
+  close(): Promise<void>;
+}
+
+/** Starts everything `coffer up` runs; the caller owns signals and exit. */
+export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
+  const dataDir = resolve(o.dataDir);
+  const { host, port } = parseListen(o.listen);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
+
+  let configFile: string;
+  if (o.encryptionConfig) configFile = resolve(o.encryptionConfig);
+  else {
+    const made = await ensureDefaultEncryptionConfig(dataDir);
+    configFile = made.file;
+    if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
+  }
+  // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
+  // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
+  const reloadSeconds = Number(o.encryptionConfigReloadInterval ?? 60);
+  if (!Number.isFinite(reloadSeconds) || reloadSeconds <= 0) {
+    throw new Error(`--encryption-config-reload-interval: want a number of seconds > 0, got ${JSON.stringify(o.encryptionConfigReloadInterval)}`);
+  }
   const engine = await ReloadingEncryptionEngine.open(configFile, {
+    intervalMs: reloadSeconds * 1000,
     ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
-    onReload: (r) => log(r.ok ? 'encryption configuration reloaded' : 'encryption configuration reload failed', r),
+    onReload: (r) =>
+      r.ok
+        ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
+        : log.error({ encryptionConfig: configFile, error: r.error }, 'encryption configuration reload failed; keeping the running configuration'),
   });
-  const store = await openStore(o);
-  const tokens = o.tokenAuthFile
-    ? new Map([...(await readTokenFile(o.tokenAuthFile))].map(([token, u]) => [token, { name: u.name, groups: u.groups }]))
-    : undefined;
-  const policy = o.authorizationPolicyFile ? await readPolicyFile(o.authorizationPolicyFile) : undefined;
-  const server = await startApiServer({
-    dataDir: o.dataDir,
-    host: host ?? '127.0.0.1',
-    port: Number(portText ?? 6443),
-    store,
-    engine,
-    ...(tokens ? { tokens } : {}),
-    ...(policy ? { policy } : {}),
-  });
-  log('coffer API server ready', { url: server.url, store: o.store, encryptionConfig: configFile, configHash: engine.configHash });
-  process.stdout.write(`export KUBECONFIG=${server.kubeconfigPath}\n`);
-  return {
-    async close() {
-      await server.close();
-      await store.close();
-      engine.close();
-    },
-  };
+  let store: Store | undefined;
+  try {
+    store = await openStore({ ...o, dataDir }, log);
+    let tokens: [string, UserInfo][] | undefined;
+    if (o.tokenAuthFile) {
+      tokens = [...(await readTokenFile(o.tokenAuthFile))];
+      log.info({ tokenAuthFile: resolve(o.tokenAuthFile), users: tokens.length }, 'token file read');
+    }
+    const policy = o.authorizationPolicyFile ? await readPolicyFile(o.authorizationPolicyFile) : undefined;
+    if (policy) log.info({ authorizationPolicyFile: resolve(o.authorizationPolicyFile!), rules: policy.length }, 'authorization policy read');
+    const server = await startApiServer({
+      dataDir,
+      host,
+      port,
+      store,
+      engine,
+      ...(tokens ? { tokens } : {}),
+      ...(policy ? { policy } : {}),
+      logger: log,
+      processMetrics: true,
+    });
+    for (const f of server.createdFiles) log.info({ file: f }, 'created');
+    log.info(
+      {
+        url: server.url,
+        dataDir,
+        kubeconfig: server.kubeconfigPath,
+        adminTokenFile: join(dataDir, 'admin.token'),
+        caFile: join(dataDir, 'ca.crt'),
+        encryptionConfig: configFile,
+        configHash: engine.configHash,
+      },
+      'coffer API server ready',
+    );
+    const opened = store;
+    return {
+      server,
+      async close() {
+        await server.close();
+        await opened.close();
+        engine.close();
+      },
+    };
+  } catch (e) {
+    await store?.close();
+    engine.close();
+    throw e;
+  }
 }
 
 export function registerUpCommand(program: Command): void {
@@ -104,19 +184,47 @@ export function registerUpCommand(program: Command): void {
     .description('run the Kubernetes-compatible API server for Secrets (embedded SQLite store, encryption at rest on)')
     .option('--data-dir <dir>', 'where the store, certificates and kubeconfig live', '.coffer')
     .option('--listen <host:port>', 'address to serve HTTPS on', '127.0.0.1:6443')
-    .option('--encryption-config <file>', 'an EncryptionConfiguration (default: a generated aesgcm key beside the data dir)')
+    .option('--encryption-config <file>', 'an EncryptionConfiguration, reloaded when it changes (default: a generated aesgcm key in <data-dir>.keys/)')
+    .option('--encryption-config-reload-interval <seconds>', "how often the encryption configuration file is checked for changes (Coffer's own option)", '60')
     .option('--kms-no-dek-cache', "keep no KMS v2 seed in memory between requests (Coffer's own option)")
     .option('--store <kind>', 'sqlite | etcd', 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
-    .option('--store-encryption-key-file <file>', 'encrypt the SQLite file with this key (kept outside the data dir)')
+    .option('--etcd-cafile <file>', 'CA of the etcd servers (TLS)')
+    .option('--etcd-certfile <file>', 'client certificate for etcd (TLS)')
+    .option('--etcd-keyfile <file>', 'client key for etcd (TLS)')
+    .option('--store-encryption-key-file <file>', 'also encrypt the whole SQLite file with this 256-bit key (kept outside the data dir)')
     .option('--token-auth-file <file>', 'more bearer tokens, in kube-apiserver --token-auth-file CSV format')
-    .option('--authorization-policy-file <file>', 'who may do what (see docs/api-server.md); default: any authenticated user')
+    .option('--authorization-policy-file <file>', 'who may do what (docs/authorization-policy.md); default: any authenticated user')
+    .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .action(async (o: UpOptions) => {
-      const running = await runUp({ ...o, dataDir: resolve(o.dataDir) });
-      const stop = () => {
-        void running.close().then(() => process.exit(0));
+      const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-up' } }, pino.destination({ fd: 2, sync: true }));
+      // Handlers go in before anything is announced: a signal sent the moment the KUBECONFIG line appears must
+      // already find them (Node's default for SIGTERM is to die on the spot).
+      const state: { starting?: Promise<RunningUp> } = {};
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          log.warn({ signal }, 'second signal: exiting without waiting');
+          process.exit(1);
+        }
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        void (async () => {
+          try {
+            const running = await state.starting;
+            await running?.close();
+            log.info('stopped');
+            process.exit(0);
+          } catch (e) {
+            log.error({ error: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
+            process.exit(1);
+          }
+        })();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      state.starting = runUp(o, log);
+      const running = await state.starting;
+      if (!stopping) process.stdout.write(`export KUBECONFIG=${running.server.kubeconfigPath}\n`);
     });
 }

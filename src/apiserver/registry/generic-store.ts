@@ -8,7 +8,7 @@ import { contextForKey, type Transformer } from '../../encryption/transformer.js
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import { AlreadyExistsError, InvalidError, NotFoundError } from '../../lib/errors.js';
 import { decodeObject, encodeObject } from '../../objects/object-codec.js';
-import { unixSecondsToRfc3339, type KubeObject, type ObjectMeta } from '../../objects/object-meta.js';
+import { unixSecondsToRfc3339, type KubeObject, type ManagedFieldsEntry, type ObjectMeta } from '../../objects/object-meta.js';
 import { CompactedError, RevisionConflictError, type KeyValue, type Store } from '../../storage/store.js';
 import {
   ApiStatusError,
@@ -37,7 +37,7 @@ import { ContinueTokenError, decodeContinue, encodeContinue } from './continue-t
 import { forbiddenField, invalidValue, notSupported } from './field-errors.js';
 import { parseFieldSelector, type FieldSelector } from './field-selector.js';
 import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
-import { recordUpdate, sameIgnoringTimes, withManagedFields } from './managed-fields.js';
+import { sameIgnoringTimes, updatedManagedFields } from '../patch/managed-fields.js';
 import { validatePathSegmentName } from './name-validation.js';
 import { parseResourceVersion, tooLargeResourceVersion, withResourceVersion } from './resource-version.js';
 import { StorageKeys } from './storage-keys.js';
@@ -640,15 +640,7 @@ export class GenericStore implements ResourceStore {
   }
 
   private managedFields(live: KubeObject | undefined, next: KubeObject, opts: WriteOptions) {
-    const template: KubeObject = { apiVersion: next.apiVersion, kind: next.kind, metadata: {} };
-    if (this.info.kind === 'Namespace') Object.assign(template, { spec: {}, status: {} });
-    return recordUpdate(live, next, {
-      manager: opts.fieldManager,
-      apiVersion: apiVersionOf(this.info),
-      now: this.now(),
-      ignoredTop: this.strategy.resetFields,
-      template,
-    });
+    return updatedManagedFields(live, next, { manager: opts.fieldManager, now: new Date(this.clock.now()), info: this.info });
   }
 
   /** Strategy errors first; only when there are none, the generic path-segment rule (kube's order, §9). */
@@ -804,4 +796,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Zero-fills a decrypted plaintext once the object has been decoded from it. */
 function wipe(cur: Current): void {
   if (cur.owned) cur.plain.fill(0);
+}
+
+function withManagedFields(meta: ObjectMeta, managedFields: ManagedFieldsEntry[] | undefined): ObjectMeta {
+  const { managedFields: _old, ...rest } = meta;
+  return managedFields === undefined ? rest : { ...rest, managedFields };
 }

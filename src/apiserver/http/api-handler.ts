@@ -1,0 +1,251 @@
+// The API server's request pipeline, in kube-apiserver's order: health and version (anonymous), authentication (401),
+// discovery and OpenAPI (every authenticated user, as kube's system:discovery role allows), then authorization (403)
+// and the resource handlers. Every error leaves as a Status; every request is counted in /metrics.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { CofferError } from '../../lib/errors.js';
+import { ApiStatusError, forbidden, unauthorized } from '../api-status.js';
+import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.js';
+import { denialReason, isAllowed, type AccessRequest, type PolicyRule } from '../auth/authorization-policy.js';
+import {
+  apiGroupDocument,
+  apiGroupListDocument,
+  apiVersionsDocument,
+  resourceListDocument,
+  resourcesOf,
+  versionDocument,
+  type SubresourceInfo,
+} from '../discovery/discovery.js';
+import { NON_RESOURCE, type ApiMetrics, type RequestLabels } from '../metrics.js';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../openapi/openapi-v2-protobuf.js';
+import { OpenApiDocuments } from '../openapi/openapi-documents.js';
+import { JSON_REPRESENTATION, negotiate, parseMediaType, type Representation } from './media-type.js';
+import { boolParam, watchRequested } from './request-options.js';
+import { serveResource, verbOf, type ServedResource } from './resource-handler.js';
+import { writeError, writeNotFoundPage, writeObject, writeText } from './response-writer.js';
+import { pathSegments, ResourceRouter, type ResourceRoute } from './router.js';
+
+export interface ApiHandlerOptions {
+  resources: readonly ServedResource[];
+  authenticator: TokenAuthenticator;
+  /** undefined: every authenticated user may do everything. */
+  policy: PolicyRule[] | undefined;
+  /** host:port clients reach the server at (APIVersions.serverAddressByClientCIDRs). */
+  serverAddress: string;
+  metrics: ApiMetrics;
+  logger: Logger;
+  /** /readyz fails while this rejects (the store or a KMS plugin unreachable). */
+  readyCheck?: () => Promise<void>;
+  /** Aborted when the server shuts down: open watches then end their streams normally. */
+  shutdown?: AbortSignal;
+}
+
+const HEALTH = new Set(['healthz', 'livez', 'readyz']);
+
+/** kube's RBAC verbs for non-resource URLs are the lower-case HTTP method. */
+function nonResourceAccess(method: string, path: string): AccessRequest {
+  return { verb: method.toLowerCase(), group: '', resource: path, namespace: undefined };
+}
+
+function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
+  const { info } = route.resource;
+  const resource = route.subresource ? `${info.plural}/${route.subresource}` : info.plural;
+  // As kube's RequestInfo: a request on one namespace object is "in" that namespace, so namespace rules cover it.
+  const namespace = info.namespaced ? route.namespace : info.plural === 'namespaces' ? route.name : undefined;
+  return { verb, group: info.group, resource, namespace };
+}
+
+function metricVerb(method: string, route: ResourceRoute, query: URLSearchParams, contentType: string | undefined): string {
+  const verb = verbOf(method, route.name !== undefined, query);
+  if (route.watchPath || verb === 'watch') return 'WATCH';
+  if (verb === 'patch' && (contentType ?? '').startsWith('application/apply-patch')) return 'APPLY';
+  return { get: 'GET', list: 'LIST', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETECOLLECTION' }[verb] ?? method;
+}
+
+export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const router = new ResourceRouter(opts.resources);
+  const infos = opts.resources.map((r) => r.info);
+  const subresources: SubresourceInfo[] = opts.resources.flatMap((r) =>
+    (r.subresources ?? []).map((name) => ({ resource: r.info, name, verbs: name === 'finalize' ? ['update'] : ['get', 'patch', 'update'] })),
+  );
+  const openapi = new OpenApiDocuments(infos);
+
+  function authorize(user: UserInfo, access: AccessRequest, name?: string): void {
+    if (isAllowed(opts.policy, user, access)) return;
+    throw forbidden({ group: access.group, resource: access.resource }, name, denialReason(user, access));
+  }
+
+  /** A JSON document that may be cached by content (ETag / If-None-Match), as kube serves OpenAPI. */
+  function sendDocument(req: IncomingMessage, res: ServerResponse, body: string | Buffer, hash: string, contentType: string, extra: Record<string, string> = {}): void {
+    const etag = `"${hash}"`;
+    const headers = { ETag: etag, Vary: 'Accept', ...extra };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  function serveOpenApi(req: IncomingMessage, res: ServerResponse, segments: string[], query: URLSearchParams): boolean {
+    if (segments[1] === 'v2' && segments.length === 2) {
+      // kubectl asks for gnostic protobuf; browsers and curl get JSON.
+      const wantsProtobuf = (req.headers.accept ?? '')
+        .split(',')
+        .some((a) => `${parseMediaType(a)?.type}/${parseMediaType(a)?.subtype}` === OPENAPI_V2_PROTOBUF.toLowerCase());
+      if (wantsProtobuf) sendDocument(req, res, openapi.v2Protobuf, openapi.v2Json.hash, OPENAPI_V2_PROTOBUF_CONTENT_TYPE);
+      else {
+        negotiate(req.headers.accept, { tables: false, yaml: false });
+        sendDocument(req, res, openapi.v2Json.body, openapi.v2Json.hash, 'application/json');
+      }
+      return true;
+    }
+    if (segments[1] !== 'v3') return false;
+    negotiate(req.headers.accept, { tables: false, yaml: false });
+    if (segments.length === 2) {
+      sendDocument(req, res, openapi.v3Index.body, openapi.v3Index.hash, 'application/json');
+      return true;
+    }
+    const path = segments.slice(2).join('/');
+    const doc = openapi.v3(path);
+    if (!doc) return false;
+    const asked = query.get('hash');
+    if (asked !== null && asked !== doc.hash) {
+      // A stale hash points at the current document, so a client's immutable cache entry is never reused wrongly.
+      res.writeHead(301, { Location: `/openapi/v3/${path}?hash=${doc.hash}` }).end();
+      return true;
+    }
+    const caching: Record<string, string> =
+      asked === doc.hash
+        ? { 'Cache-Control': 'public, immutable', Expires: new Date(Date.now() + 365 * 24 * 3600 * 1000).toUTCString() }
+        : { 'Cache-Control': 'no-cache, private' };
+    sendDocument(req, res, doc.body, doc.hash, 'application/json', caching);
+    return true;
+  }
+
+  /** Discovery documents; true when the path was one. */
+  function serveDiscovery(res: ServerResponse, segments: string[], rep: Representation): boolean {
+    const path = segments.join('/');
+    let doc: unknown;
+    if (path === 'api') doc = apiVersionsDocument(opts.serverAddress);
+    else if (path === 'apis') doc = apiGroupListDocument(infos);
+    else {
+      const route = router.route(segments);
+      if (route.kind === 'group') doc = apiGroupDocument(infos, route.group);
+      else if (route.kind === 'group-version') {
+        const gv = route.group ? `${route.group}/${route.version}` : route.version;
+        doc = resourceListDocument(gv, resourcesOf(infos, gv), subresources);
+      }
+    }
+    if (doc === undefined) return false;
+    writeObject(res, 200, doc, rep);
+    return true;
+  }
+
+  /** Server-side failures are logged; Coffer's own messages are written without secrets, others are not quoted. */
+  function logFailure(req: IncomingMessage, err: unknown): void {
+    const where = { method: req.method, path: (req.url ?? '').split('?')[0] };
+    if (err instanceof ApiStatusError) {
+      if (err.status.code >= 500) opts.logger.warn({ ...where, code: err.status.code, reason: err.status.reason, message: err.status.message }, 'request failed');
+    } else if (err instanceof CofferError) {
+      opts.logger.error({ ...where, error: err.name, message: err.message }, 'request failed');
+    } else {
+      const stack = err instanceof Error ? err.stack?.split('\n').slice(1, 8).join('\n') : undefined;
+      opts.logger.error({ ...where, error: err instanceof Error ? err.name : typeof err, stack }, 'request failed');
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, labels: { current: RequestLabels }): Promise<void> {
+    let rep: Representation = JSON_REPRESENTATION;
+    const method = req.method ?? 'GET';
+    try {
+      const url = new URL(req.url ?? '/', 'https://coffer.invalid');
+      const segments = pathSegments(url.pathname);
+      if (!segments) return writeNotFoundPage(res);
+      const query = url.searchParams;
+      const pretty = boolParam(query, 'pretty') === true;
+
+      if (segments.length >= 1 && HEALTH.has(segments[0]!) && segments.length <= 2) {
+        if (segments[0] === 'readyz' && opts.readyCheck) {
+          try {
+            await opts.readyCheck();
+          } catch {
+            return writeText(res, 500, '[-]storage failed: reason withheld\nreadyz check failed\n');
+          }
+        }
+        return writeText(res, 200, 'ok');
+      }
+      if (segments.length === 1 && segments[0] === 'version') return writeObject(res, 200, versionDocument(), JSON_REPRESENTATION, { pretty: true });
+
+      const user = opts.authenticator.authenticate(req.headers);
+      if (!user) throw unauthorized();
+
+      if (segments.length === 1 && segments[0] === 'metrics') {
+        authorize(user, nonResourceAccess(method, '/metrics'));
+        const { body, contentType } = await opts.metrics.text();
+        res.writeHead(200, { 'Content-Type': contentType }).end(body);
+        return;
+      }
+      if (segments[0] === 'openapi') {
+        if (serveOpenApi(req, res, segments, query)) return;
+        return writeNotFoundPage(res);
+      }
+      const route = router.route(segments);
+      if (route.kind !== 'resource') {
+        rep = negotiate(req.headers.accept, { tables: false });
+        if (serveDiscovery(res, segments, rep)) return;
+        return writeNotFoundPage(res);
+      }
+
+      const verb = verbOf(method, route.name !== undefined, route.watchPath ? new URLSearchParams('watch=true') : query);
+      const { info } = route.resource;
+      labels.current = {
+        verb: metricVerb(method, route, query, req.headers['content-type']),
+        group: info.group,
+        version: info.version,
+        resource: info.plural,
+        subresource: route.subresource ?? '',
+        scope: route.name !== undefined ? 'resource' : route.namespace !== undefined ? 'namespace' : 'cluster',
+      };
+      authorize(user, resourceAccess(route, verb), route.name);
+      rep = negotiate(req.headers.accept, { tables: method === 'GET' });
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      opts.shutdown?.addEventListener('abort', stop, { once: true });
+      res.once('close', () => {
+        abort.abort();
+        opts.shutdown?.removeEventListener('abort', stop);
+      });
+      if (route.watchPath) query.set('watch', 'true');
+      let stopGauge: (() => void) | undefined;
+      if (watchRequested(query)) stopGauge = opts.metrics.watchStarted(labels.current);
+      try {
+        await serveResource({
+          req,
+          res,
+          resource: route.resource,
+          namespace: route.namespace,
+          name: route.name,
+          subresource: route.subresource,
+          query,
+          user,
+          rep,
+          abort,
+          pretty,
+        });
+      } finally {
+        stopGauge?.();
+      }
+    } catch (err) {
+      logFailure(req, err);
+      writeError(res, err, rep);
+    }
+  }
+
+  return (req, res) => {
+    const start = process.hrtime.bigint();
+    const labels: { current: RequestLabels } = { current: { verb: req.method ?? 'GET', ...NON_RESOURCE } };
+    res.once('finish', () => opts.metrics.observe(labels.current, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
+    void handle(req, res, labels);
+  };
+}

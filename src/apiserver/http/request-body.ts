@@ -1,0 +1,99 @@
+// Request bodies: read with kube's 3 MiB limit (413 beyond it, before anything is decoded or stored), then decoded by
+// Content-Type as kube-apiserver accepts them on POST/PUT: JSON, YAML, or Kubernetes protobuf (spec §3.3, §11).
+import type { IncomingMessage } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import { decodeObject } from '../../objects/object-codec.js';
+import type { KubeObject } from '../../objects/object-meta.js';
+import { ApiStatusError, badRequest, requestEntityTooLarge } from '../api-status.js';
+import { goJsonObjectError } from '../registry/go-json-errors.js';
+import type { ResourceInfo } from '../resource-info.js';
+import { baseContentType } from './media-type.js';
+
+/** kube-apiserver's maxRequestBodyBytes. */
+export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+
+const BODY_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
+
+export function unsupportedMediaType(accepted: readonly string[]): ApiStatusError {
+  return new ApiStatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
+}
+
+/** Reads the whole body; a declared or actual size over the limit is refused without reading the rest. */
+export async function readBody(req: IncomingMessage, limit = MAX_REQUEST_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume(); // drain, so the 413 reaches the client instead of a reset connection
+    throw requestEntityTooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw requestEntityTooLarge(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function firstLine(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+}
+
+/** A JSON or YAML document that must be an object (a patch, DeleteOptions, an apply configuration). */
+export function parseJsonOrYamlObject(body: Buffer, what: string): Record<string, unknown> {
+  let value: unknown;
+  const text = body.toString('utf8');
+  try {
+    value = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    const goError = goJsonObjectError(body);
+    throw badRequest(`error decoding ${what}: ${goError ?? firstLine(e)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest(`error decoding ${what}: json: cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value} into Go value of type map[string]interface {}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The object of a POST or PUT, decoded by its Content-Type. Errors use kube's texts: an undecodable body is "the
+ * object provided is unrecognized (must be of type Secret)", never echoing body bytes (they may be Secret values).
+ */
+export function decodeObjectBody(body: Buffer, contentType: string | undefined, info: ResourceInfo): KubeObject {
+  const type = baseContentType(contentType) || 'application/json';
+  const unrecognized = (detail: string) =>
+    badRequest(`the object provided is unrecognized (must be of type ${info.kind}): ${detail}`);
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    try {
+      return decodeObject(body);
+    } catch (e) {
+      throw unrecognized(firstLine(e));
+    }
+  }
+  let value: unknown;
+  if (type === 'application/json') {
+    const goError = goJsonObjectError(body);
+    if (goError !== undefined) throw unrecognized(`couldn't get version/kind; json parse error: ${goError}`);
+    value = JSON.parse(body.toString('utf8'));
+  } else if (type === 'application/yaml') {
+    try {
+      value = parseYaml(body.toString('utf8'));
+    } catch (e) {
+      throw unrecognized(`error converting YAML to JSON: ${firstLine(e)}`);
+    }
+  } else {
+    throw unsupportedMediaType(BODY_TYPES);
+  }
+  if (value === null || value === undefined) throw unrecognized("couldn't get version/kind; json parse error: unexpected end of JSON input");
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw unrecognized(`couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`);
+  }
+  return value as KubeObject;
+}

@@ -1,0 +1,65 @@
+// Writes API responses as kube-apiserver does: compact JSON (or YAML when asked), `Content-Type` always set (client-node
+// refuses a body without one), and errors as `Status` objects whose HTTP code is the Status code (spec §4).
+import type { ServerResponse } from 'node:http';
+import { stringify as toYaml } from 'yaml';
+import { CofferError } from '../../lib/errors.js';
+import { ApiStatusError, type Status } from '../api-status.js';
+import { JSON_REPRESENTATION, type Representation } from './media-type.js';
+
+export interface WriteOptions {
+  pretty?: boolean;
+  headers?: Record<string, string | string[]>;
+}
+
+export function encodeBody(body: unknown, rep: Representation, pretty = false): { text: string; contentType: string } {
+  if (rep.format === 'yaml') return { text: toYaml(body, { lineWidth: 0 }), contentType: 'application/yaml' };
+  return { text: JSON.stringify(body, null, pretty ? 2 : undefined) + (pretty ? '\n' : ''), contentType: 'application/json' };
+}
+
+export function writeObject(res: ServerResponse, code: number, body: unknown, rep: Representation = JSON_REPRESENTATION, opts: WriteOptions = {}): void {
+  const { text, contentType } = encodeBody(body, rep, opts.pretty);
+  res.writeHead(code, { ...opts.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function writeText(res: ServerResponse, code: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(code, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end(text);
+}
+
+/** Go's http.NotFound, which kube answers for paths it does not serve; kubectl maps it to "could not find the requested resource". */
+export function writeNotFoundPage(res: ServerResponse): void {
+  writeText(res, 404, '404 page not found\n');
+}
+
+/**
+ * The Status for any thrown value. ApiStatusErrors are written as they are. Coffer's own errors carry messages written
+ * to name what failed without secret material (DESIGN §5.4), so they may be shown; anything else (a TypeError, a
+ * parser's message quoting request bytes) is reported without its text, so a Secret value can never echo back.
+ */
+export function statusOf(err: unknown): Status {
+  if (err instanceof ApiStatusError) return err.status;
+  const message = err instanceof CofferError ? err.message : 'an unexpected error occurred, see the server log';
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `Internal error occurred: ${message}`,
+    reason: 'InternalError',
+    details: { causes: [{ message }] },
+    code: 500,
+  };
+}
+
+export function writeError(res: ServerResponse, err: unknown, rep: Representation = JSON_REPRESENTATION): void {
+  const status = statusOf(err);
+  if (res.headersSent) {
+    res.end(); // a stream already started (a watch): the client sees the end of the body
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (status.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(status.details.retryAfterSeconds);
+  // Warnings set before the failure (unknown fields) are kept, as kube does.
+  writeObject(res, status.code, status, { format: rep.format }, { headers });
+}

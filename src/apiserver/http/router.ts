@@ -1,0 +1,106 @@
+// Kubernetes URL layout (spec §3.1): which resource, namespace, object and subresource a path names, under /api/v1
+// for the core group and /apis/<group>/<version> for named groups, including the legacy /watch/ paths.
+import type { ServedResource, Subresource } from './resource-handler.js';
+
+export interface ResourceRoute {
+  kind: 'resource';
+  resource: ServedResource;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: Subresource | undefined;
+  /** The path had the legacy `/watch/` segment: the request is a watch whatever its query says. */
+  watchPath: boolean;
+}
+
+export type Route =
+  | ResourceRoute
+  | { kind: 'group-version'; group: string; version: string } // /api/v1, /apis/g/v
+  | { kind: 'group'; group: string } // /apis/g
+  | { kind: 'not-found' };
+
+export class ResourceRouter {
+  /** "<group>/<version>" → plural → resource. */
+  private readonly byGroupVersion = new Map<string, Map<string, ServedResource>>();
+
+  constructor(readonly resources: readonly ServedResource[]) {
+    for (const r of resources) {
+      const key = `${r.info.group}/${r.info.version}`;
+      const plurals = this.byGroupVersion.get(key) ?? new Map<string, ServedResource>();
+      plurals.set(r.info.plural, r);
+      this.byGroupVersion.set(key, plurals);
+    }
+  }
+
+  /** Routes an API path (already split into decoded segments, without empty ones). */
+  route(segments: readonly string[]): Route {
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api' && segments.length >= 2) {
+      [group, version, rest] = ['', segments[1]!, segments.slice(2)];
+    } else if (segments[0] === 'apis' && segments.length >= 3) {
+      [group, version, rest] = [segments[1]!, segments[2]!, segments.slice(3)];
+    } else if (segments[0] === 'apis' && segments.length === 2) {
+      return { kind: 'group', group: segments[1]! };
+    } else return { kind: 'not-found' };
+    const plurals = this.byGroupVersion.get(`${group}/${version}`);
+    if (!plurals) return { kind: 'not-found' };
+    if (rest.length === 0) return { kind: 'group-version', group, version };
+    let watchPath = false;
+    if (rest[0] === 'watch') {
+      watchPath = true;
+      rest = rest.slice(1);
+    }
+    const found = this.resolve(plurals, rest, watchPath);
+    return found ?? { kind: 'not-found' };
+  }
+
+  private resolve(plurals: Map<string, ServedResource>, rest: string[], watchPath: boolean): ResourceRoute | undefined {
+    // namespaces/<ns>/<resource>[/<name>[/<subresource>]] for namespaced resources ...
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      const resource = plurals.get(rest[2]!);
+      if (resource?.info.namespaced) {
+        if (rest.length > 5) return undefined;
+        return this.target(resource, rest[1], rest[3], rest[4], watchPath);
+      }
+    }
+    // ... else <resource>[/<name>[/<subresource>]]: cluster-scoped objects, or a namespaced resource in all namespaces.
+    const resource = plurals.get(rest[0]!);
+    if (!resource || rest.length > 3) return undefined;
+    if (resource.info.namespaced && rest.length > 1) return undefined;
+    return this.target(resource, undefined, rest[1], rest[2], watchPath);
+  }
+
+  private target(
+    resource: ServedResource,
+    namespace: string | undefined,
+    name: string | undefined,
+    sub: string | undefined,
+    watchPath: boolean,
+  ): ResourceRoute | undefined {
+    let subresource: Subresource | undefined;
+    if (sub !== undefined) {
+      if (!resource.subresources?.includes(sub as Subresource)) return undefined;
+      subresource = sub as Subresource;
+    }
+    if (watchPath && subresource) return undefined;
+    return { kind: 'resource', resource, namespace, name, subresource, watchPath };
+  }
+}
+
+/** The path's segments, percent-decoded; undefined when a segment does not decode or is `.`/`..` (never a valid name). */
+export function pathSegments(pathname: string): string[] | undefined {
+  const out: string[] = [];
+  for (const raw of pathname.split('/')) {
+    if (raw === '') continue;
+    let s: string;
+    try {
+      s = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+    if (s === '.' || s === '..') return undefined;
+    out.push(s);
+  }
+  return out;
+}

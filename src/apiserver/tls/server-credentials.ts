@@ -1,0 +1,167 @@
+// First-start credentials of `coffer up`, as a kubeadm control plane has them: a CA, a serving certificate signed by
+// it for 127.0.0.1, ::1, localhost and the listen address, and an admin bearer token. Every file is owner-only (0600)
+// in an owner-only data directory, and reused on later starts so clients keep working. The serving certificate is
+// re-issued (same CA, so kubeconfigs stay valid) when the listen address is not in it or it is about to expire.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+export interface ServerCredentials {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  /** The admin's bearer token. Never logged; written only to admin.token and the kubeconfig. */
+  adminToken: string;
+}
+
+export interface CredentialFiles {
+  ca: string;
+  caKey: string;
+  cert: string;
+  key: string;
+  token: string;
+}
+
+export function credentialFiles(dataDir: string): CredentialFiles {
+  return {
+    ca: join(dataDir, 'ca.crt'),
+    caKey: join(dataDir, 'ca.key'),
+    cert: join(dataDir, 'apiserver.crt'),
+    key: join(dataDir, 'apiserver.key'),
+    token: join(dataDir, 'admin.token'),
+  };
+}
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 24 * 3600 * 1000;
+const CA_LIFETIME_MS = 10 * 365 * DAY_MS;
+const SERVING_LIFETIME_MS = 365 * DAY_MS; // kubeadm's serving certificates last a year
+const RENEW_BEFORE_MS = 30 * DAY_MS;
+
+/** Writes a file readable by its owner only, also when it existed with a looser mode. */
+export async function writePrivateFile(path: string, data: string): Promise<void> {
+  await writeFile(path, data, { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+}
+
+function pem(label: string, der: ArrayBuffer): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
+}
+
+function derOf(pemText: string): Buffer {
+  return Buffer.from(pemText.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+}
+
+/** The names a serving certificate needs: loopback always, plus the host it listens on (unless a wildcard). */
+export function servingNames(listenHost: string): { ips: string[]; dns: string[] } {
+  const ips = ['127.0.0.1', '::1'];
+  const dns = ['localhost'];
+  if (listenHost && listenHost !== '0.0.0.0' && listenHost !== '::') {
+    if (isIP(listenHost)) {
+      if (!ips.includes(listenHost)) ips.push(listenHost);
+    } else if (!dns.includes(listenHost)) dns.push(listenHost);
+  }
+  return { ips, dns };
+}
+
+async function createCa(now: Date): Promise<{ caPem: string; caKeyPem: string }> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(8).toString('hex'),
+    name: 'CN=coffer-ca',
+    notBefore: now,
+    notAfter: new Date(now.getTime() + CA_LIFETIME_MS),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { caPem: ca.toString('pem') + '\n', caKeyPem: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+}
+
+async function issueServingCert(caPem: string, caKeyPem: string, listenHost: string, now: Date): Promise<{ certPem: string; keyPem: string }> {
+  const ca = new x509.X509Certificate(caPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', derOf(caKeyPem), ALG, false, ['sign']);
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+  const { ips, dns } = servingNames(listenHost);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomBytes(8).toString('hex'),
+    subject: 'CN=coffer-apiserver',
+    issuer: ca.subject,
+    notBefore: new Date(now.getTime() - 60_000), // tolerate a little clock skew on clients
+    notAfter: new Date(now.getTime() + SERVING_LIFETIME_MS),
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        ...ips.map((value) => ({ type: 'ip' as const, value })),
+        ...dns.map((value) => ({ type: 'dns' as const, value })),
+      ]),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+}
+
+/** True when the certificate covers every name the listen host needs and does not expire soon. */
+function servingCertFits(certPem: string, listenHost: string, now: Date): boolean {
+  const cert = new X509Certificate(certPem);
+  if (new Date(cert.validTo).getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
+  const { ips, dns } = servingNames(listenHost);
+  return ips.every((ip) => cert.checkIP(ip) !== undefined) && dns.every((d) => cert.checkHost(d) !== undefined);
+}
+
+/**
+ * Loads the credentials from the data directory, creating what is missing. Returns whether anything was created, so
+ * the caller can say so in its log.
+ */
+export async function ensureServerCredentials(
+  dataDir: string,
+  opts: { listenHost: string; now?: Date },
+): Promise<{ credentials: ServerCredentials; created: string[] }> {
+  const files = credentialFiles(dataDir);
+  const now = opts.now ?? new Date();
+  const created: string[] = [];
+  let caPem = await readOptional(files.ca);
+  let caKeyPem = await readOptional(files.caKey);
+  if (!caPem || !caKeyPem) {
+    ({ caPem, caKeyPem } = await createCa(now));
+    await writePrivateFile(files.caKey, caKeyPem);
+    await writePrivateFile(files.ca, caPem);
+    created.push(files.ca, files.caKey);
+  }
+  let certPem = await readOptional(files.cert);
+  let keyPem = await readOptional(files.key);
+  if (!certPem || !keyPem || created.length > 0 || !servingCertFits(certPem, opts.listenHost, now)) {
+    ({ certPem, keyPem } = await issueServingCert(caPem, caKeyPem, opts.listenHost, now));
+    await writePrivateFile(files.key, keyPem);
+    await writePrivateFile(files.cert, certPem);
+    created.push(files.cert, files.key);
+  }
+  let adminToken = (await readOptional(files.token))?.trim();
+  if (!adminToken) {
+    adminToken = randomBytes(32).toString('base64url');
+    await writePrivateFile(files.token, adminToken + '\n');
+    created.push(files.token);
+  }
+  return { credentials: { caPem, certPem, keyPem, adminToken }, created };
+}

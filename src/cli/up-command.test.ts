@@ -1,0 +1,106 @@
+// `coffer up` as users start it: default encryption at rest with the key kept outside the data directory, extra
+// users from a token file limited by a policy file (as kubectl reports it), and a clean exit on SIGINT.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
+
+const BIN = new URL('../../bin/coffer.js', import.meta.url).pathname;
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+void describe('coffer up', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let stdout = '';
+  let stderr = '';
+  const dataDir = () => join(dir, 'data');
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-up-'));
+    await writeFile(join(dir, 'tokens.csv'), 'alice-secret-token,alice,1001,"dev"\n');
+    await writeFile(join(dir, 'policy.yaml'), 'rules:\n  - groups: [dev]\n    verbs: [get, list, watch]\n    resources: [secrets]\n    namespaces: [default]\n');
+    const port = await freePort();
+    child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir(), '--listen', `127.0.0.1:${port}`,
+      '--token-auth-file', join(dir, 'tokens.csv'), '--authorization-policy-file', join(dir, 'policy.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        if (stdout.includes('\n')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`coffer up exited with ${code}: ${stderr}`)));
+    });
+  });
+  after(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    await rm(`${dataDir()}.keys`, { recursive: true, force: true });
+  });
+
+  const kubectl = (args: string[], kubeconfig = join(dataDir(), 'kubeconfig')) =>
+    run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
+
+  void it('prints only the KUBECONFIG line on stdout and logs where everything is', () => {
+    assert.equal(stdout, `export KUBECONFIG=${join(dataDir(), 'kubeconfig')}\n`);
+    const ready = stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'coffer API server ready')!;
+    assert.equal(ready.encryptionConfig, join(`${dataDir()}.keys`, 'encryption-config.yaml'));
+    assert.equal(ready.kubeconfig, join(dataDir(), 'kubeconfig'));
+  });
+
+  void it('keeps the generated encryption key beside the data directory, owner-only', async () => {
+    const keys = `${dataDir()}.keys`;
+    assert.equal((await stat(keys)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(keys, 'encryption-config.yaml'))).mode & 0o777, 0o600);
+    assert.equal((await stat(dataDir())).mode & 0o777, 0o700);
+    const config = parseYaml(await readFile(join(keys, 'encryption-config.yaml'), 'utf8')) as { resources: { providers: Record<string, unknown>[] }[] };
+    assert.deepEqual(Object.keys(config.resources[0]!.providers[0]!), ['aesgcm']);
+  });
+
+  void it('lets token-file users do what the policy allows and answers the rest as kube does', async () => {
+    await kubectl(['create', 'secret', 'generic', 'canary', '--from-literal=value=canary-s3cr3t-value']);
+    const aliceConfig = join(dir, 'alice.kubeconfig');
+    const admin = parseYaml(await readFile(join(dataDir(), 'kubeconfig'), 'utf8')) as { users: { user: { token: string } }[] };
+    admin.users[0]!.user.token = 'alice-secret-token';
+    await writeFile(aliceConfig, JSON.stringify(admin));
+    assert.match((await kubectl(['get', 'secrets', '-o', 'name'], aliceConfig)).stdout, /secret\/canary/);
+    await assert.rejects(
+      kubectl(['delete', 'secret', 'canary'], aliceConfig),
+      /Error from server \(Forbidden\): secrets "canary" is forbidden: User "alice" cannot delete resource "secrets" in API group "" in the namespace "default"/,
+    );
+    admin.users[0]!.user.token = 'not-a-token';
+    await writeFile(aliceConfig, JSON.stringify(admin));
+    await assert.rejects(kubectl(['get', 'secrets'], aliceConfig), /You must be logged in to the server \(Unauthorized\)/);
+  });
+
+  void it('exits 0 on SIGINT, having stored the Secret with aesgcm and logged no secret', async () => {
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const store = await SqliteStore.open({ dataDir: join(dataDir(), 'store') });
+    try {
+      const { kv } = await store.get('/registry/secrets/default/canary');
+      const stored = Buffer.from(kv!.value);
+      assert.ok(stored.toString('latin1').startsWith('k8s:enc:aesgcm:v1:key1:'));
+      assert.ok(!stored.includes('canary-s3cr3t-value'));
+    } finally {
+      await store.close();
+    }
+    const token = (await readFile(join(dataDir(), 'admin.token'), 'utf8')).trim();
+    for (const secret of [token, 'alice-secret-token', 'canary-s3cr3t-value']) assert.ok(!stderr.includes(secret), 'logs hold no secret');
+    assert.match(stderr, /"msg":"stopped"/);
+  });
+});
