@@ -1,0 +1,237 @@
+// The HTTP edge: turns a request on the wire into a logical request (method → operation, token headers, path cleaning,
+// body decoding; spec/vault-api-subset.md §1) and the router's result back into a response, auditing each one.
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditLog } from './audit-log.js';
+import { formatRfc3339Nano } from './kv-v2-store.js';
+import { isJsonObject, JsonSyntaxError, parseJson, stringifyJson } from './lossless-json.js';
+import { parseBoolText, type RequestData } from './request-fields.js';
+import { VaultError } from './vault-error.js';
+import type { RouterInput, RouterResult, VaultRouter } from './vault-router.js';
+
+/** Vault's default max_request_size. */
+export const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/** What the edge needs of a request: Node's IncomingMessage, or a LIST request parsed from the raw bytes. */
+interface EdgeRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  remoteAddress: string;
+  body(): Promise<Buffer | VaultError>;
+}
+
+interface EdgeOptions {
+  router: VaultRouter;
+  audit: AuditLog;
+  log: Logger;
+}
+
+export function createRequestListener(o: EdgeOptions) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const edgeReq: EdgeRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '/',
+      headers: req.headers,
+      remoteAddress: req.socket.remoteAddress ?? '',
+      body: () => readBody(req),
+    };
+    void respond(edgeReq, o).then(({ status, text }) => {
+      res.statusCode = status;
+      res.setHeader('Content-Type', 'application/json');
+      res.setHeader('Cache-Control', 'no-store');
+      if (text !== undefined) res.setHeader('Content-Length', Buffer.byteLength(text));
+      res.end(req.method === 'HEAD' ? undefined : text);
+    });
+  };
+}
+
+/**
+ * Node's HTTP parser knows no LIST method and rejects it before any request event; Vault clients use it (the Go SDK's
+ * ListPolicies, the CLI). The rejected bytes are still at hand, so a LIST request (which has no body) is parsed from
+ * them here and answered on the socket, which is then closed (the parser cannot continue on it).
+ */
+export function createListFallback(o: EdgeOptions) {
+  return (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex & { remoteAddress?: string }): void => {
+    const raw = err.rawPacket?.toString('latin1') ?? '';
+    const end = raw.indexOf('\r\n\r\n');
+    const line = /^LIST (\S+) HTTP\/1\.[01]\r\n/.exec(raw);
+    if (err.code !== 'HPE_INVALID_METHOD' || !line || end < 0 || !socket.writable) {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+      return;
+    }
+    const headers: IncomingHttpHeaders = {};
+    for (const h of raw.slice(line[0].length, end).split('\r\n')) {
+      const colon = h.indexOf(':');
+      if (colon > 0) headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
+    }
+    const edgeReq: EdgeRequest = {
+      method: 'LIST',
+      url: line[1]!,
+      headers,
+      remoteAddress: socket.remoteAddress ?? '',
+      body: async () => Buffer.alloc(0),
+    };
+    void respond(edgeReq, o).then(({ status, text }) => {
+      const body = Buffer.from(text ?? '', 'utf8');
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+        'latin1',
+      );
+    });
+  };
+}
+
+async function respond(req: EdgeRequest, o: EdgeOptions): Promise<{ status: number; text: string | undefined }> {
+  const started = performance.now();
+  let result: EdgeResult;
+  try {
+    result = await handle(req, o.router);
+  } catch (e) {
+    o.log.error({ error: e instanceof Error ? e.message : String(e) }, 'key server request failed');
+    result = { requestId: randomUUID(), status: 500, body: { errors: ['internal error'] }, accessor: undefined, operation: 'read', error: 'internal error', path: '' };
+  }
+  result = audit(req, result, started, o);
+  return { status: result.status, text: result.body === undefined ? undefined : stringifyJson(result.body) };
+}
+
+type EdgeResult = RouterResult & { path: string };
+
+async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult> {
+  const url = req.url;
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const fail = (status: number, errors: string[], path = ''): EdgeResult => ({ requestId: randomUUID(), status, body: { errors }, accessor: undefined, operation: 'read', error: errors.join('; ') || undefined, path });
+  if (!rawPath.startsWith('/v1/')) return fail(404, [], rawPath);
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath.slice('/v1/'.length));
+  } catch {
+    return fail(400, ['invalid percent-encoding in the request path'], rawPath);
+  }
+  // Vault sits behind Go's ServeMux, which cleans `a//b` into `a/b`; ESO can produce such paths (keys with a leading /).
+  path = path.replace(/\/{2,}/g, '/').replace(/^\//, '');
+  if (path.split('/').includes('..')) return fail(400, ['relative paths not supported'], path);
+
+  const namespace = (req.headers['x-vault-namespace'] as string | undefined)?.trim() ?? '';
+  if (!['', 'root', 'root/'].includes(namespace)) {
+    return fail(400, [`namespaces are not supported by this key server: X-Vault-Namespace ${JSON.stringify(namespace)}`], path);
+  }
+
+  let operation: RouterInput['operation'];
+  let data: RequestData = {};
+  const fromQuery = () => Object.fromEntries([...query.keys()].map((k) => [k, query.get(k)!]));
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD': {
+      data = fromQuery();
+      const list = query.get('list');
+      if (list !== null) {
+        const flag = parseBoolText(list);
+        if (flag === undefined) return fail(400, [], path);
+        delete data.list;
+        operation = flag ? 'list' : 'read';
+      } else operation = 'read';
+      break;
+    }
+    case 'LIST':
+      data = fromQuery();
+      operation = 'list';
+      break;
+    case 'DELETE':
+      data = fromQuery();
+      operation = 'delete';
+      break;
+    case 'POST':
+    case 'PUT':
+    case 'PATCH': {
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (req.method === 'PATCH' && contentType !== 'application/merge-patch+json') {
+        return fail(415, [`PATCH requires Content-Type of application/merge-patch+json, provided ${contentType}`], path);
+      }
+      const body = await req.body();
+      if (body instanceof VaultError) return { ...fail(body.status, [...body.errors], path) };
+      try {
+        data = decodeBody(body, contentType);
+      } catch (e) {
+        return fail(400, [`failed to decode JSON input: ${e instanceof Error ? e.message : String(e)}`], path);
+      } finally {
+        body.fill(0);
+      }
+      operation = req.method === 'PATCH' ? 'patch' : 'write';
+      break;
+    }
+    default:
+      return fail(405, [], path);
+  }
+  if (operation === 'list' && !path.endsWith('/')) path += '/';
+
+  const header = req.headers['x-vault-token'];
+  let token = typeof header === 'string' && header !== '' ? header : undefined;
+  const authorization = req.headers.authorization;
+  if (!token && authorization?.startsWith('Bearer ')) token = authorization.slice('Bearer '.length).trim() || undefined;
+  const result = await router.handle({ operation, path, data, clientToken: token, remoteAddress: req.remoteAddress });
+  return { ...result, path };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | VaultError> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) {
+      for (const c of chunks) c.fill(0);
+      return new VaultError(413, ['http: request body too large']);
+    }
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  return body;
+}
+
+/** JSON unless the client says form-urlencoded and the body does not start like JSON (Vault's sniffing). */
+function decodeBody(body: Buffer, contentType: string): RequestData {
+  const text = body.toString('utf8');
+  if (text.trim() === '') return {};
+  if (contentType === 'application/x-www-form-urlencoded' && !/^\s*[[{]/.test(text)) {
+    const form = new URLSearchParams(text);
+    return Object.fromEntries([...form.keys()].map((k) => [k, form.getAll(k).join(',')]));
+  }
+  let value;
+  try {
+    value = parseJson(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw e;
+    throw new JsonSyntaxError('invalid JSON');
+  }
+  if (!isJsonObject(value)) throw new JsonSyntaxError('the body must be a JSON object');
+  return value;
+}
+
+function audit(req: EdgeRequest, result: EdgeResult, started: number, o: EdgeOptions): EdgeResult {
+  try {
+    o.audit.write({
+      time: formatRfc3339Nano(Date.now()),
+      request_id: result.requestId,
+      remote_address: req.remoteAddress,
+      method: req.method,
+      operation: result.operation,
+      path: result.path,
+      accessor: result.accessor ?? '',
+      status: result.status,
+      ...(result.error ? { error: result.error } : {}),
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    });
+  } catch (e) {
+    // An unaudited request is refused, as Vault refuses requests when no audit device can record them.
+    o.log.error({ error: e instanceof Error ? e.message : String(e) }, 'audit log write failed; refusing the request');
+    return { ...result, status: 500, body: { errors: ['internal error: the audit log cannot be written'] } };
+  }
+  return result;
+}

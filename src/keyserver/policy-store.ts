@@ -1,0 +1,72 @@
+// ACL policies by name, kept sealed like everything else. `root` is implicit (everything) and immutable; `default` is
+// built in, may be rewritten, and cannot be deleted - as in Vault.
+import { Acl, DEFAULT_POLICY_TEXT, parsePolicy, type Policy } from './acl-policy.js';
+import type { SealedStorage } from './sealed-storage.js';
+import { badRequest } from './vault-error.js';
+
+interface StoredPolicy {
+  name: string;
+  policy: string;
+}
+
+export class PolicyStore {
+  private readonly cache = new Map<string, Policy | null>();
+
+  constructor(private readonly storage: SealedStorage) {}
+
+  /** Policy names are lower-cased and trimmed, as Vault does. */
+  static normalizeName(name: string): string {
+    return name.trim().toLowerCase();
+  }
+
+  read(name: string): StoredPolicy | undefined {
+    if (name === 'root') return { name: 'root', policy: '' };
+    return this.storage.getJson<StoredPolicy>(`policy/${name}`) ?? (name === 'default' ? { name, policy: DEFAULT_POLICY_TEXT } : undefined);
+  }
+
+  write(name: string, text: string): void {
+    if (name === 'root') throw badRequest('cannot update "root" policy');
+    let parsed: Policy;
+    try {
+      parsed = parsePolicy(name, text);
+    } catch (e) {
+      throw badRequest((e as Error).message);
+    }
+    this.storage.putJson(`policy/${name}`, { name, policy: text } satisfies StoredPolicy);
+    this.cache.set(name, parsed);
+  }
+
+  delete(name: string): void {
+    if (name === 'root') throw badRequest('cannot delete "root" policy');
+    if (name === 'default') throw badRequest('cannot delete default policy');
+    this.storage.delete(`policy/${name}`);
+    this.cache.delete(name);
+  }
+
+  list(): string[] {
+    const names = new Set(this.storage.list('policy/').map((p) => p.slice('policy/'.length)));
+    names.add('default');
+    names.add('root');
+    return [...names].sort();
+  }
+
+  exists(name: string): boolean {
+    return this.read(name) !== undefined;
+  }
+
+  /** The merged ACL of a token's policies; unknown names contribute nothing (a policy may be written later). */
+  aclFor(names: readonly string[]): Acl {
+    if (names.includes('root')) return new Acl([], { root: true });
+    const policies: Policy[] = [];
+    for (const name of names) {
+      let p = this.cache.get(name);
+      if (p === undefined) {
+        const stored = this.read(name);
+        p = stored ? parsePolicy(name, stored.policy) : null;
+        this.cache.set(name, p);
+      }
+      if (p) policies.push(p);
+    }
+    return new Acl(policies);
+  }
+}

@@ -1,0 +1,172 @@
+// The key server's storage: one SQLite file whose every value is sealed, after Vault's barrier. The root key seals
+// only the keyring entry, which holds a random barrier key; the barrier key seals everything else with AES-256-GCM and
+// the entry's storage path as associated data, so a sealed value moved to another path (or another row swapped in)
+// fails to open instead of being read as something it is not. Paths are in the clear, as in Vault's storage: they name
+// things (key names, secret paths, token hashes) but hold no key material, secret value or token.
+//
+// better-sqlite3 is synchronous and this process holds the file's exclusive lock, so a handler's read-modify-write
+// without an await in between is atomic.
+import Database from 'better-sqlite3-multiple-ciphers';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmod, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CofferError, DecryptError, InvalidError } from '../lib/errors.js';
+import { publicRandomBytes } from '../lib/public-random.js';
+
+export const STORAGE_FILE_NAME = 'keyserver.db';
+const KEYRING_PATH = 'core/keyring';
+const FORMAT = 1; // first byte of every sealed value, so the layout can change later
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class WrongRootKeyError extends DecryptError {}
+
+export class SealedStorage {
+  readonly file: string;
+  /** True when this open created the storage (and so the caller should mint a root token). */
+  readonly created: boolean;
+  private closed = false;
+  private readonly getStmt;
+  private readonly putStmt;
+  private readonly deleteStmt;
+  private readonly listStmt;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly barrierKey: Buffer,
+    opts: { file: string; created: boolean },
+  ) {
+    this.file = opts.file;
+    this.created = opts.created;
+    this.getStmt = db.prepare<[string], { value: Buffer }>('SELECT value FROM entries WHERE path = ?');
+    this.putStmt = db.prepare<[string, Buffer]>('INSERT INTO entries (path, value) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET value = excluded.value');
+    this.deleteStmt = db.prepare<[string]>('DELETE FROM entries WHERE path = ?');
+    this.listStmt = db.prepare<[string, string], { path: string }>('SELECT path FROM entries WHERE path >= ? AND path < ? ORDER BY path');
+  }
+
+  /**
+   * Opens (creating when absent) the storage in dataDir. A root key that does not open the keyring is an error that
+   * says so; nothing is written in that case.
+   */
+  static async open(dataDir: string, rootKey: Uint8Array): Promise<SealedStorage> {
+    if (rootKey.length !== 32) throw new InvalidError(`root key: want 32 bytes, got ${rootKey.length}`);
+    const dir = resolve(dataDir);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    const file = join(dir, STORAGE_FILE_NAME);
+    const db = new Database(file);
+    try {
+      await chmod(file, 0o600);
+      // EXCLUSIVE: one key server per data directory (the atomicity above depends on it). secure_delete: overwritten
+      // and deleted sealed values are zeroed, so a destroyed secret's ciphertext does not linger in free pages.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('temp_store = MEMORY');
+      db.pragma('secure_delete = ON');
+      db.exec('CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+      const row = db.prepare<[string], { value: Buffer }>('SELECT value FROM entries WHERE path = ?').get(KEYRING_PATH);
+      let barrierKey: Buffer;
+      let created = false;
+      if (row) {
+        try {
+          barrierKey = openSealed(rootKey, KEYRING_PATH, row.value);
+        } catch (e) {
+          throw new WrongRootKeyError(`the root key does not open the key server storage ${file}: wrong root key file or passphrase`, { cause: e });
+        }
+        if (barrierKey.length !== 32) throw new DecryptError(`${file}: keyring entry holds ${barrierKey.length} bytes, want 32`);
+      } else {
+        barrierKey = randomBytes(32);
+        db.prepare('INSERT INTO entries (path, value) VALUES (?, ?)').run(KEYRING_PATH, seal(rootKey, KEYRING_PATH, barrierKey));
+        created = true;
+      }
+      return new SealedStorage(db, barrierKey, { file, created });
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /** The opened bytes at path; the caller zero-fills them when they are secret. */
+  get(path: string): Buffer | undefined {
+    this.check(path);
+    const row = this.getStmt.get(path);
+    if (!row) return undefined;
+    try {
+      return openSealed(this.barrierKey, path, row.value);
+    } catch (e) {
+      throw new DecryptError(`cannot open the stored value at ${JSON.stringify(path)}: it was altered or moved`, { cause: e });
+    }
+  }
+
+  getJson<T>(path: string): T | undefined {
+    const bytes = this.get(path);
+    if (!bytes) return undefined;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T;
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  put(path: string, value: Uint8Array): void {
+    this.check(path);
+    this.putStmt.run(path, seal(this.barrierKey, path, value));
+  }
+
+  putJson(path: string, value: unknown): void {
+    const bytes = Buffer.from(JSON.stringify(value), 'utf8');
+    try {
+      this.put(path, bytes);
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  delete(path: string): void {
+    this.check(path);
+    this.deleteStmt.run(path);
+  }
+
+  /** Every stored path that starts with prefix, sorted (UTF-8 byte order). */
+  list(prefix: string): string[] {
+    this.check(prefix);
+    // The upper bound: the smallest string greater than every string with this prefix.
+    return this.listStmt.all(prefix, `${prefix}\u{10FFFF}`).map((r) => r.path).filter((p) => p !== KEYRING_PATH);
+  }
+
+  /** Runs fn in one SQLite transaction: all of its writes land, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+    this.barrierKey.fill(0);
+  }
+
+  private check(path: string): void {
+    if (this.closed) throw new CofferError(`key server storage ${this.file} is closed`);
+    if (path.startsWith('core/')) throw new InvalidError(`storage path ${JSON.stringify(path)} is reserved`);
+  }
+}
+
+function seal(key: Uint8Array, path: string, plaintext: Uint8Array): Buffer {
+  const nonce = publicRandomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(path, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.of(FORMAT), nonce, body, cipher.getAuthTag()]);
+}
+
+function openSealed(key: Uint8Array, path: string, sealed: Buffer): Buffer {
+  if (sealed.length < 1 + NONCE_BYTES + TAG_BYTES || sealed[0] !== FORMAT) {
+    throw new DecryptError(`sealed value at ${JSON.stringify(path)} is malformed (format ${sealed[0]}, ${sealed.length} bytes)`);
+  }
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE_BYTES));
+  decipher.setAAD(Buffer.from(path, 'utf8'));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  return Buffer.concat([decipher.update(sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+}
