@@ -9,6 +9,8 @@ import { join } from 'node:path';
 const DEBIAN_PACKAGES = [
   { pkg: 'etcd-server', command: 'etcd' },
   { pkg: 'etcd-client', command: 'etcdctl' },
+  { pkg: 'softhsm2', command: 'softhsm2-util' },
+  { pkg: 'opensc', command: 'pkcs11-tool' },
 ];
 
 function missingPackages() {

@@ -1,6 +1,8 @@
 // The `coffer` command. Each subcommand lives in its own file and registers itself on the program.
 import { Command } from 'commander';
 import { registerEncryptionConfigCommand } from './encryption-config-command.js';
+import { registerKeyserverCommand } from './keyserver-command.js';
+import { registerKmsPluginCommand } from './kms-plugin-command.js';
 import { registerTransformCommand } from './transform-command.js';
 import { registerUpCommand } from './up-command.js';
 
@@ -10,6 +12,8 @@ const program = new Command('coffer')
   .configureOutput({ outputError: (msg, write) => write(msg) });
 
 registerEncryptionConfigCommand(program);
+registerKeyserverCommand(program);
+registerKmsPluginCommand(program);
 registerTransformCommand(program);
 registerUpCommand(program);
 

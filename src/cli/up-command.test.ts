@@ -1,5 +1,6 @@
-// `coffer up` as users start it: default encryption at rest with the key kept outside the data directory, extra
-// users from a token file limited by a policy file (as kubectl reports it), and a clean exit on SIGINT.
+// `coffer up` as users start it: KMS v2 by default through its own kms-plugin and keyserver processes, their root key
+// kept outside the data directory, extra users from a token file limited by a policy file (as kubectl reports it),
+// and a clean exit on SIGINT that stops the children too.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -51,23 +52,29 @@ void describe('coffer up', () => {
     await rm(`${dataDir()}.keys`, { recursive: true, force: true });
   });
 
+  /** PIDs of the children coffer up reported ready (keyserver, kms-plugin). */
+  const childPids = () =>
+    stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; pid?: number }).filter((l) => l.msg === 'child ready').map((l) => l.pid!);
+
   const kubectl = (args: string[], kubeconfig = join(dataDir(), 'kubeconfig')) =>
     run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
 
   void it('prints only the KUBECONFIG line on stdout and logs where everything is', () => {
     assert.equal(stdout, `export KUBECONFIG=${join(dataDir(), 'kubeconfig')}\n`);
     const ready = stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'coffer API server ready')!;
-    assert.equal(ready.encryptionConfig, join(`${dataDir()}.keys`, 'encryption-config.yaml'));
+    assert.equal(ready.encryptionConfig, join(`${dataDir()}.keys`, 'encryption-config-kms.yaml'));
     assert.equal(ready.kubeconfig, join(dataDir(), 'kubeconfig'));
   });
 
-  void it('keeps the generated encryption key beside the data directory, owner-only', async () => {
+  void it('encrypts with KMS v2 through the plugin, the key server root key beside the data directory, owner-only', async () => {
     const keys = `${dataDir()}.keys`;
     assert.equal((await stat(keys)).mode & 0o777, 0o700);
-    assert.equal((await stat(join(keys, 'encryption-config.yaml'))).mode & 0o777, 0o600);
+    for (const f of ['encryption-config-kms.yaml', 'keyserver-root.key', 'keyserver-root.token']) assert.equal((await stat(join(keys, f))).mode & 0o777, 0o600, f);
     assert.equal((await stat(dataDir())).mode & 0o777, 0o700);
-    const config = parseYaml(await readFile(join(keys, 'encryption-config.yaml'), 'utf8')) as { resources: { providers: Record<string, unknown>[] }[] };
-    assert.deepEqual(Object.keys(config.resources[0]!.providers[0]!), ['aesgcm']);
+    const config = parseYaml(await readFile(join(keys, 'encryption-config-kms.yaml'), 'utf8')) as { resources: { providers: Record<string, { endpoint?: string }>[] }[] };
+    assert.deepEqual(Object.keys(config.resources[0]!.providers[0]!), ['kms']);
+    assert.equal(config.resources[0]!.providers[0]!.kms!.endpoint, `unix://${join(dataDir(), 'kms-plugin', 'kms.sock')}`);
+    assert.equal(childPids().length, 2, 'keyserver and kms-plugin run as their own processes');
   });
 
   void it('lets token-file users do what the policy allows and answers the rest as kube does', async () => {
@@ -86,7 +93,7 @@ void describe('coffer up', () => {
     await assert.rejects(kubectl(['get', 'secrets'], aliceConfig), /You must be logged in to the server \(Unauthorized\)/);
   });
 
-  void it('exits 0 on SIGINT, having stored the Secret with aesgcm and logged no secret', async () => {
+  void it('exits 0 on SIGINT, stopping its children, having stored the Secret with KMS v2 and logged no secret', async () => {
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGINT');
     assert.equal(await exited, 0);
@@ -94,7 +101,7 @@ void describe('coffer up', () => {
     try {
       const { kv } = await store.get('/registry/secrets/default/canary');
       const stored = Buffer.from(kv!.value);
-      assert.ok(stored.toString('latin1').startsWith('k8s:enc:aesgcm:v1:key1:'));
+      assert.ok(stored.toString('latin1').startsWith('k8s:enc:kms:v2:coffer:'));
       assert.ok(!stored.includes('canary-s3cr3t-value'));
     } finally {
       await store.close();
@@ -102,5 +109,6 @@ void describe('coffer up', () => {
     const token = (await readFile(join(dataDir(), 'admin.token'), 'utf8')).trim();
     for (const secret of [token, 'alice-secret-token', 'canary-s3cr3t-value']) assert.ok(!stderr.includes(secret), 'logs hold no secret');
     assert.match(stderr, /"msg":"stopped"/);
+    for (const pid of childPids()) assert.throws(() => process.kill(pid, 0), /ESRCH/, `child ${pid} stopped`);
   });
 });

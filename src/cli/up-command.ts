@@ -11,6 +11,7 @@ import type { UserInfo } from '../apiserver/auth/authenticator.js';
 import { readPolicyFile } from '../apiserver/auth/authorization-policy.js';
 import { readTokenFile } from '../apiserver/auth/token-file.js';
 import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
+import { startKmsStack, type RunningKmsStack } from './kms-stack.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -20,6 +21,8 @@ export interface UpOptions {
   dataDir: string;
   listen: string;
   encryptionConfig?: string;
+  /** The default encryption when no --encryption-config is given: kms (plugin + key server) or aesgcm. */
+  encryption?: string;
   kmsNoDekCache?: boolean;
   store: string;
   etcdEndpoints?: string;
@@ -31,6 +34,14 @@ export interface UpOptions {
   authorizationPolicyFile?: string;
   logLevel?: string;
   encryptionConfigReloadInterval?: string;
+  kmsV2StatusInterval?: string;
+  kmsV2WriteTtl?: string;
+}
+
+function seconds(value: string | undefined, fallback: number, flag: string): number {
+  const n = Number(value ?? fallback);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: want a number of seconds > 0, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** Where the generated key lives: `<data-dir>.keys/`, a sibling of the data directory. */
@@ -107,26 +118,38 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700);
 
+  const reloadSeconds = seconds(o.encryptionConfigReloadInterval, 60, '--encryption-config-reload-interval');
+  const statusSeconds = seconds(o.kmsV2StatusInterval, 60, '--kms-v2-status-interval');
+  const writeTtlSeconds = seconds(o.kmsV2WriteTtl, 180, '--kms-v2-write-ttl');
+  const encryption = o.encryption ?? 'kms';
+  if (encryption !== 'kms' && encryption !== 'aesgcm') throw new Error(`--encryption: must be kms or aesgcm, got ${JSON.stringify(encryption)}`);
   let configFile: string;
+  let kms: RunningKmsStack | undefined;
   if (o.encryptionConfig) configFile = resolve(o.encryptionConfig);
-  else {
+  else if (encryption === 'kms') {
+    await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
+    kms = await startKmsStack({ dataDir, keyDir: defaultKeyDir(dataDir), logger: log, logLevel: o.logLevel ?? 'info', statusIntervalMs: statusSeconds * 1000 });
+    configFile = kms.encryptionConfigFile;
+    log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
+  } else {
     const made = await ensureDefaultEncryptionConfig(dataDir);
     configFile = made.file;
     if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
   }
   // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
   // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
-  const reloadSeconds = Number(o.encryptionConfigReloadInterval ?? 60);
-  if (!Number.isFinite(reloadSeconds) || reloadSeconds <= 0) {
-    throw new Error(`--encryption-config-reload-interval: want a number of seconds > 0, got ${JSON.stringify(o.encryptionConfigReloadInterval)}`);
-  }
   const engine = await ReloadingEncryptionEngine.open(configFile, {
     intervalMs: reloadSeconds * 1000,
     ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
+    // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
+    engine: { kmsV2Timing: { healthyIntervalMs: statusSeconds * 1000, retryIntervalMs: Math.min(10, statusSeconds) * 1000, writeTtlMs: writeTtlSeconds * 1000 } },
     onReload: (r) =>
       r.ok
         ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
         : log.error({ encryptionConfig: configFile, error: r.error }, 'encryption configuration reload failed; keeping the running configuration'),
+  }).catch(async (e: unknown) => {
+    await kms?.close();
+    throw e;
   });
   let store: Store | undefined;
   try {
@@ -169,11 +192,13 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
         await server.close();
         await opened.close();
         engine.close();
+        await kms?.close();
       },
     };
   } catch (e) {
     await store?.close();
     engine.close();
+    await kms?.close();
     throw e;
   }
 }
@@ -184,8 +209,11 @@ export function registerUpCommand(program: Command): void {
     .description('run the Kubernetes-compatible API server for Secrets (embedded SQLite store, encryption at rest on)')
     .option('--data-dir <dir>', 'where the store, certificates and kubeconfig live', '.coffer')
     .option('--listen <host:port>', 'address to serve HTTPS on', '127.0.0.1:6443')
+    .option('--encryption <kind>', 'default encryption without --encryption-config: kms (KMS v2 -> coffer kms-plugin -> coffer keyserver) | aesgcm', 'kms')
     .option('--encryption-config <file>', 'an EncryptionConfiguration, reloaded when it changes (default: a generated aesgcm key in <data-dir>.keys/)')
     .option('--encryption-config-reload-interval <seconds>', "how often the encryption configuration file is checked for changes (Coffer's own option)", '60')
+    .option('--kms-v2-status-interval <seconds>', "how often KMS v2 plugins are asked for Status (upstream: 60; Coffer's own option)", '60')
+    .option('--kms-v2-write-ttl <seconds>', "how long writes go on without a good KMS v2 Status (upstream: 180; Coffer's own option)", '180')
     .option('--kms-no-dek-cache', "keep no KMS v2 seed in memory between requests (Coffer's own option)")
     .option('--store <kind>', 'sqlite | etcd', 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')

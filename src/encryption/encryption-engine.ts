@@ -21,6 +21,8 @@ export interface EncryptionEngineOptions {
   /** How KMS plugins are reached; gRPC over the configured unix socket unless a test says otherwise. */
   connectKmsV1?: (provider: KmsProviderConfig) => KmsV1Service;
   connectKmsV2?: (provider: KmsProviderConfig) => KmsV2Service;
+  /** KMS v2 Status polling and write deadline; upstream's fixed values (60 s, 10 s, 3 min) unless shortened for tests. */
+  kmsV2Timing?: { healthyIntervalMs?: number; retryIntervalMs?: number; writeTtlMs?: number };
 }
 
 interface HealthProbe {
@@ -120,6 +122,7 @@ export class EncryptionEngine {
     const transformer = new KmsV2EnvelopeTransformer(service, {
       name: p.name,
       noDekCache: p.noDekCache,
+      ...opts.kmsV2Timing,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
     this.kmsV2.push(transformer);

@@ -213,7 +213,9 @@ export class KmsV2State {
     } catch (thrown) {
       error = thrown instanceof Error ? thrown : new UnavailableError(String(thrown));
     }
-    this.last = { at: this.clock.now(), ttl: error ? HEALTH_FAIL_TTL_MS : HEALTH_OK_TTL_MS, error };
+    // The cache never outlives the poll period, or a shortened period (tests) would only ever see cached answers.
+    const ttl = error ? Math.min(HEALTH_FAIL_TTL_MS, this.retryIntervalMs) : Math.min(HEALTH_OK_TTL_MS, this.healthyIntervalMs);
+    this.last = { at: this.clock.now(), ttl, error };
     if (error) throw error;
   }
 

@@ -4,12 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { computeEncryptionConfigHash, readEncryptionConfigurationFile, type LoadEncryptionConfigurationOptions } from './encryption-config.js';
-import { EncryptionEngine } from './encryption-engine.js';
+import { EncryptionEngine, type EncryptionEngineOptions } from './encryption-engine.js';
 import type { GroupResource } from './group-resource.js';
 import type { Transformer } from './transformer.js';
 
 export interface ReloadingEngineOptions {
   load?: LoadEncryptionConfigurationOptions;
+  engine?: EncryptionEngineOptions;
   /** Upstream polls every minute. */
   intervalMs?: number;
   /** How long a replaced configuration stays usable for requests already holding it (then its keys are wiped). */
@@ -31,7 +32,7 @@ export class ReloadingEncryptionEngine {
 
   static async open(file: string, opts: ReloadingEngineOptions = {}): Promise<ReloadingEncryptionEngine> {
     const config = await readEncryptionConfigurationFile(file, { ...opts.load, reload: true });
-    const engine = new ReloadingEncryptionEngine(file, await EncryptionEngine.create(config), opts);
+    const engine = new ReloadingEncryptionEngine(file, await EncryptionEngine.create(config, opts.engine), opts);
     engine.schedule();
     return engine;
   }
@@ -55,7 +56,7 @@ export class ReloadingEncryptionEngine {
       const hash = computeEncryptionConfigHash(await readFile(this.file));
       if (hash === this.current.configHash) return;
       const config = await readEncryptionConfigurationFile(this.file, { ...this.opts.load, reload: true });
-      next = await EncryptionEngine.create(config);
+      next = await EncryptionEngine.create(config, this.opts.engine);
       await next.healthCheck(); // a KMS plugin that does not answer must not take over
       if (this.closed) throw new Error('closed during reload');
       const old = this.current;

@@ -28,8 +28,12 @@ void describe('superviseProcess', () => {
     assert.ok(first);
     process.kill(first, 'SIGKILL');
     await waitFor(() => p.restarts() === 1 && p.pid() !== undefined && p.pid() !== first, 'the restart');
+    const second = p.pid()!;
+    process.kill(second, 'SIGTERM'); // a clean stop by someone else (Ctrl-C reaches the whole group): no restart
+    await waitFor(() => p.pid() === undefined, 'the exit');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(p.restarts(), 1);
     await p.stop();
-    assert.equal(p.pid(), undefined);
   });
 
   void it('rejects ready when the child exits before it is ready, and does not restart it', async () => {

@@ -1,5 +1,6 @@
 // Runs one child process of `coffer up` (the KMS plugin, the key server) and keeps it running: a crash is logged and
-// the process restarted after a growing delay, as systemd's Restart=on-failure would. The child announces readiness
+// the process restarted after a growing delay, as systemd's Restart=on-failure would. A clean exit (code 0, SIGTERM,
+// SIGINT, SIGHUP) is not a failure: Ctrl-C in a terminal signals the whole process group, children included. The child announces readiness
 // by printing one line to stdout that matches `ready`; its stderr (JSON logs) passes through to ours.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -32,6 +33,8 @@ export interface SupervisedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+const CLEAN_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGHUP']);
+
 export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess {
   const startTimeoutMs = o.startTimeoutMs ?? 30_000;
   const baseDelay = o.restartDelayMs ?? 500;
@@ -60,7 +63,7 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
       o.logger.error({ process: o.name, pid: c.pid, timeoutMs: startTimeoutMs }, 'child did not become ready in time; killing it');
       c.kill('SIGKILL');
     }, startTimeoutMs);
-    createInterface({ input: c.stdout! }).on('line', (line) => {
+    createInterface({ input: c.stdout }).on('line', (line) => {
       const m = isReady ? null : o.ready.exec(line);
       if (!m) return;
       isReady = true;
@@ -80,6 +83,11 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
         firstStart = false;
         stopped = true;
         rejectReady(new Error(`${o.name} exited before it was ready (code ${code}, signal ${signal})`));
+        return;
+      }
+      if (code === 0 || CLEAN_SIGNALS.has(signal ?? '')) {
+        stopped = true;
+        o.logger.info({ process: o.name, code, signal }, 'child exited cleanly; not restarting');
         return;
       }
       if (Date.now() - startedAt > 60_000) delay = baseDelay;

@@ -1,0 +1,119 @@
+// A minimal client for Vault's HTTP API (and OpenBao's, and `coffer keyserver`'s): JSON in, the standard envelope or
+// `{"errors": [...]}` out (vault-api-subset §1). node:http(s) rather than fetch because Node 20's fetch cannot be given
+// a CA file without undici's Agent, which is not a dependency here.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { InvalidError, NotFoundError, UnavailableError } from '../../lib/errors.js';
+
+/** Vault said 403: the token is missing, expired, revoked, or lacks a policy. Auth reacts by logging in again. */
+export class VaultForbiddenError extends UnavailableError {}
+
+export interface VaultHttpOptions {
+  address: string;
+  namespace?: string;
+  /** PEM CA bundle to trust instead of the system store. */
+  ca?: Buffer;
+  timeoutMs: number;
+}
+
+export interface VaultResponse {
+  status: number;
+  body: Record<string, unknown> | undefined;
+}
+
+const MAX_RESPONSE_BYTES = 1 << 20;
+
+export class VaultHttpClient {
+  constructor(private readonly opts: VaultHttpOptions) {}
+
+  get address(): string {
+    return this.opts.address;
+  }
+
+  /** One request; resolves with any HTTP status (callers decide), rejects with UnavailableError when Vault is unreachable. */
+  request(
+    method: 'GET' | 'PUT' | 'POST',
+    path: string,
+    o: { token?: Uint8Array | undefined; body?: unknown; signal: AbortSignal },
+  ): Promise<VaultResponse> {
+    const url = new URL(`${this.opts.address}/v1/${path}`);
+    const headers: Record<string, string> = { Accept: 'application/json', 'X-Vault-Request': 'true' };
+    if (o.token) headers['X-Vault-Token'] = Buffer.from(o.token).toString('latin1');
+    if (this.opts.namespace) headers['X-Vault-Namespace'] = this.opts.namespace;
+    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+    if (payload) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const signal = AbortSignal.any([o.signal, AbortSignal.timeout(this.opts.timeoutMs)]);
+    const where = `${method} ${url.origin}/v1/${path}`;
+    return new Promise<VaultResponse>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(new UnavailableError(`${where}: cancelled before it was sent`));
+        return;
+      }
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(url, { method, headers, signal, ...(this.opts.ca && url.protocol === 'https:' ? { ca: this.opts.ca } : {}) }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          else chunks.push(c);
+        });
+        res.on('error', (e) => reject(unreachable(where, e, signal)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: Record<string, unknown> | undefined;
+          if (text.trim() !== '') {
+            try {
+              const parsed: unknown = JSON.parse(text);
+              if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+            } catch {
+              reject(new UnavailableError(`${where}: HTTP ${res.statusCode} with a body that is not JSON`));
+              return;
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      req.on('error', (e) => reject(unreachable(where, e, signal)));
+      req.end(payload);
+    });
+  }
+}
+
+function unreachable(where: string, e: Error, signal: AbortSignal): UnavailableError {
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
+    return new UnavailableError(`${where}: ${timedOut ? 'timed out' : 'cancelled'}`, { cause: e });
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  return new UnavailableError(`${where}: cannot reach Vault: ${code ?? e.message}`, { cause: e });
+}
+
+/** Vault's `errors` array, joined. Vault messages describe the request, never echo secret values. */
+export function vaultErrorText(body: Record<string, unknown> | undefined): string {
+  const errors = body?.errors;
+  if (!Array.isArray(errors) || errors.length === 0) return 'no error message';
+  return errors.map((e) => String(e).replace(/\s+/g, ' ').trim()).join('; ');
+}
+
+/** The lib error for a non-2xx answer: 400 = the request is wrong, 403 = auth, 404 = missing, anything else = Vault trouble. */
+export function vaultError(what: string, res: VaultResponse): Error {
+  const text = `${what}: Vault answered HTTP ${res.status}: ${vaultErrorText(res.body)}`;
+  if (res.status === 400) return new InvalidError(text);
+  if (res.status === 403) return new VaultForbiddenError(text);
+  if (res.status === 404) return new NotFoundError(text);
+  return new UnavailableError(text);
+}
+
+/** The `data` object of a success envelope, or an error saying which field is missing. */
+export function envelopeData(what: string, res: VaultResponse): Record<string, unknown> {
+  const data = res.body?.data;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new UnavailableError(`${what}: Vault answered HTTP ${res.status} without a data object`);
+  }
+  return data as Record<string, unknown>;
+}

@@ -1,0 +1,70 @@
+// The vault-transit backend against Coffer's own key server (in process, real HTTP): AppRole login with the minimal
+// KMS policy of vault-api-subset §8.3, then KMS v2 over gRPC through a Transit key rotation.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { startTestKeyserver, type TestKeyserver } from '../../keyserver/testing/test-keyserver.js';
+import { GrpcKmsV2Client } from '../../kms/grpc-v2-client.js';
+import { startKmsPlugin } from '../kms-plugin.js';
+import { parseVaultTransitKeyId } from './vault-transit-key-manager.js';
+
+void describe('vault-transit backend against coffer keyserver', () => {
+  let ks: TestKeyserver;
+  before(async () => {
+    ks = await startTestKeyserver();
+    const ok = (r: { status: number; text: string }) => assert.ok(r.status === 200 || r.status === 204, r.text);
+    ok(await ks.call('POST', 'transit/keys/kms', { body: {} }));
+    ok(await ks.call('PUT', 'sys/policies/acl/kms', {
+      body: { policy: 'path "transit/encrypt/kms" { capabilities = ["update"] }\npath "transit/decrypt/kms" { capabilities = ["update"] }\npath "transit/keys/kms" { capabilities = ["read"] }\n' },
+    }));
+    ok(await ks.call('POST', 'auth/approle/role/kms-plugin', { body: { token_policies: ['kms'], token_ttl: '1h' } }));
+    const roleId = (await ks.call('GET', 'auth/approle/role/kms-plugin/role-id')).body.data.role_id as string;
+    const secretId = (await ks.call('POST', 'auth/approle/role/kms-plugin/secret-id', { body: {} })).body.data.secret_id as string;
+    await writeFile(join(ks.dir, 'role-id'), roleId);
+    await writeFile(join(ks.dir, 'secret-id'), secretId);
+  });
+  after(() => ks.dispose());
+
+  void it('AppRole login, Status/Encrypt/Decrypt over gRPC, rotation keeps old seeds decrypting', async () => {
+    const plugin = await startKmsPlugin({
+      logger: pino({ level: 'silent' }),
+      config: {
+        endpoint: `unix://${join(ks.dir, 'kms.sock')}`,
+        healthListen: '127.0.0.1:0',
+        statusCacheTtlMs: 20_000,
+        statusErrorCacheTtlMs: 3000,
+        timeoutMs: 3000,
+        backend: {
+          type: 'vault-transit',
+          address: ks.url,
+          transitMount: 'transit',
+          key: 'kms',
+          auth: { type: 'approle', mount: 'approle', roleIdFile: join(ks.dir, 'role-id'), secretIdFile: join(ks.dir, 'secret-id') },
+        },
+      },
+    });
+    const client = new GrpcKmsV2Client(plugin.endpoint, { timeoutMs: 3000 });
+    try {
+      const s1 = await client.status();
+      assert.equal(s1.healthz, 'ok', s1.healthz);
+      assert.equal(parseVaultTransitKeyId(s1.keyId)?.version, 1);
+      const seed = randomBytes(32);
+      const old = await client.encrypt(seed, { uid: 'u1' });
+      assert.equal(old.keyId, s1.keyId);
+      assert.match(Buffer.from(old.ciphertext).toString(), /^vault:v1:/);
+      const rotated = await ks.call('POST', 'transit/keys/kms/rotate', { body: {} });
+      assert.ok(rotated.status === 200 || rotated.status === 204, rotated.text);
+      const fresh = await client.encrypt(seed, { uid: 'u2' });
+      assert.equal(parseVaultTransitKeyId(fresh.keyId)?.version, 2);
+      assert.equal((await client.status()).keyId, fresh.keyId);
+      assert.deepEqual(Buffer.from(await client.decrypt(old.ciphertext, { uid: 'u3', keyId: old.keyId, annotations: {} })), seed);
+      assert.deepEqual(Buffer.from(await client.decrypt(fresh.ciphertext, { uid: 'u4', keyId: fresh.keyId, annotations: {} })), seed);
+    } finally {
+      client.close();
+      await plugin.close();
+    }
+  });
+});
