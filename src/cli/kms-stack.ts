@@ -78,7 +78,7 @@ async function vault(url: string, token: string, method: string, path: string, b
 }
 
 /** Creates the KEK and the plugin's policy and periodic token, once; later starts find them in place. */
-async function provision(url: string, rootTokenFile: string, pluginTokenFile: string, log: Logger): Promise<void> {
+export async function provisionKeyserver(url: string, rootTokenFile: string, pluginTokenFile: string, log: Logger): Promise<void> {
   const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
   const exists = await fetch(`${url}/v1/transit/keys/${KEK_NAME}`, { headers: { 'X-Vault-Token': rootToken } });
   await exists.arrayBuffer();
@@ -148,7 +148,7 @@ export async function startKmsStack(o: KmsStackOptions): Promise<RunningKmsStack
   try {
     const url = (await keyserver.ready)[1]!;
     const pluginTokenFile = join(pluginDir, 'vault-token');
-    await provision(url, rootTokenFile, pluginTokenFile, log);
+    await provisionKeyserver(url, rootTokenFile, pluginTokenFile, log);
     const endpoint = `unix://${join(pluginDir, 'kms.sock')}`;
     const pluginConfig = join(pluginDir, 'config.yaml');
     await writeFile(
