@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerEncryptionConfigCommand } from './encryption-config-command.js';
 import { registerKeyserverCommand } from './keyserver-command.js';
 import { registerKmsPluginCommand } from './kms-plugin-command.js';
+import { registerRotateKekCommand } from './rotate-kek-command.js';
 import { registerTransformCommand } from './transform-command.js';
 import { registerUpCommand } from './up-command.js';
 
@@ -14,6 +15,7 @@ const program = new Command('coffer')
 registerEncryptionConfigCommand(program);
 registerKeyserverCommand(program);
 registerKmsPluginCommand(program);
+registerRotateKekCommand(program);
 registerTransformCommand(program);
 registerUpCommand(program);
 
