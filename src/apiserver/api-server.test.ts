@@ -152,9 +152,26 @@ void describe('API server over HTTPS', () => {
 
   void it('serves discovery as kube 1.32 does and answers unknown paths with Go NotFound text', async () => {
     const list = (await call('GET', '/api/v1')).json() as { resources: { name: string; storageVersionHash?: string }[] };
-    assert.deepEqual(list.resources.map((r) => r.name), ['configmaps', 'namespaces', 'namespaces/status', 'namespaces/finalize', 'secrets']);
+    assert.deepEqual(list.resources.map((r) => r.name), ['configmaps', 'events', 'namespaces', 'namespaces/status', 'namespaces/finalize', 'secrets']);
     assert.equal(list.resources.find((r) => r.name === 'secrets')!.storageVersionHash, 'S6u1pOWzb84=');
-    assert.deepEqual((await call('GET', '/apis')).json(), { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    const eso = { groupVersion: 'external-secrets.io/v1', version: 'v1' };
+    assert.deepEqual((await call('GET', '/apis')).json(), {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: [{ name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }], preferredVersion: eso }],
+    });
+    const group = (await call('GET', '/apis/external-secrets.io/v1')).json() as { resources: Record<string, unknown>[] };
+    assert.deepEqual(group.resources.find((r) => r.name === 'externalsecrets'), {
+      name: 'externalsecrets',
+      singularName: 'externalsecret',
+      namespaced: true,
+      kind: 'ExternalSecret',
+      verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
+      shortNames: ['es'],
+      categories: ['external-secrets'],
+      storageVersionHash: '3mBYPLboGzE=',
+    });
+    assert.ok(group.resources.some((r) => r.name === 'externalsecrets/status'));
     for (const path of ['/apis/example.com/v1', '/api/v1/widgets', '/api/v2/secrets']) {
       const missing = await call('GET', path);
       assert.equal(missing.status, 404, path);

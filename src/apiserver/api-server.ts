@@ -85,6 +85,12 @@ export function servedResources(stores: ResourceStores): ServedResource[] {
     { info: stores.namespaces.info, store: stores.namespaces, subresources: ['status', 'finalize'], returnDeletedObject: true },
     { info: stores.secrets.info, store: stores.secrets },
     { info: stores.configmaps.info, store: stores.configmaps },
+    { info: stores.events.info, store: stores.events },
+    ...stores.customResources.map((store) => ({
+      info: store.info,
+      store,
+      ...(store.info.customResource?.statusSubresource ? { subresources: ['status' as const] } : {}),
+    })),
   ];
 }
 
@@ -96,9 +102,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     engine: opts.engine,
     metricsRegistry: metrics.registry,
     ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+    logger,
   });
   try {
     await stores.ensureDefaultNamespaces();
+    // kube-controller-manager's garbage collector, run here so ownerReferences work against Coffer alone.
+    await stores.startControllers();
     const { credentials, created } = await ensureServerCredentials(opts.dataDir, { listenHost: opts.host });
     const authenticator = new TokenAuthenticator(opts.tokens ?? []);
     authenticator.add(credentials.adminToken, { name: 'admin', uid: 'coffer-admin', groups: [MASTERS_GROUP] });

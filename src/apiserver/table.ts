@@ -3,7 +3,8 @@
 // columns itself from each row's object metadata, so rows carry it unless includeObject=None.
 import type { KubeObject } from '../objects/object-meta.js';
 import { badRequest } from './api-status.js';
-import { apiVersionOf, type ResourceInfo } from './resource-info.js';
+import { evaluateJsonPath, jsonPathText, parseJsonPath } from './custom-resources/json-path.js';
+import { apiVersionOf, type PrinterColumn, type ResourceInfo } from './resource-info.js';
 
 interface Column {
   name: string;
@@ -38,7 +39,51 @@ const AGE = col(
 const countKeys = (...maps: unknown[]) =>
   maps.reduce<number>((n, m) => n + (m && typeof m === 'object' ? Object.keys(m).length : 0), 0);
 
+/** A CRD's additionalPrinterColumns as kube's custom resource table convertor evaluates them. */
+function customColumns(columns: readonly PrinterColumn[]): Column[] {
+  if (columns.length === 0) return [NAME, { ...AGE, type: 'date' }];
+  return [
+    NAME,
+    ...columns.map((c) => {
+      const steps = parseJsonPath(c.jsonPath);
+      return {
+        name: c.name,
+        type: c.type,
+        format: c.format ?? '',
+        description: c.description ?? `Custom resource definition column (in JSONPath format): ${c.jsonPath}`,
+        priority: c.priority ?? 0,
+        cell: (o: KubeObject, now: Date) => {
+          const found = evaluateJsonPath(steps, o);
+          return found.length === 0 ? null : customCell(c.type, found[0], now);
+        },
+      };
+    }),
+  ];
+}
+
+/** kube's cellForJSONValue; string columns print any value the way kubectl's JSONPath printer does. */
+function customCell(type: PrinterColumn['type'], value: unknown, now: Date): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'string':
+      return jsonPathText(value);
+    case 'integer':
+      return typeof value === 'number' ? Math.trunc(value) : null;
+    case 'number':
+      return typeof value === 'number' ? value : null;
+    case 'boolean':
+      return typeof value === 'boolean' ? value : null;
+    case 'date': {
+      if (typeof value !== 'string') return null;
+      return Number.isNaN(Date.parse(value)) ? '<invalid>' : humanAge(value, now);
+    }
+    default:
+      return null;
+  }
+}
+
 function columnsFor(info: ResourceInfo): Column[] {
+  if (info.customResource) return customColumns(info.customResource.printerColumns);
   if (info.group !== '') return [NAME, AGE];
   switch (info.kind) {
     case 'Secret':
@@ -50,6 +95,8 @@ function columnsFor(info: ResourceInfo): Column[] {
       ];
     case 'ConfigMap':
       return [NAME, col('Data', 'Data contains the configuration data.', (o) => countKeys(o.data, o.binaryData)), AGE];
+    case 'Event':
+      return EVENT_COLUMNS;
     case 'Namespace':
       return [
         NAME,
@@ -60,6 +107,59 @@ function columnsFor(info: ResourceInfo): Column[] {
       return [NAME, AGE];
   }
 }
+
+interface EventLike {
+  involvedObject?: { kind?: string; name?: string; fieldPath?: string };
+  source?: { component?: string; host?: string };
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  series?: { count?: number; lastObservedTime?: string | null };
+  count?: number;
+  type?: string;
+  reason?: string;
+  message?: string;
+  reportingComponent?: string;
+  reportingInstance?: string;
+}
+
+/** kube's printEvent (always Wide on the server): first/last seen fall back to eventTime and series. */
+function eventTimes(o: KubeObject, now: Date): { first: string; last: string; count: number } {
+  const e = o as EventLike;
+  const first = e.firstTimestamp ? humanAge(e.firstTimestamp, now) : humanAge(e.eventTime ?? '', now);
+  let last = e.lastTimestamp ? humanAge(e.lastTimestamp, now) : first;
+  let count = e.count ?? 0;
+  if (e.series) {
+    last = humanAge(e.series.lastObservedTime ?? '', now);
+    count = e.series.count ?? 0;
+  } else if (count === 0) count = 1; // singleton events of the new API carry no count
+  return { first, last, count };
+}
+
+const EVENT_COLUMNS: Column[] = [
+  col('Last Seen', 'The time at which the most recent occurrence of this event was recorded.', (o, now) => eventTimes(o, now).last),
+  col('Type', 'Type of this event (Normal, Warning), new types could be added in the future', (o) => (o as EventLike).type ?? ''),
+  col('Reason', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.', (o) => (o as EventLike).reason ?? ''),
+  col('Object', 'The object that this event is about.', (o) => {
+    const io = (o as EventLike).involvedObject ?? {};
+    const kind = (io.kind ?? '').toLowerCase();
+    return io.name ? `${kind}/${io.name}` : kind;
+  }),
+  { ...col('Subobject', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.', (o) => (o as EventLike).involvedObject?.fieldPath ?? ''), priority: 1 },
+  {
+    ...col('Source', 'The component reporting this event. Should be a short machine understandable string.', (o) => {
+      const e = o as EventLike;
+      const component = e.source?.component || e.reportingComponent || '';
+      const instance = e.source?.host || e.reportingInstance || '';
+      return component === '' ? '' : instance === '' ? component : `${component}, ${instance}`;
+    }),
+    priority: 1,
+  },
+  col('Message', 'A human-readable description of the status of this operation.', (o) => ((o as EventLike).message ?? '').trim()),
+  { ...col('First Seen', 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)', (o, now) => eventTimes(o, now).first), priority: 1 },
+  { ...col('Count', 'The number of times this event has occurred.', (o, now) => eventTimes(o, now).count), priority: 1 },
+  { ...NAME, priority: 1 },
+];
 
 /** kube's duration.HumanDuration of now − creationTimestamp (spec §8.4). */
 export function humanAge(timestamp: unknown, now: Date): string {

@@ -1,5 +1,6 @@
 // The `coffer` command. Each subcommand lives in its own file and registers itself on the program.
 import { Command } from 'commander';
+import { registerControllerCommand } from './controller-command.js';
 import { registerEncryptionConfigCommand } from './encryption-config-command.js';
 import { registerKeyserverCommand } from './keyserver-command.js';
 import { registerKmsPluginCommand } from './kms-plugin-command.js';
@@ -12,6 +13,7 @@ const program = new Command('coffer')
   .showHelpAfterError()
   .configureOutput({ outputError: (msg, write) => write(msg) });
 
+registerControllerCommand(program);
 registerEncryptionConfigCommand(program);
 registerKeyserverCommand(program);
 registerKmsPluginCommand(program);

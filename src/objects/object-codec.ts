@@ -3,6 +3,7 @@
 // as upstream's storage codec reads either whichever one is configured for writes.
 import { InvalidError } from '../lib/errors.js';
 import { readConfigMap, writeConfigMap } from './config-map.js';
+import { readEvent, writeEvent } from './event.js';
 import { beginK8sEnvelope, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope } from './k8s-protobuf.js';
 import { readNamespace, writeNamespace } from './namespace.js';
 import type { KubeObject } from './object-meta.js';
@@ -24,12 +25,14 @@ interface KindCodec {
 const SECRET_CODEC: KindCodec = { write: writeSecret, read: readSecret };
 const CONFIG_MAP_CODEC: KindCodec = { write: writeConfigMap, read: readConfigMap };
 const NAMESPACE_CODEC: KindCodec = { write: writeNamespace, read: readNamespace };
+const EVENT_CODEC: KindCodec = { write: writeEvent, read: readEvent };
 
 function protobufCodec(apiVersion: string, kind: string): KindCodec | undefined {
   if (apiVersion !== 'v1') return undefined;
   if (kind === 'Secret') return SECRET_CODEC;
   if (kind === 'ConfigMap') return CONFIG_MAP_CODEC;
   if (kind === 'Namespace') return NAMESPACE_CODEC;
+  if (kind === 'Event') return EVENT_CODEC;
   return undefined;
 }
 
@@ -46,7 +49,7 @@ export function encodeObject(obj: KubeObject, opts?: EncodeOptions): Buffer {
   if (opts?.mediaType === 'json') return codec === undefined ? encodeOtherJson(obj) : encodeKnownJson(obj, codec);
   if (codec === undefined) {
     throw new InvalidError(
-      `cannot store apiVersion "${apiVersion}" kind "${kind}" as protobuf: only v1 Secret, ConfigMap and Namespace are supported`,
+      `cannot store apiVersion "${apiVersion}" kind "${kind}" as protobuf: only v1 Secret, ConfigMap, Namespace and Event are supported`,
     );
   }
   try {
@@ -84,7 +87,7 @@ function decodeProtobuf(bytes: Uint8Array): KubeObject {
   const codec = protobufCodec(apiVersion, kind);
   if (codec === undefined) {
     throw new InvalidError(
-      `cannot decode stored protobuf object apiVersion "${apiVersion}" kind "${kind}": only v1 Secret, ConfigMap and Namespace are supported`,
+      `cannot decode stored protobuf object apiVersion "${apiVersion}" kind "${kind}": only v1 Secret, ConfigMap, Namespace and Event are supported`,
     );
   }
   r.pos = rawStart;

@@ -19,9 +19,13 @@ export function versionDocument(): Record<string, string> {
   };
 }
 
-/** base64 of the first 8 bytes of sha256("<group>/<version>/<kind>"), as kube computes it. */
+/**
+ * base64 of the first 8 bytes of sha256("<group>/<version>/<kind>") of the version objects are stored in, as kube
+ * computes it (every served version of a custom resource reports its storage version's hash).
+ */
 export function storageVersionHash(r: ResourceInfo): string {
-  return createHash('sha256').update(`${r.group}/${r.version}/${r.kind}`).digest().subarray(0, 8).toString('base64');
+  const version = r.customResource?.storageVersion ?? r.version;
+  return createHash('sha256').update(`${r.group}/${version}/${r.kind}`).digest().subarray(0, 8).toString('base64');
 }
 
 /** A subresource served over HTTP, listed after its resource (client-node picks the first entry of a kind). */
@@ -49,6 +53,7 @@ export function resourceListDocument(
       kind: r.kind,
       verbs: r.verbs,
       ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+      ...(r.categories?.length ? { categories: r.categories } : {}),
       storageVersionHash: storageVersionHash(r),
     });
     for (const s of subresources.filter((x) => x.resource === r)) {

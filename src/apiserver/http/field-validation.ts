@@ -4,7 +4,8 @@
 // `metadata.ownerReferences[0].foo`), so a typo is never stored as if it meant something.
 import type { KubeObject } from '../../objects/object-meta.js';
 import { badRequest, invalid } from '../api-status.js';
-import { DEFINITIONS, definitionFor, type SchemaNode } from '../openapi/schemas.js';
+import { unknownSchemaFields } from '../custom-resources/structural-schema.js';
+import { DEFINITIONS, definitionFor, META, type SchemaNode } from '../openapi/schemas.js';
 import type { ResourceInfo } from '../resource-info.js';
 import type { FieldValidation } from './request-options.js';
 
@@ -38,6 +39,13 @@ function walk(node: SchemaNode, value: unknown, path: string, out: string[]): vo
 
 /** The paths of fields the kind's schema does not know, in document order. Kinds without a schema are not checked. */
 export function unknownFields(info: ResourceInfo, obj: unknown): string[] {
+  if (info.customResource) {
+    // metadata is ObjectMeta in every kind; the rest is the CRD's structural schema.
+    const out: string[] = [];
+    const metadata = (obj as { metadata?: unknown } | null)?.metadata;
+    walk({ ref: `${META}.ObjectMeta` }, metadata, 'metadata', out);
+    return [...out, ...unknownSchemaFields(obj, info.customResource.schema)];
+  }
   const definition = definitionFor({ group: info.group, version: info.version, kind: info.kind });
   if (!definition) return [];
   const out: string[] = [];

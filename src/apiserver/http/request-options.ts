@@ -135,7 +135,7 @@ export function deleteOptions(body: Record<string, unknown> | undefined, q: URLS
   if (src.orphanDependents !== undefined && src.orphanDependents !== null) {
     if (out.propagationPolicy !== undefined) {
       errors.push(invalidValue('propagationPolicy', out.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set'));
-    } else if (src.orphanDependents === true) out.propagationPolicy = 'Orphan';
+    } else out.propagationPolicy = src.orphanDependents === true ? 'Orphan' : 'Foreground';
   }
   if (typeof src.gracePeriodSeconds === 'number') out.gracePeriodSeconds = src.gracePeriodSeconds;
   const dryRun = src.dryRun;

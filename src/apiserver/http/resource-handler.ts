@@ -64,8 +64,15 @@ function gr(info: ResourceInfo) {
 }
 
 function send(r: ResourceRequest, code: number, body: unknown, warnings: string[] = []): void {
+  warnings = withDeprecation(r, warnings);
   const headers = warnings.length > 0 ? { Warning: [...new Set(warnings)].map(warningHeader) } : undefined;
   writeObject(r.res, code, body, { format: r.rep.format }, { pretty: r.pretty, ...(headers ? { headers } : {}) });
+}
+
+/** kube warns on every request to a deprecated custom resource version, first. */
+function withDeprecation(r: ResourceRequest, warnings: string[]): string[] {
+  const text = r.resource.info.customResource?.deprecationWarning;
+  return text ? [text, ...warnings] : warnings;
 }
 
 function sendReadable(r: ResourceRequest, code: number, objects: KubeObject[], listMeta: Record<string, unknown> | undefined, whole: unknown): void {
@@ -74,7 +81,9 @@ function sendReadable(r: ResourceRequest, code: number, objects: KubeObject[], l
     version: r.rep.table,
     includeObject: includeObjectParam(r.query),
   });
-  writeObject(r.res, code, table, { format: 'json' }, { pretty: r.pretty });
+  const warnings = withDeprecation(r, []);
+  const headers = warnings.length > 0 ? { Warning: warnings.map(warningHeader) } : undefined;
+  writeObject(r.res, code, table, { format: 'json' }, { pretty: r.pretty, ...(headers ? { headers } : {}) });
 }
 
 function writeOptions(r: ResourceRequest, m: MutationOptions, extra: { managedFieldsSet?: boolean } = {}): WriteOptions & { subresource?: Subresource } {

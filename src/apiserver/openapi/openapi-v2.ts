@@ -3,11 +3,13 @@
 // against the v2 schemas, and without the document kubectl refuses unless given --validate=false. kubectl asks for
 // the gnostic protobuf form (openapi-v2-protobuf.ts); JSON is served too, as kube does.
 import type { ResourceInfo } from '../resource-info.js';
-import { DEFINITIONS, definitionFor, definitionsClosure, type SchemaNode } from './schemas.js';
+import { withCustomResourceDefinitions } from './custom-resource-schemas.js';
+import { definitionFor, definitionsClosure, type SchemaNode } from './schemas.js';
 
 export type JsonObject = Record<string, unknown>;
 
 export function v2Schema(node: SchemaNode): JsonObject {
+  if (node.raw) return v2Raw(node.raw) as JsonObject;
   if (node.ref) return { $ref: `#/definitions/${node.ref}`, ...(node.description ? { description: node.description } : {}) };
   const out: JsonObject = {};
   if (node.description !== undefined) out.description = node.description;
@@ -23,6 +25,17 @@ export function v2Schema(node: SchemaNode): JsonObject {
   return out;
 }
 
+/** Swagger 2.0 has no nullable: kube's v2 publication of CRD schemas drops it (and keeps the rest). */
+function v2Raw(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(v2Raw);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([k]) => k !== 'nullable')
+      .map(([k, x]) => [k, k === 'enum' || k === 'default' || k === 'required' ? x : v2Raw(x)]),
+  );
+}
+
 const query = (name: string, type = 'string') => ({ name, in: 'query', type, uniqueItems: true });
 const pathParam = (name: string) => ({ name, in: 'path', required: true, type: 'string', uniqueItems: true });
 
@@ -30,10 +43,11 @@ const pathParam = (name: string) => ({ name, in: 'path', required: true, type: '
 export function openApiV2Document(resources: readonly ResourceInfo[]): JsonObject {
   const paths: JsonObject = {};
   const roots: string[] = [];
+  const defs = withCustomResourceDefinitions(resources);
   for (const r of resources) {
-    const definition = definitionFor({ group: r.group, version: r.version, kind: r.kind });
+    const definition = definitionFor({ group: r.group, version: r.version, kind: r.kind }, defs);
     if (!definition) continue;
-    const listDefinition = definitionFor({ group: r.group, version: r.version, kind: r.listKind });
+    const listDefinition = definitionFor({ group: r.group, version: r.version, kind: r.listKind }, defs);
     roots.push(definition, ...(listDefinition ? [listDefinition] : []));
     const gvk = { group: r.group, version: r.version, kind: r.kind };
     const prefix = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
@@ -64,6 +78,6 @@ export function openApiV2Document(resources: readonly ResourceInfo[]): JsonObjec
     swagger: '2.0',
     info: { title: 'Kubernetes', version: 'v1.32.0' },
     paths,
-    definitions: Object.fromEntries(definitionsClosure(roots).map((name) => [name, v2Schema(DEFINITIONS[name]!)])),
+    definitions: Object.fromEntries(definitionsClosure(roots, defs).map((name) => [name, v2Schema(defs[name]!)])),
   };
 }

@@ -5,7 +5,8 @@
 // explain` prints the schemas.
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceInfo } from '../resource-info.js';
-import { DEFINITIONS, definitionFor, definitionsClosure, type SchemaNode } from './schemas.js';
+import { withCustomResourceDefinitions } from './custom-resource-schemas.js';
+import { definitionFor, definitionsClosure, type SchemaNode } from './schemas.js';
 
 const PATCH_TYPES_CORE = [
   'application/apply-patch+yaml',
@@ -17,6 +18,7 @@ const PATCH_TYPES_CORE = [
 const PATCH_TYPES_CUSTOM = PATCH_TYPES_CORE.filter((t) => t !== 'application/strategic-merge-patch+json');
 
 export function v3Schema(node: SchemaNode): Record<string, unknown> {
+  if (node.raw) return v3Raw(node.raw);
   if (node.ref) {
     const target = { $ref: `#/components/schemas/${node.ref}` };
     // kube wraps a described reference in a one-element allOf, which both explain and the patch builder unwrap.
@@ -34,6 +36,19 @@ export function v3Schema(node: SchemaNode): Record<string, unknown> {
   if (node.items) out.items = v3Schema(node.items);
   Object.assign(out, node.extensions);
   return out;
+}
+
+/** A CRD schema as kube publishes it in v3: int-or-string fields also carry the anyOf they stand for. */
+function v3Raw(node: unknown): Record<string, unknown> {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === 'enum' || k === 'default' || k === 'required' ? x : walk(x);
+    if (out['x-kubernetes-int-or-string'] === true && !out.anyOf) out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+    return out;
+  };
+  return walk(node) as Record<string, unknown>;
 }
 
 const param = (name: string, description: string, type = 'string', extra: Record<string, unknown> = {}) => ({
@@ -133,10 +148,11 @@ const NAMESPACE_PARAM = { name: 'namespace', in: 'path', description: 'object na
 export function openApiV3Document(resources: readonly ResourceInfo[]): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   const roots: string[] = [];
+  const defs = withCustomResourceDefinitions(resources);
   for (const r of resources) {
-    const definition = definitionFor({ group: r.group, version: r.version, kind: r.kind });
+    const definition = definitionFor({ group: r.group, version: r.version, kind: r.kind }, defs);
     if (!definition) continue;
-    const listDefinition = definitionFor({ group: r.group, version: r.version, kind: r.listKind });
+    const listDefinition = definitionFor({ group: r.group, version: r.version, kind: r.listKind }, defs);
     roots.push(definition, ...(listDefinition ? [listDefinition] : []));
     const prefix = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
     const ops = operationsFor(r, definition, listDefinition ?? definition);
@@ -150,7 +166,7 @@ export function openApiV3Document(resources: readonly ResourceInfo[]): Record<st
     }
   }
   roots.push('io.k8s.apimachinery.pkg.apis.meta.v1.Status', 'io.k8s.apimachinery.pkg.apis.meta.v1.Patch');
-  const schemas = Object.fromEntries(definitionsClosure(roots).map((name) => [name, v3Schema(DEFINITIONS[name]!)]));
+  const schemas = Object.fromEntries(definitionsClosure(roots, defs).map((name) => [name, v3Schema(defs[name]!)]));
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.32.0' },

@@ -17,6 +17,8 @@ export interface SchemaNode {
   enum?: string[];
   /** x-kubernetes-* extensions, by full name. */
   extensions?: Record<string, unknown>;
+  /** A schema published as is (a CRD's openAPIV3Schema below the object's top level); holds no references. */
+  raw?: Record<string, unknown>;
 }
 
 export interface GroupVersionKind {
@@ -41,17 +43,17 @@ const gvkExt = (kind: string, group = '', version = 'v1') => ({
   'x-kubernetes-group-version-kind': [{ group, kind, version }],
 });
 
-const API_VERSION = str(
+export const API_VERSION = str(
   'APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources',
 );
-const KIND = str(
+export const KIND = str(
   'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
 );
-const OBJECT_METADATA = ref(
+export const OBJECT_METADATA = ref(
   `${META}.ObjectMeta`,
   "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
 );
-const LIST_METADATA = ref(
+export const LIST_METADATA = ref(
   `${META}.ListMeta`,
   'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds',
 );
@@ -261,6 +263,60 @@ export const DEFINITIONS: Readonly<Record<string, SchemaNode>> = {
       type: str('Type of namespace controller condition.', { default: '' }),
     },
   },
+  [`${CORE}.Event`]: {
+    type: 'object',
+    description: 'Event is a report of an event somewhere in the cluster. Events have a limited retention time and triggers and messages may evolve with time.',
+    required: ['metadata', 'involvedObject'],
+    properties: {
+      action: str('What action was taken/failed regarding to the Regarding object.'),
+      apiVersion: API_VERSION,
+      count: { type: 'integer', format: 'int32', description: 'The number of times this event has occurred.' },
+      eventTime: ref(`${META}.MicroTime`, 'Time when this Event was first observed.'),
+      firstTimestamp: ref(`${META}.Time`, 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)'),
+      involvedObject: ref(`${CORE}.ObjectReference`, 'The object that this event is about.'),
+      kind: KIND,
+      lastTimestamp: ref(`${META}.Time`, 'The time at which the most recent occurrence of this event was recorded.'),
+      message: str('A human-readable description of the status of this operation.'),
+      metadata: OBJECT_METADATA,
+      reason: str("This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+      related: ref(`${CORE}.ObjectReference`, 'Optional secondary object for more complex actions.'),
+      reportingComponent: str('Name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`.', { default: '' }),
+      reportingInstance: str('ID of the controller instance, e.g. `kubelet-xyzf`.', { default: '' }),
+      series: ref(`${CORE}.EventSeries`, 'Data about the Event series this event represents or nil if it\'s a singleton Event.'),
+      source: ref(`${CORE}.EventSource`, 'The component reporting this event. Should be a short machine understandable string.'),
+      type: str('Type of this event (Normal, Warning), new types could be added in the future'),
+    },
+    extensions: gvkExt('Event'),
+  },
+  [`${CORE}.EventList`]: listOf('Event', `${CORE}.Event`, 'List of events'),
+  [`${CORE}.EventSeries`]: {
+    type: 'object',
+    description: 'EventSeries contain information on series of events, i.e. thing that was/is happening continuously for some time.',
+    properties: {
+      count: { type: 'integer', format: 'int32', description: 'Number of occurrences in this series up to the last heartbeat time' },
+      lastObservedTime: ref(`${META}.MicroTime`, 'Time of the last occurrence observed'),
+    },
+  },
+  [`${CORE}.EventSource`]: {
+    type: 'object',
+    description: 'EventSource contains information for an event.',
+    properties: { component: str('Component from which the event is generated.'), host: str('Node name on which the event is generated.') },
+  },
+  [`${CORE}.ObjectReference`]: {
+    type: 'object',
+    description: 'ObjectReference contains enough information to let you inspect or modify the referred object.',
+    properties: {
+      apiVersion: str('API version of the referent.'),
+      fieldPath: str('If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].'),
+      kind: str('Kind of the referent.'),
+      name: str('Name of the referent.'),
+      namespace: str('Namespace of the referent.'),
+      resourceVersion: str('Specific resourceVersion to which this reference is made, if any.'),
+      uid: str('UID of the referent.'),
+    },
+    extensions: { 'x-kubernetes-map-type': 'atomic' },
+  },
+  [`${META}.MicroTime`]: { type: 'string', format: 'date-time', description: 'MicroTime is version of Time with microsecond level precision.' },
   [`${META}.ObjectMeta`]: OBJECT_META,
   [`${META}.ListMeta`]: {
     type: 'object',
@@ -362,8 +418,8 @@ export const DEFINITIONS: Readonly<Record<string, SchemaNode>> = {
 };
 
 /** The definition name whose x-kubernetes-group-version-kind names this kind. */
-export function definitionFor(gvk: GroupVersionKind): string | undefined {
-  for (const [name, node] of Object.entries(DEFINITIONS)) {
+export function definitionFor(gvk: GroupVersionKind, defs: Readonly<Record<string, SchemaNode>> = DEFINITIONS): string | undefined {
+  for (const [name, node] of Object.entries(defs)) {
     const list = node.extensions?.['x-kubernetes-group-version-kind'] as GroupVersionKind[] | undefined;
     if (list?.some((g) => g.group === gvk.group && g.version === gvk.version && g.kind === gvk.kind)) return name;
   }
@@ -371,13 +427,13 @@ export function definitionFor(gvk: GroupVersionKind): string | undefined {
 }
 
 /** The definitions a document for these kinds needs: each kind, its List, and everything they reference. */
-export function definitionsClosure(roots: readonly string[]): string[] {
+export function definitionsClosure(roots: readonly string[], defs: Readonly<Record<string, SchemaNode>> = DEFINITIONS): string[] {
   const seen = new Set<string>();
   const visit = (node: SchemaNode | undefined): void => {
     if (!node) return;
     if (node.ref && !seen.has(node.ref)) {
       seen.add(node.ref);
-      visit(DEFINITIONS[node.ref]);
+      visit(defs[node.ref]);
     }
     for (const p of Object.values(node.properties ?? {})) visit(p);
     visit(node.items);

@@ -83,6 +83,25 @@ const NAMESPACE: StructDef = {
   },
 };
 
+const OBJECT_REFERENCE: TypeDef = {
+  kind: 'struct',
+  atomic: true,
+  fields: scalars('kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'),
+};
+
+const EVENT: StructDef = {
+  kind: 'struct',
+  fields: {
+    ...TYPE_META,
+    metadata: OBJECT_META,
+    involvedObject: OBJECT_REFERENCE,
+    related: OBJECT_REFERENCE,
+    source: { kind: 'struct', fields: scalars('component', 'host') },
+    series: { kind: 'struct', fields: scalars('count', 'lastObservedTime') },
+    ...scalars('reason', 'message', 'firstTimestamp', 'lastTimestamp', 'count', 'type', 'eventTime', 'action', 'reportingComponent', 'reportingInstance'),
+  },
+};
+
 /** A custom resource: typed metadata, everything else untyped. */
 const CUSTOM_RESOURCE: StructDef = { kind: 'struct', open: true, fields: { ...TYPE_META, metadata: OBJECT_META } };
 
@@ -100,6 +119,7 @@ export function kindSchema(group: string, kind: string): KindSchema {
     if (kind === 'Secret') return { root: SECRET, resetFields: [], strategic: true };
     if (kind === 'ConfigMap') return { root: CONFIG_MAP, resetFields: [], strategic: true };
     if (kind === 'Namespace') return { root: NAMESPACE, resetFields: ['status'], strategic: true };
+    if (kind === 'Event') return { root: EVENT, resetFields: [], strategic: true };
   }
   return { root: CUSTOM_RESOURCE, resetFields: [], strategic: false };
 }

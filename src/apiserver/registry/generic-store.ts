@@ -7,7 +7,7 @@ import type { GroupResource } from '../../encryption/group-resource.js';
 import { contextForKey, type Transformer } from '../../encryption/transformer.js';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import { AlreadyExistsError, InvalidError, NotFoundError } from '../../lib/errors.js';
-import { decodeObject, encodeObject } from '../../objects/object-codec.js';
+import { decodeObject, encodeObject, type StorageMediaType } from '../../objects/object-codec.js';
 import { unixSecondsToRfc3339, type KubeObject, type ManagedFieldsEntry, type ObjectMeta } from '../../objects/object-meta.js';
 import { CompactedError, RevisionConflictError, type KeyValue, type Store } from '../../storage/store.js';
 import {
@@ -76,6 +76,14 @@ export interface GenericStoreOptions {
   onMarkedForDeletion?: (obj: KubeObject) => void;
   /** How often a watch that allows bookmarks sends one (kube: about a minute). */
   bookmarkIntervalMs?: number;
+  /** The storage media type: protobuf (kube's default for built-in kinds) or JSON (how kube stores custom resources). */
+  mediaType?: StorageMediaType;
+  /**
+   * When the served version is not the stored one (custom resources served in several versions, events.k8s.io
+   * events): `toStorage` turns a request object into the stored version, `fromStorage` a stored one into the served
+   * version (kube's conversion, and for custom resources pruning and defaulting on read). Both may modify in place.
+   */
+  conversion?: { toStorage(obj: KubeObject): KubeObject; fromStorage(obj: KubeObject): KubeObject };
 }
 
 /** WriteOptions plus what only in-process callers use. */
@@ -455,9 +463,11 @@ export class GenericStore implements ResourceStore {
       if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
         throw this.preconditionFailed(name, key, `ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ''}`);
       }
-      // Propagation policies need the garbage collector (spec §10), which is not emulated yet: every policy removes the
-      // object now unless finalizers (its own, or a namespace's spec.finalizers) keep it.
-      const pending = (meta.finalizers ?? []).length > 0 || (graceful?.pending(cur.obj) ?? false);
+      // The propagation policy becomes the `orphan` / `foregroundDeletion` finalizer the garbage collector acts on
+      // (spec §10); Background removes the object now, the collector deleting its dependents afterwards.
+      const gc = deletionFinalizers(meta.finalizers ?? [], opts.propagationPolicy);
+      const finalizers = gc ?? meta.finalizers ?? [];
+      const pending = finalizers.length > 0 || (graceful?.pending(cur.obj) ?? false);
       if (!pending) {
         if (opts.dryRun) return { object: cur.obj, deleted: true };
         try {
@@ -468,14 +478,22 @@ export class GenericStore implements ResourceStore {
           throw this.storageError(err);
         }
       }
-      if (meta.deletionTimestamp) {
+      if (meta.deletionTimestamp && gc === undefined) {
         if (!opts.dryRun) this.opts.onMarkedForDeletion?.(cur.obj);
         return { object: cur.obj, deleted: false };
       }
       let marked: KubeObject = withResourceVersion(cur.obj, undefined);
-      marked.metadata!.deletionTimestamp = this.now();
-      if (graceful) marked = graceful.mark(marked);
-      else marked.metadata!.deletionGracePeriodSeconds = 0;
+      if (!meta.deletionTimestamp) {
+        marked.metadata!.deletionTimestamp = this.now();
+        // kube's markAsDeleting: objects that count generations count this one too.
+        if ((meta.generation ?? 0) > 0) marked.metadata!.generation = meta.generation! + 1;
+        if (graceful) marked = graceful.mark(marked);
+        else marked.metadata!.deletionGracePeriodSeconds = 0;
+      }
+      if (gc !== undefined) {
+        if (gc.length > 0) marked.metadata!.finalizers = gc;
+        else delete marked.metadata!.finalizers;
+      }
       const plain = this.encode(marked);
       try {
         const object = this.decodePlain(plain, key);
@@ -551,7 +569,7 @@ export class GenericStore implements ResourceStore {
     const shared = overlaps(plain, kv.value);
     let obj: KubeObject;
     try {
-      obj = decodeObject(plain);
+      obj = this.fromStorage(decodeObject(plain));
     } catch (err) {
       if (!shared) plain.fill(0);
       throw internalError(`unable to decode the object stored at ${JSON.stringify(kv.key)}: ${(err as Error).message}`);
@@ -582,7 +600,8 @@ export class GenericStore implements ResourceStore {
   /** The storage encoding; an object the codec refuses is a bad request, worded as kube's decoder words it. */
   private encode(obj: KubeObject): Buffer {
     try {
-      return encodeObject(obj);
+      const stored = this.opts.conversion ? this.opts.conversion.toStorage(structuredClone(obj)) : obj;
+      return encodeObject(stored, { mediaType: this.opts.mediaType ?? 'protobuf' });
     } catch (err) {
       if (err instanceof InvalidError) {
         const kind = this.info.kind;
@@ -594,10 +613,14 @@ export class GenericStore implements ResourceStore {
 
   private decodePlain(plain: Uint8Array, key: string): KubeObject {
     try {
-      return decodeObject(plain);
+      return this.fromStorage(decodeObject(plain));
     } catch (err) {
       throw internalError(`unable to decode the object for ${JSON.stringify(key)}: ${(err as Error).message}`);
     }
+  }
+
+  private fromStorage(obj: KubeObject): KubeObject {
+    return this.opts.conversion ? this.opts.conversion.fromStorage(obj) : obj;
   }
 
   private storageError(err: unknown): Error {
@@ -783,6 +806,23 @@ export class GenericStore implements ResourceStore {
     };
   }
 }
+
+/**
+ * kube's deletionFinalizersForGarbageCollection: an explicit policy replaces the object's `orphan` /
+ * `foregroundDeletion` finalizers (Orphan adds `orphan`, Foreground `foregroundDeletion`, Background neither);
+ * without one, the finalizers already there are the policy. Undefined when the finalizers stay as they are.
+ */
+export function deletionFinalizers(current: readonly string[], policy: DeleteOptions['propagationPolicy']): string[] | undefined {
+  if (policy === undefined) return undefined;
+  const next = current.filter((f) => f !== FINALIZER_ORPHAN && f !== FINALIZER_FOREGROUND);
+  if (policy === 'Orphan') next.push(FINALIZER_ORPHAN);
+  if (policy === 'Foreground') next.push(FINALIZER_FOREGROUND);
+  const same = next.length === current.length && next.every((f) => current.includes(f));
+  return same ? undefined : next;
+}
+
+export const FINALIZER_ORPHAN = 'orphan';
+export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 /** Whether two views share memory (identity transformers hand back their input, or a view of it). */
 function overlaps(a: Uint8Array, b: Uint8Array): boolean {

@@ -45,8 +45,15 @@ export function validateCoreObjectMeta(meta: ObjectMeta, rules: ObjectMetaRules)
   return errs;
 }
 
-/** Core ValidateObjectMetaUpdate (§3.4): immutable identity, no new finalizers while deleting, then the value rules. */
+/** Core ValidateObjectMetaUpdate (§3.4): the generic rules, and finalizer names as core kinds accept them. */
 export function validateCoreObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta): FieldError[] {
+  const errs = validateObjectMetaUpdate(meta, old);
+  (meta.finalizers ?? []).forEach((f, i) => errs.push(...validateKubeFinalizerName(f, `metadata.finalizers[${i}]`)));
+  return errs;
+}
+
+/** apimachinery ValidateObjectMetaUpdate: immutable identity, no new finalizers while deleting, then the value rules. */
+export function validateObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta): FieldError[] {
   const errs: FieldError[] = [];
   errs.push(...validateFinalizers(meta.finalizers ?? [], 'metadata.finalizers'));
   if (old.deletionTimestamp) {
@@ -74,7 +81,6 @@ export function validateCoreObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta):
   errs.push(...validateAnnotations(meta.annotations, 'metadata.annotations'));
   errs.push(...validateOwnerReferences(meta.ownerReferences ?? [], 'metadata.ownerReferences'));
   errs.push(...validateManagedFields(meta.managedFields ?? [], 'metadata.managedFields'));
-  (meta.finalizers ?? []).forEach((f, i) => errs.push(...validateKubeFinalizerName(f, `metadata.finalizers[${i}]`)));
   return errs;
 }
 

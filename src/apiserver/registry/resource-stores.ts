@@ -1,11 +1,17 @@
 // Assembles the storage side of the API server: one registry store per served resource over one Store and one
 // encryption engine, wired to the namespace lifecycle (admission and the in-process deletion controller).
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.js';
 import type { Store } from '../../storage/store.js';
 import { ApiStatusError } from '../api-status.js';
-import { CONFIG_MAPS, NAMESPACES, SECRETS } from '../resource-info.js';
+import { createCustomResourceStores } from '../custom-resources/custom-resource-stores.js';
+import { EXTERNAL_SECRETS_CRDS } from '../custom-resources/external-secrets/external-secrets-crds.js';
+import { CONFIG_MAPS, EVENTS, NAMESPACES, SECRETS } from '../resource-info.js';
 import { CONFIG_MAP_STRATEGY } from './config-map-strategy.js';
+import { EVENT_STRATEGY } from './event-strategy.js';
+import { EventTtl } from './event-ttl.js';
+import { GarbageCollector } from './garbage-collector.js';
 import { GenericStore, type TransformerSource } from './generic-store.js';
 import { NAMESPACE_DELETION, NamespaceDeletion, namespaceLifecycleAdmission } from './namespace-lifecycle.js';
 import { NAMESPACE_STRATEGY } from './namespace-strategy.js';
@@ -26,17 +32,31 @@ export interface ResourceStoresOptions {
   bookmarkIntervalMs?: number;
   /** Retry delay of the namespace deletion controller while content remains (default 2 s). */
   namespaceRetryMs?: number;
+  logger?: Logger;
+  /** kube-apiserver's --event-ttl (default 1 h). */
+  eventTtlMs?: number;
 }
 
 export interface ResourceStores {
   secrets: GenericStore;
   configmaps: GenericStore;
   namespaces: GenericStore;
+  /** core/v1 Events (protobuf, through the engine, which leaves them in the clear unless configured for events). */
+  events: GenericStore;
+  eventTtl: EventTtl;
+  /** The external-secrets.io resources, every served version (v1 first). */
+  customResources: GenericStore[];
+  /** One store per resource kind in its storage version: what cross-resource controllers (GC, namespaces) use. */
+  all: GenericStore[];
   transformationMetrics: TransformationMetrics;
   namespaceDeletion: NamespaceDeletion;
+  /** Deletes dependents of deleted owners (metadata.ownerReferences); started by startControllers(). */
+  garbageCollector: GarbageCollector;
+  /** Starts the garbage collector (resolves once it has listed every resource) and the event TTL sweeper. */
+  startControllers(): Promise<void>;
   /** Creates the default namespaces that are missing and resumes the cleanup of namespaces left Terminating. */
   ensureDefaultNamespaces(): Promise<void>;
-  /** Stops the namespace controller's timers (the Store is the caller's to close). */
+  /** Stops the namespace controller's timers and the garbage collector (the Store is the caller's to close). */
   close(): void;
 }
 
@@ -60,17 +80,42 @@ export function createResourceStores(opts: ResourceStoresOptions): ResourceStore
   const admit = namespaceLifecycleAdmission(namespaces);
   const secrets = new GenericStore({ ...common, info: SECRETS, strategy: SECRET_STRATEGY, admit });
   const configmaps = new GenericStore({ ...common, info: CONFIG_MAPS, strategy: CONFIG_MAP_STRATEGY, admit });
+  const events = new GenericStore({ ...common, info: EVENTS, strategy: EVENT_STRATEGY, admit });
+  const custom = createCustomResourceStores(EXTERNAL_SECRETS_CRDS, { ...common, admit });
+  const namespaced = [secrets, configmaps, events, ...custom.storage.filter((s) => s.info.namespaced)];
   const namespaceDeletion = new NamespaceDeletion({
     namespaces,
-    contents: [secrets, configmaps],
+    contents: namespaced,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.namespaceRetryMs !== undefined ? { retryMs: opts.namespaceRetryMs } : {}),
+  });
+
+  const all = [namespaces, secrets, configmaps, events, ...custom.storage];
+  const eventTtl = new EventTtl({
+    events,
+    ...(opts.eventTtlMs !== undefined ? { ttlMs: opts.eventTtlMs } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const garbageCollector = new GarbageCollector({
+    stores: all,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
 
   return {
     secrets,
     configmaps,
     namespaces,
+    events,
+    eventTtl,
+    customResources: custom.served,
+    all,
+    garbageCollector,
+    async startControllers() {
+      await garbageCollector.start();
+      eventTtl.start();
+    },
     transformationMetrics: metrics,
     namespaceDeletion,
     async ensureDefaultNamespaces() {
@@ -87,6 +132,8 @@ export function createResourceStores(opts: ResourceStoresOptions): ResourceStore
     },
     close() {
       namespaceDeletion.close();
+      garbageCollector.close();
+      eventTtl.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 // Where kube-apiserver keeps each object (spec kubernetes-encryption §6.1): `/registry/<resource>/<namespace>/<name>`
-// for namespaced resources, `/registry/<resource>/<name>` for cluster-scoped ones. The key is also the AAD of every
+// for namespaced resources, `/registry/<resource>/<name>` for cluster-scoped ones, with `<group>/<resource>` for
+// custom resources. The key is also the AAD of every
 // encrypting provider, so it must be byte-identical to upstream's for stored data to be portable.
 import type { ResourceInfo } from '../resource-info.js';
 
@@ -12,7 +13,8 @@ export class StorageKeys {
     private readonly info: ResourceInfo,
     root = REGISTRY_PREFIX,
   ) {
-    this.resourcePrefix = `${root}${info.plural}/`;
+    // Custom resources live under their group (kube's apiextensions server: /registry/<group>/<plural>/...).
+    this.resourcePrefix = info.customResource ? `${root}${info.group}/${info.plural}/` : `${root}${info.plural}/`;
   }
 
   key(namespace: string | undefined, name: string): string {

@@ -1,0 +1,130 @@
+// The KubeApi port over @kubernetes/client-node 1.x: CoreV1Api for Secrets, Namespaces, Events and TokenRequest,
+// CustomObjectsApi for external-secrets.io objects (status through the status subresource). HTTP 404 becomes
+// undefined on reads, 409 becomes ConflictError, so reconcilers never see client-node's exception types.
+import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type KubeConfig, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
+import { AlreadyExistsError, ConflictError, CofferError } from '../lib/errors.js';
+import { GROUP, VERSION } from './external-secrets/external-secret-types.js';
+import { CLUSTER_SCOPED, type CustomObject, type CustomResource, type KubeApi, type WriteOptions } from './kube-api.js';
+
+function code(e: unknown): number | undefined {
+  return (e as { code?: number }).code;
+}
+
+function translate(e: unknown, what: string): Error {
+  const c = code(e);
+  const body = (e as { body?: unknown }).body;
+  let detail = e instanceof Error ? e.message : String(e);
+  if (typeof body === 'string') {
+    try {
+      detail = (JSON.parse(body) as { message?: string }).message ?? detail;
+    } catch {
+      // keep client-node's message
+    }
+  }
+  if (c === 409) return /already exists/.test(detail) ? new AlreadyExistsError(`${what}: ${detail}`, { cause: e }) : new ConflictError(`${what}: ${detail}`, { cause: e });
+  return new CofferError(`${what}: ${c ? `HTTP ${c}: ` : ''}${detail}`, { cause: e });
+}
+
+async function orUndefined<T>(p: Promise<T>, what: string): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (code(e) === 404) return undefined;
+    throw translate(e, what);
+  }
+}
+
+async function orThrow<T>(p: Promise<T>, what: string): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw translate(e, what);
+  }
+}
+
+export class ClientNodeKubeApi implements KubeApi {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return orUndefined(this.core.readNamespacedSecret({ namespace, name }), `get secret ${namespace}/${name}`);
+  }
+  async listSecrets(namespace: string, opts: { labelSelector?: string }): Promise<V1Secret[]> {
+    return (await orThrow(this.core.listNamespacedSecret({ namespace, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) }), `list secrets in ${namespace}`)).items;
+  }
+  createSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
+    const namespace = secret.metadata!.namespace!;
+    return orThrow(this.core.createNamespacedSecret({ namespace, body: secret, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) }), `create secret ${namespace}/${secret.metadata!.name}`);
+  }
+  replaceSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
+    const namespace = secret.metadata!.namespace!;
+    const name = secret.metadata!.name!;
+    return orThrow(this.core.replaceNamespacedSecret({ namespace, name, body: secret, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) }), `update secret ${namespace}/${name}`);
+  }
+  async deleteSecret(namespace: string, name: string, opts: { uid?: string }): Promise<void> {
+    await orUndefined(this.core.deleteNamespacedSecret({ namespace, name, ...(opts.uid ? { body: { preconditions: { uid: opts.uid } } } : {}) }), `delete secret ${namespace}/${name}`);
+  }
+  getConfigMap(namespace: string, name: string): Promise<{ data?: Record<string, string> } | undefined> {
+    return orUndefined(this.core.readNamespacedConfigMap({ namespace, name }), `get configmap ${namespace}/${name}`);
+  }
+  getNamespace(name: string): Promise<V1Namespace | undefined> {
+    return orUndefined(this.core.readNamespace({ name }), `get namespace ${name}`);
+  }
+  async listNamespaces(opts: { labelSelector?: string }): Promise<V1Namespace[]> {
+    return (await orThrow(this.core.listNamespace(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}), 'list namespaces')).items;
+  }
+
+  private where(resource: CustomResource, namespace: string | undefined): { base: { group: string; version: string; plural: string }; ns: string | undefined } {
+    return { base: { group: GROUP, version: VERSION, plural: resource }, ns: CLUSTER_SCOPED.has(resource) ? undefined : namespace };
+  }
+
+  async getCustom<T extends CustomObject>(resource: CustomResource, namespace: string | undefined, name: string): Promise<T | undefined> {
+    const { base: w, ns } = this.where(resource, namespace);
+    const p = ns !== undefined ? this.custom.getNamespacedCustomObject({ ...w, namespace: ns, name }) : this.custom.getClusterCustomObject({ ...w, name });
+    return (await orUndefined(p as Promise<T>, `get ${resource} ${namespace ?? ''}/${name}`)) ?? undefined;
+  }
+  async listCustom<T extends CustomObject>(resource: CustomResource, namespace: string | undefined): Promise<T[]> {
+    const { base: w, ns } = this.where(resource, namespace);
+    const p = ns !== undefined ? this.custom.listNamespacedCustomObject({ ...w, namespace: ns }) : this.custom.listClusterCustomObject(w);
+    return ((await orThrow(p as Promise<{ items: T[] }>, `list ${resource}`)).items ?? []);
+  }
+  createCustom<T extends CustomObject>(resource: CustomResource, obj: T, opts: WriteOptions): Promise<T> {
+    const { base: w, ns } = this.where(resource, obj.metadata.namespace);
+    const extra = opts.fieldManager ? { fieldManager: opts.fieldManager } : {};
+    const p = ns !== undefined ? this.custom.createNamespacedCustomObject({ ...w, namespace: ns, body: obj, ...extra }) : this.custom.createClusterCustomObject({ ...w, body: obj, ...extra });
+    return orThrow(p as Promise<T>, `create ${resource} ${obj.metadata.name}`);
+  }
+  replaceCustom<T extends CustomObject>(resource: CustomResource, obj: T, opts: WriteOptions): Promise<T> {
+    const { base: w, ns } = this.where(resource, obj.metadata.namespace);
+    const name = obj.metadata.name!;
+    const extra = opts.fieldManager ? { fieldManager: opts.fieldManager } : {};
+    const p = ns !== undefined ? this.custom.replaceNamespacedCustomObject({ ...w, namespace: ns, name, body: obj, ...extra }) : this.custom.replaceClusterCustomObject({ ...w, name, body: obj, ...extra });
+    return orThrow(p as Promise<T>, `update ${resource} ${obj.metadata.name}`);
+  }
+  replaceCustomStatus<T extends CustomObject>(resource: CustomResource, obj: T): Promise<T> {
+    const { base: w, ns } = this.where(resource, obj.metadata.namespace);
+    const name = obj.metadata.name!;
+    const p = ns !== undefined ? this.custom.replaceNamespacedCustomObjectStatus({ ...w, namespace: ns, name, body: obj }) : this.custom.replaceClusterCustomObjectStatus({ ...w, name, body: obj });
+    return orThrow(p as Promise<T>, `update status of ${resource} ${obj.metadata.namespace ?? ''}/${name}`);
+  }
+  async deleteCustom(resource: CustomResource, namespace: string | undefined, name: string): Promise<void> {
+    const { base: w, ns } = this.where(resource, namespace);
+    const p = ns !== undefined ? this.custom.deleteNamespacedCustomObject({ ...w, namespace: ns, name }) : this.custom.deleteClusterCustomObject({ ...w, name });
+    await orUndefined(p as Promise<unknown>, `delete ${resource} ${namespace ?? ''}/${name}`);
+  }
+  async createEvent(event: CoreV1Event): Promise<void> {
+    await orThrow(this.core.createNamespacedEvent({ namespace: event.metadata.namespace!, body: event }), 'create event');
+  }
+  async createServiceAccountToken(namespace: string, name: string, opts: { audiences?: string[]; expirationSeconds?: number }): Promise<string> {
+    const r = await orThrow(
+      this.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: opts.audiences ?? [], ...(opts.expirationSeconds ? { expirationSeconds: opts.expirationSeconds } : {}) } } }),
+      `create token for serviceaccount ${namespace}/${name}`,
+    );
+    return r.status?.token ?? '';
+  }
+}

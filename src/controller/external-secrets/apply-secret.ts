@@ -1,0 +1,50 @@
+// Stage 3 of the pipeline: make the cluster hold the desired Secret, by creationPolicy (spec §7.3 step 10): None
+// writes nothing, Merge only updates an existing Secret, Owner first removes Secrets it created under an old target
+// name, and an unchanged Secret is never rewritten. Every write carries the ExternalSecret's field manager.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { KubeApi } from '../kube-api.js';
+import type { EventRecorder } from '../event-recorder.js';
+import { LABEL_CREATED_BY, type ExternalSecret } from './external-secret-types.js';
+import { fieldManagerName } from './managed-fields.js';
+import { createdByLabel, targetName } from './render-secret.js';
+
+export type ApplyResult = 'created' | 'updated' | 'unchanged' | 'skipped' | 'missing';
+
+function comparable(s: V1Secret): string {
+  const m = s.metadata ?? {};
+  return JSON.stringify([m.labels ?? {}, m.annotations ?? {}, m.ownerReferences ?? [], m.finalizers ?? [], s.type ?? '', s.immutable ?? false, Object.entries(s.data ?? {}).sort()]);
+}
+
+export async function applySecret(
+  es: ExternalSecret,
+  existing: V1Secret | undefined,
+  desired: V1Secret,
+  ctx: { kube: KubeApi; events: EventRecorder; signal: AbortSignal },
+): Promise<ApplyResult> {
+  const policy = es.spec?.target?.creationPolicy ?? 'Owner';
+  const fieldManager = fieldManagerName(es.metadata.name!);
+  if (policy === 'None') return 'skipped';
+  if (policy === 'Merge' && !existing) return 'missing';
+  if (policy === 'Owner') await deleteOrphanedSecrets(es, ctx);
+  if (!existing) {
+    await ctx.kube.createSecret(desired, { signal: ctx.signal, fieldManager });
+    ctx.events.record(es, 'Normal', 'Created', 'secret created');
+    return 'created';
+  }
+  if (comparable(existing) === comparable(desired)) return 'unchanged';
+  await ctx.kube.replaceSecret(desired, { signal: ctx.signal, fieldManager });
+  ctx.events.record(es, 'Normal', 'Updated', 'secret updated');
+  return 'updated';
+}
+
+/** Secrets this ExternalSecret created under another name (target.name changed) are deleted, as ESO does. */
+async function deleteOrphanedSecrets(es: ExternalSecret, ctx: { kube: KubeApi; events: EventRecorder; signal: AbortSignal }): Promise<void> {
+  const ns = es.metadata.namespace!;
+  const label = createdByLabel(es);
+  const owned = await ctx.kube.listSecrets(ns, { signal: ctx.signal, labelSelector: `${LABEL_CREATED_BY}=${label}` });
+  for (const s of owned) {
+    if (s.metadata?.name === targetName(es)) continue;
+    await ctx.kube.deleteSecret(ns, s.metadata!.name!, { signal: ctx.signal, ...(s.metadata?.uid ? { uid: s.metadata.uid } : {}) });
+    ctx.events.record(es, 'Normal', 'Deleted', 'secret deleted because it was orphaned');
+  }
+}

@@ -1,0 +1,328 @@
+// The template functions Coffer implements, with sprig's argument order (the piped value comes last) and sprig's
+// quirks where users rely on them (b64dec returns the error text instead of failing; toJson does not HTML-escape
+// like json.Marshal does... see each function). The list is in docs/external-secrets.md; anything else is a parse
+// error naming the function, never a silent empty string.
+import { createHash } from 'node:crypto';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { compileGoRegexp, replaceAllGo } from './go-regexp.js';
+
+export type TemplateValue = string | Buffer | number | boolean | null | TemplateValue[] | { [key: string]: TemplateValue };
+export type TemplateFunction = (...args: TemplateValue[]) => TemplateValue;
+
+/** Bytes become a string when they are UTF-8 (so string functions work); otherwise they stay bytes. */
+export function bytesToValue(bytes: Uint8Array): string | Buffer {
+  const buf = Buffer.from(bytes);
+  const text = buf.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(buf) ? text : buf;
+}
+
+/** How Go prints a value into template output (fmt %v), as bytes. */
+export function formatValue(v: TemplateValue): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(formatText(v));
+}
+
+function formatText(v: TemplateValue): string {
+  if (v === null) return '<no value>';
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(formatText).join(' ')}]`;
+  return `map[${Object.keys(v).sort().map((k) => `${k}:${formatText(v[k]!)}`).join(' ')}]`;
+}
+
+/** Go's %v of a float64: shortest representation, exponent form from 1e21 (strconv 'g' with large exponent). */
+function formatNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
+  return String(n).replace(/e\+?(-?)(\d)$/, 'e+$10$2').replace('e+-', 'e-');
+}
+
+export function isTruthy(v: TemplateValue): boolean {
+  if (v === null || v === false || v === 0 || v === '') return false;
+  if (Buffer.isBuffer(v)) return v.length > 0;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
+
+function str(v: TemplateValue | undefined): string {
+  if (v === undefined || v === null) return '';
+  return formatText(v);
+}
+
+function bytes(v: TemplateValue | undefined): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(str(v));
+}
+
+function num(v: TemplateValue | undefined): number {
+  const n = typeof v === 'number' ? v : Number(str(v));
+  return Number.isFinite(n) ? n : 0;
+}
+
+function arity(name: string, args: TemplateValue[], n: number): void {
+  if (args.length !== n) throw new Error(`wrong number of args for ${name}: want ${n} got ${args.length}`);
+}
+
+/** JSON without Go's HTML escaping (sprig's toJson uses json.Marshal, which escapes; mustToRawJson does not). */
+function toJsonValue(v: TemplateValue): unknown {
+  if (Buffer.isBuffer(v)) return v.toString('base64'); // json.Marshal of []byte
+  if (Array.isArray(v)) return v.map(toJsonValue);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = toJsonValue(v[k]!);
+    return out;
+  }
+  return v;
+}
+
+function htmlEscapeJson(s: string): string {
+  return s.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+}
+
+function fromJsonValue(v: unknown): TemplateValue {
+  if (Array.isArray(v)) return v.map(fromJsonValue);
+  if (v && typeof v === 'object') {
+    const out: Record<string, TemplateValue> = {};
+    for (const [k, e] of Object.entries(v)) out[k] = fromJsonValue(e);
+    return out;
+  }
+  return v as TemplateValue;
+}
+
+function compare(a: TemplateValue, b: TemplateValue): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const sa = str(a);
+  const sb = str(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+function equal(a: TemplateValue, b: TemplateValue): boolean {
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return bytes(a).equals(bytes(b));
+  return typeof a === 'object' || typeof b === 'object' ? JSON.stringify(a) === JSON.stringify(b) : a === b;
+}
+
+function sprintf(format: string, args: TemplateValue[]): string {
+  let i = 0;
+  return format.replace(/%([-+# 0]*\d*(?:\.\d+)?)([vsdqxXtf%])/g, (_all, _flags: string, verb: string) => {
+    if (verb === '%') return '%';
+    const a = args[i++];
+    if (a === undefined) return `%!${verb}(MISSING)`;
+    switch (verb) {
+      case 'd':
+        return String(Math.trunc(num(a)));
+      case 'q':
+        return JSON.stringify(str(a));
+      case 'x':
+        return bytes(a).toString('hex');
+      case 'X':
+        return bytes(a).toString('hex').toUpperCase();
+      case 'f':
+        return num(a).toFixed(6);
+      default:
+        return str(a);
+    }
+  });
+}
+
+const fns: Record<string, TemplateFunction> = {
+  // encoding
+  b64enc: (...a) => (arity('b64enc', a, 1), bytes(a[0]).toString('base64')),
+  b64dec: (...a) => {
+    arity('b64dec', a, 1);
+    const s = str(a[0]).replace(/[\r\n]/g, '');
+    // sprig returns the error text rather than failing the render; keep that, since templates are written for it.
+    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return `illegal base64 data at input byte 0`;
+    return bytesToValue(Buffer.from(s, 'base64'));
+  },
+  b32enc: (...a) => (arity('b32enc', a, 1), base32Encode(bytes(a[0]))),
+  hexdec: (...a) => (arity('hexdec', a, 1), /^(?:[0-9a-fA-F]{2})*$/.test(str(a[0])) ? bytesToValue(Buffer.from(str(a[0]), 'hex')) : 'encoding/hex: invalid byte'),
+  // strings
+  upper: (...a) => (arity('upper', a, 1), str(a[0]).toUpperCase()),
+  lower: (...a) => (arity('lower', a, 1), str(a[0]).toLowerCase()),
+  title: (...a) => (arity('title', a, 1), str(a[0]).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase())),
+  trim: (...a) => (arity('trim', a, 1), str(a[0]).trim()),
+  trimAll: (...a) => (arity('trimAll', a, 2), trimChars(str(a[1]), str(a[0]))),
+  trimall: (...a) => (arity('trimall', a, 2), trimChars(str(a[1]), str(a[0]))),
+  trimPrefix: (...a) => (arity('trimPrefix', a, 2), str(a[1]).startsWith(str(a[0])) ? str(a[1]).slice(str(a[0]).length) : str(a[1])),
+  trimSuffix: (...a) => (arity('trimSuffix', a, 2), str(a[0]) !== '' && str(a[1]).endsWith(str(a[0])) ? str(a[1]).slice(0, -str(a[0]).length) : str(a[1])),
+  nospace: (...a) => (arity('nospace', a, 1), str(a[0]).replace(/\s/g, '')),
+  quote: (...a) => a.filter((v) => v !== null).map((v) => JSON.stringify(str(v))).join(' '),
+  squote: (...a) => a.filter((v) => v !== null).map((v) => `'${str(v)}'`).join(' '),
+  cat: (...a) => a.filter((v) => v !== null).map(str).join(' '),
+  replace: (...a) => (arity('replace', a, 3), str(a[2]).split(str(a[0])).join(str(a[1]))),
+  repeat: (...a) => (arity('repeat', a, 2), str(a[1]).repeat(Math.max(0, num(a[0])))),
+  substr: (...a) => {
+    arity('substr', a, 3);
+    const s = str(a[2]);
+    const start = num(a[0]);
+    const end = num(a[1]);
+    return start < 0 ? s.slice(0, end) : end < 0 || end > s.length ? s.slice(start) : s.slice(start, end);
+  },
+  trunc: (...a) => (arity('trunc', a, 2), num(a[0]) >= 0 ? str(a[1]).slice(0, num(a[0])) : str(a[1]).slice(num(a[0]))),
+  contains: (...a) => (arity('contains', a, 2), str(a[1]).includes(str(a[0]))),
+  hasPrefix: (...a) => (arity('hasPrefix', a, 2), str(a[1]).startsWith(str(a[0]))),
+  hasSuffix: (...a) => (arity('hasSuffix', a, 2), str(a[1]).endsWith(str(a[0]))),
+  indent: (...a) => (arity('indent', a, 2), indent(num(a[0]), str(a[1]))),
+  nindent: (...a) => (arity('nindent', a, 2), '\n' + indent(num(a[0]), str(a[1]))),
+  split: (...a) => {
+    arity('split', a, 2);
+    const out: Record<string, TemplateValue> = {};
+    str(a[1]).split(str(a[0])).forEach((p, i) => (out[`_${i}`] = p));
+    return out;
+  },
+  splitList: (...a) => (arity('splitList', a, 2), str(a[1]).split(str(a[0]))),
+  join: (...a) => {
+    arity('join', a, 2);
+    const l = a[1]!;
+    return (Array.isArray(l) ? (l) : [l]).map(str).join(str(a[0]));
+  },
+  // hashes
+  sha1sum: (...a) => (arity('sha1sum', a, 1), createHash('sha1').update(bytes(a[0])).digest('hex')),
+  sha256sum: (...a) => (arity('sha256sum', a, 1), createHash('sha256').update(bytes(a[0])).digest('hex')),
+  sha512sum: (...a) => (arity('sha512sum', a, 1), createHash('sha512').update(bytes(a[0])).digest('hex')),
+  // defaults and JSON/YAML
+  default: (...a) => {
+    if (a.length < 1 || a.length > 2) throw new Error(`wrong number of args for default: want 1 or 2 got ${a.length}`);
+    return a.length === 2 && isTruthy(a[1]!) ? a[1]! : a[0]!;
+  },
+  empty: (...a) => (arity('empty', a, 1), !isTruthy(a[0]!)),
+  coalesce: (...a) => a.find(isTruthy) ?? null,
+  ternary: (...a) => (arity('ternary', a, 3), isTruthy(a[2]!) ? a[0]! : a[1]!),
+  toJson: (...a) => (arity('toJson', a, 1), htmlEscapeJson(JSON.stringify(toJsonValue(a[0]!)) ?? 'null')),
+  toRawJson: (...a) => (arity('toRawJson', a, 1), JSON.stringify(toJsonValue(a[0]!)) ?? 'null'),
+  toPrettyJson: (...a) => (arity('toPrettyJson', a, 1), htmlEscapeJson(JSON.stringify(toJsonValue(a[0]!), null, '  ') ?? 'null')),
+  fromJson: (...a) => {
+    arity('fromJson', a, 1);
+    try {
+      return fromJsonValue(JSON.parse(str(a[0])));
+    } catch {
+      return {}; // sprig's fromJson swallows errors; mustFromJson reports them
+    }
+  },
+  mustFromJson: (...a) => (arity('mustFromJson', a, 1), fromJsonValue(JSON.parse(str(a[0])))),
+  toYaml: (...a) => (arity('toYaml', a, 1), stringifyYaml(toJsonValue(a[0]!)).replace(/\n$/, '')),
+  fromYaml: (...a) => {
+    arity('fromYaml', a, 1);
+    try {
+      return fromJsonValue(parseYaml(str(a[0])));
+    } catch (e) {
+      return { Error: (e as Error).message };
+    }
+  },
+  // lists and dicts
+  list: (...a) => a,
+  dict: (...a) => {
+    const out: Record<string, TemplateValue> = {};
+    for (let i = 0; i < a.length; i += 2) out[str(a[i])] = a[i + 1] ?? '';
+    return out;
+  },
+  get: (...a) => (arity('get', a, 2), objectOf(a[0])[str(a[1])] ?? ''),
+  hasKey: (...a) => (arity('hasKey', a, 2), Object.hasOwn(objectOf(a[0]), str(a[1]))),
+  keys: (...a) => a.flatMap((d) => Object.keys(objectOf(d))).sort(),
+  values: (...a) => (arity('values', a, 1), Object.values(objectOf(a[0]))),
+  first: (...a) => {
+    arity('first', a, 1);
+    const l = a[0];
+    return Array.isArray(l) ? (l)[0] ?? null : null;
+  },
+  last: (...a) => {
+    arity('last', a, 1);
+    const l = a[0];
+    return Array.isArray(l) ? (l)[l.length - 1] ?? null : null;
+  },
+  // text/template builtins
+  index: (...a) => {
+    let v = a[0] ?? null;
+    for (const k of a.slice(1)) {
+      if (Array.isArray(v)) v = v[num(k)] ?? null;
+      else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+        // index on a map with a missing key yields the zero value; ESO templates use it for keys with dashes.
+        v = Object.hasOwn(v, str(k)) ? v[str(k)]! : null;
+      } else throw new Error(`can't index item of type ${typeof v}`);
+    }
+    return v;
+  },
+  len: (...a) => {
+    arity('len', a, 1);
+    const v = a[0]!;
+    if (typeof v === 'string') return Buffer.byteLength(v);
+    if (Buffer.isBuffer(v) || Array.isArray(v)) return v.length;
+    if (v && typeof v === 'object') return Object.keys(v).length;
+    throw new Error(`len of type ${typeof v}`);
+  },
+  print: (...a) => a.map(str).join(''),
+  println: (...a) => a.map(str).join(' ') + '\n',
+  printf: (...a) => sprintf(str(a[0]), a.slice(1)),
+  not: (...a) => (arity('not', a, 1), !isTruthy(a[0]!)),
+  and: (...a) => a.find((v) => !isTruthy(v)) ?? a[a.length - 1] ?? null,
+  or: (...a) => a.find(isTruthy) ?? a[a.length - 1] ?? null,
+  eq: (...a) => a.slice(1).some((b) => equal(a[0]!, b)),
+  ne: (...a) => (arity('ne', a, 2), !equal(a[0]!, a[1]!)),
+  lt: (...a) => (arity('lt', a, 2), compare(a[0]!, a[1]!) < 0),
+  le: (...a) => (arity('le', a, 2), compare(a[0]!, a[1]!) <= 0),
+  gt: (...a) => (arity('gt', a, 2), compare(a[0]!, a[1]!) > 0),
+  ge: (...a) => (arity('ge', a, 2), compare(a[0]!, a[1]!) >= 0),
+  urlquery: (...a) => encodeURIComponent(a.map(str).join('')).replace(/%20/g, '+'),
+  // regex (Go RE2 syntax)
+  regexMatch: (...a) => (arity('regexMatch', a, 2), compileGoRegexp(str(a[0])).test(str(a[1]))),
+  regexFind: (...a) => (arity('regexFind', a, 2), compileGoRegexp(str(a[0])).exec(str(a[1]))?.[0] ?? ''),
+  regexReplaceAll: (...a) => (arity('regexReplaceAll', a, 3), replaceAllGo(compileGoRegexp(str(a[0]), { global: true }), str(a[1]), str(a[2]))),
+  regexReplaceAllLiteral: (...a) => (arity('regexReplaceAllLiteral', a, 3), replaceAllGo(compileGoRegexp(str(a[0]), { global: true }), str(a[1]), str(a[2]).replace(/\$/g, '$$$$'))),
+  // numbers
+  add: (...a) => a.reduce<number>((s, v) => s + num(v), 0),
+  add1: (...a) => (arity('add1', a, 1), num(a[0]) + 1),
+  sub: (...a) => (arity('sub', a, 2), num(a[0]) - num(a[1])),
+  mul: (...a) => a.reduce<number>((s, v) => s * num(v), 1),
+  atoi: (...a) => (arity('atoi', a, 1), Math.trunc(num(a[0]))),
+  int: (...a) => (arity('int', a, 1), Math.trunc(num(a[0]))),
+  // PEM (ESO-specific)
+  filterPEM: (...a) => {
+    arity('filterPEM', a, 2);
+    const type = str(a[0]).toUpperCase();
+    const re = /-----BEGIN ([^-]+)-----[\s\S]*?-----END \1-----\n?/g;
+    return [...str(a[1]).matchAll(re)].filter((m) => m[1]!.toUpperCase() === type).map((m) => (m[0].endsWith('\n') ? m[0] : `${m[0]}\n`)).join('');
+  },
+};
+
+// Declared apart: as a literal member, `toString` is typed against Object.prototype.toString.
+fns['toString'] = (...a: TemplateValue[]) => (arity('toString', a, 1), str(a[0]));
+
+export const TEMPLATE_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = fns;
+
+function objectOf(v: TemplateValue | undefined): Record<string, TemplateValue> {
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v)) return v;
+  throw new Error(`expected a map, got ${v === null ? 'nil' : typeof v}`);
+}
+
+function trimChars(s: string, cut: string): string {
+  const set = new Set(cut);
+  const chars = [...s];
+  let a = 0;
+  let b = chars.length;
+  while (a < b && set.has(chars[a]!)) a++;
+  while (b > a && set.has(chars[b - 1]!)) b--;
+  return chars.slice(a, b).join('');
+}
+
+function indent(n: number, s: string): string {
+  const pad = ' '.repeat(Math.max(0, n));
+  return pad + s.replace(/\n/g, `\n${pad}`);
+}
+
+function base32Encode(buf: Buffer): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of buf) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  while (out.length % 8 !== 0) out += '=';
+  return out;
+}

@@ -1,0 +1,241 @@
+// ESO's `kubernetes` provider: Secrets of another namespace (remoteNamespace) of this or another cluster, reached
+// with the credentials the store names (bearer token, client certificate, a kubeconfig in a Secret, or a
+// ServiceAccount token from TokenRequest). It never falls back to the controller's own credentials: a namespace user
+// must not be able to read other namespaces through the controller.
+import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { InvalidError } from '../../lib/errors.js';
+import { compileGoRegexp } from '../external-secrets/go-regexp.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
+import { convertKeys } from '../external-secrets/key-conversion.js';
+import type { KubeApi } from '../kube-api.js';
+import { isReferent, readSecretKey, selectorNamespace, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
+import { NoSecretError, type CallOptions, type ProviderCallRecorder, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+
+export interface KubernetesProviderSpec {
+  server?: { url?: string; caBundle?: string; caProvider?: { type: string; name: string; key?: string; namespace?: string } };
+  auth?: {
+    token?: { bearerToken?: SecretKeySelector };
+    cert?: { clientCert?: SecretKeySelector; clientKey?: SecretKeySelector };
+    serviceAccount?: { name: string; namespace?: string; audiences?: string[] };
+  };
+  authRef?: SecretKeySelector;
+  remoteNamespace?: string;
+}
+
+/** Reads Secrets of the remote cluster; the default is client-node over the connection the store describes. */
+export interface SecretSource {
+  get(namespace: string, name: string, opts: CallOptions): Promise<V1Secret | undefined>;
+  list(namespace: string, opts: CallOptions & { labelSelector?: string }): Promise<V1Secret[]>;
+}
+
+export interface KubernetesProviderDeps {
+  kube: KubeApi;
+  scope: StoreScope;
+  record: ProviderCallRecorder;
+  /** Turns a KubeConfig into a SecretSource (tests replace it). */
+  connect?: (kc: KubeConfig) => SecretSource;
+}
+
+const METRIC = 'Kubernetes';
+
+function clientNodeSource(kc: KubeConfig): SecretSource {
+  const api = kc.makeApiClient(CoreV1Api);
+  return {
+    async get(namespace, name) {
+      try {
+        return await api.readNamespacedSecret({ namespace, name });
+      } catch (e) {
+        if ((e as { code?: number }).code === 404) return undefined;
+        throw e;
+      }
+    },
+    async list(namespace, opts) {
+      return (await api.listNamespacedSecret({ namespace, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) })).items;
+    },
+  };
+}
+
+export class KubernetesProvider implements SecretsProvider {
+  readonly metricName = METRIC;
+  private source: SecretSource | undefined;
+  private readonly remoteNamespace: string;
+
+  constructor(
+    private readonly spec: KubernetesProviderSpec,
+    private readonly deps: KubernetesProviderDeps,
+  ) {
+    this.remoteNamespace = spec.remoteNamespace ?? 'default';
+    const a = spec.auth ?? {};
+    const methods = (['token', 'cert', 'serviceAccount'] as const).filter((m) => a[m] !== undefined);
+    if (spec.authRef && spec.auth) throw new InvalidError('authRef and inline auth cannot both be set');
+    if (!spec.authRef && methods.length === 0) throw new InvalidError('no auth provider given');
+    if (methods.length > 1) throw new InvalidError('multiple auth methods provided: set exactly one of Token, ServiceAccount, or Cert');
+  }
+
+  private referentWithoutNamespace(): boolean {
+    const a = this.spec.auth;
+    const sel = this.spec.authRef ?? a?.token?.bearerToken ?? a?.cert?.clientCert ?? (a?.serviceAccount ? { name: a.serviceAccount.name, ...(a.serviceAccount.namespace ? { namespace: a.serviceAccount.namespace } : {}) } : undefined);
+    return isReferent(sel, this.deps.scope) && !this.deps.scope.referentNamespace;
+  }
+
+  private async connect(signal: AbortSignal): Promise<SecretSource> {
+    if (this.source) return this.source;
+    const kube = this.deps.kube;
+    const scope = this.deps.scope;
+    const kc = new KubeConfig();
+    if (this.spec.authRef) {
+      const text = await readSecretKey(kube, this.spec.authRef, scope, { signal });
+      kc.loadFromString(text.toString('utf8'));
+    } else {
+      const url = this.spec.server?.url;
+      if (!url) throw new InvalidError('no server URL provided');
+      let caData: string | undefined;
+      if (this.spec.server?.caBundle) caData = this.spec.server.caBundle;
+      else if (this.spec.server?.caProvider) {
+        const p = this.spec.server.caProvider;
+        const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
+        if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
+        if (p.type === 'Secret') caData = (await readSecretKey(kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { kind: 'ClusterSecretStore' }, { signal })).toString('base64');
+        else {
+          const cm = await kube.getConfigMap?.(ns, p.name, { signal });
+          const v = p.key ? cm?.data?.[p.key] : undefined;
+          if (v === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name}`);
+          caData = Buffer.from(v).toString('base64');
+        }
+      }
+      const user: { name: string; token?: string; certData?: string; keyData?: string } = { name: 'store' };
+      const a = this.spec.auth!;
+      if (a.token) {
+        if (!a.token.bearerToken) throw new InvalidError('auth.token.bearerToken is required');
+        user.token = (await readSecretKey(kube, a.token.bearerToken, scope, { signal, defaultKey: 'token' })).toString('utf8').trim();
+      } else if (a.cert) {
+        if (!a.cert.clientCert || !a.cert.clientKey) throw new InvalidError('auth.cert needs clientCert and clientKey');
+        user.certData = (await readSecretKey(kube, a.cert.clientCert, scope, { signal })).toString('base64');
+        user.keyData = (await readSecretKey(kube, a.cert.clientKey, scope, { signal })).toString('base64');
+      } else if (a.serviceAccount) {
+        const sa = a.serviceAccount;
+        const ns = selectorNamespace({ name: sa.name, ...(sa.namespace ? { namespace: sa.namespace } : {}) }, scope);
+        if (!ns) throw new InvalidError(`serviceAccount ${sa.name} has no namespace`);
+        if (!kube.createServiceAccountToken) throw new InvalidError('serviceAccount auth needs TokenRequest, which this connection does not offer');
+        user.token = await kube.createServiceAccountToken(ns, sa.name, { signal, expirationSeconds: 3600, ...(sa.audiences ? { audiences: sa.audiences } : {}) });
+      }
+      kc.loadFromOptions({
+        clusters: [{ name: 'remote', server: url, ...(caData ? { caData } : {}), skipTLSVerify: false }],
+        users: [user],
+        contexts: [{ name: 'remote', cluster: 'remote', user: 'store' }],
+        currentContext: 'remote',
+      });
+    }
+    this.source = (this.deps.connect ?? clientNodeSource)(kc);
+    return this.source;
+  }
+
+  private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      this.deps.record(METRIC, name, true);
+      return r;
+    } catch (e) {
+      this.deps.record(METRIC, name, false);
+      throw e;
+    }
+  }
+
+  private async read(key: string, opts: CallOptions): Promise<V1Secret | undefined> {
+    const src = await this.connect(opts.signal);
+    return this.call('GetSecret', () => src.get(this.remoteNamespace, key, opts));
+  }
+
+  private static dataOf(s: V1Secret): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const k of Object.keys(s.data ?? {}).sort()) out[k] = Buffer.from(s.data![k]!, 'base64').toString('utf8');
+    return out;
+  }
+
+  async getSecret(ref: RemoteRef, opts: CallOptions): Promise<Buffer> {
+    const s = await this.read(ref.key, opts);
+    // ESO returns the API's NotFound as is here (not NoSecretError), so deletionPolicy does not apply to data[].
+    if (!s) throw new InvalidError(`secrets "${ref.key}" not found`);
+    if (ref.metadataPolicy === 'Fetch') {
+      const meta = { annotations: s.metadata?.annotations ?? {}, labels: s.metadata?.labels ?? {} };
+      if (!ref.property) return Buffer.from(JSON.stringify(meta));
+      const v = selectJsonPath(meta, ref.property);
+      if (v === undefined) throw new InvalidError(`property ${ref.property} does not exist in metadata of secret "${ref.key}"`);
+      return jsonValueToBytes(v);
+    }
+    const data = KubernetesProvider.dataOf(s);
+    if (!ref.property) return Buffer.from(JSON.stringify(data));
+    if (s.data && Object.hasOwn(s.data, ref.property)) return Buffer.from(s.data[ref.property]!, 'base64');
+    const dot = ref.property.indexOf('.');
+    if (dot > 0) {
+      const head = ref.property.slice(0, dot);
+      if (Object.hasOwn(data, head)) {
+        try {
+          const v = selectJsonPath(JSON.parse(data[head]!), ref.property.slice(dot + 1));
+          if (v !== undefined) return jsonValueToBytes(v);
+        } catch {
+          // not JSON: falls through to "does not exist"
+        }
+      }
+    }
+    throw new InvalidError(`property ${ref.property} does not exist in data of secret "${ref.key}"`);
+  }
+
+  async getSecretMap(ref: RemoteRef, opts: CallOptions): Promise<Record<string, Buffer>> {
+    const s = await this.read(ref.key, opts);
+    if (!s) throw new NoSecretError();
+    if (ref.metadataPolicy === 'Fetch') {
+      return { labels: Buffer.from(JSON.stringify(s.metadata?.labels ?? {})), annotations: Buffer.from(JSON.stringify(s.metadata?.annotations ?? {})) };
+    }
+    const raw: Record<string, Buffer> = {};
+    for (const [k, v] of Object.entries(s.data ?? {})) raw[k] = Buffer.from(v, 'base64');
+    if (!ref.property) return raw;
+    let obj: unknown;
+    try {
+      obj = Object.hasOwn(raw, ref.property) ? JSON.parse(raw[ref.property]!.toString('utf8')) : undefined;
+      if (obj === undefined) {
+        const dot = ref.property.indexOf('.');
+        const head = dot > 0 ? ref.property.slice(0, dot) : ref.property;
+        if (Object.hasOwn(raw, head)) obj = selectJsonPath(JSON.parse(raw[head]!.toString('utf8')), ref.property.slice(dot + 1));
+      }
+    } catch {
+      throw new InvalidError('failed to unmarshal secret: invalid JSON format');
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new InvalidError('failed to unmarshal secret: invalid JSON format');
+    // ESO re-serialises each member as JSON, so string members keep their quotes (spec §3.3, quirk 2).
+    const out: Record<string, Buffer> = {};
+    for (const [k, v] of Object.entries(obj)) out[k] = Buffer.from(JSON.stringify(v));
+    return out;
+  }
+
+  async getAllSecrets(find: FindRef, opts: CallOptions): Promise<Record<string, Buffer>> {
+    const src = await this.connect(opts.signal);
+    let secrets: V1Secret[];
+    if (find.tags && Object.keys(find.tags).length > 0) {
+      const selector = Object.entries(find.tags).map(([k, v]) => `${k}=${v}`).join(',');
+      secrets = await this.call('ListSecrets', () => src.list(this.remoteNamespace, { ...opts, labelSelector: selector }));
+    } else if (find.name?.regexp !== undefined) {
+      const re = compileGoRegexp(find.name.regexp);
+      secrets = (await this.call('ListSecrets', () => src.list(this.remoteNamespace, opts))).filter((s) => re.test(s.metadata?.name ?? ''));
+    } else throw new InvalidError('find needs name.regexp or tags');
+    const out: Record<string, Buffer> = {};
+    for (const s of secrets) out[s.metadata!.name!] = Buffer.from(JSON.stringify(KubernetesProvider.dataOf(s)));
+    return convertKeys(out, find.conversionStrategy);
+  }
+
+  async validate(opts: CallOptions): Promise<ValidationResult> {
+    if (this.referentWithoutNamespace()) return 'Unknown';
+    const src = await this.connect(opts.signal);
+    // Coffer checks access with a list in remoteNamespace instead of SelfSubjectRulesReview: same answer, and it
+    // works against API servers that do not serve the authorization API.
+    try {
+      await this.call('ListSecrets', () => src.list(this.remoteNamespace, opts));
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      if (code === 401 || code === 403) throw new InvalidError('client is not allowed to get secrets');
+      throw e;
+    }
+    return 'Ready';
+  }
+}

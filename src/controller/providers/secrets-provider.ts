@@ -1,0 +1,53 @@
+// What every provider implements: read-only access to one secret store, as ESO's SecretsClient (GetSecret,
+// GetSecretMap, GetAllSecrets, Validate). Providers are small modules; the reconcile pipeline never sees their
+// protocols. Missing remote secrets are NoSecretError, the only error deletionPolicy Delete/Merge tolerate.
+import { NotFoundError } from '../../lib/errors.js';
+import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
+
+export class NoSecretError extends NotFoundError {
+  constructor(detail?: string) {
+    super(detail ? `Secret does not exist: ${detail}` : 'Secret does not exist');
+  }
+}
+
+export type ValidationResult = 'Ready' | 'Unknown';
+
+export interface CallOptions {
+  signal: AbortSignal;
+}
+
+export interface SecretsProvider {
+  /** Provider label of externalsecret_provider_api_calls_count ("HashiCorp/Vault", "Kubernetes"). */
+  readonly metricName: string;
+  getSecret(ref: RemoteRef, opts: CallOptions): Promise<Buffer>;
+  getSecretMap(ref: RemoteRef, opts: CallOptions): Promise<Record<string, Buffer>>;
+  getAllSecrets(find: FindRef, opts: CallOptions): Promise<Record<string, Buffer>>;
+  /** Contacts the provider; throws when the store cannot work; 'Unknown' when it cannot tell (referent auth). */
+  validate(opts: CallOptions): Promise<ValidationResult>;
+  /** Releases what the provider holds (a logged-in token); called when the store changes or the controller stops. */
+  close?(opts: CallOptions): Promise<void>;
+}
+
+/** Reports one provider API call for externalsecret_provider_api_calls_count. */
+export type ProviderCallRecorder = (provider: string, call: string, ok: boolean) => void;
+
+/** Converts a JSON value the way ESO's esutils.GetByteValue does for extract/find results. */
+export function jsonMemberToBytes(value: unknown): Buffer {
+  if (typeof value === 'string') return Buffer.from(value);
+  if (value === null || value === undefined) return Buffer.alloc(0);
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** Go's json.Marshal of a map: keys sorted, `<`, `>`, `&` escaped (ESO's whole-secret JSON for vault). */
+export function marshalGoJson(value: unknown): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) out[k] = sorted((v as Record<string, unknown>)[k]);
+      return out;
+    }
+    return v;
+  };
+  return JSON.stringify(sorted(value)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+}

@@ -1,0 +1,310 @@
+// ESO's `vault` provider over Vault's documented HTTP API (spec/vault-api-subset.md §7): KV v2 (and v1) reads,
+// token auth from a Secret, AppRole login, X-Vault-Namespace (and auth.namespace for the login only), extra headers,
+// caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. Unlike ESO's default, a logged-in
+// token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
+// close, so the key server is not flooded with short-lived tokens.
+import { InvalidError } from '../../lib/errors.js';
+import { compileGoRegexp } from '../external-secrets/go-regexp.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
+import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
+import type { KubeApi } from '../kube-api.js';
+import { jsonMemberToBytes, marshalGoJson, NoSecretError, type CallOptions, type ProviderCallRecorder, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { VaultHttpClient, VaultHttpError } from './vault-http-client.js';
+
+export interface VaultProviderSpec {
+  server: string;
+  path?: string;
+  version?: string;
+  namespace?: string;
+  caBundle?: string;
+  caProvider?: { type: string; name: string; key?: string; namespace?: string };
+  headers?: Record<string, string>;
+  auth?: {
+    namespace?: string;
+    tokenSecretRef?: SecretKeySelector;
+    appRole?: { path?: string; roleId?: string; roleRef?: SecretKeySelector; secretRef?: SecretKeySelector };
+    [other: string]: unknown;
+  };
+}
+
+const METRIC = 'HashiCorp/Vault';
+const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
+// ESO's precedence when several methods are set.
+const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
+
+export interface VaultProviderDeps {
+  kube: KubeApi;
+  scope: StoreScope;
+  record: ProviderCallRecorder;
+}
+
+export class VaultProvider implements SecretsProvider {
+  readonly metricName = METRIC;
+  private http: VaultHttpClient | undefined;
+  private token: string | undefined;
+  private tokenIsStatic = false;
+  private readonly mount: string | undefined;
+  private readonly kv: 'v1' | 'v2';
+
+  constructor(
+    private readonly spec: VaultProviderSpec,
+    private readonly deps: VaultProviderDeps,
+  ) {
+    if (!spec.server) throw new InvalidError('vault.server is required');
+    if (spec.version && spec.version !== 'v1' && spec.version !== 'v2') throw new InvalidError(`vault.version must be v1 or v2, got ${JSON.stringify(spec.version)}`);
+    this.kv = spec.version === 'v1' ? 'v1' : 'v2';
+    this.mount = spec.path ? spec.path.replace(/^\/+|\/+$/g, '') : undefined;
+  }
+
+  private authMethod(): string | undefined {
+    const auth = this.spec.auth ?? {};
+    return AUTH_ORDER.find((m) => auth[m] !== undefined && auth[m] !== null);
+  }
+
+  /** Referent ClusterSecretStore: credentials live in each ExternalSecret's namespace, so validation cannot tell. */
+  private referentWithoutNamespace(): boolean {
+    const a = this.spec.auth;
+    const sel = a?.tokenSecretRef ?? a?.appRole?.secretRef;
+    return isReferent(sel, this.deps.scope) && !this.deps.scope.referentNamespace;
+  }
+
+  private async client(signal: AbortSignal): Promise<VaultHttpClient> {
+    if (this.http) return this.http;
+    let ca: Buffer | undefined;
+    if (this.spec.caBundle) ca = Buffer.from(this.spec.caBundle, 'base64');
+    else if (this.spec.caProvider) ca = await this.readCaProvider(signal);
+    this.http = new VaultHttpClient({ server: this.spec.server, ...(ca ? { caBundle: ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
+    return this.http;
+  }
+
+  private async readCaProvider(signal: AbortSignal): Promise<Buffer> {
+    const p = this.spec.caProvider!;
+    const scope = this.deps.scope;
+    const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
+    if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
+    if (p.type === 'Secret') return readSecretKey(this.deps.kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { ...scope, kind: 'ClusterSecretStore' }, { signal });
+    const cm = await this.deps.kube.getConfigMap?.(ns, p.name, { signal });
+    const value = p.key ? cm?.data?.[p.key] : undefined;
+    if (value === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name} key ${String(p.key)}`);
+    return Buffer.from(value);
+  }
+
+  private async call(name: string, fn: () => Promise<unknown>): Promise<unknown> {
+    try {
+      const r = await fn();
+      this.deps.record(METRIC, name, true);
+      return r;
+    } catch (e) {
+      this.deps.record(METRIC, name, false);
+      throw e;
+    }
+  }
+
+  private async login(signal: AbortSignal): Promise<string> {
+    const method = this.authMethod();
+    const auth = this.spec.auth ?? {};
+    if (this.spec.auth === undefined) return '';
+    if (!method) throw new InvalidError('cannot initialize Vault client: no valid auth method specified');
+    if (!SUPPORTED_AUTH.includes(method)) throw new InvalidError(`vault auth method ${method} is not supported by Coffer (supported: tokenSecretRef, appRole)`);
+    if (method === 'tokenSecretRef') {
+      this.tokenIsStatic = true;
+      return (await readSecretKey(this.deps.kube, auth.tokenSecretRef!, this.deps.scope, { signal })).toString('utf8').trim();
+    }
+    const role = auth.appRole!;
+    let roleId = role.roleId;
+    if (!roleId) {
+      if (!role.roleRef) throw new InvalidError('invalid Auth.AppRole: neither `roleId` nor `roleRef` was supplied');
+      roleId = (await readSecretKey(this.deps.kube, role.roleRef, this.deps.scope, { signal })).toString('utf8').trim();
+    }
+    if (!role.secretRef) throw new InvalidError('invalid Auth.AppRole: secretRef is required');
+    const secretId = (await readSecretKey(this.deps.kube, role.secretRef, this.deps.scope, { signal })).toString('utf8').trim();
+    const http = await this.client(signal);
+    const path = `auth/${(role.path ?? 'approle').replace(/^\/+|\/+$/g, '')}/login`;
+    const res = (await this.call('Login', () =>
+      http.send('PUT', path, { signal, body: { role_id: roleId, secret_id: secretId }, ...this.nsHeader(auth.namespace ?? this.spec.namespace) }),
+    )) as { status: number; body?: { auth?: { client_token?: string } } };
+    const token = res.body?.auth?.client_token;
+    if (res.status === 404 || !token) throw new InvalidError(`vault login at ${path} returned no token`);
+    this.tokenIsStatic = false;
+    return token;
+  }
+
+  private nsHeader(ns: string | undefined): { namespace?: string } {
+    return ns ? { namespace: ns } : {};
+  }
+
+  private async tokenFor(signal: AbortSignal): Promise<string> {
+    if (this.token === undefined) this.token = await this.login(signal);
+    return this.token;
+  }
+
+  /** One authenticated request; a rejected logged-in token is replaced once by a fresh login. */
+  private async request(callName: string, method: string, path: string, opts: CallOptions & { query?: Record<string, string> }) {
+    const http = await this.client(opts.signal);
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.tokenFor(opts.signal);
+      try {
+        return (await this.call(callName, () =>
+          http.send(method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}) }),
+        )) as { status: number; body?: Record<string, unknown> };
+      } catch (e) {
+        if (attempt === 0 && !this.tokenIsStatic && e instanceof VaultHttpError && e.status === 403 && this.spec.auth) {
+          this.token = undefined;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** ESO's buildPath (spec §7.4): where a remoteRef.key is read from. */
+  buildDataPath(key: string): string {
+    const P = this.mount;
+    if (this.kv === 'v1') return P ? `${P}/${key.startsWith(`${P}/`) ? key.slice(P.length + 1) : key}` : key;
+    if (!P) {
+      if (key.includes('/data/')) return key;
+      const [first, ...rest] = key.split('/');
+      return [first, 'data', ...rest].join('/');
+    }
+    let rel = key.startsWith(`${P}/`) ? key.slice(P.length + 1) : key;
+    if (rel.startsWith('data/') && key.startsWith(`${P}/`)) rel = rel.slice(5);
+    return `${P}/data/${rel}`;
+  }
+
+  private buildMetadataPath(key: string): string {
+    if (this.mount) return `${this.mount}/metadata/${key}`;
+    if (!key.includes('/data/')) throw new InvalidError(`provided Path isn't a valid kv v2 path`);
+    return key.replace('/data/', '/metadata/');
+  }
+
+  /** The secret's data map, or NoSecretError. */
+  private async readData(ref: RemoteRef, opts: CallOptions): Promise<Record<string, unknown>> {
+    if (ref.metadataPolicy === 'Fetch') return this.readMetadata(ref.key, opts);
+    const query = ref.version && this.kv === 'v2' ? { version: ref.version } : undefined;
+    let res;
+    try {
+      res = await this.request('ReadSecretData', 'GET', this.buildDataPath(ref.key), { ...opts, ...(query ? { query } : {}) });
+    } catch (e) {
+      throw new InvalidError(`cannot read secret data from Vault: ${(e as Error).message}`, { cause: e });
+    }
+    const outer = res.body?.data as Record<string, unknown> | null | undefined;
+    if (res.status === 404 && (outer === undefined || outer === null)) throw new NoSecretError();
+    if (this.kv === 'v1') {
+      if (!outer || typeof outer !== 'object') throw new NoSecretError();
+      return outer;
+    }
+    if (!outer || !Object.hasOwn(outer, 'data')) throw new InvalidError('failed to find data field');
+    const inner = outer.data;
+    if (inner === null) throw new NoSecretError(); // deleted or destroyed version
+    if (typeof inner !== 'object' || Array.isArray(inner)) throw new InvalidError('failed to unmarshall JSON');
+    return inner as Record<string, unknown>;
+  }
+
+  private async readMetadata(key: string, opts: CallOptions): Promise<Record<string, unknown>> {
+    if (this.kv === 'v1') throw new InvalidError('cannot perform metadata fetch operations with kv version v1');
+    const res = await this.request('ReadSecretData', 'GET', this.buildMetadataPath(key), opts);
+    const d = res.body?.data as Record<string, unknown> | undefined;
+    if (res.status === 404 || !d) throw new NoSecretError('secret not found');
+    const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
+    const out: Record<string, unknown> = {
+      created_time: text(d.created_time),
+      current_version: text(d.current_version),
+      delete_version_after: text(d.delete_version_after),
+    };
+    for (const [k, v] of Object.entries((d.custom_metadata as Record<string, unknown> | null) ?? {})) out[k] = String(v);
+    return out;
+  }
+
+  private selectProperty(data: Record<string, unknown>, property: string | undefined): unknown {
+    if (!property) return data;
+    if (Object.hasOwn(data, property)) return data[property];
+    const v = selectJsonPath(data, property);
+    if (v === undefined) throw new InvalidError(`cannot find secret data for key: "${property}"`);
+    return v;
+  }
+
+  async getSecret(ref: RemoteRef, opts: CallOptions): Promise<Buffer> {
+    const data = await this.readData(ref, opts);
+    const v = this.selectProperty(data, ref.property);
+    if (!ref.property) return Buffer.from(marshalGoJson(v));
+    return jsonValueToBytes(v);
+  }
+
+  async getSecretMap(ref: RemoteRef, opts: CallOptions): Promise<Record<string, Buffer>> {
+    const data = await this.readData(ref, opts);
+    const v = this.selectProperty(data, ref.property);
+    let obj = v;
+    if (typeof v === 'string') {
+      try {
+        obj = JSON.parse(v);
+      } catch {
+        obj = undefined;
+      }
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new InvalidError('failed to unmarshal secret: not a JSON object');
+    const out: Record<string, Buffer> = {};
+    for (const [k, m] of Object.entries(obj)) out[k] = jsonMemberToBytes(m);
+    return out;
+  }
+
+  private async listRecursive(prefix: string, opts: CallOptions): Promise<string[]> {
+    const base = this.kv === 'v2' ? `${this.mount}/metadata/${prefix}` : `${this.mount}/${prefix}`;
+    const res = await this.request('ListSecrets', 'GET', base, { ...opts, query: { list: 'true' } });
+    const keys = (res.body?.data as { keys?: string[] } | undefined)?.keys;
+    if (res.status === 404 || !keys) throw new NoSecretError(`nothing listed under ${prefix || '/'}`);
+    const out: string[] = [];
+    for (const k of keys) {
+      if (k.endsWith('/')) out.push(...(await this.listRecursive(`${prefix}${k}`, opts)));
+      else out.push(`${prefix}${k}`);
+    }
+    return out;
+  }
+
+  async getAllSecrets(find: FindRef, opts: CallOptions): Promise<Record<string, Buffer>> {
+    if (!this.mount) throw new InvalidError(`provided Path isn't a valid kv v2 path`);
+    if (find.tags && !find.name && this.kv === 'v1') throw new InvalidError('cannot perform find by tag operations with kv version v1');
+    const root = find.path ? `${find.path.replace(/^\/+|\/+$/g, '')}/` : '';
+    const candidates = await this.listRecursive(root, opts);
+    let matches: string[];
+    if (find.name?.regexp !== undefined) {
+      const re = compileGoRegexp(find.name.regexp);
+      matches = candidates.filter((c) => re.test(c));
+    } else if (find.tags) {
+      matches = [];
+      for (const c of candidates) {
+        const meta = await this.readMetadata(c, opts).catch((e: unknown) => {
+          if (e instanceof NoSecretError) return undefined;
+          throw e;
+        });
+        if (meta && Object.entries(find.tags).every(([k, v]) => meta[k] === v)) matches.push(c);
+      }
+    } else throw new InvalidError('find needs name.regexp or tags');
+    const out: Record<string, Buffer> = {};
+    for (const m of matches) {
+      try {
+        out[m] = Buffer.from(marshalGoJson(await this.readData({ key: m }, opts)));
+      } catch (e) {
+        if (!(e instanceof NoSecretError)) throw e; // deleted between list and read: skipped, as ESO does
+      }
+    }
+    return out;
+  }
+
+  async validate(opts: CallOptions): Promise<ValidationResult> {
+    if (this.referentWithoutNamespace()) return 'Unknown';
+    if (!this.spec.auth) return 'Ready';
+    const res = await this.request('LookupSelf', 'GET', 'auth/token/lookup-self', opts);
+    if (res.status === 404) throw new InvalidError('token lookup-self returned 404');
+    return 'Ready';
+  }
+
+  /** Revokes a token this provider logged in for (never a static token from a Secret). */
+  async close(opts: CallOptions): Promise<void> {
+    const token = this.token;
+    this.token = undefined;
+    if (!token || this.tokenIsStatic || !this.http) return;
+    const http = this.http;
+    await this.call('RevokeSelf', () => http.send('PUT', 'auth/token/revoke-self', { signal: opts.signal, token, ...this.nsHeader(this.spec.namespace) })).catch(() => undefined);
+  }
+}
