@@ -12,6 +12,8 @@ import { readPolicyFile } from '../apiserver/auth/authorization-policy.js';
 import { readTokenFile } from '../apiserver/auth/token-file.js';
 import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
 import { startKmsStack, type RunningKmsStack } from './kms-stack.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startExternalSecretsController } from '../controller/external-secrets-controller.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -34,6 +36,8 @@ export interface UpOptions {
   authorizationPolicyFile?: string;
   logLevel?: string;
   encryptionConfigReloadInterval?: string;
+  /** commander's negation of --no-controller: run the External Secrets controller in this process (default). */
+  controller?: boolean;
   kmsV2StatusInterval?: string;
   kmsV2WriteTtl?: string;
 }
@@ -185,10 +189,27 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
       },
       'coffer API server ready',
     );
+    // The External Secrets controller talks to this server as any client would, through its kubeconfig.
+    const stopController = new AbortController();
+    let controllerDone: Promise<void> | undefined;
+    if (o.controller !== false) {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(server.kubeconfigPath);
+      const controller = await startExternalSecretsController({
+        kubeConfig,
+        logger: log.child({ component: 'external-secrets-controller' }),
+        metricsRegistry: server.metrics.registry,
+        signal: stopController.signal,
+      });
+      controllerDone = controller.done;
+      log.info('external secrets controller running');
+    }
     const opened = store;
     return {
       server,
       async close() {
+        stopController.abort();
+        await controllerDone;
         await server.close();
         await opened.close();
         engine.close();
@@ -223,6 +244,7 @@ export function registerUpCommand(program: Command): void {
     .option('--store-encryption-key-file <file>', 'also encrypt the whole SQLite file with this 256-bit key (kept outside the data dir)')
     .option('--token-auth-file <file>', 'more bearer tokens, in kube-apiserver --token-auth-file CSV format')
     .option('--authorization-policy-file <file>', 'who may do what (docs/authorization-policy.md); default: any authenticated user')
+    .option('--no-controller', 'do not run the External Secrets controller in this process')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .action(async (o: UpOptions) => {
       const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-up' } }, pino.destination({ fd: 2, sync: true }));
