@@ -11,6 +11,10 @@ const DEBIAN_PACKAGES = [
   { pkg: 'etcd-client', command: 'etcdctl' },
   { pkg: 'softhsm2', command: 'softhsm2-util' },
   { pkg: 'opensc', command: 'pkcs11-tool' },
+  { pkg: 'gdb', command: 'gcore' },
+  { pkg: 'chromium', command: 'chromium' },
+  { pkg: 'gocryptfs', command: 'gocryptfs' },
+  { pkg: 'fuse3', command: 'fusermount3' },
 ];
 
 function missingPackages() {
