@@ -120,6 +120,10 @@ export class ClientNodeKubeApi implements KubeApi {
   async createEvent(event: CoreV1Event): Promise<void> {
     await orThrow(this.core.createNamespacedEvent({ namespace: event.metadata.namespace!, body: event }), 'create event');
   }
+  async replaceEvent(event: CoreV1Event): Promise<void> {
+    const { name, namespace } = event.metadata;
+    await orThrow(this.core.replaceNamespacedEvent({ name: name!, namespace: namespace!, body: event }), `update event ${namespace}/${name}`);
+  }
   async createServiceAccountToken(namespace: string, name: string, opts: { audiences?: string[]; expirationSeconds?: number }): Promise<string> {
     const r = await orThrow(
       this.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: opts.audiences ?? [], ...(opts.expirationSeconds ? { expirationSeconds: opts.expirationSeconds } : {}) } } }),

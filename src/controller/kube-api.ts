@@ -40,6 +40,8 @@ export interface KubeApi {
   deleteCustom(resource: CustomResource, namespace: string | undefined, name: string, opts: { signal: AbortSignal }): Promise<void>;
 
   createEvent(event: CoreV1Event, opts: { signal: AbortSignal }): Promise<void>;
+  /** Unconditional full update of an Event (a repeat's count and lastTimestamp); throws when it does not exist. */
+  replaceEvent?(event: CoreV1Event, opts: { signal: AbortSignal }): Promise<void>;
   /** TokenRequest for a ServiceAccount (kubernetes provider auth.serviceAccount). */
   createServiceAccountToken?(namespace: string, name: string, opts: { signal: AbortSignal; audiences?: string[]; expirationSeconds?: number }): Promise<string>;
 }

@@ -10,9 +10,19 @@ import { createdByLabel, targetName } from './render-secret.js';
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged' | 'skipped' | 'missing';
 
+/** JSON with object keys sorted at every level: the API's answer and a locally built object list keys differently. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 function comparable(s: V1Secret): string {
   const m = s.metadata ?? {};
-  return JSON.stringify([m.labels ?? {}, m.annotations ?? {}, m.ownerReferences ?? [], m.finalizers ?? [], s.type ?? '', s.immutable ?? false, Object.entries(s.data ?? {}).sort()]);
+  return canonical([m.labels ?? {}, m.annotations ?? {}, m.ownerReferences ?? [], m.finalizers ?? [], s.type ?? 'Opaque', s.immutable ?? false, s.data ?? {}]);
 }
 
 export async function applySecret(

@@ -77,14 +77,16 @@ export class ExternalSecretReconciler implements Reconciler {
   private requeue(es: ExternalSecret, intervalMs: number, refreshTime: number | undefined, now: number): number | undefined {
     const base = nextRefreshDelay(es, refreshTime, now, intervalMs);
     if (base === undefined) return undefined;
-    // Waking slightly late (never early: an early wake finds nothing due and requeues again), spread by jitter.
-    return base + 1000 + this.random() * Math.min(intervalMs * 0.05, 60_000);
+    // Waking slightly late (never early: an early wake finds nothing due and requeues again), spread by jitter. The
+    // margin scales with the interval (at most 1 s), so a short refreshInterval is still honoured: 2s means ~2 s.
+    return base + Math.min(1000, 10 + intervalMs * 0.01) + this.random() * Math.min(intervalMs * 0.05, 60_000);
   }
 
   private async sync(es: ExternalSecret, start: number, signal: AbortSignal): Promise<Outcome> {
     const { kube } = this.deps;
+    // ESO puts only its generic text in the condition; the cause is added so `kubectl get es -o yaml` says what broke.
     const fail = (message: string, error: Error, terminal = false): Outcome => ({
-      status: { ready: 'False', reason: 'SecretSyncedError', message },
+      status: { ready: 'False', reason: 'SecretSyncedError', message: `${message}: ${error.message}` },
       events: [['Warning', 'UpdateFailed', error.message]],
       error,
       terminal,
@@ -125,6 +127,11 @@ export class ExternalSecretReconciler implements Reconciler {
       return fail('could not get secret data from provider', e as Error);
     }
     const events: Outcome['events'] = fetched.missing.map((msg) => ['Normal', 'MissingProviderSecret', msg]);
+    // A failure after the fetch keeps the events gathered so far and adds its own UpdateFailed warning.
+    const failWith = (message: string, error: Error, terminal = false): Outcome => {
+      const failed = fail(message, error, terminal);
+      return { ...failed, events: [...events, ...failed.events] };
+    };
     const success = (reason: string, message: string, binding?: string): Outcome => ({
       status: {
         ready: 'True',
@@ -140,12 +147,12 @@ export class ExternalSecretReconciler implements Reconciler {
 
     if (Object.keys(fetched.data).length === 0) {
       if (deletion === 'Delete') {
-        if (policy !== 'Owner') return { ...fail('could not delete secret', new Error(`unable to delete secret ${name}: creationPolicy=${policy} is not Owner`), true), events };
+        if (policy !== 'Owner') return failWith('could not delete secret', new Error(`unable to delete secret ${name}: creationPolicy=${policy} is not Owner`), true);
         if (existing) {
           try {
             await kube.deleteSecret(es.metadata.namespace!, name, { signal, ...(existing.metadata?.uid ? { uid: existing.metadata.uid } : {}) });
           } catch (e) {
-            return { ...fail('could not delete secret', e as Error), events };
+            return failWith('could not delete secret', e as Error);
           }
           events.push(['Normal', 'Deleted', 'secret deleted due to DeletionPolicy=Delete']);
         }
@@ -161,7 +168,7 @@ export class ExternalSecretReconciler implements Reconciler {
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
       // Ownership conflicts and immutable targets cannot heal by retrying; template errors are retried like ESO.
-      return { ...fail(e.conditionMessage, e, e.conditionMessage !== 'could not update secret'), events };
+      return failWith(e.conditionMessage, e, e.conditionMessage !== 'could not update secret');
     }
     let applied;
     try {
@@ -171,7 +178,7 @@ export class ExternalSecretReconciler implements Reconciler {
         this.flushEvents(es, events);
         throw e; // someone else wrote the Secret: retry on fresh state
       }
-      return { ...fail('could not update secret', e as Error), events };
+      return failWith('could not update secret', e as Error);
     }
     if (applied === 'missing') {
       return {

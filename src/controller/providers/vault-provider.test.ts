@@ -125,6 +125,24 @@ void describe('vault provider (KV v2, token and AppRole auth)', () => {
     assert.equal(logins, 2);
   });
 
+  void it('reads the token Secret again (at most once a second), so a token changed in the Secret is used at the next refresh', async () => {
+    kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('root-token').toString('base64') } });
+    let now = 0;
+    const p = new VaultProvider(
+      { server: url, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'rotating', key: 'token' } } },
+      { kube, scope: { kind: 'SecretStore', storeNamespace: 'app' }, record: () => undefined, now: () => now },
+    );
+    assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin');
+    kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('mistyped').toString('base64') } });
+    now += 500;
+    assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin', 'read again after a second, not on every call');
+    now += 600;
+    await assert.rejects(p.getSecret({ key: 'app/db' }, { signal }), /Code: 403\. Errors: .*permission denied/);
+    kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('root-token').toString('base64') } });
+    now += 1100;
+    assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin');
+  });
+
   void it('reports a bad token as an error naming the server answer', async () => {
     kube.put('secrets', { metadata: { name: 'bad', namespace: 'app' }, data: { token: Buffer.from('nope').toString('base64') } });
     const p = provider({ auth: { tokenSecretRef: { name: 'bad', key: 'token' } } });

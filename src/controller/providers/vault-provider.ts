@@ -29,6 +29,7 @@ export interface VaultProviderSpec {
 }
 
 const METRIC = 'HashiCorp/Vault';
+const TOKEN_REREAD_MS = 1000;
 const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
 // ESO's precedence when several methods are set.
 const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
@@ -37,12 +38,15 @@ export interface VaultProviderDeps {
   kube: KubeApi;
   scope: StoreScope;
   record: ProviderCallRecorder;
+  /** Milliseconds clock for the token re-read interval (tests). */
+  now?: () => number;
 }
 
 export class VaultProvider implements SecretsProvider {
   readonly metricName = METRIC;
   private http: VaultHttpClient | undefined;
   private token: string | undefined;
+  private tokenRead: { at: number; value: Promise<string> } | undefined;
   private tokenIsStatic = false;
   private readonly mount: string | undefined;
   private readonly kv: 'v1' | 'v2';
@@ -135,8 +139,26 @@ export class VaultProvider implements SecretsProvider {
   }
 
   private async tokenFor(signal: AbortSignal): Promise<string> {
+    if (this.authMethod() === 'tokenSecretRef') return this.tokenFromSecret(signal);
     if (this.token === undefined) this.token = await this.login(signal);
     return this.token;
+  }
+
+  /**
+   * A token from a Secret is read again when the last read is over a second old (ESO reads it on every reconcile),
+   * so a token rotated, revoked or mistyped in the Secret takes effect at the next refresh, not at the next change
+   * of the store; concurrent reads share one GET.
+   */
+  private async tokenFromSecret(signal: AbortSignal): Promise<string> {
+    const now = (this.deps.now ?? Date.now)();
+    if (!this.tokenRead || now - this.tokenRead.at > TOKEN_REREAD_MS) {
+      const value = this.login(signal);
+      this.tokenRead = { at: now, value };
+      value.catch(() => {
+        if (this.tokenRead?.value === value) this.tokenRead = undefined;
+      });
+    }
+    return this.tokenRead.value;
   }
 
   /** One authenticated request; a rejected logged-in token is replaced once by a fresh login. */

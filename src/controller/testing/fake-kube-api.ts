@@ -150,4 +150,9 @@ export class FakeKubeApi implements KubeApi {
   async createEvent(event: CoreV1Event): Promise<void> {
     this.events.push(structuredClone(event));
   }
+  async replaceEvent(event: CoreV1Event): Promise<void> {
+    const i = this.events.findIndex((e) => e.metadata.name === event.metadata.name && e.metadata.namespace === event.metadata.namespace);
+    if (i < 0) throw new NotFoundError(`events "${event.metadata.name}" not found`);
+    this.events[i] = structuredClone(event);
+  }
 }
