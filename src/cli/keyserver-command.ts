@@ -11,6 +11,7 @@ import { DEFAULT_LISTEN, startKeyserver, writePrivateFile, type RunningKeyserver
 import { isLoopback, parseListenAddress } from '../keyserver/listen-address.js';
 import { loadRootKey } from '../keyserver/root-key.js';
 import { STORAGE_FILE_NAME } from '../keyserver/sealed-storage.js';
+import { serveUntilSignal } from './serve-until-signal.js';
 
 export interface KeyserverCommandOptions {
   dataDir: string;
@@ -85,26 +86,6 @@ export function registerKeyserverCommand(program: Command): void {
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .action(async (o: KeyserverCommandOptions) => {
       const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-keyserver' } }, pino.destination({ fd: 2, sync: true }));
-      const state: { starting?: Promise<RunningKeyserver> } = {};
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) process.exit(1);
-        stopping = true;
-        log.info({ signal }, 'shutting down');
-        void (async () => {
-          try {
-            await (await state.starting?.catch(() => undefined))?.close();
-            process.exit(0);
-          } catch (e) {
-            log.error({ error: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
-            process.exit(1);
-          }
-        })();
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      state.starting = runKeyserver(o, log);
-      const ks = await state.starting;
-      if (!stopping) process.stdout.write(`keyserver listening on ${ks.url}\n`);
+      await serveUntilSignal(log, () => runKeyserver(o, log), (ks) => process.stdout.write(`keyserver listening on ${ks.url}\n`));
     });
 }

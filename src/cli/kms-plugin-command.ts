@@ -4,8 +4,9 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { loadKmsPluginConfig, parseListenAddress } from '../kms-plugin/plugin-config.js';
-import { startKmsPlugin, type RunningKmsPlugin } from '../kms-plugin/kms-plugin.js';
+import { startKmsPlugin } from '../kms-plugin/kms-plugin.js';
 import { parseKmsEndpoint } from '../kms/unix-endpoint.js';
+import { serveUntilSignal } from './serve-until-signal.js';
 
 interface KmsPluginFlags {
   config: string;
@@ -33,34 +34,9 @@ export function registerKmsPluginCommand(program: Command): void {
         parseListenAddress(flags.healthListen, '--health-listen');
         config.healthListen = flags.healthListen;
       }
-      // Handlers first: a signal sent the moment the ready line appears must find them (Node's default is to die
-      // without removing the socket).
-      const state: { starting?: Promise<RunningKmsPlugin> } = {};
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) {
-          logger.warn({ signal }, 'second signal: exiting without waiting');
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info({ signal }, 'shutting down');
-        void (async () => {
-          try {
-            const running = await state.starting;
-            await running?.close();
-            logger.info('stopped');
-            process.exit(0);
-          } catch (e) {
-            logger.error({ error: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
-            process.exit(1);
-          }
-        })();
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      state.starting = startKmsPlugin({ config, logger, processMetrics: true });
-      const running = await state.starting;
-      logger.info({ endpoint: running.endpoint, healthUrl: running.healthUrl, backend: running.keyManager.name }, 'coffer kms-plugin serving');
-      if (!stopping) process.stdout.write(`coffer kms-plugin ready endpoint=${running.endpoint} health=${running.healthUrl}\n`);
+      await serveUntilSignal(logger, () => startKmsPlugin({ config, logger, processMetrics: true }), (running) => {
+        logger.info({ endpoint: running.endpoint, healthUrl: running.healthUrl, backend: running.keyManager.name }, 'coffer kms-plugin serving');
+        process.stdout.write(`coffer kms-plugin ready endpoint=${running.endpoint} health=${running.healthUrl}\n`);
+      });
     });
 }

@@ -18,6 +18,7 @@ import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
+import { serveUntilSignal } from './serve-until-signal.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -248,33 +249,6 @@ export function registerUpCommand(program: Command): void {
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .action(async (o: UpOptions) => {
       const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-up' } }, pino.destination({ fd: 2, sync: true }));
-      // Handlers go in before anything is announced: a signal sent the moment the KUBECONFIG line appears must
-      // already find them (Node's default for SIGTERM is to die on the spot).
-      const state: { starting?: Promise<RunningUp> } = {};
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) {
-          log.warn({ signal }, 'second signal: exiting without waiting');
-          process.exit(1);
-        }
-        stopping = true;
-        log.info({ signal }, 'shutting down');
-        void (async () => {
-          try {
-            const running = await state.starting;
-            await running?.close();
-            log.info('stopped');
-            process.exit(0);
-          } catch (e) {
-            log.error({ error: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
-            process.exit(1);
-          }
-        })();
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      state.starting = runUp(o, log);
-      const running = await state.starting;
-      if (!stopping) process.stdout.write(`export KUBECONFIG=${running.server.kubeconfigPath}\n`);
+      await serveUntilSignal(log, () => runUp(o, log), (running) => process.stdout.write(`export KUBECONFIG=${running.server.kubeconfigPath}\n`));
     });
 }
