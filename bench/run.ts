@@ -3,6 +3,8 @@ const SUITES: Record<string, () => Promise<void>> = {
   encryption: async () => (await import('./encryption.bench.js')).run(),
   storage: async () => (await import('./storage.bench.js')).run(),
   apiserver: async () => (await import('./apiserver.bench.js')).run(),
+  kms: async () => (await import('./kms.bench.js')).run(),
+  controller: async () => (await import('./controller.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);

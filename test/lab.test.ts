@@ -86,6 +86,43 @@ void describe('coffer lab', { timeout: 300_000 }, () => {
     for (const k of uncached.keysFound) assert.equal(uncached.keysFound.filter((x) => x.split(' opens ')[0] === k.split(' opens ')[0]).length, 1);
   });
 
+  void it('External Secrets: coffer controller syncs the canaries from the key server, whose take-over recovers them', async () => {
+    const planted: Buffer[] = [];
+    let json = '';
+    let stderr = '';
+    const io = { stdout: (s: string) => (json += s), stderr: (s: string) => (stderr += s), afterDeploy: (d: { plantedValues: Buffer[] }) => void planted.push(...d.plantedValues) };
+    assert.equal(await runLabCommand({ rows: 'eso', columns: 'disk,etcd,kms-server,kms-socket', format: 'json' }, io), 0);
+    // The canaries and the SecretStore's token: none in any output.
+    assert.equal(planted.length, 3 + 5 + 1);
+    for (const v of planted) for (const form of [v.toString('latin1'), v.toString('base64')]) assert.ok(!json.includes(form) && !stderr.includes(form), 'a planted value is in the output');
+    assert.match(stderr, /coffer controller pid \d+ syncing 3 ExternalSecrets/);
+    // The key server, the controller (twice) and the attacker's key server are gone with the deployment.
+    const base = /deployment in (\S+)/.exec(stderr)![1]!;
+    assert.equal(await exists(base), false, 'temp dir removed');
+    assert.deepEqual(await processesMentioning(base), [], 'no process left');
+    const model = JSON.parse(json) as {
+      rows: { variants: { notes: string[] }[]; cells: Record<string, { mark: string; evidence: string }> }[];
+      findings: { attack: string; recovered: number; total: number; evidence: string[]; notes: string[] }[];
+    };
+    const row = model.rows[0]!;
+    // The lab wrote no canary Secret: each is the controller's (owner, managed label, KV value), checked at deploy.
+    assert.match(row.variants[0]!.notes.join('\n'), /3 ExternalSecret\(s\) synced by coffer controller \(pid \d+\).*owned by its ExternalSecret/);
+    assert.ok(!/EMULATED/i.test(json));
+    // The seed's point: full control of the key server (data dir + root key) reads the KV v2 values.
+    assert.equal(row.cells['kms-server']!.mark, '✗');
+    assert.match(row.cells['kms-server']!.evidence, /GET \/v1\/secret\/data\/lab\/canary-\d on the attacker's copy of the key server/);
+    assert.equal(row.cells['kms-socket']!.mark, 'n/a');
+    assert.equal(row.cells.disk!.mark, '✗');
+    assert.equal(row.cells.etcd!.mark, '✗');
+    // The SecretStore's token sits in a Secret in the datastore, in the clear: a disk copy or an etcd reader replays it.
+    for (const attack of ['disk', 'etcd']) {
+      const f = model.findings.find((x) => x.attack === attack)!;
+      assert.equal(f.recovered, f.total);
+      assert.ok(f.evidence.some((e) => /SecretStore lab-canaries\/keyserver's token \(Secret lab-canaries\/keyserver-token, stored in the clear\) replayed against http/.test(e)), attack);
+      assert.match(f.notes.join('\n'), /replayed for the 3 key\(s\) its ExternalSecrets name: 3 read, 0 refused/);
+    }
+  });
+
   void it('no planted value appears in stdout, stderr, the JSON or the HTML, and the HTML renders in Chromium', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'coffer-lab-test-'));
     after(() => rm(dir, { recursive: true, force: true }));

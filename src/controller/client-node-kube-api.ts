@@ -124,11 +124,12 @@ export class ClientNodeKubeApi implements KubeApi {
     const { name, namespace } = event.metadata;
     await orThrow(this.core.replaceNamespacedEvent({ name: name!, namespace: namespace!, body: event }), `update event ${namespace}/${name}`);
   }
-  async createServiceAccountToken(namespace: string, name: string, opts: { audiences?: string[]; expirationSeconds?: number }): Promise<string> {
+  async createServiceAccountToken(namespace: string, name: string, opts: { audiences?: string[]; expirationSeconds?: number }): Promise<{ token: string; expiresAt?: Date }> {
     const r = await orThrow(
       this.core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: opts.audiences ?? [], ...(opts.expirationSeconds ? { expirationSeconds: opts.expirationSeconds } : {}) } } }),
       `create token for serviceaccount ${namespace}/${name}`,
     );
-    return r.status?.token ?? '';
+    const expiresAt = r.status?.expirationTimestamp ? new Date(r.status.expirationTimestamp) : undefined;
+    return { token: r.status?.token ?? '', ...(expiresAt && !Number.isNaN(expiresAt.getTime()) ? { expiresAt } : {}) };
   }
 }

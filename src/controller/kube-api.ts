@@ -42,6 +42,6 @@ export interface KubeApi {
   createEvent(event: CoreV1Event, opts: { signal: AbortSignal }): Promise<void>;
   /** Unconditional full update of an Event (a repeat's count and lastTimestamp); throws when it does not exist. */
   replaceEvent?(event: CoreV1Event, opts: { signal: AbortSignal }): Promise<void>;
-  /** TokenRequest for a ServiceAccount (kubernetes provider auth.serviceAccount). */
-  createServiceAccountToken?(namespace: string, name: string, opts: { signal: AbortSignal; audiences?: string[]; expirationSeconds?: number }): Promise<string>;
+  /** TokenRequest for a ServiceAccount (kubernetes provider auth.serviceAccount): the token and when it expires. */
+  createServiceAccountToken?(namespace: string, name: string, opts: { signal: AbortSignal; audiences?: string[]; expirationSeconds?: number }): Promise<{ token: string; expiresAt?: Date }>;
 }

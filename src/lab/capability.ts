@@ -35,12 +35,15 @@ export const COLUMN_DESCRIPTIONS: Record<Column, string> = {
   disk:
     "an offline copy of the control-plane node's disk: Coffer's data directory, its configuration files (EncryptionConfiguration, " +
     'KMS plugin configuration and credentials) and etcd\'s data directory; not what real systems keep off the disk (a file-system ' +
-    "unlock key in a TPM or passphrase, the key server's root key)",
+    "unlock key in a TPM or passphrase, the key server's root key); credentials found on it (a KMS plugin's key-server token, a " +
+    "SecretStore's token Secret in the datastore) are replayed against the key server",
   ram:
     "a dump of the API server process's memory (/proc/PID/mem, as gcore) after a restart and a client listing every Secret, plus " +
     'the stored bytes that process can read',
-  etcd: 'read access to the datastore as `etcdctl get --prefix` or a datastore backup gives it (SQLite: the database read directly, without the API server)',
-  'kms-server': "full control of the key server: its data directory and its root key - alone",
+  etcd:
+    'read access to the datastore as `etcdctl get --prefix` or a datastore backup gives it (SQLite: the database read directly, without the API server); ' +
+    "a SecretStore's token Secret found there is replayed against its key server",
+  'kms-server': "full control of the key server: its data directory and its root key - alone (transit/decrypt under every key, every KV v2 secret)",
   'config-file': 'only the EncryptionConfiguration (e.g. leaked from configuration management)',
   'kms-socket': "a process on the node that can call the KMS plugin's unix socket",
   relocate: 'datastore write access: copy one Secret\'s stored value to another Secret\'s key',

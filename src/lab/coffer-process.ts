@@ -1,7 +1,10 @@
 // One `coffer up` API server as its own OS process, as a control-plane node runs it: the ram attack dumps exactly this
-// process, and restarts are real restarts (a fresh process, nothing carried over in memory).
+// process, and restarts are real restarts (a fresh process, nothing carried over in memory). It runs with
+// --no-controller: the API server alone, in every row (the External Secrets row runs `coffer controller` as its own
+// process, as ESO runs in its own pod).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from './api-client.js';
 import { stopChild } from './cleanup.js';
@@ -22,6 +25,8 @@ export interface CofferUpArgs {
 export interface RunningCoffer {
   pid: number;
   url: string;
+  /** The admin kubeconfig `coffer up` wrote (in its data directory, on the node's disk). */
+  kubeconfig: string;
   client: ApiClient;
   /** The last stderr lines (pino JSON), for error messages. Coffer logs no Secret value. */
   logTail(): string;
@@ -41,7 +46,7 @@ export async function freePort(): Promise<number> {
 
 export function cofferUpArgv(a: CofferUpArgs, port: number): string[] {
   const argv = [COFFER_BIN, 'up', '--data-dir', a.dataDir, '--listen', `127.0.0.1:${port}`, '--encryption-config', a.encryptionConfig];
-  argv.push('--store', a.store, '--log-level', 'warn');
+  argv.push('--store', a.store, '--log-level', 'warn', '--no-controller');
   if (a.store === 'etcd') argv.push('--etcd-endpoints', (a.etcdEndpoints ?? []).join(','));
   if (a.storeEncryptionKeyFile) argv.push('--store-encryption-key-file', a.storeEncryptionKeyFile);
   if (a.kmsNoDekCache) argv.push('--kms-no-dek-cache');
@@ -65,6 +70,7 @@ async function startOnce(a: CofferUpArgs, port: number, onChild?: (c: ChildProce
   const child = spawn(process.execPath, cofferUpArgv(a, port), { stdio: ['ignore', 'pipe', 'pipe'] });
   onChild?.(child);
   let tail = '';
+  let kubeconfig = join(a.dataDir, 'kubeconfig');
   child.stderr.on('data', (c: Buffer) => (tail = (tail + c.toString('utf8')).slice(-LOG_TAIL)));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -72,7 +78,9 @@ async function startOnce(a: CofferUpArgs, port: number, onChild?: (c: ChildProce
       const timer = setTimeout(() => reject(new Error(`coffer up did not start within ${START_TIMEOUT_MS} ms: ${tail}`)), START_TIMEOUT_MS);
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString('utf8');
-        if (out.includes('export KUBECONFIG=')) {
+        const m = /export KUBECONFIG=(\S+)\n/.exec(out);
+        if (m) {
+          kubeconfig = m[1]!;
           clearTimeout(timer);
           resolve();
         }
@@ -94,6 +102,7 @@ async function startOnce(a: CofferUpArgs, port: number, onChild?: (c: ChildProce
   return {
     pid: child.pid!,
     url,
+    kubeconfig,
     client: await ApiClient.fromDataDir(a.dataDir, url),
     logTail: () => tail,
     stop: () => stopChild(child),

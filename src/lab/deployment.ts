@@ -11,8 +11,11 @@
 //
 // The workload: start the API server, plant canaries and integrity fixtures through the API, restart it, list every
 // Secret as a controller would, dump the process's memory; then read the datastore, and - for the integrity columns -
-// tamper with it and ask a freshly started API server what it serves.
-import { spawn } from 'node:child_process';
+// tamper with it and ask a freshly started API server what it serves. In the External Secrets row the canaries are
+// not written through the API: they go into the key server's KV v2 store, and `coffer controller` (its own process)
+// syncs them into Secrets through a SecretStore and one ExternalSecret each (external-secrets-source.ts); the
+// controller runs again beside the restarted API server when its memory is dumped.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,9 +31,11 @@ import { stopChild, type CleanupStack } from './cleanup.js';
 import { startCoffer, type CofferUpArgs, type RunningCoffer } from './coffer-process.js';
 import type { StoredValue } from './decrypt-trial.js';
 import { runEtcd } from './etcd-runner.js';
+import { applyExternalSecrets, provisionKvSource, startController, waitForSync, type RunningController } from './external-secrets-source.js';
+import { EXTERNAL_SECRETS_END, EXTERNAL_SECRETS_PREFIX } from './attacks/secret-store-tokens.js';
 import { emptyFinding, type Finding } from './finding.js';
 import { startLabKms, type LabKms } from './kms-backend.js';
-import { emptyLoot } from './loot.js';
+import { startLabKeyserver, type LabKeyserver } from './keyserver-process.js';
 import { dumpProcessMemory, type MemoryDump } from './memory-dump.js';
 import type { VariantSpec } from './rows.js';
 import type { Target } from './target.js';
@@ -132,12 +137,12 @@ function writerFor(store: Store): DatastoreWriter {
   };
 }
 
-async function listSecretValues(store: Store): Promise<StoredValue[]> {
+async function listValues(store: Store, prefix: string, end: string): Promise<StoredValue[]> {
   const out: StoredValue[] = [];
   let startKey: string | undefined;
   for (;;) {
-    const page = await store.list('/registry/secrets/', { limit: 500, ...(startKey ? { startKey } : {}) });
-    for (const kv of page.kvs) out.push({ key: kv.key, value: Buffer.from(kv.value), source: '' });
+    const page = await store.list(prefix, { limit: 500, ...(startKey ? { startKey } : {}) });
+    for (const kv of page.kvs) if (kv.key < end) out.push({ key: kv.key, value: Buffer.from(kv.value), source: '' });
     if (!page.more || page.kvs.length === 0) return out;
     startKey = `${page.kvs[page.kvs.length - 1]!.key}\0`;
   }
@@ -191,6 +196,13 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
     stack.defer('stop the KMS plugin', () => kms!.stop());
   }
 
+  // --- the External Secrets source: the key server (its own process, its own machine directory)
+  let keyserver: LabKeyserver | undefined;
+  if (spec.externalSecrets) {
+    keyserver = await startLabKeyserver(dirs.kmsServer, { onChild: (c) => stack.defer(`stop coffer keyserver pid ${c.pid}`, () => stopChild(c)) });
+    log(`${spec.id}: key server pid ${keyserver.pid} at ${keyserver.url}`);
+  }
+
   // --- configuration
   const configFile = join(spec.configOnDisk ? dirs.etc : dirs.offdisk, 'encryption-config.yaml');
   await writeFile(configFile, encryptionConfigYaml(spec, kms?.endpoint), { mode: 0o600 });
@@ -225,14 +237,23 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
   log(`${spec.id}: API server pid ${s.pid} up; planting ${canaries.length} canaries`);
   await createNamespace(s.client, CANARY_NAMESPACE, signal);
   await createNamespace(s.client, INTEGRITY_NAMESPACE, signal);
-  if (spec.externalSecrets) {
-    // ADAPTER - EMULATED SYNC: src/controller (the ExternalSecret controller) and `coffer keyserver` are being
-    // written; until the lab can start them, the synced Secrets are written through the API as the controller would
-    // write them (native Secrets, identity). The cells then measure the sync's end state; kms-server is not measured.
-    notes.push('ExternalSecret sync EMULATED: the lab writes the Secrets the controller would create (controller not built yet)');
-  }
-  for (const c of canaries) {
-    await s.client.must('POST', secretPath(c.namespace), { body: secretBody(c.namespace, c.name, c.value), signal });
+  const controllerChild = (c: ChildProcess) => stack.defer(`stop coffer controller pid ${c.pid}`, () => stopChild(c));
+  let esoToken: Buffer | undefined;
+  if (keyserver) {
+    // The canaries exist only in the key server; the controller writes the Secrets.
+    esoToken = await provisionKvSource(keyserver, canaries, signal);
+    await applyExternalSecrets(s.client, keyserver.url, esoToken, canaries, CANARY_NAMESPACE, signal);
+    const controller = await startController(s.kubeconfig, controllerChild);
+    log(`${spec.id}: coffer controller pid ${controller.pid} syncing ${canaries.length} ExternalSecrets`);
+    try {
+      notes.push(await waitForSync(s.client, canaries, controller, signal));
+    } finally {
+      await controller.stop();
+    }
+  } else {
+    for (const c of canaries) {
+      await s.client.must('POST', secretPath(c.namespace), { body: secretBody(c.namespace, c.name, c.value), signal });
+    }
   }
   const ns = INTEGRITY_NAMESPACE;
   await s.client.must('POST', secretPath(ns), { body: secretBody(ns, 'relocate-from', fx.from), signal });
@@ -244,8 +265,11 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
   await s.client.must('POST', secretPath(ns), { body: secretBody(ns, 'bit-flip', fx.flip), signal });
   await s.stop();
 
-  // --- the workload: a restarted server, a client listing every Secret; then the memory dump
+  // --- the workload: a restarted server (and the controller beside it, as deployed), a client listing every Secret;
+  // then the memory dump of the API server
   s = await up();
+  let controller: RunningController | undefined;
+  if (keyserver) controller = await startController(s.kubeconfig, controllerChild);
   const list = await s.client.must('GET', '/api/v1/secrets', { signal });
   const listed = (JSON.parse(list.body.toString('utf8')) as { items: unknown[] }).items.length;
   list.body.fill(0);
@@ -255,6 +279,7 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
     dump = await dumpProcessMemory(s.pid, join(dirs.dumps, `coffer-up-${s.pid}.mem`));
     log(`${spec.id}: dumped ${(dump.bytes / (1 << 20)).toFixed(0)} MiB of pid ${s.pid}`);
   }
+  await controller?.stop();
   await s.stop();
 
   // --- the datastore, as its readers and writers see it
@@ -267,8 +292,10 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
     : `SQLite coffer/store/coffer.db read directly${spec.sqlcipher ? ' (through the store, unlocked as the running datastore is)' : ''}`;
   let store = await openStore();
   let values: StoredValue[];
+  let objects: StoredValue[];
   try {
-    values = (await listSecretValues(store)).map((v) => ({ ...v, source: how }));
+    values = (await listValues(store, '/registry/secrets/', '/registry/secrets0')).map((v) => ({ ...v, source: how }));
+    objects = (await listValues(store, EXTERNAL_SECRETS_PREFIX, EXTERNAL_SECRETS_END)).map((v) => ({ ...v, source: how }));
   } finally {
     await store.close();
   }
@@ -340,19 +367,16 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
     variant: spec.id,
     scratch: dirs.scratch,
     disk: { root: node },
-    etcd: { values, how },
+    etcd: { values, objects, how },
     'config-file': { path: configFile },
   };
   if (dump) target.ram = { dump, values: values.map((v) => ({ ...v, source: 'ram: stored bytes readable by the API server' })) };
   if (kms) {
     target['kms-socket'] = { endpoint: kms.endpoint };
     target['kms-server'] = { describe: kms.describe, takeOver: (sig) => kms.takeOver(sig) };
-  } else if (spec.externalSecrets) {
-    target['kms-server'] = {
-      describe: 'coffer keyserver (KV v2) - not built yet',
-      takeOver: async () => ({ ...emptyLoot(), unavailable: 'ExternalSecret source (coffer keyserver KV) not available yet' }),
-    };
+  } else if (keyserver) {
+    target['kms-server'] = { describe: "coffer keyserver (KV v2 at secret/, the ExternalSecrets' source)", takeOver: (sig) => keyserver.takeOver(sig) };
   }
-  const plantedValues = [...canaries.map((c) => c.value), ...Object.values(fx)];
+  const plantedValues = [...canaries.map((c) => c.value), ...Object.values(fx), ...(esoToken ? [esoToken] : [])];
   return { spec, target, canaries, plantedValues, integrity, notes, ...(kms?.placeholder ? { placeholder: kms.describe } : {}) };
 }

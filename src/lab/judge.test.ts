@@ -69,6 +69,16 @@ void describe('judge', () => {
     assert.match(f.evidence[0]!, /^1\/2 canaries/);
   });
 
+  void it('lists canaries read directly before those read by reusing a credential', async () => {
+    const loot = emptyLoot();
+    loot.blobs.push({ label: 'token replayed', bytes: Buffer.concat([randomBytes(9), canaries[1]!.value]), credentialReuse: true });
+    loot.values.push({ key: KEY, value: storedSecret(canaries[1]!.value), source: 'test datastore' });
+    const f = await new Judge(canaries).assess({ row: 'r', variant: 'v', attack: 'etcd', capabilities: ['etcd'] }, [loot], AbortSignal.timeout(5000));
+    assert.equal(f.recovered, 1);
+    assert.match(f.evidence[0]!, /test datastore/);
+    assert.ok(f.evidence.some((e) => e.includes('token replayed: offset 9')));
+  });
+
   void it('finds an HMAC key block and a protobuf-framed seed as key candidates', () => {
     const seed = randomBytes(32);
     const block = Buffer.concat([Buffer.from(seed.map((b) => b ^ 0x36)), Buffer.alloc(32, 0x36), randomBytes(8)]);

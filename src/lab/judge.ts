@@ -51,6 +51,7 @@ export class Judge {
   /** Canaries in clear in the loot's blobs and identity-stored values (memoised per blob). */
   private plaintext(loot: Loot): Recovery[] {
     const out: Recovery[] = [];
+    const reused: Recovery[] = [];
     for (const blob of loot.blobs) {
       let hits = this.plaintextMemo.get(blob);
       if (!hits) {
@@ -61,7 +62,7 @@ export class Judge {
         }));
         this.plaintextMemo.set(blob, hits);
       }
-      out.push(...hits);
+      (blob.credentialReuse ? reused : out).push(...hits);
     }
     for (const v of loot.values) {
       let hits = this.plaintextMemo.get(v);
@@ -75,7 +76,7 @@ export class Judge {
       }
       out.push(...hits);
     }
-    return out;
+    return [...out, ...reused];
   }
 
   private screen(group: Group, key: KeyCandidate): boolean {

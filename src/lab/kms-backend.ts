@@ -3,18 +3,18 @@
 // The real row: `coffer keyserver` (its own process; data directory, root key and root token in `serverDir`, the key
 // server's machine) with a Transit KEK, and `coffer kms-plugin` (its own process; configuration and key-server token in
 // `nodeEtc`, on the node's disk, as the disk column defines; socket in `runDir`), provisioned as `coffer up` does
-// (cli/kms-stack.ts provisionKeyserver). The kms-server take-over is what full control yields: the attacker starts
-// its own key server on a copy of the data directory with the root key, mints itself a root token, and calls
-// transit/decrypt on the EDEKs.
+// (cli/kms-stack.ts provisionKeyserver). The kms-server take-over is keyserver-process.ts's: full control of the key
+// server's machine (transit/decrypt on the EDEKs, and whatever KV secrets it holds).
 //
 // PLACEHOLDER fallback (LAB_KMS=placeholder, or when the key server cannot start): src/kms/testing/base64-kms-plugin.ts,
 // whose "KEK" is base64 - it exercises the API server's KMS code paths but protects nothing; the report says so.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { stopChild } from './cleanup.js';
+import { startLabKeyserver, spawnCoffer } from './keyserver-process.js';
 import { emptyLoot, type Loot } from './loot.js';
 
 const PLUGIN_MAIN = fileURLToPath(new URL('./placeholder-kms-plugin-main.ts', import.meta.url));
@@ -87,65 +87,14 @@ async function startPlaceholderKms(dirs: LabKmsDirs, opts: { onChild?: (c: Child
   };
 }
 
-const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
-
-/** Spawns `coffer <args>` and resolves with the match of its ready line on stdout. */
-async function spawnCoffer(args: string[], ready: RegExp, onChild?: (c: ChildProcess) => void): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  onChild?.(child);
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-  try {
-    const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`coffer ${args[0]} did not start within 30 s: ${err}`)), 30_000);
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = ready.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`coffer ${args[0]} exited with ${code}: ${err}`));
-      });
-      child.once('error', reject);
-    });
-    return { child, match };
-  } catch (e) {
-    await stopChild(child, 1000);
-    throw e;
-  }
-}
-
-async function vaultCall(url: string, token: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
-  const res = await fetch(`${url}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
-
 async function startRealKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess) => void }): Promise<LabKms> {
   const { provisionKeyserver, KEK_NAME } = await import('../cli/kms-stack.js');
-  const dataDir = join(dirs.serverDir, 'data');
-  const rootKey = join(dirs.serverDir, 'root.key');
-  const rootToken = join(dirs.serverDir, 'root.token');
-  const ks = await spawnCoffer(
-    ['keyserver', '--data-dir', dataDir, '--root-key-file', rootKey, '--init', '--root-token-file', rootToken, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
-    /keyserver listening on (\S+)/,
-    opts.onChild,
-  );
-  const url = ks.match[1]!;
+  const ks = await startLabKeyserver(dirs.serverDir, opts);
+  const url = ks.url;
   const pluginDir = join(dirs.nodeEtc, 'kms-plugin');
   await mkdir(pluginDir, { recursive: true, mode: 0o700 });
   const tokenFile = join(pluginDir, 'vault-token');
-  await provisionKeyserver(url, rootToken, tokenFile, pino({ level: 'silent' }));
+  await provisionKeyserver(url, ks.rootTokenFile, tokenFile, pino({ level: 'silent' }));
   const endpoint = `unix://${join(dirs.runDir, 'kms.sock')}`;
   const config = join(pluginDir, 'config.yaml');
   await writeFile(
@@ -158,41 +107,10 @@ async function startRealKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess
     endpoint: plugin.match[1]!,
     describe: 'coffer kms-plugin (vault-transit backend) -> coffer keyserver (Transit KEK)',
     placeholder: false,
-    async takeOver(signal) {
-      const loot = emptyLoot();
-      // Full control: the key server's data directory and root key, on the attacker's own copy of the key server.
-      const copy = join(dirs.serverDir, `takeover-${Date.now()}`);
-      await cp(dataDir, copy, { recursive: true });
-      const ownToken = join(copy, 'attacker-root.token');
-      const own = await spawnCoffer(
-        ['keyserver', '--data-dir', copy, '--root-key-file', rootKey, '--new-root-token', '--root-token-file', ownToken, '--listen', '127.0.0.1:0', '--log-level', 'error'],
-        /keyserver listening on (\S+)/,
-        opts.onChild,
-      );
-      const ownUrl = own.match[1]!;
-      const token = (await readFile(ownToken, 'utf8')).trim();
-      const listed = await vaultCall(ownUrl, token, 'LIST', 'transit/keys', undefined, signal);
-      const keys = ((listed.json?.data as { keys?: string[] } | undefined)?.keys ?? []).filter((k) => typeof k === 'string');
-      loot.notes.push(`own key server started on a copy of the key server's data directory with its root key; root token minted; transit keys: ${keys.length}`);
-      // The KV store (ExternalSecret sources) and anything else sealed in the data directory is read by the same means.
-      loot.oracles.push({
-        name: `transit/decrypt on the attacker's copy of the key server (${keys.length} transit key(s))`,
-        async unwrap(o) {
-          const ciphertext = Buffer.from(o.encryptedDekSource).toString('latin1');
-          for (const k of keys) {
-            const r = await vaultCall(ownUrl, token, 'PUT', `transit/decrypt/${k}`, { ciphertext }, signal).catch(() => undefined);
-            const plain = (r?.json?.data as { plaintext?: string } | undefined)?.plaintext;
-            if (r?.status === 200 && plain) return Buffer.from(plain, 'base64');
-          }
-          return undefined;
-        },
-      });
-      loot.notes.push('the copy keeps running until the deployment is torn down (its oracle is used by combinations)');
-      return loot;
-    },
+    takeOver: (signal) => ks.takeOver(signal),
     async stop() {
       await stopChild(plugin.child);
-      await stopChild(ks.child);
+      await ks.stop();
     },
   };
 }

@@ -12,6 +12,11 @@ export interface Blob {
   bytes: Buffer;
   /** Names an offset inside the blob (a memory region, a file offset). */
   locate?: (offset: number) => string;
+  /**
+   * Obtained by reusing a credential found in the loot (a token replayed against a key server), not read directly:
+   * the judge lists direct evidence first.
+   */
+  credentialReuse?: boolean;
 }
 
 /** Something that unwraps a KMS v2 EDEK (seed) for the attacker: the plugin's socket, or the key server's root key. */

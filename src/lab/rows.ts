@@ -19,7 +19,7 @@ export interface VariantSpec {
   sqlcipher?: boolean;
   /** etcd's data directory on a gocryptfs mount (password outside the node's disk). */
   gocryptfs?: boolean;
-  /** Secrets arrive through an ExternalSecret synced from the key server. */
+  /** The canaries live in the key server's KV v2 store; `coffer controller` syncs them into Secrets (ExternalSecrets). */
   externalSecrets?: boolean;
   /**
    * Where the EncryptionConfiguration lives: on the node's disk (as kube-apiserver's --encryption-provider-config
@@ -62,7 +62,7 @@ export const ROWS: readonly RowSpec[] = [
   {
     id: 'eso',
     title: 'External Secrets Operator',
-    variants: [v('eso/sqlite', 'eso', 'ExternalSecret synced from the key server into native Secrets (identity)', { store: 'sqlite', provider: 'identity', externalSecrets: true })],
+    variants: [v('eso/sqlite', 'eso', 'coffer controller (its own process) syncs one ExternalSecret per canary from coffer keyserver KV v2 (SecretStore: vault provider, token in a Secret) into native Secrets (identity)', { store: 'sqlite', provider: 'identity', externalSecrets: true })],
   },
   {
     id: 'encryption-at-rest',

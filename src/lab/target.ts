@@ -17,7 +17,10 @@ export interface RamHandle {
 }
 
 export interface DatastoreHandle {
+  /** The Secrets' stored values. */
   values: StoredValue[];
+  /** The external-secrets.io objects (SecretStores, ExternalSecrets): they name key servers and token Secrets. */
+  objects: StoredValue[];
   /** How they were read, for evidence ("etcd get --prefix /registry/secrets/ at http://..."). */
   how: string;
 }

@@ -2,8 +2,13 @@
 // with the credentials the store names (bearer token, client certificate, a kubeconfig in a Secret, or a
 // ServiceAccount token from TokenRequest). It never falls back to the controller's own credentials: a namespace user
 // must not be able to read other namespaces through the controller.
+// As ESO builds a client per reconcile, credentials held in Secrets (and a CA in a ConfigMap) are read again when the
+// last read is over a second old, so a rotated token takes effect at the next refresh; a ServiceAccount token is
+// renewed when 80% of its lifetime has passed (as kubelet renews projected tokens), and a 401 from the remote cluster
+// reconnects once with fresh credentials.
+import { createHash } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { InvalidError } from '../../lib/errors.js';
+import { CofferError, InvalidError } from '../../lib/errors.js';
 import { compileGoRegexp } from '../external-secrets/go-regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
@@ -35,9 +40,49 @@ export interface KubernetesProviderDeps {
   record: ProviderCallRecorder;
   /** Turns a KubeConfig into a SecretSource (tests replace it). */
   connect?: (kc: KubeConfig) => SecretSource;
+  /** Milliseconds clock for credential re-reads and token renewal (tests). */
+  now?: () => number;
 }
 
 const METRIC = 'Kubernetes';
+const CREDENTIAL_REREAD_MS = 1000;
+const SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
+/** A ServiceAccount token is replaced once this fraction of its lifetime has passed. */
+const TOKEN_RENEW_FRACTION = 0.8;
+
+/** An error answered by the remote cluster: the Status message, as client-go words it, and the HTTP code. */
+export class RemoteKubeError extends CofferError {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function codeOf(e: unknown): number | undefined {
+  const c = (e as { code?: unknown } | undefined)?.code;
+  return typeof c === 'number' ? c : undefined;
+}
+
+/** client-node's ApiException (message with headers and the raw body) → the Status message kube clients show. */
+function remoteError(e: unknown): Error {
+  if (e instanceof RemoteKubeError) return e;
+  const code = codeOf(e);
+  if (code === undefined) return e instanceof Error ? e : new CofferError(String(e));
+  let body = (e as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      // not a Status
+    }
+  }
+  const message = (body as { message?: unknown } | undefined)?.message;
+  const text = typeof message === 'string' && message !== '' ? message : code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : `the server answered HTTP ${code}`;
+  return new RemoteKubeError(text, code, { cause: e });
+}
 
 function clientNodeSource(kc: KubeConfig): SecretSource {
   const api = kc.makeApiClient(CoreV1Api);
@@ -46,26 +91,47 @@ function clientNodeSource(kc: KubeConfig): SecretSource {
       try {
         return await api.readNamespacedSecret({ namespace, name });
       } catch (e) {
-        if ((e as { code?: number }).code === 404) return undefined;
-        throw e;
+        if (codeOf(e) === 404) return undefined;
+        throw remoteError(e);
       }
     },
     async list(namespace, opts) {
-      return (await api.listNamespacedSecret({ namespace, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) })).items;
+      try {
+        return (await api.listNamespacedSecret({ namespace, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) })).items;
+      } catch (e) {
+        throw remoteError(e);
+      }
     },
   };
 }
 
+/** A connection to the remote cluster and what it was built from. */
+interface Connection {
+  source: SecretSource;
+  /** Digest of the server, CA and credentials: an unchanged one keeps the connection. */
+  fingerprint: string;
+  checkedAt: number;
+  serviceAccountToken?: MintedToken;
+}
+
+interface MintedToken {
+  value: string;
+  renewAt: number;
+}
+
 export class KubernetesProvider implements SecretsProvider {
   readonly metricName = METRIC;
-  private source: SecretSource | undefined;
+  private connection: Connection | undefined;
+  private connecting: Promise<SecretSource> | undefined;
   private readonly remoteNamespace: string;
+  private readonly now: () => number;
 
   constructor(
     private readonly spec: KubernetesProviderSpec,
     private readonly deps: KubernetesProviderDeps,
   ) {
     this.remoteNamespace = spec.remoteNamespace ?? 'default';
+    this.now = deps.now ?? Date.now;
     const a = spec.auth ?? {};
     const methods = (['token', 'cert', 'serviceAccount'] as const).filter((m) => a[m] !== undefined);
     if (spec.authRef && spec.auth) throw new InvalidError('authRef and inline auth cannot both be set');
@@ -79,56 +145,106 @@ export class KubernetesProvider implements SecretsProvider {
     return isReferent(sel, this.deps.scope) && !this.deps.scope.referentNamespace;
   }
 
+  /** The connection, rebuilt when its credentials changed or its ServiceAccount token is due for renewal. */
   private async connect(signal: AbortSignal): Promise<SecretSource> {
-    if (this.source) return this.source;
+    const c = this.connection;
+    const now = this.now();
+    if (c && now - c.checkedAt <= CREDENTIAL_REREAD_MS && (!c.serviceAccountToken || now < c.serviceAccountToken.renewAt)) return c.source;
+    this.connecting ??= this.reconnect(signal).finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async reconnect(signal: AbortSignal): Promise<SecretSource> {
+    const previous = this.connection;
+    const { kc, fingerprint, serviceAccountToken } = await this.loadKubeConfig(signal, previous?.serviceAccountToken);
+    const checkedAt = this.now();
+    if (previous && previous === this.connection && previous.fingerprint === fingerprint) {
+      previous.checkedAt = checkedAt;
+      return previous.source;
+    }
+    const source = (this.deps.connect ?? clientNodeSource)(kc);
+    this.connection = { source, fingerprint, checkedAt, ...(serviceAccountToken ? { serviceAccountToken } : {}) };
+    return source;
+  }
+
+  /** Runs `fn` on the connection; a 401 (expired or revoked credentials) reconnects with fresh ones once. */
+  private async withSource<T>(signal: AbortSignal, fn: (src: SecretSource) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const src = await this.connect(signal);
+      try {
+        return await fn(src);
+      } catch (e) {
+        if (attempt > 0 || codeOf(e) !== 401) throw e;
+        if (this.connection?.source === src) this.connection = undefined;
+      }
+    }
+  }
+
+  private async loadKubeConfig(signal: AbortSignal, previousToken: MintedToken | undefined): Promise<{ kc: KubeConfig; fingerprint: string; serviceAccountToken?: MintedToken }> {
     const kube = this.deps.kube;
     const scope = this.deps.scope;
     const kc = new KubeConfig();
+    const digest = createHash('sha256');
     if (this.spec.authRef) {
       const text = await readSecretKey(kube, this.spec.authRef, scope, { signal });
+      digest.update(text);
       kc.loadFromString(text.toString('utf8'));
-    } else {
-      const url = this.spec.server?.url;
-      if (!url) throw new InvalidError('no server URL provided');
-      let caData: string | undefined;
-      if (this.spec.server?.caBundle) caData = this.spec.server.caBundle;
-      else if (this.spec.server?.caProvider) {
-        const p = this.spec.server.caProvider;
-        const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
-        if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
-        if (p.type === 'Secret') caData = (await readSecretKey(kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { kind: 'ClusterSecretStore' }, { signal })).toString('base64');
-        else {
-          const cm = await kube.getConfigMap?.(ns, p.name, { signal });
-          const v = p.key ? cm?.data?.[p.key] : undefined;
-          if (v === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name}`);
-          caData = Buffer.from(v).toString('base64');
-        }
-      }
-      const user: { name: string; token?: string; certData?: string; keyData?: string } = { name: 'store' };
-      const a = this.spec.auth!;
-      if (a.token) {
-        if (!a.token.bearerToken) throw new InvalidError('auth.token.bearerToken is required');
-        user.token = (await readSecretKey(kube, a.token.bearerToken, scope, { signal, defaultKey: 'token' })).toString('utf8').trim();
-      } else if (a.cert) {
-        if (!a.cert.clientCert || !a.cert.clientKey) throw new InvalidError('auth.cert needs clientCert and clientKey');
-        user.certData = (await readSecretKey(kube, a.cert.clientCert, scope, { signal })).toString('base64');
-        user.keyData = (await readSecretKey(kube, a.cert.clientKey, scope, { signal })).toString('base64');
-      } else if (a.serviceAccount) {
-        const sa = a.serviceAccount;
-        const ns = selectorNamespace({ name: sa.name, ...(sa.namespace ? { namespace: sa.namespace } : {}) }, scope);
-        if (!ns) throw new InvalidError(`serviceAccount ${sa.name} has no namespace`);
-        if (!kube.createServiceAccountToken) throw new InvalidError('serviceAccount auth needs TokenRequest, which this connection does not offer');
-        user.token = await kube.createServiceAccountToken(ns, sa.name, { signal, expirationSeconds: 3600, ...(sa.audiences ? { audiences: sa.audiences } : {}) });
-      }
-      kc.loadFromOptions({
-        clusters: [{ name: 'remote', server: url, ...(caData ? { caData } : {}), skipTLSVerify: false }],
-        users: [user],
-        contexts: [{ name: 'remote', cluster: 'remote', user: 'store' }],
-        currentContext: 'remote',
-      });
+      text.fill(0);
+      return { kc, fingerprint: digest.digest('hex') };
     }
-    this.source = (this.deps.connect ?? clientNodeSource)(kc);
-    return this.source;
+    const url = this.spec.server?.url;
+    if (!url) throw new InvalidError('no server URL provided');
+    let caData: string | undefined;
+    if (this.spec.server?.caBundle) caData = this.spec.server.caBundle;
+    else if (this.spec.server?.caProvider) {
+      const p = this.spec.server.caProvider;
+      const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
+      if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
+      if (p.type === 'Secret') caData = (await readSecretKey(kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { kind: 'ClusterSecretStore' }, { signal })).toString('base64');
+      else {
+        const cm = await kube.getConfigMap?.(ns, p.name, { signal });
+        const v = p.key ? cm?.data?.[p.key] : undefined;
+        if (v === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name}`);
+        caData = Buffer.from(v).toString('base64');
+      }
+    }
+    const user: { name: string; token?: string; certData?: string; keyData?: string } = { name: 'store' };
+    let serviceAccountToken: MintedToken | undefined;
+    const a = this.spec.auth!;
+    if (a.token) {
+      if (!a.token.bearerToken) throw new InvalidError('auth.token.bearerToken is required');
+      user.token = (await readSecretKey(kube, a.token.bearerToken, scope, { signal, defaultKey: 'token' })).toString('utf8').trim();
+    } else if (a.cert) {
+      if (!a.cert.clientCert || !a.cert.clientKey) throw new InvalidError('auth.cert needs clientCert and clientKey');
+      user.certData = (await readSecretKey(kube, a.cert.clientCert, scope, { signal })).toString('base64');
+      user.keyData = (await readSecretKey(kube, a.cert.clientKey, scope, { signal })).toString('base64');
+    } else if (a.serviceAccount) {
+      serviceAccountToken = previousToken && this.now() < previousToken.renewAt ? previousToken : await this.mintServiceAccountToken(a.serviceAccount, signal);
+      user.token = serviceAccountToken.value;
+    }
+    for (const part of [url, caData, user.token, user.certData, user.keyData]) digest.update(`${part ?? ''}\0`);
+    kc.loadFromOptions({
+      clusters: [{ name: 'remote', server: url, ...(caData ? { caData } : {}), skipTLSVerify: false }],
+      users: [user],
+      contexts: [{ name: 'remote', cluster: 'remote', user: 'store' }],
+      currentContext: 'remote',
+    });
+    return { kc, fingerprint: digest.digest('hex'), ...(serviceAccountToken ? { serviceAccountToken } : {}) };
+  }
+
+  /** TokenRequest on the controller's cluster (ESO asks for 3600 s); renewed at 80% of the lifetime granted. */
+  private async mintServiceAccountToken(sa: { name: string; namespace?: string; audiences?: string[] }, signal: AbortSignal): Promise<MintedToken> {
+    const kube = this.deps.kube;
+    const ns = selectorNamespace({ name: sa.name, ...(sa.namespace ? { namespace: sa.namespace } : {}) }, this.deps.scope);
+    if (!ns) throw new InvalidError(`serviceAccount ${sa.name} has no namespace`);
+    if (!kube.createServiceAccountToken) throw new InvalidError('serviceAccount auth needs TokenRequest, which this connection does not offer');
+    const mintedAt = this.now();
+    const t = await kube.createServiceAccountToken(ns, sa.name, { signal, expirationSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS, ...(sa.audiences ? { audiences: sa.audiences } : {}) });
+    const expiresAt = t.expiresAt?.getTime();
+    const lifetime = expiresAt !== undefined && Number.isFinite(expiresAt) && expiresAt > mintedAt ? expiresAt - mintedAt : SERVICE_ACCOUNT_TOKEN_SECONDS * 1000;
+    return { value: t.token, renewAt: mintedAt + lifetime * TOKEN_RENEW_FRACTION };
   }
 
   private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -143,8 +259,7 @@ export class KubernetesProvider implements SecretsProvider {
   }
 
   private async read(key: string, opts: CallOptions): Promise<V1Secret | undefined> {
-    const src = await this.connect(opts.signal);
-    return this.call('GetSecret', () => src.get(this.remoteNamespace, key, opts));
+    return this.withSource(opts.signal, (src) => this.call('GetSecret', () => src.get(this.remoteNamespace, key, opts)));
   }
 
   private static dataOf(s: V1Secret): Record<string, string> {
@@ -210,14 +325,14 @@ export class KubernetesProvider implements SecretsProvider {
   }
 
   async getAllSecrets(find: FindRef, opts: CallOptions): Promise<Record<string, Buffer>> {
-    const src = await this.connect(opts.signal);
+    const list = (labelSelector?: string) =>
+      this.withSource(opts.signal, (src) => this.call('ListSecrets', () => src.list(this.remoteNamespace, { ...opts, ...(labelSelector ? { labelSelector } : {}) })));
     let secrets: V1Secret[];
     if (find.tags && Object.keys(find.tags).length > 0) {
-      const selector = Object.entries(find.tags).map(([k, v]) => `${k}=${v}`).join(',');
-      secrets = await this.call('ListSecrets', () => src.list(this.remoteNamespace, { ...opts, labelSelector: selector }));
+      secrets = await list(Object.entries(find.tags).map(([k, v]) => `${k}=${v}`).join(','));
     } else if (find.name?.regexp !== undefined) {
       const re = compileGoRegexp(find.name.regexp);
-      secrets = (await this.call('ListSecrets', () => src.list(this.remoteNamespace, opts))).filter((s) => re.test(s.metadata?.name ?? ''));
+      secrets = (await list()).filter((s) => re.test(s.metadata?.name ?? ''));
     } else throw new InvalidError('find needs name.regexp or tags');
     const out: Record<string, Buffer> = {};
     for (const s of secrets) out[s.metadata!.name!] = Buffer.from(JSON.stringify(KubernetesProvider.dataOf(s)));
@@ -226,14 +341,13 @@ export class KubernetesProvider implements SecretsProvider {
 
   async validate(opts: CallOptions): Promise<ValidationResult> {
     if (this.referentWithoutNamespace()) return 'Unknown';
-    const src = await this.connect(opts.signal);
     // Coffer checks access with a list in remoteNamespace instead of SelfSubjectRulesReview: same answer, and it
     // works against API servers that do not serve the authorization API.
     try {
-      await this.call('ListSecrets', () => src.list(this.remoteNamespace, opts));
+      await this.withSource(opts.signal, (src) => this.call('ListSecrets', () => src.list(this.remoteNamespace, opts)));
     } catch (e) {
-      const code = (e as { code?: number }).code;
-      if (code === 401 || code === 403) throw new InvalidError('client is not allowed to get secrets');
+      const code = codeOf(e);
+      if (code === 401 || code === 403) throw new InvalidError('client is not allowed to get secrets', { cause: e });
       throw e;
     }
     return 'Ready';

