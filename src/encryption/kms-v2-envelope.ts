@@ -120,6 +120,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
   readonly state: KmsV2State;
   private readonly clock: Clock;
   private readonly cache: DecryptCache;
+  private readonly decrypting = new Map<string, Promise<SharedDekSource>>();
 
   constructor(
     private readonly service: KmsV2Service,
@@ -247,8 +248,19 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
     const key = decryptCacheKey(o);
     let source = this.cache.get(key);
     if (!source) {
-      source = new SharedDekSource(await this.decryptDekSource(o));
-      this.cache.set(key, source);
+      // One Decrypt per seed even when many reads miss together (a list after a restart): they share the call.
+      let pending = this.decrypting.get(key);
+      if (!pending) {
+        pending = this.decryptDekSource(o)
+          .then((t) => {
+            const shared = new SharedDekSource(t);
+            this.cache.set(key, shared);
+            return shared;
+          })
+          .finally(() => this.decrypting.delete(key));
+        this.decrypting.set(key, pending);
+      }
+      source = await pending;
     }
     source.retain(); // an eviction while this read runs must not wipe the key under it
     try {
