@@ -44,7 +44,8 @@ export const SEED_TABLE: readonly SeedRow[] = [
   },
 ];
 
-export const SEED_FILE_CANDIDATES = ['../shared/seed/kubernetes-secrets-management.txt', '/work/shared/seed/kubernetes-secrets-management.txt'];
+/** The seed beside the checkout (`../shared/seed/`), found from this file so the working directory does not matter. */
+export const SEED_FILE_CANDIDATES = [new URL('../../../shared/seed/kubernetes-secrets-management.txt', import.meta.url).pathname];
 
 /** Checks the copy above against the seed text: every row name and note must be in it. */
 export async function checkSeedFile(paths: readonly string[] = SEED_FILE_CANDIDATES): Promise<string> {
