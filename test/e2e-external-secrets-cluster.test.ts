@@ -18,7 +18,6 @@
 // own requests for that store also pass through the proxy, which refuses a token after its expiry with a 401, as
 // kube-apiserver refuses an expired bound token.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -27,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { COFFER_BIN, freePort, run, runWithInput } from './support/processes.js';
+import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface Condition {
   type: string;
@@ -67,37 +66,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Lifetime of the ServiceAccount tokens the proxy issues: short, so renewal happens within the test. */
 const SA_TOKEN_LIFETIME_MS = 2500;
 
-interface Child {
-  proc: ChildProcess;
-  out: () => string;
-  stop(): Promise<void>;
-}
+
+type Child = CofferChild;
 const children: Child[] = [];
 
-/** Starts `coffer <args>`; resolves once its output matches `ready`. */
-function start(args: string[], ready: RegExp, what: string): Promise<Child> {
-  const proc = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const child: Child = {
-    proc,
-    out: () => out,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** Starts `coffer <args>` and keeps it for the final cleanup. */
+async function start(args: string[], ready: RegExp, what: string): Promise<Child> {
+  const { child } = await startCoffer(args, ready, what);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      if (ready.test(out)) resolve(child);
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${out.slice(-3000)}`)));
-  });
+  return child;
 }
 
 /** What the TokenRequest proxy saw: the TokenRequest specs asked for, tokens issued, expired tokens refused. */

@@ -7,12 +7,11 @@
 // collection of owned Secrets (background, foreground) while an Orphan one stays; a missing key, an invalid template
 // and a bad store token give Ready=False, a Warning event and an untouched Secret; invalid resources get a 422.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COFFER_BIN, freePort, run, runWithInput } from './support/processes.js';
+import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface Condition {
   type: string;
@@ -44,39 +43,16 @@ const REFRESH_MS = 2000;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A started child process, its output so far, and a way to stop it. */
-interface Child {
-  proc: ChildProcess;
-  out: () => string;
-  stop(): Promise<void>;
-}
 
+
+type Child = CofferChild;
 const children: Child[] = [];
 
-/** Starts `coffer <args>`; resolves once its output matches `ready`. */
-function start(args: string[], ready: RegExp, what: string): Promise<{ child: Child; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const child: Child = {
-    proc,
-    out: () => out,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const match = ready.exec(out);
-      if (match) resolve({ child, match });
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${out.slice(-3000)}`)));
-  });
+/** Starts `coffer <args>` and keeps it for the final cleanup. */
+async function start(args: string[], ready: RegExp, what: string): Promise<{ child: Child; match: RegExpExecArray }> {
+  const started = await startCoffer(args, ready, what);
+  children.push(started.child);
+  return started;
 }
 
 void describe('External Secrets end to end: kubectl, coffer up, coffer controller and coffer keyserver', () => {

@@ -1,5 +1,5 @@
 // Small helpers shared by the end-to-end tests that drive real processes (coffer, kubectl).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 
@@ -34,5 +34,39 @@ export function runWithInput(command: string, args: string[], input: string | Bu
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`${command} ${args.join(' ')}: ${stderr}`))));
     child.stdin.end(input);
+  });
+}
+
+export interface CofferChild {
+  proc: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  out: () => string;
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `coffer <args>`; resolves once its output matches `ready`, with the match. */
+export function startCoffer(args: string[], ready: RegExp, what: string): Promise<{ child: CofferChild; match: RegExpExecArray }> {
+  const proc = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const child: CofferChild = {
+    proc,
+    out: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${out.slice(-3000)}`)));
   });
 }
