@@ -53,7 +53,7 @@ export function parseJsonOrYamlObject(body: Buffer, what: string): Record<string
   let value: unknown;
   const text = body.toString('utf8');
   try {
-    value = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+    value = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' });
   } catch (e) {
     const goError = goJsonObjectError(body);
     throw badRequest(`error decoding ${what}: ${goError ?? firstLine(e)}`);
@@ -88,7 +88,7 @@ export function decodeObjectBody(body: Buffer, contentType: string | undefined, 
   } else if (type === 'application/yaml') {
     if (bodyTooDeep(body)) throw unrecognized(`error converting YAML to JSON: yaml: ${DEPTH_ERROR}`);
     try {
-      value = parseYaml(body.toString('utf8'));
+      value = parseYaml(body.toString('utf8'), { logLevel: 'error' });
     } catch (e) {
       throw unrecognized(`error converting YAML to JSON: ${firstLine(e)}`);
     }
