@@ -11,6 +11,7 @@ import { CompactedError } from '../storage/store.js';
 import { TokenAuthenticator, type UserInfo } from './auth/authenticator.js';
 import { MASTERS_GROUP, type PolicyRule } from './auth/authorization-policy.js';
 import { createApiHandler } from './http/api-handler.js';
+import { kmsHealthChecks, type KmsProbe } from './http/health.js';
 import type { ServedResource } from './http/resource-handler.js';
 import { ApiMetrics } from './metrics.js';
 import type { TransformerSource } from './registry/generic-store.js';
@@ -25,8 +26,8 @@ export interface ApiServerOptions {
   /** 0 picks a free port. */
   port: number;
   store: Store;
-  /** An EncryptionEngine, or a ReloadingEncryptionEngine that swaps configurations. */
-  engine: TransformerSource;
+  /** An EncryptionEngine, or a ReloadingEncryptionEngine that swaps configurations; its KMS probes feed /readyz. */
+  engine: TransformerSource & { readonly healthProbes?: readonly KmsProbe[] };
   /** Bearer tokens besides the generated admin token (kube-apiserver --token-auth-file). */
   tokens?: Iterable<[string, UserInfo]>;
   /** Authorization rules; without them every authenticated user may do everything. */
@@ -124,7 +125,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       },
       metrics,
       logger,
-      readyCheck: async () => void (await opts.store.currentRevision()),
+      // kube names its storage check `etcd`, whichever store answers it.
+      healthChecks: [
+        { name: 'etcd', check: async () => void (await opts.store.currentRevision()) },
+        ...kmsHealthChecks(() => opts.engine.healthProbes ?? []),
+      ],
       shutdown: shutdown.signal,
     });
     const server: Server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, handler);

@@ -32,8 +32,9 @@ export interface Status {
 /** An error that is already a Kubernetes Status; the HTTP edge writes it as is with its code. */
 export class ApiStatusError extends CofferError {
   readonly status: Status;
-  constructor(code: number, reason: string, message: string, details?: StatusDetails) {
-    super(message);
+  /** `cause` is for the server log only (a driver's or library's text); it is never written to the client. */
+  constructor(code: number, reason: string, message: string, details?: StatusDetails, options?: { cause?: unknown }) {
+    super(message, options);
     this.status = {
       kind: 'Status',
       apiVersion: 'v1',
@@ -109,6 +110,11 @@ export function forbidden(r: GroupResourceName, name: string | undefined, reason
   return new ApiStatusError(403, 'Forbidden', `${what} is forbidden: ${reason}`, details(r, name));
 }
 
+/** kube's Forbidden for a non-resource URL (k8s.io/apiserver pkg/endpoints/handlers/responsewriters/errors.go). */
+export function nonResourceForbidden(user: string, verb: string, path: string): ApiStatusError {
+  return new ApiStatusError(403, 'Forbidden', `forbidden: User ${JSON.stringify(user)} cannot ${verb} path ${JSON.stringify(path)}`, {});
+}
+
 export function methodNotAllowed(action: string, r: GroupResourceName): ApiStatusError {
   return new ApiStatusError(405, 'MethodNotAllowed', `${action} is not supported on resources of kind "${gr(r)}"`, {
     ...(r.group ? { group: r.group } : {}),
@@ -126,4 +132,16 @@ export function requestEntityTooLarge(limit: number): ApiStatusError {
 
 export function internalError(message: string): ApiStatusError {
   return new ApiStatusError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
+}
+
+export const UNEXPECTED_ERROR = 'an unexpected error occurred, see the server log';
+
+/** A 500 for a failure whose text is not Coffer's own (a storage driver, a library): the client sees no internals. */
+export function opaqueInternalError(cause: unknown): ApiStatusError {
+  return new ApiStatusError(500, 'InternalError', `Internal error occurred: ${UNEXPECTED_ERROR}`, { causes: [{ message: UNEXPECTED_ERROR }] }, { cause });
+}
+
+/** 503: a dependency the request needs (a KMS plugin) is unhealthy; retrying later can succeed. */
+export function serviceUnavailable(message: string): ApiStatusError {
+  return new ApiStatusError(503, 'ServiceUnavailable', message);
 }

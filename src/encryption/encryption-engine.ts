@@ -25,7 +25,7 @@ export interface EncryptionEngineOptions {
   kmsV2Timing?: { healthyIntervalMs?: number; retryIntervalMs?: number; writeTtlMs?: number };
 }
 
-interface HealthProbe {
+export interface HealthProbe {
   name: string;
   check(): Promise<void>;
 }
@@ -82,6 +82,11 @@ export class EncryptionEngine {
     const results = await Promise.allSettled(this.probes.map((p) => p.check()));
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
     if (failed.length > 0) throw new UnavailableError(failed.join('; '));
+  }
+
+  /** Each KMS provider's probe in file order (the API server's /healthz and /readyz `kms-providers` check). */
+  get healthProbes(): readonly HealthProbe[] {
+    return this.probes;
   }
 
   /** Stops KMS loops, closes plugin connections and zero-fills the keys and seeds this engine holds. */

@@ -49,6 +49,10 @@ export class ReloadingEncryptionEngine {
     return this.current.healthCheck();
   }
 
+  get healthProbes(): EncryptionEngine['healthProbes'] {
+    return this.current.healthProbes;
+  }
+
   /** Checks the file now (the timer calls this); resolves whether or not a reload happened. */
   async check(): Promise<void> {
     let next: EncryptionEngine | undefined;

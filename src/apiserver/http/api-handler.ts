@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CofferError } from '../../lib/errors.js';
-import { ApiStatusError, forbidden, unauthorized } from '../api-status.js';
+import { ApiStatusError, forbidden, nonResourceForbidden, unauthorized } from '../api-status.js';
 import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.js';
 import { denialReason, isAllowed, type AccessRequest, type PolicyRule } from '../auth/authorization-policy.js';
 import {
@@ -19,11 +19,12 @@ import {
 import { NON_RESOURCE, type ApiMetrics, type RequestLabels } from '../metrics.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../openapi/openapi-v2-protobuf.js';
 import { OpenApiDocuments } from '../openapi/openapi-documents.js';
+import { serveHealth, type HealthCheck } from './health.js';
 import { JSON_REPRESENTATION, negotiate, parseMediaType, type Representation } from './media-type.js';
 import { boolParam, watchRequested } from './request-options.js';
 import { serveResource, verbOf, type ServedResource } from './resource-handler.js';
-import { writeError, writeNotFoundPage, writeObject, writeText } from './response-writer.js';
-import { pathSegments, ResourceRouter, type ResourceRoute } from './router.js';
+import { writeError, writeNotFoundPage, writeObject } from './response-writer.js';
+import { pathSegments, ResourceRouter, splitRequestTarget, type ResourceRoute } from './router.js';
 
 export interface ApiHandlerOptions {
   resources: readonly ServedResource[];
@@ -34,18 +35,15 @@ export interface ApiHandlerOptions {
   serverAddress: string;
   metrics: ApiMetrics;
   logger: Logger;
-  /** /readyz fails while this rejects (the store or a KMS plugin unreachable). */
-  readyCheck?: () => Promise<void>;
+  /** The checks of /readyz and /healthz besides `ping` (the store, the KMS providers); /livez has only `ping`. */
+  healthChecks?: readonly HealthCheck[];
   /** Aborted when the server shuts down: open watches then end their streams normally. */
   shutdown?: AbortSignal;
 }
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
-/** kube's RBAC verbs for non-resource URLs are the lower-case HTTP method. */
-function nonResourceAccess(method: string, path: string): AccessRequest {
-  return { verb: method.toLowerCase(), group: '', resource: path, namespace: undefined };
-}
+const ANONYMOUS: UserInfo = { name: 'system:anonymous', uid: '', groups: ['system:unauthenticated'] };
 
 function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
   const { info } = route.resource;
@@ -73,6 +71,16 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
   function authorize(user: UserInfo, access: AccessRequest, name?: string): void {
     if (isAllowed(opts.policy, user, access)) return;
     throw forbidden({ group: access.group, resource: access.resource }, name, denialReason(user, access));
+  }
+
+  /**
+   * A non-resource URL (kube's RBAC verb is the lower-case HTTP method). Without credentials the request is
+   * system:anonymous, who may only read the public-info paths; denial is kube's Forbidden for a path.
+   */
+  function authorizeNonResource(user: UserInfo | undefined, method: string, path: string): void {
+    const verb = method.toLowerCase();
+    if (user && isAllowed(opts.policy, user, { verb, group: '', resource: path, namespace: undefined })) return;
+    throw nonResourceForbidden((user ?? ANONYMOUS).name, verb, path);
   }
 
   /** A JSON document that may be cached by content (ETag / If-None-Match), as kube serves OpenAPI. */
@@ -142,14 +150,17 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     return true;
   }
 
-  /** Server-side failures are logged; Coffer's own messages are written without secrets, others are not quoted. */
+  /** Server-side failures are logged with their detail (Coffer's messages and drivers' texts hold no secret values). */
   function logFailure(req: IncomingMessage, err: unknown): void {
     const where = { method: req.method, path: (req.url ?? '').split('?')[0] };
     if (err instanceof ApiStatusError) {
-      if (err.status.code >= 500) opts.logger.warn({ ...where, code: err.status.code, reason: err.status.reason, message: err.status.message }, 'request failed');
+      if (err.status.code < 500) return;
+      const cause = err.cause instanceof Error ? { cause: `${err.cause.name}: ${err.cause.message}` } : {};
+      opts.logger.warn({ ...where, code: err.status.code, reason: err.status.reason, message: err.status.message, ...cause }, 'request failed');
     } else if (err instanceof CofferError) {
       opts.logger.error({ ...where, error: err.name, message: err.message }, 'request failed');
     } else {
+      // Not ours: its message may quote request bytes, so only the type and the stack are kept.
       const stack = err instanceof Error ? err.stack?.split('\n').slice(1, 8).join('\n') : undefined;
       opts.logger.error({ ...where, error: err instanceof Error ? err.name : typeof err, stack }, 'request failed');
     }
@@ -159,29 +170,29 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     let rep: Representation = JSON_REPRESENTATION;
     const method = req.method ?? 'GET';
     try {
-      const url = new URL(req.url ?? '/', 'https://coffer.invalid');
-      const segments = pathSegments(url.pathname);
+      const target = splitRequestTarget(req.url ?? '/');
+      const segments = pathSegments(target.path);
       if (!segments) return writeNotFoundPage(res);
-      const query = url.searchParams;
+      const query = target.query;
       const pretty = boolParam(query, 'pretty') === true;
 
-      if (segments.length >= 1 && HEALTH.has(segments[0]!) && segments.length <= 2) {
-        if (segments[0] === 'readyz' && opts.readyCheck) {
-          try {
-            await opts.readyCheck();
-          } catch {
-            return writeText(res, 500, '[-]storage failed: reason withheld\nreadyz check failed\n');
-          }
-        }
-        return writeText(res, 200, 'ok');
+      const health = segments.length >= 1 && segments.length <= 2 && HEALTH.has(segments[0]!);
+      const version = segments.length === 1 && segments[0] === 'version';
+      if (health || version) {
+        // kube's system:public-info-viewer lets anyone GET exactly these paths; any other verb, or one check's path,
+        // is authorized as a non-resource request (anonymous: 403), never answered as a GET would be.
+        const publicInfo = (method === 'GET' || method === 'HEAD') && segments.length === 1;
+        if (!publicInfo) authorizeNonResource(opts.authenticator.authenticate(req.headers), method, `/${segments.join('/')}`);
+        if (version) return writeObject(res, 200, versionDocument(), JSON_REPRESENTATION, { pretty: true });
+        const checks = segments[0] === 'livez' ? [] : (opts.healthChecks ?? []);
+        return await serveHealth(res, segments[0]!, segments[1], query, { checks, logger: opts.logger });
       }
-      if (segments.length === 1 && segments[0] === 'version') return writeObject(res, 200, versionDocument(), JSON_REPRESENTATION, { pretty: true });
 
       const user = opts.authenticator.authenticate(req.headers);
       if (!user) throw unauthorized();
 
       if (segments.length === 1 && segments[0] === 'metrics') {
-        authorize(user, nonResourceAccess(method, '/metrics'));
+        authorizeNonResource(user, method, '/metrics');
         const { body, contentType } = await opts.metrics.text();
         res.writeHead(200, { 'Content-Type': contentType }).end(body);
         return;

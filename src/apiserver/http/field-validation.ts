@@ -4,6 +4,7 @@
 // `metadata.ownerReferences[0].foo`), so a typo is never stored as if it meant something.
 import type { KubeObject } from '../../objects/object-meta.js';
 import { badRequest, invalid } from '../api-status.js';
+import { goQuote } from '../registry/field-errors.js';
 import { unknownSchemaFields } from '../custom-resources/structural-schema.js';
 import { DEFINITIONS, definitionFor, META, type SchemaNode } from '../openapi/schemas.js';
 import type { ResourceInfo } from '../resource-info.js';
@@ -53,13 +54,92 @@ export function unknownFields(info: ResourceInfo, obj: unknown): string[] {
   return out;
 }
 
-const describe = (fields: string[]) => fields.map((f) => `unknown field ${JSON.stringify(f)}`);
+/** Go's name of the type a schema node decodes into, as encoding/json's UnmarshalTypeError prints it. */
+function goTypeName(node: SchemaNode): string {
+  if (node.ref) return `v1.${node.ref.slice(node.ref.lastIndexOf('.') + 1)}`;
+  const s = node;
+  switch (s.type) {
+    case 'string':
+      return s.format === 'byte' ? '[]uint8' : 'string';
+    case 'integer':
+      return s.format === 'int32' ? 'int32' : 'int64';
+    case 'number':
+      return 'float64';
+    case 'boolean':
+      return 'bool';
+    case 'array':
+      return `[]${s.items ? goTypeName(s.items) : 'interface {}'}`;
+    default:
+      return s.additionalProperties ? `map[string]${goTypeName(s.additionalProperties)}` : 'map[string]interface {}';
+  }
+}
+
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'boolean') return 'bool';
+  return typeof value;
+}
+
+/**
+ * The first value whose JSON type the kind's Go struct cannot take, in encoding/json's words (`json: cannot unmarshal
+ * object into Go struct field ObjectMeta.metadata.labels of type string`): kube decodes every body and every patched
+ * document into typed structs, so a label holding an object never reaches validation. Depth is bounded by the body's.
+ */
+function typeMismatch(node: SchemaNode, value: unknown, path: string, struct: string): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const s = resolve(node);
+  const owner = node.ref ? node.ref.slice(node.ref.lastIndexOf('.') + 1) : struct;
+  const wrong = (what: string) => `json: cannot unmarshal ${what} into Go struct field ${struct}.${path} of type ${goTypeName(node.ref ? node : s)}`;
+  switch (s.type) {
+    case 'string':
+      return typeof value === 'string' ? undefined : wrong(jsonKind(value));
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : wrong(jsonKind(value));
+    case 'integer':
+      if (typeof value !== 'number') return wrong(jsonKind(value));
+      return Number.isInteger(value) ? undefined : wrong(`number ${value}`);
+    case 'number':
+      return typeof value === 'number' ? undefined : wrong(jsonKind(value));
+    case 'array':
+      if (!Array.isArray(value)) return wrong(jsonKind(value));
+      for (let i = 0; i < value.length && s.items; i++) {
+        const found = typeMismatch(s.items, value[i], path, owner);
+        if (found) return found;
+      }
+      return undefined;
+    case 'object':
+    case undefined: {
+      if (typeof value !== 'object' || Array.isArray(value)) return s.type ? wrong(jsonKind(value)) : undefined;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        // Go names struct fields in the path, not map keys or list indexes.
+        const field = s.properties?.[k];
+        const child = field ?? s.additionalProperties;
+        const at = field ? (path ? `${path}.${k}` : k) : path;
+        const found = child ? typeMismatch(child, v, at, owner) : undefined;
+        if (found) return found;
+      }
+      return undefined;
+    }
+  }
+}
+
+/** kube's decoding error for a body or patched document of a built-in kind; undefined when Go would decode it. */
+export function decodingError(info: ResourceInfo, obj: unknown): string | undefined {
+  if (info.customResource) return undefined; // the structural schema's validation reports these for CRs
+  const definition = definitionFor({ group: info.group, version: info.version, kind: info.kind });
+  return definition ? typeMismatch({ ref: definition }, obj, '', info.kind) : undefined;
+}
+
+// Go's %q, as sigs.k8s.io/json words it: a field name with a control character reads `"f\x7f"`, never a raw byte.
+const describe = (fields: string[]) => fields.map((f) => `unknown field ${goQuote(f)}`);
 
 /**
  * Applies fieldValidation to a decoded create/update body: throws kube's Strict error (400), or returns the warnings
  * to send (Warn), or nothing (Ignore).
  */
 export function checkBodyFields(info: ResourceInfo, obj: KubeObject, mode: FieldValidation): string[] {
+  const typeError = decodingError(info, obj);
+  if (typeError) throw badRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${typeError}`);
   if (mode === 'Ignore') return [];
   const problems = describe(unknownFields(info, obj));
   if (problems.length > 0 && mode === 'Strict') {
@@ -73,6 +153,9 @@ export function checkBodyFields(info: ResourceInfo, obj: KubeObject, mode: Field
  * `patch` (kube quotes the patch there; Coffer does not echo it, it may hold Secret values).
  */
 export function checkPatchedFields(info: ResourceInfo, name: string, obj: KubeObject, mode: FieldValidation): string[] {
+  const typeError = decodingError(info, obj);
+  // kube: a patched document that does not decode is 422 on `patch` with empty kind and name (handlers/patch.go).
+  if (typeError) throw invalid({ group: '', kind: '' }, '', [{ type: 'FieldValueInvalid', field: 'patch', message: `Invalid value: "...": ${typeError}` }]);
   if (mode === 'Ignore') return [];
   const problems = describe(unknownFields(info, obj));
   if (problems.length > 0 && mode === 'Strict') {
@@ -91,7 +174,22 @@ export function checkApplyFields(info: ResourceInfo, config: unknown, mode: Fiel
   return problems;
 }
 
-/** `Warning: 299 - "<text>"`, with the text quoted as kube quotes it. */
+/**
+ * `Warning: 299 - "<text>"` as apimachinery's NewWarningHeader writes it (RFC 7234 warn-text: a quoted-string with `\`
+ * and `"` escaped). A header value may hold neither control characters (Node then refuses the whole response, after
+ * the write committed) nor, through Node, non-ASCII text (Node would send each Latin-1 character as two UTF-8 bytes);
+ * both are written as Go's strconv.QuoteToASCII writes them (`\x7f`, `\u20ac`, `\U0001f600`). Total: never throws.
+ */
 export function warningHeader(text: string): string {
-  return `299 - ${JSON.stringify(text)}`;
+  let escaped = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '\\' || ch === '"') escaped += `\\${ch}`;
+    else if (cp === 0x09 || (cp >= 0x20 && cp < 0x7f)) escaped += ch;
+    else if (cp < 0x80) escaped += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else if (cp >= 0xd800 && cp < 0xe000) escaped += '\\ufffd'; // a lone surrogate is invalid UTF-8 to Go
+    else if (cp <= 0xffff) escaped += `\\u${cp.toString(16).padStart(4, '0')}`;
+    else escaped += `\\U${cp.toString(16).padStart(8, '0')}`;
+  }
+  return `299 - "${escaped}"`;
 }

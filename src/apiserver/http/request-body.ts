@@ -2,6 +2,7 @@
 // Content-Type as kube-apiserver accepts them on POST/PUT: JSON, YAML, or Kubernetes protobuf (spec §3.3, §11).
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
+import { bodyTooDeep, DEPTH_ERROR, jsonTooDeep } from '../../objects/nesting-depth.js';
 import { decodeObject } from '../../objects/object-codec.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 import { ApiStatusError, badRequest, requestEntityTooLarge } from '../api-status.js';
@@ -48,10 +49,11 @@ function firstLine(e: unknown): string {
 
 /** A JSON or YAML document that must be an object (a patch, DeleteOptions, an apply configuration). */
 export function parseJsonOrYamlObject(body: Buffer, what: string): Record<string, unknown> {
+  if (bodyTooDeep(body)) throw badRequest(`error decoding ${what}: ${DEPTH_ERROR}`);
   let value: unknown;
   const text = body.toString('utf8');
   try {
-    value = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+    value = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text, { logLevel: 'error' });
   } catch (e) {
     const goError = goJsonObjectError(body);
     throw badRequest(`error decoding ${what}: ${goError ?? firstLine(e)}`);
@@ -79,12 +81,14 @@ export function decodeObjectBody(body: Buffer, contentType: string | undefined, 
   }
   let value: unknown;
   if (type === 'application/json') {
+    if (jsonTooDeep(body)) throw unrecognized(`couldn't get version/kind; json parse error: ${DEPTH_ERROR}`);
     const goError = goJsonObjectError(body);
     if (goError !== undefined) throw unrecognized(`couldn't get version/kind; json parse error: ${goError}`);
     value = JSON.parse(body.toString('utf8'));
   } else if (type === 'application/yaml') {
+    if (bodyTooDeep(body)) throw unrecognized(`error converting YAML to JSON: yaml: ${DEPTH_ERROR}`);
     try {
-      value = parseYaml(body.toString('utf8'));
+      value = parseYaml(body.toString('utf8'), { logLevel: 'error' });
     } catch (e) {
       throw unrecognized(`error converting YAML to JSON: ${firstLine(e)}`);
     }

@@ -59,11 +59,20 @@ export function mutationOptions(
   };
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+/** Larger than any list or timeout can use; keeps a Go int64 that JavaScript cannot hold exactly out of the store. */
+const LARGEST_USEFUL = 2 ** 31 - 1;
+
+/** A Go int64 query parameter (strconv.ParseInt's errors); values beyond 2^31-1 mean "no bound" and are clamped. */
 function integerParam(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === '') return undefined;
-  if (!/^-?\d+$/.test(v)) throw badRequest(`invalid value for ${name}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
-  return Number(v);
+  const fail = (why: string) => badRequest(`invalid value for ${name}: strconv.ParseInt: parsing ${JSON.stringify(v)}: ${why}`);
+  if (!/^[+-]?\d+$/.test(v)) throw fail('invalid syntax');
+  const n = BigInt(v);
+  if (n < INT64_MIN || n > INT64_MAX) throw fail('value out of range');
+  return Math.max(-LARGEST_USEFUL, Math.min(LARGEST_USEFUL, Number(n)));
 }
 
 /** The ListOptions of a list, watch or deletecollection; the registry checks their combinations (spec §5.3). */

@@ -1,9 +1,10 @@
 // The REST verbs on one resource (spec §3): maps a request on a collection, an object or a subresource onto its
 // ResourceStore, and writes what kube-apiserver writes - objects, lists, Tables, watch streams, Status objects.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyTooDeep, DEPTH_ERROR } from '../../objects/nesting-depth.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 import { applyPatch, patchContentType, unsupportedPatchMediaType } from '../patch/apply-patch.js';
-import { ApiStatusError, methodNotAllowed } from '../api-status.js';
+import { ApiStatusError, badRequest, methodNotAllowed } from '../api-status.js';
 import type { UserInfo } from '../auth/authenticator.js';
 import type { ResourceInfo } from '../resource-info.js';
 import type { ResourceStore, WriteOptions } from '../resource-store.js';
@@ -149,6 +150,8 @@ async function patch(r: ResourceRequest, name: string): Promise<void> {
   const apply = type === APPLY_PATCH;
   const m = mutationOptions(r.query, 'PatchOptions', { userAgent: r.req.headers['user-agent'], applyPatch: apply });
   const body = await readBody(r.req);
+  // Every patch type is JSON or YAML text; the algorithms below recurse, so depth is bounded before any of them runs.
+  if (bodyTooDeep(body)) throw badRequest(`error decoding patch: ${DEPTH_ERROR}`);
   let warnings: string[] = [];
   if (apply) warnings = checkApplyFields(info, parseJsonOrYamlObject(body, 'YAML'), m.fieldValidation);
   const patchOptions = {
@@ -163,7 +166,9 @@ async function patch(r: ResourceRequest, name: string): Promise<void> {
   const mutate = (current: KubeObject | undefined): KubeObject => {
     const result = applyPatch(current, { type, body }, patchOptions);
     created = result.created;
-    if (!apply) warnings = checkPatchedFields(info, name, result.object, m.fieldValidation);
+    // Apply configurations had their unknown fields checked above; every patched document must decode.
+    const problems = checkPatchedFields(info, name, result.object, apply ? 'Ignore' : m.fieldValidation);
+    if (!apply) warnings = problems;
     return result.object;
   };
   // An apply computes managedFields itself; other patches get the store's Update entry for this manager.

@@ -2,8 +2,7 @@
 // refuses a body without one), and errors as `Status` objects whose HTTP code is the Status code (spec §4).
 import type { ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
-import { CofferError } from '../../lib/errors.js';
-import { ApiStatusError, type Status } from '../api-status.js';
+import { ApiStatusError, opaqueInternalError, type Status } from '../api-status.js';
 import { JSON_REPRESENTATION, type Representation } from './media-type.js';
 
 export interface WriteOptions {
@@ -33,23 +32,12 @@ export function writeNotFoundPage(res: ServerResponse): void {
 }
 
 /**
- * The Status for any thrown value. ApiStatusErrors are written as they are. Coffer's own errors carry messages written
- * to name what failed without secret material (DESIGN §5.4), so they may be shown; anything else (a TypeError, a
- * parser's message quoting request bytes) is reported without its text, so a Secret value can never echo back.
+ * The Status for any thrown value. ApiStatusErrors are written as they are; anything else (a TypeError, a driver's
+ * text, a parser's message quoting request bytes) is a 500 without its text, so neither internals nor a Secret value
+ * can echo back. The handler logs the detail.
  */
 export function statusOf(err: unknown): Status {
-  if (err instanceof ApiStatusError) return err.status;
-  const message = err instanceof CofferError ? err.message : 'an unexpected error occurred, see the server log';
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: `Internal error occurred: ${message}`,
-    reason: 'InternalError',
-    details: { causes: [{ message }] },
-    code: 500,
-  };
+  return err instanceof ApiStatusError ? err.status : opaqueInternalError(err).status;
 }
 
 export function writeError(res: ServerResponse, err: unknown, rep: Representation = JSON_REPRESENTATION): void {

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { CONFIG_MAPS, NAMESPACES, SECRETS } from '../resource-info.js';
 import type { ResourceStore } from '../resource-store.js';
 import type { ServedResource } from './resource-handler.js';
-import { pathSegments, ResourceRouter } from './router.js';
+import type { ApiStatusError } from '../api-status.js';
+import { pathSegments, ResourceRouter, splitRequestTarget } from './router.js';
 
 const store = {} as ResourceStore;
 const ns: ServedResource = { info: NAMESPACES, store, subresources: ['status', 'finalize'] };
@@ -26,6 +27,31 @@ void describe('resource routing', () => {
       assert.equal(route(p).kind, 'not-found', p);
     }
     assert.equal(pathSegments('/api/v1/namespaces/%E0%A4%A/secrets'), undefined);
-    assert.equal(pathSegments('/api/v1/namespaces/../secrets'), undefined);
+  });
+
+  // Issue 11, defect 1: `secrets/%2e%2e` was resolved as `..` by URL parsing and deleted the namespace.
+  void it('refuses a segment that is no valid name with 400, in every spelling, before routing', () => {
+    const cases: [string, string][] = [
+      ['..', "may not be '..'"],
+      ['%2e%2e', "may not be '..'"],
+      ['%2E%2E', "may not be '..'"],
+      ['.%2e', "may not be '..'"],
+      ['%2e.', "may not be '..'"],
+      ['.', "may not be '.'"],
+      ['%2e', "may not be '.'"],
+      ['a%2Fb', "may not contain '/'"],
+      ['a%25b', "may not contain '%'"],
+    ];
+    for (const [segment, reason] of cases) {
+      for (const path of [`/api/v1/namespaces/trav1/secrets/${segment}`, `/api/v1/namespaces/${segment}/secrets`]) {
+        assert.throws(() => pathSegments(path), (e: ApiStatusError) => e.status.code === 400 && e.status.message?.endsWith(`: ${reason}`) === true, path);
+      }
+    }
+  });
+
+  void it('reads path and query from the raw request target', () => {
+    assert.deepEqual(splitRequestTarget('/api/v1/namespaces/a/secrets/%2e%2e?limit=1').path, '/api/v1/namespaces/a/secrets/%2e%2e');
+    assert.equal(splitRequestTarget('/x?limit=1&watch=true').query.get('watch'), 'true');
+    assert.equal(splitRequestTarget('https://host:6443/api/v1/%2e%2e?a=b').path, '/api/v1/%2e%2e');
   });
 });

@@ -1,5 +1,6 @@
 // Kubernetes URL layout (spec §3.1): which resource, namespace, object and subresource a path names, under /api/v1
 // for the core group and /apis/<group>/<version> for named groups, including the legacy /watch/ paths.
+import { badRequest } from '../api-status.js';
 import type { ServedResource, Subresource } from './resource-handler.js';
 
 export interface ResourceRoute {
@@ -88,10 +89,27 @@ export class ResourceRouter {
   }
 }
 
-/** The path's segments, percent-decoded; undefined when a segment does not decode or is `.`/`..` (never a valid name). */
-export function pathSegments(pathname: string): string[] | undefined {
+/**
+ * Why a decoded path segment can never be a name (apimachinery pkg/api/validation/path IsValidPathSegmentName): `.` and
+ * `..` would walk up the URL, `/` would add a segment, `%` would decode twice. Empty when the segment is fine.
+ */
+export function invalidSegmentReasons(segment: string): string[] {
+  if (segment === '.' || segment === '..') return [`may not be '${segment}'`];
   const out: string[] = [];
-  for (const raw of pathname.split('/')) {
+  if (segment.includes('/')) out.push("may not contain '/'");
+  if (segment.includes('%')) out.push("may not contain '%'");
+  return out;
+}
+
+/**
+ * The request target's path segments, percent-decoded, read from the raw target: WHATWG URL parsing would resolve
+ * `%2e%2e` as `..` and route `secrets/%2e%2e` to the namespace itself. A segment that is no valid name is a 400, with
+ * the text of kube's NamespaceKeyFunc (k8s.io/apiserver pkg/registry/generic/registry/store.go), before routing;
+ * undefined when a segment is not valid percent-encoding (404, as Go's mux answers).
+ */
+export function pathSegments(rawPath: string): string[] | undefined {
+  const out: string[] = [];
+  for (const raw of rawPath.split('/')) {
     if (raw === '') continue;
     let s: string;
     try {
@@ -99,8 +117,18 @@ export function pathSegments(pathname: string): string[] | undefined {
     } catch {
       return undefined;
     }
-    if (s === '.' || s === '..') return undefined;
+    const reasons = invalidSegmentReasons(s);
+    if (reasons.length > 0) throw badRequest(`Name parameter invalid: ${JSON.stringify(s)}: ${reasons.join(';')}`);
     out.push(s);
   }
   return out;
+}
+
+/** Path and query of a request target, as sent: origin form (`/a?b`) or absolute form (`https://host/a?b`). */
+export function splitRequestTarget(target: string): { path: string; query: URLSearchParams } {
+  const withoutOrigin = target.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
+  const hash = withoutOrigin.indexOf('#');
+  const noHash = hash >= 0 ? withoutOrigin.slice(0, hash) : withoutOrigin;
+  const q = noHash.indexOf('?');
+  return q >= 0 ? { path: noHash.slice(0, q), query: new URLSearchParams(noHash.slice(q + 1)) } : { path: noHash, query: new URLSearchParams() };
 }

@@ -13,6 +13,15 @@ export function rejectedPatch(): ApiStatusError {
 }
 
 /**
+ * Where kube lets a plain Go error about the patch escape as a 500 (an unknown `$patch`, a list item without its
+ * merge key, an apply configuration outside the schema), Coffer answers 400 with the same text: the fault is the
+ * request's, and no bad input may produce a 5xx (issue 11).
+ */
+export function patchBadRequest(message: string): ApiStatusError {
+  return new ApiStatusError(400, 'BadRequest', message);
+}
+
+/**
  * An error that is not an API status in kube (a plain Go error) becomes a 500 whose reason is empty and whose message
  * is the error text; kubectl prints it as `Error from server: <text>`.
  */

@@ -265,7 +265,7 @@ void describe('server-side apply: bad requests', () => {
     );
   });
 
-  void it('answers a configuration outside the schema as kube: 500, no reason, typed-object text', () => {
+  void it('answers a configuration outside the schema with kube\'s typed-object text as a 400 (kube: 500)', () => {
     const one = message({ ...secretConfig({}), spec: { a: 1 } });
     assert.deepEqual(one, {
       kind: 'Status',
@@ -273,8 +273,8 @@ void describe('server-side apply: bad requests', () => {
       metadata: {},
       status: 'Failure',
       message: 'failed to create typed patch object (default/s; /v1, Kind=Secret): .spec: field not declared in schema',
-      reason: '',
-      code: 500,
+      reason: 'BadRequest',
+      code: 400,
     });
     const several = message({ ...secretConfig({}, { finalizers: ['a', 'a'], ownerReferences: [{ name: 'x' }] }), sops: {} });
     assert.equal(

@@ -27,7 +27,7 @@ import {
   type ManagedFields,
   type ManagerState,
 } from './managed-fields.js';
-import { plainServerError } from './patch-errors.js';
+import { patchBadRequest, plainServerError } from './patch-errors.js';
 import { fieldSetOf, itemSegment } from './typed-fields.js';
 import { kindSchema, memberType, type KindSchema, type TypeDef } from './type-schema.js';
 
@@ -67,7 +67,7 @@ function decodeApplyBody(body: Buffer): JsonObject {
   if (json) value = json.value;
   else {
     try {
-      value = parseYaml(body.toString('utf8'), { uniqueKeys: false });
+      value = parseYaml(body.toString('utf8'), { uniqueKeys: false, logLevel: 'error' });
     } catch (e) {
       const reason = e instanceof Error ? e.message.split('\n')[0] : 'invalid YAML';
       throw badRequest(`error decoding YAML: error converting YAML to JSON: yaml: ${reason}`);
@@ -110,7 +110,7 @@ function checkConfig(config: JsonObject, info: ResourceInfo, schema: KindSchema)
     const text = (v: unknown) => (typeof v === 'string' ? v : '');
     const where = `${text(meta.namespace)}/${text(meta.name)}; ${gvkText(config)}`;
     const detail = errors.length === 1 ? errors[0]! : ['errors:', ...errors.map((e) => `  ${e}`)].join('\n');
-    throw plainServerError(`failed to create typed patch object (${where}): ${detail}`);
+    throw patchBadRequest(`failed to create typed patch object (${where}): ${detail}`);
   }
   return trackable(set, schema);
 }

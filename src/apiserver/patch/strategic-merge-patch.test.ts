@@ -159,13 +159,13 @@ void describe('strategic merge patch: errors', () => {
     assert.equal(bad({ $retainKeys: ['data'], metadata: {} }).message, 'invalid patch format of retainKeys');
   });
 
-  void it('answers an unknown $patch or an item without its merge key as kube does: 500 without a reason, no values', () => {
+  void it('answers an unknown $patch or an item without its merge key with kube\'s text as a 400 (kube: 500), no values', () => {
     const unknown = statusOf(() => smp(doc, { data: { $patch: 'merge-please', k: 'bmV3' } }));
-    assert.equal(unknown.code, 500);
-    assert.equal(unknown.reason, '');
+    assert.equal(unknown.code, 400);
+    assert.equal(unknown.reason, 'BadRequest');
     assert.equal(unknown.message, 'unknown patch type: merge-please in map');
     const noKey = statusOf(() => smp(doc, { metadata: { ownerReferences: [{ name: 'x' }] } }));
-    assert.equal(noKey.code, 500);
+    assert.equal(noKey.code, 400);
     assert.equal(noKey.message, 'map: map[...] does not contain declared merge key: uid');
   });
 

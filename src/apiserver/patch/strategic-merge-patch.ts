@@ -4,7 +4,7 @@
 // `$deleteFromPrimitiveList/<field>`. Malformed directives answer with the texts of apimachinery's mergepatch errors.
 import { badRequest } from '../api-status.js';
 import { cloneJson, isJsonObject, jsonEqual, ownValue, parseJson, setOwn, type JsonObject } from './json-value.js';
-import { goJsonObjectDecodeError, plainServerError } from './patch-errors.js';
+import { goJsonObjectDecodeError, patchBadRequest } from './patch-errors.js';
 import { memberType, type TypeDef } from './type-schema.js';
 
 const DIRECTIVE = '$patch';
@@ -23,7 +23,7 @@ function directiveOf(patch: JsonObject): 'replace' | 'delete' | undefined {
   const d = ownValue(patch, DIRECTIVE);
   if (d === undefined) return undefined;
   if (d === 'replace' || d === 'delete') return d;
-  throw plainServerError(`unknown patch type: ${typeof d === 'string' ? d : JSON.stringify(d)} in map`);
+  throw patchBadRequest(`unknown patch type: ${typeof d === 'string' ? d : JSON.stringify(d)} in map`);
 }
 
 function applyRetainKeys(original: JsonObject, patch: JsonObject): void {
@@ -129,7 +129,7 @@ function mergeKeyedList(original: unknown[], patch: unknown[], mergeKey: string,
   for (const element of patch) {
     if (!isJsonObject(element)) throw badRequest('strategic merge patch format is not supported');
     if (!Object.hasOwn(element, mergeKey)) {
-      throw plainServerError(`map: map[...] does not contain declared merge key: ${mergeKey}`);
+      throw patchBadRequest(`map: map[...] does not contain declared merge key: ${mergeKey}`);
     }
     const keyValue = element[mergeKey];
     const matches = (e: unknown) => isJsonObject(e) && jsonEqual(ownValue(e, mergeKey), keyValue);

@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { GroupResource } from '../../encryption/group-resource.js';
 import { contextForKey, type Transformer } from '../../encryption/transformer.js';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
-import { AlreadyExistsError, InvalidError, NotFoundError } from '../../lib/errors.js';
+import { AlreadyExistsError, EncryptError, InvalidError, NotFoundError, UnavailableError } from '../../lib/errors.js';
 import { decodeObject, encodeObject, type StorageMediaType } from '../../objects/object-codec.js';
 import { unixSecondsToRfc3339, type KubeObject, type ManagedFieldsEntry, type ObjectMeta } from '../../objects/object-meta.js';
 import { CompactedError, RevisionConflictError, type KeyValue, type Store } from '../../storage/store.js';
@@ -18,6 +18,8 @@ import {
   expired,
   forbidden,
   internalError,
+  opaqueInternalError,
+  serviceUnavailable,
   invalid,
   notFound,
   type FieldError,
@@ -308,7 +310,7 @@ export class GenericStore implements ResourceStore {
       } catch (err) {
         if (opts.signal.aborted) return;
         // Once a watch is open, failures travel in the stream (the response may already be committed).
-        const status = err instanceof ApiStatusError ? err : internalError((err as Error).message);
+        const status = err instanceof ApiStatusError ? err : opaqueInternalError(err);
         yield { type: 'ERROR', object: status.status as unknown as KubeObject };
         return;
       }
@@ -593,6 +595,10 @@ export class GenericStore implements ResourceStore {
       return value;
     } catch (err) {
       this.opts.metrics?.record(this.metricResource, 'to_storage', 'unknown', err);
+      // kube answers 500; a write refused because the KMS is unhealthy is worth a retry, so it is a 503 with the reason.
+      if (err instanceof EncryptError || err instanceof UnavailableError) {
+        throw serviceUnavailable(`unable to transform key ${JSON.stringify(key)}: ${err.message}`);
+      }
       throw internalError(`unable to transform key ${JSON.stringify(key)}: ${(err as Error).message}`);
     }
   }
@@ -625,7 +631,7 @@ export class GenericStore implements ResourceStore {
 
   private storageError(err: unknown): Error {
     if (err instanceof ApiStatusError) return err;
-    return internalError((err as Error).message);
+    return opaqueInternalError(err);
   }
 
   // ---- helpers ----

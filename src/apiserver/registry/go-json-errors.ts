@@ -2,6 +2,8 @@
 // error of a malformed .dockercfg / .dockerconfigjson (spec §9.2). A small scanner with encoding/json's messages: the
 // syntax is checked over the whole input first (as Go's checkValid), then the top-level type.
 
+import { DEPTH_ERROR, MAX_NESTING_DEPTH } from '../../objects/nesting-depth.js';
+
 class GoJsonSyntaxError extends Error {}
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
@@ -21,6 +23,7 @@ function quoteChar(c: number): string {
 
 class Scanner {
   pos = 0;
+  private depth = 0;
   constructor(private readonly b: Uint8Array) {}
 
   private fail(context: string): never {
@@ -62,11 +65,18 @@ class Scanner {
     return this.fail('looking for beginning of value');
   }
 
+  /** Go's scanner refuses nesting beyond its limit; Coffer's limit is lower (objects/nesting-depth.ts). */
+  private enter(): void {
+    if (++this.depth > MAX_NESTING_DEPTH) throw new GoJsonSyntaxError(DEPTH_ERROR);
+  }
+
   private object(): 'object' {
+    this.enter();
     this.pos++;
     this.skipWs();
     if (this.peek() === 0x7d) {
       this.pos++;
+      this.depth--;
       return 'object';
     }
     for (;;) {
@@ -86,6 +96,7 @@ class Scanner {
       }
       if (c === 0x7d) {
         this.pos++;
+        this.depth--;
         return 'object';
       }
       this.fail('after object key:value pair');
@@ -93,10 +104,12 @@ class Scanner {
   }
 
   private array(): 'array' {
+    this.enter();
     this.pos++;
     this.skipWs();
     if (this.peek() === 0x5d) {
       this.pos++;
+      this.depth--;
       return 'array';
     }
     for (;;) {
@@ -110,6 +123,7 @@ class Scanner {
       }
       if (c === 0x5d) {
         this.pos++;
+        this.depth--;
         return 'array';
       }
       this.fail('after array element');
