@@ -4,7 +4,10 @@
 // error naming the function, never a silent empty string.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { compileGoRegexp, replaceAllGo } from './go-regexp.js';
+import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
+
+/** The largest string or list a function builds from a count (repeat, until, seq...), as the output limit. */
+export const MAX_BUILT_VALUE_BYTES = 1024 * 1024;
 
 export type TemplateValue = string | Buffer | number | boolean | null | TemplateValue[] | { [key: string]: TemplateValue };
 export type TemplateFunction = (...args: TemplateValue[]) => TemplateValue;
@@ -52,6 +55,11 @@ function str(v: TemplateValue | undefined): string {
 
 function bytes(v: TemplateValue | undefined): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(str(v));
+}
+
+/** Go's int conversion of sprig's toInt: whole numbers only. */
+function int(v: TemplateValue | undefined): number {
+  return Math.trunc(num(v));
 }
 
 function num(v: TemplateValue | undefined): number {
@@ -150,7 +158,14 @@ const fns: Record<string, TemplateFunction> = {
   squote: (...a) => a.filter((v) => v !== null).map((v) => `'${str(v)}'`).join(' '),
   cat: (...a) => a.filter((v) => v !== null).map(str).join(' '),
   replace: (...a) => (arity('replace', a, 3), str(a[2]).split(str(a[0])).join(str(a[1]))),
-  repeat: (...a) => (arity('repeat', a, 2), str(a[1]).repeat(Math.max(0, num(a[0])))),
+  repeat: (...a) => {
+    arity('repeat', a, 2);
+    const count = Math.max(0, int(a[0]));
+    const s = str(a[1]);
+    // Refused before building: the executor's size check only sees values that exist.
+    if (s.length * count > MAX_BUILT_VALUE_BYTES) throw new Error(`repeat would build ${s.length * count} bytes, the limit is ${MAX_BUILT_VALUE_BYTES}`);
+    return s.repeat(count);
+  },
   substr: (...a) => {
     arity('substr', a, 3);
     const s = str(a[2]);
@@ -263,11 +278,21 @@ const fns: Record<string, TemplateFunction> = {
   gt: (...a) => (arity('gt', a, 2), compare(a[0]!, a[1]!) > 0),
   ge: (...a) => (arity('ge', a, 2), compare(a[0]!, a[1]!) >= 0),
   urlquery: (...a) => encodeURIComponent(a.map(str).join('')).replace(/%20/g, '+'),
-  // regex (Go RE2 syntax)
-  regexMatch: (...a) => (arity('regexMatch', a, 2), compileGoRegexp(str(a[0])).test(str(a[1]))),
-  regexFind: (...a) => (arity('regexFind', a, 2), compileGoRegexp(str(a[0])).exec(str(a[1]))?.[0] ?? ''),
-  regexReplaceAll: (...a) => (arity('regexReplaceAll', a, 3), replaceAllGo(compileGoRegexp(str(a[0]), { global: true }), str(a[1]), str(a[2]))),
-  regexReplaceAllLiteral: (...a) => (arity('regexReplaceAllLiteral', a, 3), replaceAllGo(compileGoRegexp(str(a[0]), { global: true }), str(a[1]), str(a[2]).replace(/\$/g, '$$$$'))),
+  // regex: Go's regexp on RE2 (linear time), with sprig's error behaviour: regexMatch answers false for a bad
+  // pattern, the others fail as regexp.MustCompile's panic does, and the must* forms return the error.
+  regexMatch: (...a) => (arity('regexMatch', a, 2), safeCompile(a[0])?.test(str(a[1])) ?? false),
+  mustRegexMatch: (...a) => (arity('mustRegexMatch', a, 2), GoRegexp.compile(str(a[0])).test(str(a[1]))),
+  regexFind: (...a) => (arity('regexFind', a, 2), mustCompile(a[0]).findString(str(a[1]))),
+  mustRegexFind: (...a) => (arity('mustRegexFind', a, 2), GoRegexp.compile(str(a[0])).findString(str(a[1]))),
+  regexFindAll: (...a) => (arity('regexFindAll', a, 3), mustCompile(a[0]).findAllString(str(a[1]), int(a[2]))),
+  mustRegexFindAll: (...a) => (arity('mustRegexFindAll', a, 3), GoRegexp.compile(str(a[0])).findAllString(str(a[1]), int(a[2]))),
+  regexReplaceAll: (...a) => (arity('regexReplaceAll', a, 3), mustCompile(a[0]).replaceAllString(str(a[1]), str(a[2]))),
+  mustRegexReplaceAll: (...a) => (arity('mustRegexReplaceAll', a, 3), GoRegexp.compile(str(a[0])).replaceAllString(str(a[1]), str(a[2]))),
+  regexReplaceAllLiteral: (...a) => (arity('regexReplaceAllLiteral', a, 3), mustCompile(a[0]).replaceAllLiteralString(str(a[1]), str(a[2]))),
+  mustRegexReplaceAllLiteral: (...a) => (arity('mustRegexReplaceAllLiteral', a, 3), GoRegexp.compile(str(a[0])).replaceAllLiteralString(str(a[1]), str(a[2]))),
+  regexSplit: (...a) => (arity('regexSplit', a, 3), mustCompile(a[0]).split(str(a[1]), int(a[2]))),
+  mustRegexSplit: (...a) => (arity('mustRegexSplit', a, 3), GoRegexp.compile(str(a[0])).split(str(a[1]), int(a[2]))),
+  regexQuoteMeta: (...a) => (arity('regexQuoteMeta', a, 1), quoteMeta(str(a[0]))),
   // numbers
   add: (...a) => a.reduce<number>((s, v) => s + num(v), 0),
   add1: (...a) => (arity('add1', a, 1), num(a[0]) + 1),
@@ -288,6 +313,28 @@ const fns: Record<string, TemplateFunction> = {
 fns['toString'] = (...a: TemplateValue[]) => (arity('toString', a, 1), str(a[0]));
 
 export const TEMPLATE_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = fns;
+
+function safeCompile(pattern: TemplateValue | undefined): GoRegexp | undefined {
+  try {
+    return GoRegexp.compile(str(pattern));
+  } catch {
+    return undefined;
+  }
+}
+
+/** regexp.MustCompile: its panic text, which text/template turns into the call's error. */
+function mustCompile(pattern: TemplateValue | undefined): GoRegexp {
+  try {
+    return GoRegexp.compile(str(pattern));
+  } catch (e) {
+    throw new Error(`regexp: Compile(${goQuote(str(pattern))}): ${(e as Error).message}`);
+  }
+}
+
+/** Go's regexp quote(): backquoted when strconv.CanBackquote, else strconv.Quote (approximated by JSON). */
+function goQuote(s: string): string {
+  return /^[^`\x00-\x08\x0a-\x1f\x7f\ufeff]*$/.test(s) ? `\`${s}\`` : JSON.stringify(s);
+}
 
 function objectOf(v: TemplateValue | undefined): Record<string, TemplateValue> {
   if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v)) return v;
