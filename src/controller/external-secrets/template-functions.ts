@@ -333,7 +333,8 @@ function mustCompile(pattern: TemplateValue | undefined): GoRegexp {
 
 /** Go's regexp quote(): backquoted when strconv.CanBackquote, else strconv.Quote (approximated by JSON). */
 function goQuote(s: string): string {
-  return /^[^`\x00-\x08\x0a-\x1f\x7f\ufeff]*$/.test(s) ? `\`${s}\`` : JSON.stringify(s);
+  const canBackquote = [...s].every((c) => c !== '`' && c !== '\ufeff' && c !== '\x7f' && (c === '\t' || c >= ' '));
+  return canBackquote ? `\`${s}\`` : JSON.stringify(s);
 }
 
 function objectOf(v: TemplateValue | undefined): Record<string, TemplateValue> {

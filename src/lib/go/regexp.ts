@@ -33,7 +33,7 @@ export class GoRegexp {
       throw new GoRegexpError(`error parsing regexp: expression too large: pattern is ${source.length} characters, the limit is ${MAX_PATTERN_LENGTH}`);
     }
     try {
-      this.re2 = RE2JS.compile(source).re2() as unknown as RE2Engine;
+      this.re2 = RE2JS.compile(source).re2();
     } catch (e) {
       const message = (e as Error).message;
       throw new GoRegexpError(message.startsWith('error parsing regexp') ? message : `error parsing regexp: ${message}`, { cause: e });
