@@ -48,3 +48,63 @@ void describe('template subset (engine v2)', () => {
     }
   });
 });
+
+// Cases follow sprig v3's regex_test.go (the copy ESO vendors in runtime/template/v2/sprig).
+void describe('regex template functions (Go regexp on RE2)', () => {
+  void it('behave as sprig: argument order, limits, Go expansion, splitting and quoting', () => {
+    assert.equal(render('{{ regexMatch "^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\\\.[A-Za-z]{2,}$" "test@acme.com" }}'), 'true');
+    assert.equal(render('{{ regexMatch "^[a-z]+\\\\[[0-9]+\\\\]$" "adam[23]" }}'), 'true');
+    assert.equal(render('{{ "abcd1234" | regexMatch "^[a-z]+$" }}'), 'false');
+    assert.equal(render('{{ regexFind "[a-zA-Z][1-9]" "abcd1234" }}'), 'd1');
+    assert.equal(render('{{ regexFindAll "[2,4,6,8]" "123456789" -1 }}'), '[2 4 6 8]');
+    assert.equal(render('{{ regexFindAll "[2,4,6,8]" "123456789" 3 }}'), '[2 4 6]');
+    assert.equal(render('{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}'), '-W-xxW-');
+    assert.equal(render('{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "$1W" }}'), '---', 'the longest name, "1W", is no group');
+    assert.equal(render('{{ regexReplaceAll "a(?P<x>x*)b" "-ab-axxb-" "${x}W" }}'), '-W-xxW-');
+    assert.equal(render('{{ regexReplaceAllLiteral "a(x*)b" "-ab-axxb-" "${1}" }}'), '-${1}-${1}-');
+    assert.equal(render('{{ regexSplit "z+" "pizza" -1 }}'), '[pi a]');
+    assert.equal(render('{{ regexSplit "z+" "pizza" 1 }}'), '[pizza]');
+    assert.equal(render('{{ regexQuoteMeta "1.2.3" }}'), '1\\.2\\.3');
+  });
+
+  void it("answers bad patterns as sprig does: false from regexMatch, MustCompile's text elsewhere, errors from must*", () => {
+    assert.equal(render('{{ regexMatch "(" "x" }}'), 'false');
+    assert.throws(() => render('{{ mustRegexMatch "(" "x" }}'), /error calling mustRegexMatch: error parsing regexp: missing closing \): `\(`/);
+    assert.throws(() => render('{{ regexFind "(" "x" }}'), /error calling regexFind: regexp: Compile\(`\(`\): error parsing regexp: missing closing \): `\(`/);
+    assert.throws(() => render('{{ regexReplaceAll "(?=x)" "x" "" }}'), /invalid or unsupported Perl syntax: `\(\?=`/);
+    assert.throws(() => render('{{ regexSplit "x**" "x" -1 }}'), /invalid nested repetition operator: `\*\*`/);
+  });
+
+  // Issue 11: `{{ regexMatch "^(a+)+$" "<27 a's>b" }}` stalled the process for seconds (minutes at 32).
+  void it('evaluates the catastrophic-backtracking attack without backtracking', { timeout: 30_000 }, () => {
+    for (const n of [27, 32]) {
+      const input = `${'a'.repeat(n)}b`;
+      assert.equal(render(`{{ regexMatch "^(a+)+$" "${input}" }}`), 'false');
+      assert.equal(render('{{ .v | regexMatch "^(a+)+$" }}-{{ regexFind "(a|a)*b" .v }}', { v: input }), `false-${input}`);
+    }
+  });
+});
+
+void describe('template limits', () => {
+  const limits = { timeoutMs: 100, maxOutputBytes: 1000 };
+  const run = (text: string) => GoTemplate.parse('k', text).execute({ v: 'x' }, limits).toString();
+
+  void it('stops a run that exceeds its time budget, however it loops', { timeout: 30_000 }, () => {
+    assert.throws(() => run('{{ range 1000000000000 }}{{ end }}'), /^InvalidError: template: k:1: execution exceeded the time limit of 100ms$/);
+    assert.throws(() => run('{{ range $i := 1000000 }}{{ range 1000000 }}{{ $m := $.v | regexMatch "x" }}{{ end }}{{ end }}'), /exceeded the time limit of 100ms/);
+  });
+
+  void it('refuses output and built values over the size limit, before building them where it can', () => {
+    assert.equal(run('{{ repeat 1000 "x" }}').length, 1000);
+    assert.throws(() => run('{{ repeat 1001 "x" }}'), /result of repeat exceeds the size limit of 1000 bytes/);
+    assert.throws(() => run('{{ range 2000 }}x{{ end }}'), /output exceeds the size limit of 1000 bytes/);
+    assert.throws(() => run('{{ $a := repeat 600 "x" }}{{ $b := printf "%s%s" $a $a }}'), /result of printf exceeds the size limit of 1000 bytes/);
+    assert.throws(() => render('{{ repeat 1000000000 "x" }}'), /error calling repeat: repeat would build 1000000000 bytes, the limit is 1048576/);
+  });
+
+  void it("refuses nesting deeper than the parser's limit with Go's text", () => {
+    assert.equal(render(`{{ ${'('.repeat(500)}1${')'.repeat(500)} }}`), '1');
+    assert.throws(() => render(`{{ ${'('.repeat(5000)}1${')'.repeat(5000)} }}`), /template: k:1: max expression depth exceeded/);
+    assert.throws(() => render(`${'{{ if 1 }}'.repeat(5000)}${'{{ end }}'.repeat(5000)}`), /max expression depth exceeded/);
+  });
+});
