@@ -108,3 +108,44 @@ void describe('template limits', () => {
     assert.throws(() => render(`${'{{ if 1 }}'.repeat(5000)}${'{{ end }}'.repeat(5000)}`), /max expression depth exceeded/);
   });
 });
+
+void describe('ESO PEM and decoding functions', () => {
+  const block = (type: string, bytes: Buffer, width = 64) => {
+    const body = bytes.toString('base64').match(new RegExp(`.{1,${width}}`, 'g'))!.join('\n');
+    return `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----\n`;
+  };
+  const cert = block('CERTIFICATE', randomBytes(300));
+  const other = block('CERTIFICATE', randomBytes(200));
+  const key = block('PRIVATE KEY', randomBytes(120));
+  const filter = (type: string, input: string) => render(`{{ .in | filterPEM "${type}" }}`, { in: input });
+
+  // Cases follow ESO's runtime/template/v2/pem_test.go (TestFilterPEM).
+  void it('filterPEM keeps the blocks of one type, case-insensitively, and fails on junk as ESO', () => {
+    assert.equal(filter('certificate', cert + key), cert, 'extract cert / cert first');
+    assert.equal(filter('certificate', key + cert), cert, 'extract cert / key first');
+    assert.equal(filter('certificate', key + cert + key + other), cert + other, 'extract multiple certs');
+    assert.equal(filter('private key', key + cert), key, 'extract key');
+    assert.equal(filter('private key', `${cert}${key}some ---junk---`), key, 'key with junk');
+    assert.equal(filter('private key', `some junk${cert}${key}some ---junk---`), key, 'begin/end with junk');
+    assert.throws(() => filter('private key', `${cert}some junk${key}`), /error calling filterPEM: error filtering pem: found junk/, 'interleaved junk');
+    assert.throws(() => filter('private key', '---junk---'), /error filtering pem: found junk/, 'err when junk');
+  });
+
+  void it('filterPEM decodes and encodes again: 64-column lines, CRLF and indentation gone, bad bodies skipped', () => {
+    const bytes = randomBytes(500);
+    const wide = block('CERTIFICATE', bytes, 76).replace(/\n/g, '\r\n');
+    assert.equal(filter('CERTIFICATE', wide), block('CERTIFICATE', bytes));
+    const broken = '-----BEGIN CERTIFICATE-----\n!!!notbase64!!!\n-----END CERTIFICATE-----\n';
+    assert.equal(filter('CERTIFICATE', broken + cert), cert, 'a block whose body is not base64 is skipped, as pem.Decode does');
+    assert.equal(filter('CERTIFICATE', ''), '');
+  });
+
+  // ESO's template_test.go ("b64dec func") and sprig's strings.go: a decoding error becomes the value, Go's text.
+  void it("b64dec and hexdec print Go's error text into the value", () => {
+    assert.equal(render('{{ .s | b64dec }}', { s: 'MTIzNA==' }), '1234');
+    assert.equal(render('{{ "123412341234" | b64enc | b64dec }}'), '123412341234');
+    assert.equal(render('{{ .s | b64dec }}', { s: 'MTIzNA' }), 'illegal base64 data at input byte 4');
+    assert.equal(render('{{ .s | b64dec }}', { s: 'not base64!' }), 'illegal base64 data at input byte 3');
+    assert.equal(render('{{ "6869" | hexdec }} {{ "0g" | hexdec }} {{ "abc" | hexdec }}'), "hi encoding/hex: invalid byte: U+0067 'g' encoding/hex: odd length hex string");
+  });
+});

@@ -4,6 +4,8 @@
 // error naming the function, never a silent empty string.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
+import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
 
 /** The largest string or list a function builds from a count (repeat, until, seq...), as the output limit. */
@@ -135,15 +137,10 @@ function sprintf(format: string, args: TemplateValue[]): string {
 const fns: Record<string, TemplateFunction> = {
   // encoding
   b64enc: (...a) => (arity('b64enc', a, 1), bytes(a[0]).toString('base64')),
-  b64dec: (...a) => {
-    arity('b64dec', a, 1);
-    const s = str(a[0]).replace(/[\r\n]/g, '');
-    // sprig returns the error text rather than failing the render; keep that, since templates are written for it.
-    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return `illegal base64 data at input byte 0`;
-    return bytesToValue(Buffer.from(s, 'base64'));
-  },
+  // sprig prints the decoder's error text into the value instead of failing; templates are written for that.
+  b64dec: (...a) => (arity('b64dec', a, 1), goDecodeOrText(() => decodeBase64Std(str(a[0])))),
   b32enc: (...a) => (arity('b32enc', a, 1), base32Encode(bytes(a[0]))),
-  hexdec: (...a) => (arity('hexdec', a, 1), /^(?:[0-9a-fA-F]{2})*$/.test(str(a[0])) ? bytesToValue(Buffer.from(str(a[0]), 'hex')) : 'encoding/hex: invalid byte'),
+  hexdec: (...a) => (arity('hexdec', a, 1), goDecodeOrText(() => decodeHex(str(a[0])))),
   // strings
   upper: (...a) => (arity('upper', a, 1), str(a[0]).toUpperCase()),
   lower: (...a) => (arity('lower', a, 1), str(a[0]).toLowerCase()),
@@ -300,19 +297,43 @@ const fns: Record<string, TemplateFunction> = {
   mul: (...a) => a.reduce<number>((s, v) => s * num(v), 1),
   atoi: (...a) => (arity('atoi', a, 1), Math.trunc(num(a[0]))),
   int: (...a) => (arity('int', a, 1), Math.trunc(num(a[0]))),
-  // PEM (ESO-specific)
-  filterPEM: (...a) => {
-    arity('filterPEM', a, 2);
-    const type = str(a[0]).toUpperCase();
-    const re = /-----BEGIN ([^-]+)-----[\s\S]*?-----END \1-----\n?/g;
-    return [...str(a[1]).matchAll(re)].filter((m) => m[1]!.toUpperCase() === type).map((m) => (m[0].endsWith('\n') ? m[0] : `${m[0]}\n`)).join('');
-  },
+  // PEM (ESO's runtime/template/v2/pem.go)
+  filterPEM: (...a) => (arity('filterPEM', a, 2), filterPem(str(a[0]), str(a[1]))),
 };
 
 // Declared apart: as a literal member, `toString` is typed against Object.prototype.toString.
 fns['toString'] = (...a: TemplateValue[]) => (arity('toString', a, 1), str(a[0]));
 
 export const TEMPLATE_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = fns;
+
+function goDecodeOrText(decode: () => Buffer): TemplateValue {
+  try {
+    return bytesToValue(decode());
+  } catch (e) {
+    if (e instanceof GoDecodeError) return e.message;
+    throw e;
+  }
+}
+
+/** ESO's trimJunk: what pem.Decode skipped before Go 1.26 (golang/go#76124), text before the first BEGIN. */
+function trimJunk(input: string): string {
+  const at = input.indexOf('-----BEGIN');
+  return at < 0 ? input : input.slice(at);
+}
+
+/** ESO's filterPEM: the blocks of one type, decoded and encoded again; junk where no block of it was found fails. */
+function filterPem(type: string, input: string): string {
+  let data = trimJunk(input);
+  let out = '';
+  for (;;) {
+    const { block, rest } = decodePem(data);
+    data = rest;
+    if (!block) break;
+    if (block.type.toLowerCase() === type.toLowerCase()) out += encodePem(block);
+  }
+  if (out === '' && data.length !== 0) throw new Error('error filtering pem: found junk');
+  return out;
+}
 
 function safeCompile(pattern: TemplateValue | undefined): GoRegexp | undefined {
   try {
