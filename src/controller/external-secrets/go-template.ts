@@ -36,7 +36,9 @@ export interface TemplateLimits {
   readonly maxOutputBytes: number;
 }
 
-export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { timeoutMs: 250, maxOutputBytes: MAX_BUILT_VALUE_BYTES };
+// 500 ms: far above what a template takes, except bcrypt (sprig's bcrypt/htpasswd at Go's DefaultCost 10 costs
+// about 100 ms of CPU in JavaScript), and half the liveness bound the API server keeps meanwhile.
+export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { timeoutMs: 500, maxOutputBytes: MAX_BUILT_VALUE_BYTES };
 
 // Go's text/template/parse refuses deeper nesting with this text (maxStackDepth is 10000 there; 1000 here keeps the
 // recursive parser and executor far from JavaScript's stack limit).
@@ -319,7 +321,7 @@ class Executor {
     let entries: Iterable<[TemplateValue, TemplateValue]>;
     let count: number;
     if (Array.isArray(v)) [entries, count] = [v.map((e, i): [number, TemplateValue] => [i, e]), v.length];
-    else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+    else if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !(v instanceof Date)) {
       const keys = Object.keys(v).sort();
       [entries, count] = [keys.map((k): [string, TemplateValue] => [k, v[k]!]), keys.length];
     } else if (typeof v === 'number' && Number.isInteger(v)) [entries, count] = [upTo(v), Math.max(0, v)]; // lazily: `range 1e15` is bounded by time
@@ -397,7 +399,7 @@ class Executor {
   private walk(value: TemplateValue, path: string[]): TemplateValue {
     let v = value;
     for (const key of path) {
-      if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || Array.isArray(v)) {
+      if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || Array.isArray(v) || v instanceof Date) {
         this.fail(`can't evaluate field ${key} in type ${typeName(v)}`);
       }
       // missingkey=error, as ESO configures text/template.
@@ -419,6 +421,7 @@ function describeOperand(o: Operand): string {
 function typeName(v: TemplateValue): string {
   if (v === null) return 'nil';
   if (Buffer.isBuffer(v)) return '[]uint8';
+  if (v instanceof Date) return 'time.Time';
   if (Array.isArray(v)) return '[]interface {}';
   return typeof v;
 }

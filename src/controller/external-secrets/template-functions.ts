@@ -7,11 +7,14 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
+import { formatGoTime, goTimeString } from './go-time.js';
+import { sprigFunctions } from './sprig-functions.js';
 
 /** The largest string or list a function builds from a count (repeat, until, seq...), as the output limit. */
 export const MAX_BUILT_VALUE_BYTES = 1024 * 1024;
 
-export type TemplateValue = string | Buffer | number | boolean | null | TemplateValue[] | { [key: string]: TemplateValue };
+/** Template data: text, bytes, numbers, booleans, nil, lists, maps, and time values (sprig's now, as Go's time.Time). */
+export type TemplateValue = string | Buffer | number | boolean | null | Date | TemplateValue[] | { [key: string]: TemplateValue };
 export type TemplateFunction = (...args: TemplateValue[]) => TemplateValue;
 
 /** Bytes become a string when they are UTF-8 (so string functions work); otherwise they stay bytes. */
@@ -32,6 +35,7 @@ function formatText(v: TemplateValue): string {
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (typeof v === 'number') return formatNumber(v);
   if (typeof v === 'boolean') return String(v);
+  if (v instanceof Date) return goTimeString(v);
   if (Array.isArray(v)) return `[${v.map(formatText).join(' ')}]`;
   return `map[${Object.keys(v).sort().map((k) => `${k}:${formatText(v[k]!)}`).join(' ')}]`;
 }
@@ -43,6 +47,7 @@ function formatNumber(n: number): string {
 }
 
 export function isTruthy(v: TemplateValue): boolean {
+  if (v instanceof Date) return true; // a struct is never empty in text/template
   if (v === null || v === false || v === 0 || v === '') return false;
   if (Buffer.isBuffer(v)) return v.length > 0;
   if (Array.isArray(v)) return v.length > 0;
@@ -75,6 +80,7 @@ function arity(name: string, args: TemplateValue[], n: number): void {
 
 /** JSON without Go's HTML escaping (sprig's toJson uses json.Marshal, which escapes; mustToRawJson does not). */
 function toJsonValue(v: TemplateValue): unknown {
+  if (v instanceof Date) return formatGoTime(v, '2006-01-02T15:04:05.999999999Z07:00', 'UTC'); // time.Time's MarshalJSON
   if (Buffer.isBuffer(v)) return v.toString('base64'); // json.Marshal of []byte
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v && typeof v === 'object') {
@@ -247,7 +253,7 @@ const fns: Record<string, TemplateFunction> = {
     let v = a[0] ?? null;
     for (const k of a.slice(1)) {
       if (Array.isArray(v)) v = v[num(k)] ?? null;
-      else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      else if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !(v instanceof Date)) {
         // index on a map with a missing key yields the zero value; ESO templates use it for keys with dashes.
         v = Object.hasOwn(v, str(k)) ? v[str(k)]! : null;
       } else throw new Error(`can't index item of type ${typeof v}`);
@@ -304,6 +310,8 @@ const fns: Record<string, TemplateFunction> = {
 // Declared apart: as a literal member, `toString` is typed against Object.prototype.toString.
 fns['toString'] = (...a: TemplateValue[]) => (arity('toString', a, 1), str(a[0]));
 
+Object.assign(fns, sprigFunctions({ str, num, isTruthy, equal, arity, maxBuilt: MAX_BUILT_VALUE_BYTES }));
+
 export const TEMPLATE_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = fns;
 
 function goDecodeOrText(decode: () => Buffer): TemplateValue {
@@ -359,7 +367,7 @@ function goQuote(s: string): string {
 }
 
 function objectOf(v: TemplateValue | undefined): Record<string, TemplateValue> {
-  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v)) return v;
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v) && !(v instanceof Date)) return v;
   throw new Error(`expected a map, got ${v === null ? 'nil' : typeof v}`);
 }
 
