@@ -37,11 +37,10 @@ export function lexTemplate(name: string, input: string): Token[] {
     if (open < 0) break;
     pos = open + LEFT.length + (trimLeft ? 1 : 0);
     // Comments: {{/* ... */}} produce nothing.
-    const afterSpace = input.slice(pos).replace(/^[\t\n\r ]*/, '');
-    if (afterSpace.startsWith('/*')) {
+    if (input.startsWith('/*', spaceEnd(input, pos))) {
       const end = input.indexOf('*/', pos);
       if (end < 0) fail('unclosed comment');
-      const close = /^[\t\n\r ]*(-?)\}\}/.exec(input.slice(end + 2));
+      const close = at(/[\t\n\r ]*(-?)\}\}/y, input, end + 2);
       if (!close) fail('comment ends before closing delimiter');
       countLines(input.slice(pos, end + 2 + close![0].length));
       pos = end + 2 + close![0].length;
@@ -51,22 +50,24 @@ export function lexTemplate(name: string, input: string): Token[] {
     tokens.push({ kind: 'open', line });
     // Operands until the closing delimiter.
     for (;;) {
-      const ws = /^[\t\n\r ]*/.exec(input.slice(pos))![0];
-      countLines(ws);
-      pos += ws.length;
+      const wsEnd = spaceEnd(input, pos);
+      countLines(input.slice(pos, wsEnd));
+      const hadSpace = wsEnd > pos;
+      pos = wsEnd;
       if (pos >= input.length) fail('unclosed action');
-      const rest = input.slice(pos);
-      if (rest.startsWith('-}}') && ws.length > 0) {
+      const startsWith = (s: string) => input.startsWith(s, pos);
+      const match = (re: RegExp) => at(re, input, pos);
+      if (startsWith('-}}') && hadSpace) {
         tokens.push({ kind: 'close', line });
         pos = skipSpace(input, pos + 3, (n) => (line += n));
         break;
       }
-      if (rest.startsWith(RIGHT)) {
+      if (startsWith(RIGHT)) {
         tokens.push({ kind: 'close', line });
         pos += 2;
         break;
       }
-      const c = rest[0]!;
+      const c = input[pos]!;
       let m: RegExpExecArray | null;
       if (c === '|') { tokens.push({ kind: 'pipe', line }); pos++; }
       else if (c === '(') { tokens.push({ kind: 'lparen', line }); pos++; }
@@ -74,14 +75,14 @@ export function lexTemplate(name: string, input: string): Token[] {
         tokens.push({ kind: 'rparen', line });
         pos++;
         // A field chain after a parenthesised pipeline, e.g. (fromJson .x).a
-        const chain = /^(\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(input.slice(pos));
+        const chain = match(/(\.[A-Za-z_][A-Za-z0-9_]*)+/y);
         if (chain) fail(`field access on a parenthesised pipeline is not supported: ${chain[0]}`);
       }
       else if (c === ',') { tokens.push({ kind: 'comma', line }); pos++; }
-      else if (rest.startsWith(':=')) { tokens.push({ kind: 'declare', line }); pos += 2; }
+      else if (startsWith(':=')) { tokens.push({ kind: 'declare', line }); pos += 2; }
       else if (c === '=') { tokens.push({ kind: 'assign', line }); pos++; }
       else if (c === '"') {
-        m = /^"(?:[^"\\\n]|\\.)*"/.exec(rest);
+        m = match(/"(?:[^"\\\n]|\\.)*"/y);
         if (!m) fail('unterminated quoted string');
         tokens.push({ kind: 'string', value: unquoteGo(m![0], fail), line });
         pos += m![0].length;
@@ -93,24 +94,24 @@ export function lexTemplate(name: string, input: string): Token[] {
         countLines(raw);
         pos = end + 1;
       } else if (c === "'") {
-        m = /^'(?:[^'\\]|\\.)+'/.exec(rest);
+        m = match(/'(?:[^'\\]|\\.)+'/y);
         if (!m) fail('unterminated character constant');
         tokens.push({ kind: 'number', value: unquoteGo(`"${m![0].slice(1, -1)}"`, fail).codePointAt(0)!, line });
         pos += m![0].length;
-      } else if ((m = /^\$[A-Za-z0-9_]*((?:\.[A-Za-z_][A-Za-z0-9_]*)*)/.exec(rest))) {
+      } else if ((m = match(/\$[A-Za-z0-9_]*((?:\.[A-Za-z_][A-Za-z0-9_]*)*)/y))) {
         const name = m[0].slice(0, m[0].length - m[1]!.length);
         tokens.push({ kind: 'variable', name, path: m[1] ? m[1].slice(1).split('.') : [], line });
         pos += m[0].length;
-      } else if ((m = /^(\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(rest))) {
+      } else if ((m = match(/(\.[A-Za-z_][A-Za-z0-9_]*)+/y))) {
         tokens.push({ kind: 'field', path: m[0].slice(1).split('.'), line });
         pos += m[0].length;
-      } else if (c === '.' && !/^\.\d/.test(rest)) {
+      } else if (c === '.' && !/\d/.test(input[pos + 1] ?? '')) {
         tokens.push({ kind: 'field', path: [], line });
         pos++;
-      } else if ((m = /^[+-]?(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*)?\.?\d+(?:[eE][+-]?\d+)?)/.exec(rest)) && m[0] !== '') {
+      } else if ((m = match(/[+-]?(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*)?\.?\d+(?:[eE][+-]?\d+)?)/y)) && m[0] !== '') {
         tokens.push({ kind: 'number', value: Number(m[0].replace(/_/g, '')), line });
         pos += m[0].length;
-      } else if ((m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest))) {
+      } else if ((m = match(/[A-Za-z_][A-Za-z0-9_]*/y))) {
         const w = m[0];
         if (w === 'true' || w === 'false') tokens.push({ kind: 'bool', value: w === 'true', line });
         else if (w === 'nil') tokens.push({ kind: 'nil', line });
@@ -125,10 +126,22 @@ export function lexTemplate(name: string, input: string): Token[] {
   return tokens;
 }
 
+// Matching at a position with sticky regexps (never on input.slice(pos)) keeps lexing linear in the template's size.
+function at(sticky: RegExp, input: string, pos: number): RegExpExecArray | null {
+  sticky.lastIndex = pos;
+  return sticky.exec(input);
+}
+
+function spaceEnd(input: string, pos: number): number {
+  let i = pos;
+  while (i < input.length && ' \t\r\n'.includes(input[i]!)) i++;
+  return i;
+}
+
 function skipSpace(input: string, pos: number, onLines: (n: number) => void): number {
-  const ws = /^[\t\n\r ]*/.exec(input.slice(pos))![0];
-  onLines(ws.split('\n').length - 1);
-  return pos + ws.length;
+  const end = spaceEnd(input, pos);
+  onLines(input.slice(pos, end).split('\n').length - 1);
+  return end;
 }
 
 function unquoteGo(quoted: string, fail: (m: string) => never): string {

@@ -6,7 +6,7 @@
 // null, arrays and plain objects.
 import { InvalidError } from '../../lib/errors.js';
 import { lexTemplate, type Token } from './go-template-lexer.js';
-import { formatValue, isTruthy, TEMPLATE_FUNCTIONS, type TemplateFunction, type TemplateValue } from './template-functions.js';
+import { formatValue, isTruthy, MAX_BUILT_VALUE_BYTES, TEMPLATE_FUNCTIONS, type TemplateFunction, type TemplateValue } from './template-functions.js';
 
 type Operand =
   | { kind: 'field'; path: string[] }
@@ -24,8 +24,29 @@ type Node =
 
 const UNSUPPORTED_KEYWORDS = new Set(['define', 'template', 'block', 'break', 'continue']);
 
+/**
+ * Bounds on one template run, so that one ExternalSecret cannot starve the process (ESO has none; Go's text/template
+ * has only its nesting limit). The controller runs in the API server's process: time is checked between actions,
+ * range iterations and function calls, and every function is linear in its input (regexps run on RE2).
+ */
+export interface TemplateLimits {
+  /** Wall-clock budget of one execution. */
+  readonly timeoutMs: number;
+  /** Size of the rendered output and of any single value a function builds. */
+  readonly maxOutputBytes: number;
+}
+
+// 500 ms: far above what a template takes, except bcrypt (sprig's bcrypt/htpasswd at Go's DefaultCost 10 costs
+// about 100 ms of CPU in JavaScript), and half the liveness bound the API server keeps meanwhile.
+export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = { timeoutMs: 500, maxOutputBytes: MAX_BUILT_VALUE_BYTES };
+
+// Go's text/template/parse refuses deeper nesting with this text (maxStackDepth is 10000 there; 1000 here keeps the
+// recursive parser and executor far from JavaScript's stack limit).
+const MAX_NESTING_DEPTH = 1000;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly name: string, private readonly tokens: Token[]) {}
 
   private peek(offset = 0): Token {
@@ -69,7 +90,20 @@ class Parser {
     }
   }
 
+  private nest(): void {
+    if (++this.depth > MAX_NESTING_DEPTH) this.fail('max expression depth exceeded');
+  }
+
   private parseControl(kind: 'if' | 'with' | 'range'): Node {
+    this.nest();
+    try {
+      return this.parseControlBody(kind);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseControlBody(kind: 'if' | 'with' | 'range'): Node {
     const line = this.peek().line;
     const pipe = this.parsePipeline(true);
     this.expect('close');
@@ -163,8 +197,10 @@ class Parser {
         }
         return { kind: 'function', name: t.value };
       case 'lparen': {
+        this.nest();
         const pipe = this.parsePipeline(false);
         this.expect('rparen');
+        this.depth--;
         return { kind: 'pipeline', pipe };
       }
       default:
@@ -193,12 +229,12 @@ export class GoTemplate {
     return new GoTemplate(name, nodes);
   }
 
-  execute(data: TemplateValue): Buffer {
-    const out: Buffer[] = [];
+  execute(data: TemplateValue, limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS): Buffer {
     const scope = new Scope(undefined);
     scope.declare('$', data);
-    new Executor(this.name, out).run(this.nodes, data, scope);
-    return Buffer.concat(out);
+    const executor = new Executor(this.name, limits);
+    executor.run(this.nodes, data, scope);
+    return Buffer.concat(executor.out);
   }
 }
 
@@ -224,22 +260,42 @@ class Scope {
 }
 
 class Executor {
+  readonly out: Buffer[] = [];
+  private outBytes = 0;
   private line = 0;
-  constructor(private readonly name: string, private readonly out: Buffer[]) {}
+  private readonly deadline: number;
+  constructor(private readonly name: string, private readonly limits: TemplateLimits) {
+    this.deadline = performance.now() + limits.timeoutMs;
+  }
 
   private fail(msg: string): never {
     throw new InvalidError(`template: ${this.name}:${this.line}: ${msg}`);
   }
 
+  private checkTime(): void {
+    if (performance.now() > this.deadline) this.fail(`execution exceeded the time limit of ${this.limits.timeoutMs}ms`);
+  }
+
+  private checkSize(bytes: number, what: string): void {
+    if (bytes > this.limits.maxOutputBytes) this.fail(`${what} exceeds the size limit of ${this.limits.maxOutputBytes} bytes`);
+  }
+
+  private emit(b: Buffer): void {
+    this.outBytes += b.length;
+    this.checkSize(this.outBytes, 'output');
+    this.out.push(b);
+  }
+
   run(nodes: Node[], dot: TemplateValue, scope: Scope): void {
     for (const n of nodes) {
+      this.checkTime();
       switch (n.kind) {
         case 'text':
-          this.out.push(Buffer.from(n.value));
+          this.emit(Buffer.from(n.value));
           break;
         case 'action': {
           const v = this.pipeline(n.pipe, dot, scope);
-          if (!n.pipe.declare) this.out.push(formatValue(v));
+          if (!n.pipe.declare) this.emit(formatValue(v));
           break;
         }
         case 'if':
@@ -262,17 +318,21 @@ class Executor {
     delete pipe.declare;
     const v = this.pipeline(pipe, dot, scope);
     const names = n.pipe.declare?.names ?? [];
-    let entries: [TemplateValue, TemplateValue][];
-    if (Array.isArray(v)) entries = v.map((e, i) => [i, e]);
-    else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) entries = Object.keys(v).sort().map((k) => [k, v[k]!]);
-    else if (typeof v === 'number' && Number.isInteger(v)) entries = Array.from({ length: Math.max(0, v) }, (_, i) => [i, i]);
-    else if (v === null) entries = [];
+    let entries: Iterable<[TemplateValue, TemplateValue]>;
+    let count: number;
+    if (Array.isArray(v)) [entries, count] = [v.map((e, i): [number, TemplateValue] => [i, e]), v.length];
+    else if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !(v instanceof Date)) {
+      const keys = Object.keys(v).sort();
+      [entries, count] = [keys.map((k): [string, TemplateValue] => [k, v[k]!]), keys.length];
+    } else if (typeof v === 'number' && Number.isInteger(v)) [entries, count] = [upTo(v), Math.max(0, v)]; // lazily: `range 1e15` is bounded by time
+    else if (v === null) [entries, count] = [[], 0];
     else return this.fail(`range can't iterate over ${String(formatValue(v))}`);
-    if (entries.length === 0) {
+    if (count === 0) {
       if (n.otherwise) this.run(n.otherwise, dot, scope);
       return;
     }
     for (const [k, e] of entries) {
+      this.checkTime();
       const inner = scope.child();
       if (names.length === 1) inner.declare(names[0]!, e);
       else if (names.length === 2) {
@@ -304,11 +364,15 @@ class Executor {
       const fn: TemplateFunction = TEMPLATE_FUNCTIONS[first!.name]!;
       const args = rest.map((o) => this.operand(o, dot, scope));
       if (piped !== undefined) args.push(piped);
+      let result: TemplateValue;
       try {
-        return fn(...args);
+        result = fn(...args);
       } catch (e) {
         return this.fail(`error calling ${first!.name}: ${(e as Error).message}`);
       }
+      this.checkTime();
+      if (typeof result === 'string' || Buffer.isBuffer(result)) this.checkSize(result.length, `result of ${first!.name}`);
+      return result;
     }
     if (rest.length > 0 || piped !== undefined) this.fail(`can't give argument to non-function ${describeOperand(first!)}`);
     return this.operand(first!, dot, scope);
@@ -335,7 +399,7 @@ class Executor {
   private walk(value: TemplateValue, path: string[]): TemplateValue {
     let v = value;
     for (const key of path) {
-      if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || Array.isArray(v)) {
+      if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || Array.isArray(v) || v instanceof Date) {
         this.fail(`can't evaluate field ${key} in type ${typeName(v)}`);
       }
       // missingkey=error, as ESO configures text/template.
@@ -346,6 +410,10 @@ class Executor {
   }
 }
 
+function* upTo(n: number): Generator<[number, number]> {
+  for (let i = 0; i < n; i++) yield [i, i];
+}
+
 function describeOperand(o: Operand): string {
   return o.kind === 'field' ? `.${o.path.join('.')}` : o.kind === 'variable' ? o.name : o.kind;
 }
@@ -353,6 +421,7 @@ function describeOperand(o: Operand): string {
 function typeName(v: TemplateValue): string {
   if (v === null) return 'nil';
   if (Buffer.isBuffer(v)) return '[]uint8';
+  if (v instanceof Date) return 'time.Time';
   if (Array.isArray(v)) return '[]interface {}';
   return typeof v;
 }

@@ -2,7 +2,7 @@
 // {value: key}), applied first to last, each feeding the next, as ESO's esutils.RewriteMap. `merge` is refused with
 // a clear error rather than approximated.
 import { InvalidError } from '../../lib/errors.js';
-import { compileGoRegexp, replaceAllGo } from './go-regexp.js';
+import { GoRegexp } from '../../lib/go/regexp.js';
 import { GoTemplate } from './go-template.js';
 import type { Rewrite } from './external-secret-types.js';
 
@@ -11,13 +11,13 @@ export function rewriteKeys<V>(data: Record<string, V>, rewrites: readonly Rewri
   rewrites.forEach((op, n) => {
     const next: Record<string, V> = {};
     if (op.regexp) {
-      let re: RegExp;
+      let re: GoRegexp;
       try {
-        re = compileGoRegexp(op.regexp.source, { global: true });
+        re = GoRegexp.compile(op.regexp.source);
       } catch (e) {
         throw new InvalidError(`failed rewrite operation[${n}]: regexp failed with failed to compile: ${(e as Error).message}`);
       }
-      for (const [k, v] of Object.entries(current)) next[replaceAllGo(re, k, op.regexp.target)] = v;
+      for (const [k, v] of Object.entries(current)) next[re.replaceAllString(k, op.regexp.target)] = v;
     } else if (op.transform) {
       let tpl: GoTemplate;
       try {

@@ -3,7 +3,7 @@
 // unanchored as in RE2) and be Ready (ESO's flood gate).
 import { InvalidError } from '../../lib/errors.js';
 import type { ExternalSecret, SecretStore, StoreRef } from './external-secret-types.js';
-import { compileGoRegexp } from './go-regexp.js';
+import { GoRegexp } from '../../lib/go/regexp.js';
 import { matchesLabelSelector } from './label-selector.js';
 import type { ObjectReader } from './object-reader.js';
 
@@ -22,7 +22,7 @@ export async function storeAllowsNamespace(store: SecretStore, namespace: string
   const nsLabels = async () => (labels ??= (await reader.namespace(namespace, { signal }))?.metadata?.labels ?? {});
   for (const c of conditions) {
     if (c.namespaces?.includes(namespace)) return true;
-    if (c.namespaceRegexes?.some((r) => compileGoRegexp(r).test(namespace))) return true;
+    if (c.namespaceRegexes?.some((r) => GoRegexp.compile(r).test(namespace))) return true;
     if (c.namespaceSelector && matchesLabelSelector(c.namespaceSelector, await nsLabels())) return true;
   }
   return false;

@@ -4,9 +4,17 @@
 // error naming the function, never a silent empty string.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { compileGoRegexp, replaceAllGo } from './go-regexp.js';
+import { decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
+import { decodePem, encodePem } from '../../lib/go/pem.js';
+import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
+import { formatGoTime, goTimeString } from './go-time.js';
+import { sprigFunctions } from './sprig-functions.js';
 
-export type TemplateValue = string | Buffer | number | boolean | null | TemplateValue[] | { [key: string]: TemplateValue };
+/** The largest string or list a function builds from a count (repeat, until, seq...), as the output limit. */
+export const MAX_BUILT_VALUE_BYTES = 1024 * 1024;
+
+/** Template data: text, bytes, numbers, booleans, nil, lists, maps, and time values (sprig's now, as Go's time.Time). */
+export type TemplateValue = string | Buffer | number | boolean | null | Date | TemplateValue[] | { [key: string]: TemplateValue };
 export type TemplateFunction = (...args: TemplateValue[]) => TemplateValue;
 
 /** Bytes become a string when they are UTF-8 (so string functions work); otherwise they stay bytes. */
@@ -27,6 +35,7 @@ function formatText(v: TemplateValue): string {
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (typeof v === 'number') return formatNumber(v);
   if (typeof v === 'boolean') return String(v);
+  if (v instanceof Date) return goTimeString(v);
   if (Array.isArray(v)) return `[${v.map(formatText).join(' ')}]`;
   return `map[${Object.keys(v).sort().map((k) => `${k}:${formatText(v[k]!)}`).join(' ')}]`;
 }
@@ -38,6 +47,7 @@ function formatNumber(n: number): string {
 }
 
 export function isTruthy(v: TemplateValue): boolean {
+  if (v instanceof Date) return true; // a struct is never empty in text/template
   if (v === null || v === false || v === 0 || v === '') return false;
   if (Buffer.isBuffer(v)) return v.length > 0;
   if (Array.isArray(v)) return v.length > 0;
@@ -54,6 +64,11 @@ function bytes(v: TemplateValue | undefined): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(str(v));
 }
 
+/** Go's int conversion of sprig's toInt: whole numbers only. */
+function int(v: TemplateValue | undefined): number {
+  return Math.trunc(num(v));
+}
+
 function num(v: TemplateValue | undefined): number {
   const n = typeof v === 'number' ? v : Number(str(v));
   return Number.isFinite(n) ? n : 0;
@@ -65,6 +80,7 @@ function arity(name: string, args: TemplateValue[], n: number): void {
 
 /** JSON without Go's HTML escaping (sprig's toJson uses json.Marshal, which escapes; mustToRawJson does not). */
 function toJsonValue(v: TemplateValue): unknown {
+  if (v instanceof Date) return formatGoTime(v, '2006-01-02T15:04:05.999999999Z07:00', 'UTC'); // time.Time's MarshalJSON
   if (Buffer.isBuffer(v)) return v.toString('base64'); // json.Marshal of []byte
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v && typeof v === 'object') {
@@ -127,15 +143,10 @@ function sprintf(format: string, args: TemplateValue[]): string {
 const fns: Record<string, TemplateFunction> = {
   // encoding
   b64enc: (...a) => (arity('b64enc', a, 1), bytes(a[0]).toString('base64')),
-  b64dec: (...a) => {
-    arity('b64dec', a, 1);
-    const s = str(a[0]).replace(/[\r\n]/g, '');
-    // sprig returns the error text rather than failing the render; keep that, since templates are written for it.
-    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) return `illegal base64 data at input byte 0`;
-    return bytesToValue(Buffer.from(s, 'base64'));
-  },
+  // sprig prints the decoder's error text into the value instead of failing; templates are written for that.
+  b64dec: (...a) => (arity('b64dec', a, 1), goDecodeOrText(() => decodeBase64Std(str(a[0])))),
   b32enc: (...a) => (arity('b32enc', a, 1), base32Encode(bytes(a[0]))),
-  hexdec: (...a) => (arity('hexdec', a, 1), /^(?:[0-9a-fA-F]{2})*$/.test(str(a[0])) ? bytesToValue(Buffer.from(str(a[0]), 'hex')) : 'encoding/hex: invalid byte'),
+  hexdec: (...a) => (arity('hexdec', a, 1), goDecodeOrText(() => decodeHex(str(a[0])))),
   // strings
   upper: (...a) => (arity('upper', a, 1), str(a[0]).toUpperCase()),
   lower: (...a) => (arity('lower', a, 1), str(a[0]).toLowerCase()),
@@ -150,7 +161,14 @@ const fns: Record<string, TemplateFunction> = {
   squote: (...a) => a.filter((v) => v !== null).map((v) => `'${str(v)}'`).join(' '),
   cat: (...a) => a.filter((v) => v !== null).map(str).join(' '),
   replace: (...a) => (arity('replace', a, 3), str(a[2]).split(str(a[0])).join(str(a[1]))),
-  repeat: (...a) => (arity('repeat', a, 2), str(a[1]).repeat(Math.max(0, num(a[0])))),
+  repeat: (...a) => {
+    arity('repeat', a, 2);
+    const count = Math.max(0, int(a[0]));
+    const s = str(a[1]);
+    // Refused before building: the executor's size check only sees values that exist.
+    if (s.length * count > MAX_BUILT_VALUE_BYTES) throw new Error(`repeat would build ${s.length * count} bytes, the limit is ${MAX_BUILT_VALUE_BYTES}`);
+    return s.repeat(count);
+  },
   substr: (...a) => {
     arity('substr', a, 3);
     const s = str(a[2]);
@@ -235,7 +253,7 @@ const fns: Record<string, TemplateFunction> = {
     let v = a[0] ?? null;
     for (const k of a.slice(1)) {
       if (Array.isArray(v)) v = v[num(k)] ?? null;
-      else if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      else if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !(v instanceof Date)) {
         // index on a map with a missing key yields the zero value; ESO templates use it for keys with dashes.
         v = Object.hasOwn(v, str(k)) ? v[str(k)]! : null;
       } else throw new Error(`can't index item of type ${typeof v}`);
@@ -263,11 +281,21 @@ const fns: Record<string, TemplateFunction> = {
   gt: (...a) => (arity('gt', a, 2), compare(a[0]!, a[1]!) > 0),
   ge: (...a) => (arity('ge', a, 2), compare(a[0]!, a[1]!) >= 0),
   urlquery: (...a) => encodeURIComponent(a.map(str).join('')).replace(/%20/g, '+'),
-  // regex (Go RE2 syntax)
-  regexMatch: (...a) => (arity('regexMatch', a, 2), compileGoRegexp(str(a[0])).test(str(a[1]))),
-  regexFind: (...a) => (arity('regexFind', a, 2), compileGoRegexp(str(a[0])).exec(str(a[1]))?.[0] ?? ''),
-  regexReplaceAll: (...a) => (arity('regexReplaceAll', a, 3), replaceAllGo(compileGoRegexp(str(a[0]), { global: true }), str(a[1]), str(a[2]))),
-  regexReplaceAllLiteral: (...a) => (arity('regexReplaceAllLiteral', a, 3), replaceAllGo(compileGoRegexp(str(a[0]), { global: true }), str(a[1]), str(a[2]).replace(/\$/g, '$$$$'))),
+  // regex: Go's regexp on RE2 (linear time), with sprig's error behaviour: regexMatch answers false for a bad
+  // pattern, the others fail as regexp.MustCompile's panic does, and the must* forms return the error.
+  regexMatch: (...a) => (arity('regexMatch', a, 2), safeCompile(a[0])?.test(str(a[1])) ?? false),
+  mustRegexMatch: (...a) => (arity('mustRegexMatch', a, 2), GoRegexp.compile(str(a[0])).test(str(a[1]))),
+  regexFind: (...a) => (arity('regexFind', a, 2), mustCompile(a[0]).findString(str(a[1]))),
+  mustRegexFind: (...a) => (arity('mustRegexFind', a, 2), GoRegexp.compile(str(a[0])).findString(str(a[1]))),
+  regexFindAll: (...a) => (arity('regexFindAll', a, 3), mustCompile(a[0]).findAllString(str(a[1]), int(a[2]))),
+  mustRegexFindAll: (...a) => (arity('mustRegexFindAll', a, 3), GoRegexp.compile(str(a[0])).findAllString(str(a[1]), int(a[2]))),
+  regexReplaceAll: (...a) => (arity('regexReplaceAll', a, 3), mustCompile(a[0]).replaceAllString(str(a[1]), str(a[2]))),
+  mustRegexReplaceAll: (...a) => (arity('mustRegexReplaceAll', a, 3), GoRegexp.compile(str(a[0])).replaceAllString(str(a[1]), str(a[2]))),
+  regexReplaceAllLiteral: (...a) => (arity('regexReplaceAllLiteral', a, 3), mustCompile(a[0]).replaceAllLiteralString(str(a[1]), str(a[2]))),
+  mustRegexReplaceAllLiteral: (...a) => (arity('mustRegexReplaceAllLiteral', a, 3), GoRegexp.compile(str(a[0])).replaceAllLiteralString(str(a[1]), str(a[2]))),
+  regexSplit: (...a) => (arity('regexSplit', a, 3), mustCompile(a[0]).split(str(a[1]), int(a[2]))),
+  mustRegexSplit: (...a) => (arity('mustRegexSplit', a, 3), GoRegexp.compile(str(a[0])).split(str(a[1]), int(a[2]))),
+  regexQuoteMeta: (...a) => (arity('regexQuoteMeta', a, 1), quoteMeta(str(a[0]))),
   // numbers
   add: (...a) => a.reduce<number>((s, v) => s + num(v), 0),
   add1: (...a) => (arity('add1', a, 1), num(a[0]) + 1),
@@ -275,22 +303,71 @@ const fns: Record<string, TemplateFunction> = {
   mul: (...a) => a.reduce<number>((s, v) => s * num(v), 1),
   atoi: (...a) => (arity('atoi', a, 1), Math.trunc(num(a[0]))),
   int: (...a) => (arity('int', a, 1), Math.trunc(num(a[0]))),
-  // PEM (ESO-specific)
-  filterPEM: (...a) => {
-    arity('filterPEM', a, 2);
-    const type = str(a[0]).toUpperCase();
-    const re = /-----BEGIN ([^-]+)-----[\s\S]*?-----END \1-----\n?/g;
-    return [...str(a[1]).matchAll(re)].filter((m) => m[1]!.toUpperCase() === type).map((m) => (m[0].endsWith('\n') ? m[0] : `${m[0]}\n`)).join('');
-  },
+  // PEM (ESO's runtime/template/v2/pem.go)
+  filterPEM: (...a) => (arity('filterPEM', a, 2), filterPem(str(a[0]), str(a[1]))),
 };
 
 // Declared apart: as a literal member, `toString` is typed against Object.prototype.toString.
 fns['toString'] = (...a: TemplateValue[]) => (arity('toString', a, 1), str(a[0]));
 
+Object.assign(fns, sprigFunctions({ str, num, isTruthy, equal, arity, maxBuilt: MAX_BUILT_VALUE_BYTES }));
+
 export const TEMPLATE_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = fns;
 
+function goDecodeOrText(decode: () => Buffer): TemplateValue {
+  try {
+    return bytesToValue(decode());
+  } catch (e) {
+    if (e instanceof GoDecodeError) return e.message;
+    throw e;
+  }
+}
+
+/** ESO's trimJunk: what pem.Decode skipped before Go 1.26 (golang/go#76124), text before the first BEGIN. */
+function trimJunk(input: string): string {
+  const at = input.indexOf('-----BEGIN');
+  return at < 0 ? input : input.slice(at);
+}
+
+/** ESO's filterPEM: the blocks of one type, decoded and encoded again; junk where no block of it was found fails. */
+function filterPem(type: string, input: string): string {
+  let data = trimJunk(input);
+  let out = '';
+  for (;;) {
+    const { block, rest } = decodePem(data);
+    data = rest;
+    if (!block) break;
+    if (block.type.toLowerCase() === type.toLowerCase()) out += encodePem(block);
+  }
+  if (out === '' && data.length !== 0) throw new Error('error filtering pem: found junk');
+  return out;
+}
+
+function safeCompile(pattern: TemplateValue | undefined): GoRegexp | undefined {
+  try {
+    return GoRegexp.compile(str(pattern));
+  } catch {
+    return undefined;
+  }
+}
+
+/** regexp.MustCompile: its panic text, which text/template turns into the call's error. */
+function mustCompile(pattern: TemplateValue | undefined): GoRegexp {
+  try {
+    return GoRegexp.compile(str(pattern));
+  } catch (e) {
+    throw new Error(`regexp: Compile(${goQuote(str(pattern))}): ${(e as Error).message}`);
+  }
+}
+
+/** Go's regexp quote(): backquoted when strconv.CanBackquote, else strconv.Quote (approximated by JSON). */
+function goQuote(s: string): string {
+  const canBackquote = [...s].every((c) => c !== '`' && c !== '\ufeff' && c !== '\x7f' && (c === '\t' || c >= ' '));
+  return canBackquote ? `\`${s}\`` : JSON.stringify(s);
+}
+
 function objectOf(v: TemplateValue | undefined): Record<string, TemplateValue> {
-  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v)) return v;
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Array.isArray(v) && !(v instanceof Date)) return v;
   throw new Error(`expected a map, got ${v === null ? 'nil' : typeof v}`);
 }
 

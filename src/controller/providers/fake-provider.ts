@@ -2,7 +2,7 @@
 // "latest"), `property` is a JSON path over the value, and find supports only name.regexp, returning the
 // greatest version of each matching key. Useful for tests and demos; it contacts nothing.
 import { InvalidError } from '../../lib/errors.js';
-import { compileGoRegexp } from '../external-secrets/go-regexp.js';
+import { GoRegexp } from '../../lib/go/regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
@@ -52,7 +52,7 @@ export class FakeProvider implements SecretsProvider {
 
   async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
     if (!find.name?.regexp) throw new InvalidError(`unsupported find operator: ${JSON.stringify(find)}`);
-    const re = compileGoRegexp(find.name.regexp);
+    const re = GoRegexp.compile(find.name.regexp);
     const best = new Map<string, { version: string; value: string }>();
     for (const d of this.spec.data ?? []) {
       if (!re.test(d.key)) continue;

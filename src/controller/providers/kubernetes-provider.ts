@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { CofferError, InvalidError } from '../../lib/errors.js';
-import { compileGoRegexp } from '../external-secrets/go-regexp.js';
+import { GoRegexp } from '../../lib/go/regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
@@ -331,7 +331,7 @@ export class KubernetesProvider implements SecretsProvider {
     if (find.tags && Object.keys(find.tags).length > 0) {
       secrets = await list(Object.entries(find.tags).map(([k, v]) => `${k}=${v}`).join(','));
     } else if (find.name?.regexp !== undefined) {
-      const re = compileGoRegexp(find.name.regexp);
+      const re = GoRegexp.compile(find.name.regexp);
       secrets = (await list()).filter((s) => re.test(s.metadata?.name ?? ''));
     } else throw new InvalidError('find needs name.regexp or tags');
     const out: Record<string, Buffer> = {};

@@ -4,7 +4,7 @@
 // token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
 // close, so the key server is not flooded with short-lived tokens.
 import { InvalidError } from '../../lib/errors.js';
-import { compileGoRegexp } from '../external-secrets/go-regexp.js';
+import { GoRegexp } from '../../lib/go/regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
@@ -290,7 +290,7 @@ export class VaultProvider implements SecretsProvider {
     const candidates = await this.listRecursive(root, opts);
     let matches: string[];
     if (find.name?.regexp !== undefined) {
-      const re = compileGoRegexp(find.name.regexp);
+      const re = GoRegexp.compile(find.name.regexp);
       matches = candidates.filter((c) => re.test(c));
     } else if (find.tags) {
       matches = [];
