@@ -16,7 +16,7 @@ import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
 import { startKmsStack, type RunningKmsStack } from './kms-stack.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startExternalSecretsController } from '../controller/external-secrets-controller.js';
-import { readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
+import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
 import { InvalidError } from '../lib/errors.js';
@@ -161,9 +161,13 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
   }
   if (o.encryptionConfig) {
     checked.encryptionConfig = await readableFile('--encryption-config', o.encryptionConfig);
-    await readEncryptionConfigurationFile(checked.encryptionConfig).catch((e: unknown) => {
+    const config = await readEncryptionConfigurationFile(checked.encryptionConfig).catch((e: unknown) => {
       throw new InvalidError((e as Error).message, { field: '--encryption-config', cause: e });
     });
+    // A configuration with aescbc/aesgcm/secretbox keys is a key file too; one that only names KMS plugins is not.
+    const holdsKeys = config.resources.some((r) => r.providers.some((p) => 'keys' in p));
+    wipeEncryptionConfigurationKeys(config);
+    if (holdsKeys) await refuseKeyFileInDataDir('--encryption-config', checked.encryptionConfig, dataDir);
   }
   if (o.tokenAuthFile) checked.tokens = [...(await readTokenFile(await readableFile('--token-auth-file', o.tokenAuthFile)))];
   if (o.authorizationPolicyFile) checked.policy = await readPolicyFile(await readableFile('--authorization-policy-file', o.authorizationPolicyFile));

@@ -64,6 +64,10 @@ void describe('coffer up preflight', () => {
       assert.equal(await exists(data), false, `${what}: no data directory`);
       assert.equal(await exists(`${data}.keys`), false, `${what}: no key directory`);
     }
+    const keyedConfig = join(inUse, 'encryption-config.yaml');
+    await writeFile(keyedConfig, `kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\nresources:\n  - resources: [secrets]\n    providers:\n      - aesgcm:\n          keys:\n            - name: k\n              secret: ${Buffer.alloc(32, 1).toString('base64')}\n`);
+    await assert.rejects(upInProcess(['--data-dir', inUse, '--encryption-config', keyedConfig]), new RegExp(`--encryption-config: ${keyedConfig} is inside the data directory ${inUse}`));
+    await rm(keyedConfig);
     // Issue 11: only <data-dir>/store/ was checked, so a key file in the data directory itself was accepted.
     const r = await up(['--data-dir', inUse, '--store-encryption-key-file', join(inUse, 'store.key')]);
     assert.equal(r.code, 1);
