@@ -4,6 +4,7 @@
 // (pid files) hold the whole identity, and a process is signalled only while all of it still matches.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface ProcessIdentity {
@@ -41,11 +42,18 @@ export function sameProcess(a: ProcessIdentity, b: ProcessIdentity): boolean {
   return a.pid === b.pid && a.bootId === b.bootId && a.startTime === b.startTime && a.cmdline.join('\0') === b.cmdline.join('\0');
 }
 
+/** What a pid file holds: the identity, and the pid file's own path when written. */
+interface ProcessRecord extends ProcessIdentity {
+  /** A copy of the data directory (a backup restored beside the original) must not end the original's children. */
+  pidFile: string;
+}
+
 /** Writes the identity of a just-spawned child to pidFile (mode 0600); false when it cannot be told (no /proc). */
 export function recordProcess(pidFile: string, pid: number): boolean {
   const id = identityOf(pid);
   if (!id) return false;
-  writeFileSync(pidFile, `${JSON.stringify(id)}\n`, { mode: 0o600 });
+  const record: ProcessRecord = { ...id, pidFile: resolve(pidFile) };
+  writeFileSync(pidFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
   return true;
 }
 
@@ -61,12 +69,11 @@ export function forgetProcess(pidFile: string, pid: number): void {
   rmSync(pidFile, { force: true });
 }
 
-function parseRecord(text: string): ProcessIdentity | undefined {
+function parseRecord(text: string): ProcessRecord | undefined {
   try {
-    const r = JSON.parse(text) as Partial<ProcessIdentity>;
-    if (Number.isSafeInteger(r.pid) && (r.pid as number) > 1 && typeof r.bootId === 'string' && typeof r.startTime === 'string' && Array.isArray(r.cmdline)) {
-      return r as ProcessIdentity;
-    }
+    const r = JSON.parse(text) as Partial<ProcessRecord>;
+    const fields = typeof r.bootId === 'string' && typeof r.startTime === 'string' && Array.isArray(r.cmdline) && typeof r.pidFile === 'string';
+    if (fields && Number.isSafeInteger(r.pid) && (r.pid as number) > 1) return r as ProcessRecord;
   } catch {
     // fall through
   }
@@ -89,8 +96,8 @@ export type LeftoverOutcome = 'none' | 'gone' | 'not-ours' | 'ended';
 
 /**
  * Ends the process pidFile records if it is still the very same process (a child left behind by a parent that died
- * without stopping it): SIGTERM, then SIGKILL after graceMs. A recycled PID, a record from another boot or an
- * unreadable record is left alone. The record is removed in every case. Only the holder of the data directory's lock
+ * without stopping it): SIGTERM, then SIGKILL after graceMs. A recycled PID, a record from another boot, a record
+ * written at another path (a copy of the data directory) or an unreadable record is left alone. The record is removed in every case. Only the holder of the data directory's lock
  * may call this: the record then cannot belong to a live supervisor.
  */
 export async function endLeftover(pidFile: string, o: { name: string; logger: Logger; graceMs?: number }): Promise<LeftoverOutcome> {
@@ -100,7 +107,10 @@ export async function endLeftover(pidFile: string, o: { name: string; logger: Lo
   const now = record && identityOf(record.pid);
   let outcome: LeftoverOutcome;
   if (!record || !now) outcome = 'gone';
-  else if (!sameProcess(now, record)) {
+  else if (record.pidFile !== resolve(pidFile)) {
+    outcome = 'not-ours';
+    o.logger.info({ process: o.name, pid: record.pid, pidFile, recordedAt: record.pidFile }, 'the pid file was written elsewhere (a copied data directory); leaving its process alone');
+  } else if (!sameProcess(now, record)) {
     outcome = 'not-ours';
     o.logger.info({ process: o.name, pid: record.pid, pidFile }, 'the recorded pid now belongs to another process; leaving it alone');
   } else {

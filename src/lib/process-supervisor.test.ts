@@ -77,7 +77,7 @@ void describe('superviseProcess', () => {
     const p = superviseProcess({ name: 'test', ...node('console.log("ready"); setInterval(() => {}, 1000)'), ready: /ready/, logger, pidFile });
     await p.ready;
     const record = JSON.parse(await readFile(pidFile, 'utf8')) as ProcessIdentity;
-    assert.deepEqual(record, identityOf(p.pid()!));
+    assert.deepEqual(record, { ...identityOf(p.pid()!), pidFile });
     assert.deepEqual(record.cmdline.slice(1), ['-e', 'console.log("ready"); setInterval(() => {}, 1000)']);
     await p.stop();
     await assert.rejects(readFile(pidFile), { code: 'ENOENT' });
@@ -122,13 +122,19 @@ void describe('superviseProcess', () => {
     await p.stop();
   });
 
-  void it('never signals a process whose pid was recycled (identity differs from the record)', async () => {
+  void it('never signals a process whose pid was recycled, or one recorded by a copy of the data directory', async () => {
     const stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const pidFile = join(dir, 'recycled.pid');
     try {
       await waitFor(() => alive(stranger.pid!), 'the stranger to start');
-      const pidFile = join(dir, 'recycled.pid');
-      const real = identityOf(stranger.pid!)!;
-      for (const record of [{ ...real, startTime: String(Number(real.startTime) - 1) }, { ...real, cmdline: ['coffer', 'keyserver'] }, { ...real, bootId: 'another-boot' }]) {
+      const real = { ...identityOf(stranger.pid!)!, pidFile };
+      const records = [
+        { ...real, startTime: String(Number(real.startTime) - 1) },
+        { ...real, cmdline: ['coffer', 'keyserver'] },
+        { ...real, bootId: 'another-boot' },
+        { ...real, pidFile: join(dir, 'original', 'recycled.pid') }, // a copy of a data directory whose original runs
+      ];
+      for (const record of records) {
         await writeFile(pidFile, JSON.stringify(record));
         const p = superviseProcess({ name: 'test', ...node('console.log("ready"); setInterval(() => {}, 1000)'), ready: /ready/, logger, pidFile });
         await p.ready;
