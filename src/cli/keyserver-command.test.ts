@@ -77,6 +77,8 @@ void describe('coffer keyserver', () => {
     const cases: [string[], RegExp][] = [
       [['--data-dir', join(dir, 'a'), '--root-token-file', join(dir, 'a.token')], /give --root-key-file or --passphrase-file/],
       [['--data-dir', join(dir, 'b'), '--root-key-file', join(dir, 'b', 'root.key'), '--init', '--root-token-file', join(dir, 'b.token')], /is inside the data directory/],
+      // `D/..keys` is a directory inside D, not D's parent: issue 11 found this one accepted.
+      [['--data-dir', join(dir, 'b'), '--root-key-file', join(dir, 'b', '..keys', 'root.key'), '--init', '--root-token-file', join(dir, 'b.token')], /--root-key-file: \S+\/b\/\.\.keys\/root\.key is inside the data directory/],
       [['--data-dir', join(dir, 'c'), '--root-key-file', join(dir, 'c.key'), '--init'], /give --root-token-file to receive the root token/],
       [['--data-dir', join(dir, 'd'), '--root-key-file', join(dir, 'd.key'), '--init', '--root-token-file', join(dir, 'd.token'), '--listen', '0.0.0.0:0'], /0\.0\.0\.0 is not a loopback address; .*needs TLS/],
     ];

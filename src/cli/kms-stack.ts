@@ -143,6 +143,7 @@ export async function startKmsStack(o: KmsStackOptions): Promise<RunningKmsStack
     ],
     ready: /^keyserver listening on (\S+)/,
     logger: log,
+    pidFile: join(keyserverDir, 'keyserver.pid'),
   });
   let plugin: SupervisedProcess | undefined;
   try {
@@ -172,6 +173,7 @@ backend:
       args: [COFFER_BIN, 'kms-plugin', '--config', pluginConfig, '--log-level', o.logLevel],
       ready: /^coffer kms-plugin ready endpoint=(\S+) health=(\S+)/,
       logger: log,
+      pidFile: join(pluginDir, 'kms-plugin.pid'),
     });
     const ready = await plugin.ready;
     // Beside the data directory like the aesgcm one: an older key it carries must not land in the data directory.

@@ -1,8 +1,26 @@
 // How a long-running `coffer` command (up, kms-plugin, keyserver) starts and stops: signal handlers go in before
 // anything is announced, since a supervisor may signal the moment the ready line appears and Node's default for
 // SIGTERM is to die on the spot (leaving a socket file behind). The first SIGINT/SIGTERM closes what was started and
-// exits 0; a second one exits at once.
+// exits 0; a second one exits at once. A child of `coffer up` also stops when its lifeline closes, that is when its
+// parent is gone, however it died (lib/process-supervisor.ts).
+import { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { LIFELINE_ENV } from '../lib/process-supervisor.js';
+
+/** Calls onParentGone when the lifeline fd named by the environment reads EOF; a no-op without one. */
+function watchLifeline(onParentGone: () => void): void {
+  const fd = Number(process.env[LIFELINE_ENV]);
+  delete process.env[LIFELINE_ENV]; // not for this process's own children
+  if (!Number.isSafeInteger(fd) || fd < 3) return;
+  let line: Socket;
+  try {
+    line = new Socket({ fd, readable: true, writable: false });
+  } catch {
+    return; // not an open pipe: started by hand with the variable set
+  }
+  line.on('data', () => undefined).on('error', onParentGone).on('end', onParentGone);
+  line.unref(); // the lifeline alone must not keep this process alive
+}
 
 export async function serveUntilSignal<T extends { close(): Promise<void> }>(
   log: Logger,
@@ -13,11 +31,12 @@ export async function serveUntilSignal<T extends { close(): Promise<void> }>(
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
+      if (signal === 'lifeline') return;
       log.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal }, signal === 'lifeline' ? 'parent process gone (lifeline closed); shutting down' : 'shutting down');
     void (async () => {
       try {
         await (await state.starting?.catch(() => undefined))?.close();
@@ -31,6 +50,7 @@ export async function serveUntilSignal<T extends { close(): Promise<void> }>(
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  watchLifeline(() => stop('lifeline'));
   state.starting = start();
   const running = await state.starting;
   if (!stopping) announce(running);

@@ -3,7 +3,9 @@
 // EncryptionConfiguration. Logs (JSON, stderr) say where everything is; stdout gets only the `export KUBECONFIG=` line.
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startApiServer, type RunningApiServer } from '../apiserver/api-server.js';
@@ -14,7 +16,11 @@ import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
 import { startKmsStack, type RunningKmsStack } from './kms-stack.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startExternalSecretsController } from '../controller/external-secrets-controller.js';
+import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
+import { lockDataDir } from '../lib/data-dir-lock.js';
+import { InvalidError } from '../lib/errors.js';
+import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
@@ -45,7 +51,7 @@ export interface UpOptions {
 
 function seconds(value: string | undefined, fallback: number, flag: string): number {
   const n = Number(value ?? fallback);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: want a number of seconds > 0, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidError(`want a number of seconds > 0, got ${JSON.stringify(value)}`, { field: flag });
   return n;
 }
 
@@ -87,16 +93,107 @@ resources:
 
 function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (!m) throw new Error(`--listen: want host:port, got ${JSON.stringify(listen)}`);
+  if (!m) throw new InvalidError(`want host:port, got ${JSON.stringify(listen)}`, { field: '--listen' });
   const port = Number(m[3]);
-  if (port > 65535) throw new Error(`--listen: port out of range: ${port}`);
+  if (port > 65535) throw new InvalidError(`port out of range: ${port}`, { field: '--listen' });
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
-async function openStore(o: UpOptions, log: Logger): Promise<Store> {
+/** Everything `coffer up` was asked for, checked; nothing has been started or written yet. */
+interface CheckedUpOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  reloadSeconds: number;
+  statusSeconds: number;
+  writeTtlSeconds: number;
+  encryption: 'kms' | 'aesgcm';
+  encryptionConfig?: string;
+  storeKeyFile?: string;
+  tokens?: [string, UserInfo][];
+  policy?: Awaited<ReturnType<typeof readPolicyFile>>;
+}
+
+async function readableFile(flag: string, file: string): Promise<string> {
+  const path = resolve(file);
+  try {
+    if (!(await stat(path)).isFile()) throw new InvalidError(`${path} is not a regular file`, { field: flag });
+    await access(path, constants.R_OK);
+  } catch (e) {
+    if (e instanceof InvalidError) throw e;
+    throw new InvalidError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { field: flag, cause: e });
+  }
+  return path;
+}
+
+/**
+ * Checks every flag before anything starts or any file is written: a mistake found after the key server and plugin
+ * started (and keys were written) used to leave a half-made data directory behind.
+ */
+async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
+  const dataDir = resolve(o.dataDir);
+  const { host, port } = parseListen(o.listen);
+  const encryption = o.encryption ?? 'kms';
+  if (encryption !== 'kms' && encryption !== 'aesgcm') throw new InvalidError(`must be kms or aesgcm, got ${JSON.stringify(encryption)}`, { field: '--encryption' });
+  const checked: CheckedUpOptions = {
+    dataDir,
+    host,
+    port,
+    reloadSeconds: seconds(o.encryptionConfigReloadInterval, 60, '--encryption-config-reload-interval'),
+    statusSeconds: seconds(o.kmsV2StatusInterval, 60, '--kms-v2-status-interval'),
+    writeTtlSeconds: seconds(o.kmsV2WriteTtl, 180, '--kms-v2-write-ttl'),
+    encryption,
+  };
+  if (o.store !== 'sqlite' && o.store !== 'etcd') throw new InvalidError(`must be sqlite or etcd, got ${JSON.stringify(o.store)}`, { field: '--store' });
   if (o.store === 'etcd') {
-    if (!o.etcdEndpoints) throw new Error('--etcd-endpoints is required with --store etcd');
-    const endpoints = o.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean);
+    if (!o.etcdEndpoints?.split(',').some((e) => e.trim())) throw new InvalidError('is required with --store etcd', { field: '--etcd-endpoints' });
+    if (o.storeEncryptionKeyFile) throw new InvalidError('encrypts the SQLite file; it does not apply to --store etcd', { field: '--store-encryption-key-file' });
+    for (const [flag, file] of [['--etcd-cafile', o.etcdCafile], ['--etcd-certfile', o.etcdCertfile], ['--etcd-keyfile', o.etcdKeyfile]] as const) {
+      if (file) await readableFile(flag, file);
+    }
+  } else {
+    const etcdFlag = (['etcdEndpoints', 'etcdCafile', 'etcdCertfile', 'etcdKeyfile'] as const).find((k) => o[k]);
+    if (etcdFlag) throw new InvalidError(`is for --store etcd, and the store is ${o.store}`, { field: `--${etcdFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` });
+  }
+  if (o.storeEncryptionKeyFile) {
+    await refuseKeyFileInDataDir('--store-encryption-key-file', resolve(o.storeEncryptionKeyFile), dataDir);
+    checked.storeKeyFile = await readableFile('--store-encryption-key-file', o.storeEncryptionKeyFile);
+  }
+  if (o.encryptionConfig) {
+    checked.encryptionConfig = await readableFile('--encryption-config', o.encryptionConfig);
+    const config = await readEncryptionConfigurationFile(checked.encryptionConfig).catch((e: unknown) => {
+      throw new InvalidError((e as Error).message, { field: '--encryption-config', cause: e });
+    });
+    // A configuration with aescbc/aesgcm/secretbox keys is a key file too; one that only names KMS plugins is not.
+    const holdsKeys = config.resources.some((r) => r.providers.some((p) => 'keys' in p));
+    wipeEncryptionConfigurationKeys(config);
+    if (holdsKeys) await refuseKeyFileInDataDir('--encryption-config', checked.encryptionConfig, dataDir);
+  }
+  if (o.tokenAuthFile) checked.tokens = [...(await readTokenFile(await readableFile('--token-auth-file', o.tokenAuthFile)))];
+  if (o.authorizationPolicyFile) checked.policy = await readPolicyFile(await readableFile('--authorization-policy-file', o.authorizationPolicyFile));
+  return checked;
+}
+
+/** Fails before anything starts when --listen's address is taken (kube-apiserver's words, and what to do). */
+async function checkListenFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((res, rej) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const hint =
+        e.code === 'EADDRINUSE'
+          ? `; another program (or another coffer up) listens there: stop it, or give this one another --listen (ss -ltnp 'sport = :${port}' shows who)`
+          : '';
+      rej(new InvalidError(`failed to listen on ${address}: ${e.code === 'EADDRINUSE' ? 'bind: address already in use' : e.message}${hint}`, { field: '--listen' }));
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => res()));
+  });
+}
+
+async function openStore(o: UpOptions, c: CheckedUpOptions, log: Logger): Promise<Store> {
+  if (o.store === 'etcd') {
+    const endpoints = o.etcdEndpoints!.split(',').map((e) => e.trim()).filter(Boolean);
     const store = await openEtcdStore({
       endpoints,
       ...(o.etcdCafile ? { tls: { caFile: o.etcdCafile, ...(o.etcdCertfile ? { certFile: o.etcdCertfile } : {}), ...(o.etcdKeyfile ? { keyFile: o.etcdKeyfile } : {}) } } : {}),
@@ -104,10 +201,9 @@ async function openStore(o: UpOptions, log: Logger): Promise<Store> {
     log.info({ store: 'etcd', endpoints }, 'store: etcd');
     return store;
   }
-  if (o.store !== 'sqlite') throw new Error(`--store: must be sqlite or etcd, got ${JSON.stringify(o.store)}`);
-  const dir = join(o.dataDir, 'store');
-  const store = await SqliteStore.open({ dataDir: dir, ...(o.storeEncryptionKeyFile ? { encryptionKeyFile: resolve(o.storeEncryptionKeyFile) } : {}) });
-  log.info({ store: 'sqlite', path: dir, fileEncrypted: Boolean(o.storeEncryptionKeyFile) }, 'store: embedded SQLite');
+  const dir = join(c.dataDir, 'store');
+  const store = await SqliteStore.open({ dataDir: dir, ...(c.storeKeyFile ? { encryptionKeyFile: c.storeKeyFile } : {}) });
+  log.info({ store: 'sqlite', path: dir, fileEncrypted: Boolean(c.storeKeyFile) }, 'store: embedded SQLite');
   return store;
 }
 
@@ -118,22 +214,29 @@ export interface RunningUp {
 
 /** Starts everything `coffer up` runs; the caller owns signals and exit. */
 export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
-  const dataDir = resolve(o.dataDir);
-  const { host, port } = parseListen(o.listen);
+  const c = await checkUpOptions(o);
+  const dataDir = c.dataDir;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await chmod(dataDir, 0o700);
+  // The lock first: a second `coffer up` on this directory must stop here, before it starts a child or writes a file.
+  const lock = lockDataDir(dataDir);
+  try {
+    await chmod(dataDir, 0o700);
+    await checkListenFree(c.host, c.port);
+    return await startAll(o, c, log, lock.release);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
 
-  const reloadSeconds = seconds(o.encryptionConfigReloadInterval, 60, '--encryption-config-reload-interval');
-  const statusSeconds = seconds(o.kmsV2StatusInterval, 60, '--kms-v2-status-interval');
-  const writeTtlSeconds = seconds(o.kmsV2WriteTtl, 180, '--kms-v2-write-ttl');
-  const encryption = o.encryption ?? 'kms';
-  if (encryption !== 'kms' && encryption !== 'aesgcm') throw new Error(`--encryption: must be kms or aesgcm, got ${JSON.stringify(encryption)}`);
+async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseLock: () => void): Promise<RunningUp> {
+  const { dataDir, host, port } = c;
   let configFile: string;
   let kms: RunningKmsStack | undefined;
-  if (o.encryptionConfig) configFile = resolve(o.encryptionConfig);
-  else if (encryption === 'kms') {
+  if (c.encryptionConfig) configFile = c.encryptionConfig;
+  else if (c.encryption === 'kms') {
     await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
-    kms = await startKmsStack({ dataDir, keyDir: defaultKeyDir(dataDir), logger: log, logLevel: o.logLevel ?? 'info', statusIntervalMs: statusSeconds * 1000 });
+    kms = await startKmsStack({ dataDir, keyDir: defaultKeyDir(dataDir), logger: log, logLevel: o.logLevel ?? 'info', statusIntervalMs: c.statusSeconds * 1000 });
     configFile = kms.encryptionConfigFile;
     log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
   } else {
@@ -144,10 +247,10 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
   // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
   // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
   const engine = await ReloadingEncryptionEngine.open(configFile, {
-    intervalMs: reloadSeconds * 1000,
+    intervalMs: c.reloadSeconds * 1000,
     ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
     // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
-    engine: { kmsV2Timing: { healthyIntervalMs: statusSeconds * 1000, retryIntervalMs: Math.min(10, statusSeconds) * 1000, writeTtlMs: writeTtlSeconds * 1000 } },
+    engine: { kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 } },
     onReload: (r) =>
       r.ok
         ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
@@ -158,13 +261,9 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
   });
   let store: Store | undefined;
   try {
-    store = await openStore({ ...o, dataDir }, log);
-    let tokens: [string, UserInfo][] | undefined;
-    if (o.tokenAuthFile) {
-      tokens = [...(await readTokenFile(o.tokenAuthFile))];
-      log.info({ tokenAuthFile: resolve(o.tokenAuthFile), users: tokens.length }, 'token file read');
-    }
-    const policy = o.authorizationPolicyFile ? await readPolicyFile(o.authorizationPolicyFile) : undefined;
+    store = await openStore(o, c, log);
+    const { tokens, policy } = c;
+    if (tokens) log.info({ tokenAuthFile: resolve(o.tokenAuthFile!), users: tokens.length }, 'token file read');
     if (policy) log.info({ authorizationPolicyFile: resolve(o.authorizationPolicyFile!), rules: policy.length }, 'authorization policy read');
     const server = await startApiServer({
       dataDir,
@@ -215,6 +314,7 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
         await opened.close();
         engine.close();
         await kms?.close();
+        releaseLock();
       },
     };
   } catch (e) {

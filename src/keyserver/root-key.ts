@@ -4,9 +4,10 @@
 // data, so the same passphrase always opens the same directory.
 import { randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { CofferError, InvalidError } from '../lib/errors.js';
+import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
 
 export const ROOT_KEY_BYTES = 32;
 /** Holds the scrypt salt and parameters when the root key comes from a passphrase. */
@@ -42,11 +43,11 @@ export async function loadRootKey(dataDir: string, source: RootKeySource): Promi
   }
   if (source.keyFile) {
     const file = resolve(source.keyFile);
-    await refuseInside(file, dir, 'root key file');
+    await refuseKeyFileInDataDir('--root-key-file', file, dir);
     return readOrCreateKeyFile(file, Boolean(source.init));
   }
   const file = resolve(source.passphraseFile!);
-  await refuseInside(file, dir, 'passphrase file');
+  await refuseKeyFileInDataDir('--passphrase-file', file, dir);
   const passphrase = await readSecretFile(file, 'passphrase file');
   try {
     let end = passphrase.length;
@@ -70,29 +71,6 @@ export async function loadRootKey(dataDir: string, source: RootKeySource): Promi
 
 function scrypt(password: Buffer, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((res, rej) => scryptCallback(password, salt, length, options, (err, key) => (err ? rej(err) : res(key))));
-}
-
-/** Refuses a key or passphrase file inside the data directory, following symbolic links on both sides. */
-async function refuseInside(file: string, dataDir: string, what: string): Promise<void> {
-  const real = async (p: string): Promise<string> => {
-    // The file (or even its directory) may not exist yet; resolve the nearest existing ancestor.
-    let head = p;
-    let tail = '';
-    for (;;) {
-      try {
-        return join(await realpath(head), tail);
-      } catch {
-        const parent = dirname(head);
-        if (parent === head) return p;
-        tail = join(basename(head), tail);
-        head = parent;
-      }
-    }
-  };
-  const rel = relative(await real(dataDir), await real(file));
-  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
-    throw new InvalidError(`${what} ${file} is inside the data directory ${dataDir}; keep it outside, or a copy of the data directory opens it`);
-  }
 }
 
 async function readSecretFile(file: string, what: string): Promise<Buffer> {

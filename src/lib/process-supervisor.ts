@@ -1,10 +1,26 @@
-// Runs one child process of `coffer up` (the KMS plugin, the key server) and keeps it running: a crash is logged and
-// the process restarted after a growing delay, as systemd's Restart=on-failure would. A clean exit (code 0, SIGTERM,
-// SIGINT, SIGHUP) is not a failure: Ctrl-C in a terminal signals the whole process group, children included. The child announces readiness
-// by printing one line to stdout that matches `ready`; its stderr (JSON logs) passes through to ours.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Runs one child process of `coffer up` (the KMS plugin, the key server) and keeps it running, as systemd's
+// Restart=always would: any exit this supervisor did not ask for - a crash, kill -9, a SIGTERM from someone else, even
+// exit code 0 - is logged and the child restarted after a growing delay. Only stop() ends it for good.
+//
+// Children die with their parent, however the parent dies:
+//  - each child gets a lifeline: the read end of a pipe on fd 3 (COFFER_LIFELINE_FD). The parent never writes to it;
+//    when the parent exits, even by kill -9, the kernel closes the other end and the child reads EOF and shuts down
+//    (serve-until-signal.ts does that for every long-running coffer command).
+//  - each child runs in its own session, so Ctrl-C in a terminal reaches only the parent, which stops its children in
+//    order instead of seeing them all exit at once and restarting them.
+//  - with pidFile, the child's identity (process-identity.ts) is recorded while it runs, and the first start ends a
+//    child an earlier run left behind (one hung too badly to act on its lifeline).
+// The child announces readiness by printing one line to stdout that matches `ready`; its stderr (JSON logs) passes
+// through to ours.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { endLeftover, forgetProcess, recordProcess } from './process-identity.js';
+
+/** The child's fd that stays open as long as its parent lives; the variable tells the child which fd that is. */
+export const LIFELINE_FD = 3;
+export const LIFELINE_ENV = 'COFFER_LIFELINE_FD';
 
 export interface SupervisedProcessOptions {
   /** For logs: `kms-plugin`, `keyserver`. */
@@ -20,20 +36,20 @@ export interface SupervisedProcessOptions {
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Where the running child's identity is recorded; a leftover recorded there is ended before the first start. */
+  pidFile?: string;
 }
 
 export interface SupervisedProcess {
   /** Resolves with the ready line's match of the first start; rejects when the first start fails. */
   readonly ready: Promise<RegExpExecArray>;
-  /** The current child's PID (undefined between a crash and its restart). */
+  /** The current child's PID (undefined between an exit and its restart). */
   pid(): number | undefined;
-  /** Number of restarts after crashes so far. */
+  /** Number of restarts so far. */
   restarts(): number;
   /** SIGTERM, then SIGKILL after graceMs; no restart afterwards. */
   stop(graceMs?: number): Promise<void>;
 }
-
-const CLEAN_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGHUP']);
 
 export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess {
   const startTimeoutMs = o.startTimeoutMs ?? 30_000;
@@ -51,19 +67,33 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
     resolveReady = res;
     rejectReady = rej;
   });
-  ready.catch(() => undefined); // observed by the caller; a crash after stop must not become an unhandled rejection
+  ready.catch(() => undefined); // observed by the caller; a failure after stop must not become an unhandled rejection
+  const failFirstStart = (e: Error) => {
+    firstStart = false;
+    stopped = true;
+    rejectReady(e);
+  };
 
   const start = () => {
+    if (stopped) return;
     const startedAt = Date.now();
-    const c = spawn(o.command, [...o.args], { stdio: ['ignore', 'pipe', 'inherit'], env: o.env ?? process.env });
+    const stdio: StdioOptions = ['ignore', 'pipe', 'inherit'];
+    stdio[LIFELINE_FD] = 'pipe';
+    const c = spawn(o.command, [...o.args], { stdio, detached: true, env: { ...(o.env ?? process.env), [LIFELINE_ENV]: String(LIFELINE_FD) } });
     child = c;
+    // Our end of the lifeline: read (nothing ever comes) so that the child's exit closes it and frees the handle.
+    const lifeline = c.stdio[LIFELINE_FD] as Readable | null;
+    lifeline?.on('error', () => undefined).resume();
+    if (o.pidFile && c.pid !== undefined && !recordProcess(o.pidFile, c.pid)) {
+      o.logger.debug({ process: o.name, pid: c.pid }, 'cannot record the child identity (no /proc)');
+    }
     let isReady = false;
     const timer = setTimeout(() => {
       if (isReady) return;
       o.logger.error({ process: o.name, pid: c.pid, timeoutMs: startTimeoutMs }, 'child did not become ready in time; killing it');
       c.kill('SIGKILL');
     }, startTimeoutMs);
-    createInterface({ input: c.stdout }).on('line', (line) => {
+    createInterface({ input: c.stdout! }).on('line', (line) => {
       const m = isReady ? null : o.ready.exec(line);
       if (!m) return;
       isReady = true;
@@ -77,27 +107,24 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
     c.on('error', (e) => o.logger.error({ process: o.name, error: e.message }, 'could not start child'));
     c.on('exit', (code, signal) => {
       clearTimeout(timer);
+      lifeline?.destroy();
+      if (o.pidFile && c.pid !== undefined) forgetProcess(o.pidFile, c.pid);
       if (child === c) child = undefined;
       if (stopped) return;
-      if (firstStart) {
-        firstStart = false;
-        stopped = true;
-        rejectReady(new Error(`${o.name} exited before it was ready (code ${code}, signal ${signal})`));
-        return;
-      }
-      if (code === 0 || CLEAN_SIGNALS.has(signal ?? '')) {
-        stopped = true;
-        o.logger.info({ process: o.name, code, signal }, 'child exited cleanly; not restarting');
-        return;
-      }
+      // A first start that fails is a configuration problem a restart will not fix: report it to the caller.
+      if (firstStart) return failFirstStart(new Error(`${o.name} exited before it was ready (code ${code}, signal ${signal})`));
       if (Date.now() - startedAt > 60_000) delay = baseDelay;
       restartCount++;
-      o.logger.error({ process: o.name, code, signal, restartInMs: delay }, 'child exited; restarting');
+      o.logger.error({ process: o.name, pid: c.pid, code, signal, restartInMs: delay }, 'child exited; restarting');
       restartTimer = setTimeout(start, delay);
       delay = Math.min(delay * 2, maxDelay);
     });
   };
-  start();
+  if (o.pidFile) {
+    endLeftover(o.pidFile, { name: o.name, logger: o.logger }).then(start, (e: unknown) =>
+      failFirstStart(new Error(`${o.name}: cannot check ${o.pidFile} for a leftover child: ${e instanceof Error ? e.message : String(e)}`)),
+    );
+  } else start();
 
   return {
     ready,
@@ -106,6 +133,7 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
     async stop(graceMs = 5_000) {
       stopped = true;
       clearTimeout(restartTimer);
+      if (firstStart) failFirstStart(new Error(`${o.name} stopped before it was ready`));
       const c = child;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
       const exited = new Promise<void>((res) => c.once('exit', () => res()));

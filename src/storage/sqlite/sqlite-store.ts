@@ -6,8 +6,8 @@
 // the event loop (see watch-hub.ts for why that makes watches exact).
 import Database from 'better-sqlite3-multiple-ciphers';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { chmod, mkdir, readFile, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   AlreadyExistsError,
   CofferError,
@@ -24,6 +24,7 @@ import {
   type Store,
   type WatchEvent,
 } from '../store.js';
+import { refuseKeyFileInDataDir } from '../../lib/key-file-location.js';
 import { DEFAULT_KEY_PREFIX, validateKey, validateWrite } from '../write-validation.js';
 import { applyPragmas, migrate, type Synchronous } from './sqlite-schema.js';
 import { DEFAULT_WATCH_LIMITS, WatchHub, type WatchHubLimits } from './watch-hub.js';
@@ -414,16 +415,7 @@ async function readKeyFile(keyFile: string, dataDir: string): Promise<Buffer> {
   } catch (e) {
     throw new InvalidError(`cannot read the store encryption key file ${keyFile}: ${(e as Error).message}`, { cause: e });
   }
-  const realDir = await realpath(dataDir);
-  const rel = relative(realDir, realKey);
-  const inside = rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
-  if (inside || (await hasSameFile(realDir, realKey))) {
-    throw new InvalidError(
-      `the store encryption key file ${keyFile} is inside the data directory ${dataDir}: whoever copies the ` +
-        `data directory (a stolen disk, a backup) would get the encrypted file and its key together; keep the key ` +
-        `elsewhere (another disk, a secret mount, a tmpfs)`,
-    );
-  }
+  await refuseKeyFileInDataDir('encryptionKeyFile (--store-encryption-key-file)', keyFile, dataDir);
   const raw = await readFile(realKey);
   try {
     const bytes = decodeKey(raw);
@@ -463,24 +455,6 @@ function decodeKey(raw: Buffer): Buffer | undefined {
     out[i >> 1] = (out[i >> 1]! << 4) | v;
   }
   return out;
-}
-
-/** A hard link to the key inside the data directory is as bad as the key itself being there. */
-async function hasSameFile(dir: string, file: string): Promise<boolean> {
-  const target = await stat(file);
-  const walk = async (d: string): Promise<boolean> => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) {
-        if (await walk(p)) return true;
-      } else if (entry.isFile()) {
-        const s = await lstat(p);
-        if (s.ino === target.ino && s.dev === target.dev) return true;
-      }
-    }
-    return false;
-  };
-  return walk(dir);
 }
 
 function explainOpenError(e: unknown, file: string, keyed: boolean): Error {
