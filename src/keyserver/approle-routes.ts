@@ -2,8 +2,8 @@
 // secret IDs are credentials, so they are indexed by SHA-256 hash; the role entry (sealed) keeps the role ID because
 // `GET role/:name/role-id` must return it, while a secret ID is shown once, when generated, and never again.
 import { createHash } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 import type { Clock } from '../lib/clock.js';
+import { inCidrs, parseCidr } from './cidr.js';
 import { KEY_NAME } from './transit-keyring.js';
 import { randomId } from './random-id.js';
 import { optBool, optDurationSeconds, optInt, optString, optStringList, rejectUnsupported, type RequestData } from './request-fields.js';
@@ -352,23 +352,3 @@ function login(roles: AppRoles, tokens: TokenStore, req: VaultRequest): VaultRes
   return { auth: tokens.authBlock(token, entry) };
 }
 
-function parseCidr(cidr: string, field: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } {
-  const [address = '', bits] = cidr.split('/');
-  const family = isIP(address);
-  const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
-  if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
-    throw badRequest(`invalid value ${JSON.stringify(cidr)} in field "${field}": want an IP address or CIDR block`);
-  }
-  return { address, prefix, type: family === 6 ? 'ipv6' : 'ipv4' };
-}
-
-function inCidrs(remote: string, cidrs: readonly string[]): boolean {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const { address, prefix, type } = parseCidr(c, 'cidr');
-    list.addSubnet(address, prefix, type);
-  }
-  const addr = remote.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-  const family = isIP(addr);
-  return family !== 0 && list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
-}

@@ -8,6 +8,7 @@ import type { AuditLog } from './audit-log.js';
 import { formatRfc3339Nano } from './kv-v2-store.js';
 import { isJsonObject, JsonSyntaxError, parseJson, stringifyJson } from './lossless-json.js';
 import { parseBoolText, type RequestData } from './request-fields.js';
+import { parseWrapTtlHeader } from './response-wrapping.js';
 import { VaultError } from './vault-error.js';
 import type { RouterInput, RouterResult, VaultRouter } from './vault-router.js';
 
@@ -212,11 +213,21 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
       return fail(405, [], path);
   }
   if (operation === 'list' && !path.endsWith('/')) path += '/';
+  let wrapTtlSeconds: number | undefined;
+  try {
+    wrapTtlSeconds = parseWrapTtlHeader(req.header('x-vault-wrap-ttl'));
+  } catch (e) {
+    return fail(400, [...(e as VaultError).errors], path);
+  }
+  const format = req.header('x-vault-wrap-format');
+  if (wrapTtlSeconds && format && format !== 'token') {
+    return fail(400, [`X-Vault-Wrap-Format ${JSON.stringify(format)} is not supported by this key server: it wraps in token format only`], path);
+  }
 
   let token = req.header('x-vault-token') || undefined;
   const authorization = req.header('authorization');
   if (!token && authorization?.startsWith('Bearer ')) token = authorization.slice('Bearer '.length).trim() || undefined;
-  const result = await router.handle({ operation, path, data, clientToken: token, remoteAddress: req.remoteAddress });
+  const result = await router.handle({ operation, path, data, clientToken: token, remoteAddress: req.remoteAddress, ...(wrapTtlSeconds ? { wrapTtlSeconds } : {}) });
   return { ...result, path };
 }
 
