@@ -20,6 +20,11 @@ export interface SupervisedProcessOptions {
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Bytes for the child's stdin, asked for before each (re)start - a fresh single-use credential, so none need be kept
+   * on disk. Written to a pipe that stays open for the child's life; a failure counts as a failed start.
+   */
+  stdin?: () => Promise<Uint8Array>;
 }
 
 export interface SupervisedProcess {
@@ -54,16 +59,40 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
   ready.catch(() => undefined); // observed by the caller; a crash after stop must not become an unhandled rejection
 
   const start = () => {
+    if (!o.stdin) return spawnChild(undefined);
+    o.stdin().then(
+      (bytes) => (stopped ? undefined : spawnChild(bytes)),
+      (e: Error) => {
+        o.logger.error({ process: o.name, error: e.message }, 'could not prepare the child\'s stdin');
+        if (stopped) return;
+        if (firstStart) {
+          firstStart = false;
+          stopped = true;
+          rejectReady(new Error(`${o.name}: could not prepare its stdin: ${e.message}`));
+          return;
+        }
+        restartCount++;
+        restartTimer = setTimeout(start, delay);
+        delay = Math.min(delay * 2, maxDelay);
+      },
+    );
+  };
+
+  const spawnChild = (stdinBytes: Uint8Array | undefined) => {
     const startedAt = Date.now();
-    const c = spawn(o.command, [...o.args], { stdio: ['ignore', 'pipe', 'inherit'], env: o.env ?? process.env });
+    const c = spawn(o.command, [...o.args], { stdio: [stdinBytes ? 'pipe' : 'ignore', 'pipe', 'inherit'], env: o.env ?? process.env });
     child = c;
+    if (stdinBytes) {
+      c.stdin!.on('error', () => undefined); // a child that exits early closes the pipe; its exit is handled below
+      c.stdin!.write(stdinBytes, () => stdinBytes.fill(0));
+    }
     let isReady = false;
     const timer = setTimeout(() => {
       if (isReady) return;
       o.logger.error({ process: o.name, pid: c.pid, timeoutMs: startTimeoutMs }, 'child did not become ready in time; killing it');
       c.kill('SIGKILL');
     }, startTimeoutMs);
-    createInterface({ input: c.stdout }).on('line', (line) => {
+    createInterface({ input: c.stdout! }).on('line', (line) => {
       const m = isReady ? null : o.ready.exec(line);
       if (!m) return;
       isReady = true;
