@@ -1,11 +1,11 @@
-// The built-in token auth mount `auth/token/` (spec/vault-api-subset.md §3): create, lookup, renew and revoke, for the
+// The built-in token auth mount `auth/token/` (vault/token_store.go): create, lookup, renew and revoke, for the
 // caller's own token, another token or an accessor. Options that only root or sudo may use are checked here, with
 // Vault's exact messages.
 import { parseCidr } from './cidr.js';
 import type { PolicyStore } from './policy-store.js';
 import { optBool, optDurationSeconds, optInt, optString, optStringList, optStringMap, rejectUnsupported } from './request-fields.js';
 import { SYSTEM_MAX_TTL_SECONDS, type TokenEntry, type TokenStore } from './token-store.js';
-import { badRequest, VaultError } from './vault-error.js';
+import { badRequest, permissionDenied, VaultError } from './vault-error.js';
 import type { Mount, VaultRequest, VaultResponse } from './vault-request.js';
 import type { Clock } from '../lib/clock.js';
 
@@ -42,6 +42,16 @@ export function tokenMount(tokens: TokenStore, policies: PolicyStore, clock: Clo
           write: (req) => {
             const entry = byToken(req);
             return { data: describe(entry, optString(req.data, 'token')!) };
+          },
+        },
+      },
+      {
+        // Every live token's accessor, for operators (sudo in Vault's default setup: the ACL decides here).
+        pattern: /^accessors\/$/,
+        handlers: {
+          list: (req) => {
+            if (!req.acl!.root && !req.acl!.allows(req.path, 'sudo')) throw permissionDenied();
+            return { data: { keys: tokens.accessors() } };
           },
         },
       },

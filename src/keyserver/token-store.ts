@@ -102,6 +102,15 @@ export class TokenStore {
     return this.lookupHash(hashToken(token));
   }
 
+  /** Accessors of every token that is still alive (expired ones are revoked on the way). */
+  accessors(): string[] {
+    return this.storage
+      .list('token/accessor/')
+      .map((k) => k.slice('token/accessor/'.length))
+      .filter((a) => this.lookupAccessor(a) !== undefined)
+      .sort();
+  }
+
   lookupAccessor(accessor: string): TokenEntry | undefined {
     if (!/^[A-Za-z0-9]+$/.test(accessor)) return undefined;
     const ref = this.storage.getJson<{ hash: string }>(`token/accessor/${accessor}`);
