@@ -113,6 +113,14 @@ void describe('cubbyhole and bound_cidrs', () => {
     const self = await ks.call('GET', 'auth/token/lookup-self', { token: here });
     assert.equal(self.status, 200);
     assert.deepEqual(self.body.data.bound_cidrs, ['127.0.0.1/32', '::1']);
+    // AppRole's token_bound_cidrs binds the tokens its logins issue the same way.
+    assert.equal((await ks.call('POST', 'auth/approle/role/far', { body: { token_policies: 'default', token_bound_cidrs: ['10.1.0.0/16'] } })).status, 204);
+    assert.deepEqual((await ks.call('GET', 'auth/approle/role/far')).body.data.token_bound_cidrs, ['10.1.0.0/16']);
+    const roleId = (await ks.call('GET', 'auth/approle/role/far/role-id')).body.data.role_id as string;
+    const secretId = (await ks.call('POST', 'auth/approle/role/far/secret-id', { body: {} })).body.data.secret_id as string;
+    const login = await ks.call('POST', 'auth/approle/login', { token: null, body: { role_id: roleId, secret_id: secretId } });
+    assert.equal(login.status, 200, login.text);
+    assert.equal((await ks.call('GET', 'auth/token/lookup-self', { token: login.body.auth.client_token })).status, 403);
     const bad = await ks.call('POST', 'auth/token/create', { body: { bound_cidrs: ['10.0.0.0/99'] } });
     assert.equal(bad.status, 400);
     assert.match(bad.body.errors![0]!, /"10\.0\.0\.0\/99" in field "bound_cidrs"/);

@@ -11,6 +11,7 @@ import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopChild } from './cleanup.js';
+import { START_TIMEOUT_MS } from './coffer-process.js';
 import { emptyLoot, type Loot } from './loot.js';
 
 const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
@@ -41,7 +42,7 @@ export async function spawnCoffer(
   try {
     const match = await new Promise<RegExpExecArray>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`coffer ${args[0]} did not start within 30 s: ${err}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`coffer ${args[0]} did not start within ${START_TIMEOUT_MS} ms: ${err}`)), START_TIMEOUT_MS);
       child[stream]!.on('data', (c: Buffer) => {
         out = (out + c.toString()).slice(-8000);
         const m = ready.exec(out);
