@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { provisionKeyserver } from '../src/cli/kms-stack.js';
+import { provisionKeyserver, writePluginTokenFileUnsafe } from '../src/cli/kms-stack.js';
 import { decodeEncryptedObject } from '../src/encryption/kms-v2-encrypted-object.js';
 import { createSoftHsm, type SoftHsm } from '../src/kms-plugin/backends/pkcs11/softhsm-token.js';
 import { openEtcdStore } from '../src/storage/etcd/etcd-store.js';
@@ -98,7 +98,8 @@ function backendSuite(kind: 'pkcs11' | 'multi'): void {
         logs,
       );
       const url = /keyserver listening on (\S+)/.exec(logs.text) ?? /"url":"(http[^"]+)"/.exec(logs.text);
-      await provisionKeyserver(url![1]!, join(dir, 'root.token'), join(dir, 'plugin.token'), pino({ level: 'silent' }));
+      await provisionKeyserver(url![1]!, join(dir, 'root.token'), pino({ level: 'silent' }));
+      await writePluginTokenFileUnsafe(url![1]!, join(dir, 'root.token'), join(dir, 'plugin.token'));
       backend = {
         type: 'multi',
         writePolicy: 'quorum',

@@ -2,7 +2,9 @@
 // (its own process, a unix socket), whose KEK is a Transit key in `coffer keyserver` (its own process). Both are
 // started and supervised here. State lives under the data directory; the key server's root key and root token live in
 // the key directory beside it, because they belong to the KMS server, not to the node that copies its disk around.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+// The plugin's own key-server token is never written anywhere: it is minted at each plugin start and handed over
+// response-wrapped on the plugin's stdin (docs/security.md).
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -77,8 +79,8 @@ async function vault(url: string, token: string, method: string, path: string, b
   return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
 }
 
-/** Creates the KEK and the plugin's policy and periodic token, once; later starts find them in place. */
-export async function provisionKeyserver(url: string, rootTokenFile: string, pluginTokenFile: string, log: Logger): Promise<void> {
+/** Creates the KEK and the plugin's policy, once; later starts find them in place. */
+export async function provisionKeyserver(url: string, rootTokenFile: string, log: Logger): Promise<void> {
   const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
   const exists = await fetch(`${url}/v1/transit/keys/${KEK_NAME}`, { headers: { 'X-Vault-Token': rootToken } });
   await exists.arrayBuffer();
@@ -87,18 +89,75 @@ export async function provisionKeyserver(url: string, rootTokenFile: string, plu
     log.info({ key: KEK_NAME }, 'created the transit key that wraps DEK seeds');
   }
   await vault(url, rootToken, 'PUT', `sys/policies/acl/${PLUGIN_POLICY}`, { policy: PLUGIN_POLICY_HCL });
-  const have = await readFile(pluginTokenFile, 'utf8').catch(() => '');
-  if (have.trim()) {
-    const check = await fetch(`${url}/v1/auth/token/lookup-self`, { headers: { 'X-Vault-Token': have.trim() } });
-    await check.arrayBuffer();
-    if (check.ok) return;
+}
+
+/** How long the wrapping token may wait in the pipe, and how long the plugin's token lives without a renewal. */
+const WRAP_TTL = '60s';
+const PLUGIN_TOKEN_PERIOD = '20m';
+
+/**
+ * A fresh key-server token for one run of the plugin, returned only response-wrapped: the wrapping token is single-use
+ * and dies in a minute, the token inside is periodic (dies 20 minutes after the plugin stops renewing it), carries the
+ * plugin's policy and `default` (lookup-self, renew-self), and works only from the loopback address the plugin uses.
+ * The previous run's token is revoked, so at most one plugin token is alive.
+ */
+export async function issuePluginCredential(
+  url: string,
+  rootTokenFile: string,
+  o: { previousAccessor?: string | undefined; boundCidrs?: string[] } = {},
+): Promise<{ wrappingToken: string; accessor: string }> {
+  const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
+  if (o.previousAccessor) {
+    // Already gone (expired, revoked) is fine: 400 "invalid accessor".
+    const res = await fetch(`${url}/v1/auth/token/revoke-accessor`, {
+      method: 'POST',
+      headers: { 'X-Vault-Token': rootToken, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ accessor: o.previousAccessor }),
+    });
+    await res.arrayBuffer();
   }
-  // A periodic token never expires while the plugin renews it, and dies within a period once it stops.
-  const made = await vault(url, rootToken, 'POST', 'auth/token/create', { policies: [PLUGIN_POLICY], period: '24h', no_default_policy: true, display_name: 'kms-plugin' });
-  const token = (made?.auth as { client_token?: string } | undefined)?.client_token;
-  if (!token) throw new Error('key server: auth/token/create returned no client_token');
-  await writePrivateFile(pluginTokenFile, `${token}\n`);
-  log.info({ policy: PLUGIN_POLICY, tokenFile: pluginTokenFile }, 'issued the kms-plugin its key server token');
+  const res = await fetch(`${url}/v1/auth/token/create`, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': rootToken, 'X-Vault-Wrap-TTL': WRAP_TTL, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ policies: [PLUGIN_POLICY], period: PLUGIN_TOKEN_PERIOD, display_name: 'kms-plugin', bound_cidrs: o.boundCidrs ?? ['127.0.0.1/32'] }),
+  });
+  const body = (await res.json().catch(() => undefined)) as { wrap_info?: { token?: string; wrapped_accessor?: string }; errors?: string[] } | undefined;
+  const info = body?.wrap_info;
+  if (!res.ok || !info?.token || !info.wrapped_accessor) {
+    throw new Error(`key server: wrapped auth/token/create answered ${res.status}: ${JSON.stringify(body?.errors ?? [])}`);
+  }
+  return { wrappingToken: info.token, accessor: info.wrapped_accessor };
+}
+
+/**
+ * The plugin token unwrapped into a file, as earlier versions kept it: for tests and benchmarks that run a plugin with
+ * `auth.type: token`, and the lab variant that measures what a token on the node's disk costs. Not `coffer up`'s way.
+ */
+export async function writePluginTokenFileUnsafe(url: string, rootTokenFile: string, file: string): Promise<void> {
+  const { wrappingToken } = await issuePluginCredential(url, rootTokenFile);
+  const res = await fetch(`${url}/v1/sys/wrapping/unwrap`, { method: 'PUT', headers: { 'X-Vault-Token': wrappingToken } });
+  const token = ((await res.json().catch(() => undefined)) as { auth?: { client_token?: string } } | undefined)?.auth?.client_token;
+  if (!res.ok || !token) throw new Error(`key server: sys/wrapping/unwrap answered ${res.status}`);
+  await writePrivateFile(file, `${token}\n`);
+}
+
+/**
+ * Earlier versions kept the plugin's token in `kms-plugin/vault-token` inside the data directory, where any copy of the
+ * disk carried it: revoke it and remove the file.
+ */
+async function retireTokenFile(url: string, rootTokenFile: string, file: string, log: Logger): Promise<void> {
+  const old = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (!old) return;
+  const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
+  const res = await fetch(`${url}/v1/auth/token/revoke`, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': rootToken, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token: old }),
+  });
+  await res.arrayBuffer();
+  await writeFile(file, Buffer.alloc(old.length)); // overwrite before unlinking: the name may survive in a snapshot
+  await rm(file, { force: true });
+  log.info({ file, revoked: res.ok }, 'revoked and removed the kms-plugin token an earlier version kept on disk');
 }
 
 /**
@@ -146,10 +205,11 @@ export async function startKmsStack(o: KmsStackOptions): Promise<RunningKmsStack
     pidFile: join(keyserverDir, 'keyserver.pid'),
   });
   let plugin: SupervisedProcess | undefined;
+  let previousAccessor: string | undefined;
   try {
     const url = (await keyserver.ready)[1]!;
-    const pluginTokenFile = join(pluginDir, 'vault-token');
-    await provisionKeyserver(url, rootTokenFile, pluginTokenFile, log);
+    await provisionKeyserver(url, rootTokenFile, log);
+    await retireTokenFile(url, rootTokenFile, join(pluginDir, 'vault-token'), log);
     const endpoint = `unix://${join(pluginDir, 'kms.sock')}`;
     const pluginConfig = join(pluginDir, 'config.yaml');
     await writeFile(
@@ -162,8 +222,7 @@ backend:
   address: ${url}
   key: ${KEK_NAME}
   auth:
-    type: token
-    tokenFile: ${pluginTokenFile}
+    type: wrapped-token
 `,
       { mode: 0o600 },
     );
@@ -174,6 +233,12 @@ backend:
       ready: /^coffer kms-plugin ready endpoint=(\S+) health=(\S+)/,
       logger: log,
       pidFile: join(pluginDir, 'kms-plugin.pid'),
+      // At each (re)start a fresh credential over the stdin pipe; nothing reusable is written to the node's disk.
+      stdin: async () => {
+        const issued = await issuePluginCredential(url, rootTokenFile, { previousAccessor });
+        previousAccessor = issued.accessor;
+        return Buffer.from(`${issued.wrappingToken}\n`);
+      },
     });
     const ready = await plugin.ready;
     // Beside the data directory like the aesgcm one: an older key it carries must not land in the data directory.

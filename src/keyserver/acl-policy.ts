@@ -44,6 +44,22 @@ path "sys/capabilities-self" {
 path "sys/internal/ui/resultant-acl" {
   capabilities = ["read"]
 }
+# A private space per token, and response wrapping
+path "cubbyhole/*" {
+  capabilities = ["create", "read", "update", "delete", "list"]
+}
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/rewrap" {
+  capabilities = ["update"]
+}
 `;
 
 /** Parses a policy document; errors start `failed to parse policy:` as Vault's do. */

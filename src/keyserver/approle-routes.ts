@@ -2,8 +2,8 @@
 // secret IDs are credentials, so they are indexed by SHA-256 hash; the role entry (sealed) keeps the role ID because
 // `GET role/:name/role-id` must return it, while a secret ID is shown once, when generated, and never again.
 import { createHash } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 import type { Clock } from '../lib/clock.js';
+import { inCidrs, parseCidr } from './cidr.js';
 import { KEY_NAME } from './transit-keyring.js';
 import { randomId } from './random-id.js';
 import { optBool, optDurationSeconds, optInt, optString, optStringList, rejectUnsupported, type RequestData } from './request-fields.js';
@@ -26,6 +26,8 @@ interface Role {
   tokenNumUses: number;
   tokenNoDefaultPolicy: boolean;
   tokenExplicitMaxTtl: number;
+  /** Source addresses the issued tokens may be used from (absent in roles stored before it was supported). */
+  tokenBoundCidrs?: string[];
 }
 
 interface SecretId {
@@ -213,7 +215,7 @@ function newRole(name: string): Role {
 }
 
 function updateRole(r: Role, d: RequestData): Role {
-  rejectUnsupported(d, ['token_bound_cidrs', 'bound_cidr_list']);
+  rejectUnsupported(d, ['bound_cidr_list']);
   const type = optString(d, 'token_type');
   if (type !== undefined && !['', 'default', 'service', 'default-service'].includes(type)) {
     throw badRequest(`invalid value ${JSON.stringify(type)} for field "token_type": this key server issues service tokens only`);
@@ -232,6 +234,7 @@ function updateRole(r: Role, d: RequestData): Role {
     tokenNumUses: optInt(d, 'token_num_uses') ?? r.tokenNumUses,
     tokenNoDefaultPolicy: optBool(d, 'token_no_default_policy') ?? r.tokenNoDefaultPolicy,
     tokenExplicitMaxTtl: seconds('token_explicit_max_ttl') ?? r.tokenExplicitMaxTtl,
+    tokenBoundCidrs: optStringList(d, 'token_bound_cidrs') ?? r.tokenBoundCidrs ?? [],
   };
   for (const [field, n] of [['secret_id_num_uses', next.secretIdNumUses], ['token_num_uses', next.tokenNumUses], ['secret_id_ttl', next.secretIdTtl], ['token_ttl', next.tokenTtl], ['token_max_ttl', next.tokenMaxTtl]] as const) {
     if (n < 0) throw badRequest(`invalid value ${n} for field "${field}": must not be negative`);
@@ -241,6 +244,7 @@ function updateRole(r: Role, d: RequestData): Role {
     throw badRequest('at least one constraint should be enabled on the role');
   }
   for (const c of next.secretIdBoundCidrs) parseCidr(c, 'secret_id_bound_cidrs');
+  for (const c of next.tokenBoundCidrs ?? []) parseCidr(c, 'token_bound_cidrs');
   return next;
 }
 
@@ -251,7 +255,7 @@ function describeRole(r: Role): Record<string, unknown> {
     secret_id_bound_cidrs: r.secretIdBoundCidrs,
     secret_id_num_uses: r.secretIdNumUses,
     secret_id_ttl: r.secretIdTtl,
-    token_bound_cidrs: [],
+    token_bound_cidrs: r.tokenBoundCidrs ?? [],
     token_explicit_max_ttl: r.tokenExplicitMaxTtl,
     token_max_ttl: r.tokenMaxTtl,
     token_no_default_policy: r.tokenNoDefaultPolicy,
@@ -348,27 +352,8 @@ function login(roles: AppRoles, tokens: TokenStore, req: VaultRequest): VaultRes
     maxTtl: role.tokenMaxTtl,
     period: role.tokenPeriod,
     numUses: role.tokenNumUses,
+    boundCidrs: role.tokenBoundCidrs ?? [],
   });
   return { auth: tokens.authBlock(token, entry) };
 }
 
-function parseCidr(cidr: string, field: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } {
-  const [address = '', bits] = cidr.split('/');
-  const family = isIP(address);
-  const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
-  if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
-    throw badRequest(`invalid value ${JSON.stringify(cidr)} in field "${field}": want an IP address or CIDR block`);
-  }
-  return { address, prefix, type: family === 6 ? 'ipv6' : 'ipv4' };
-}
-
-function inCidrs(remote: string, cidrs: readonly string[]): boolean {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const { address, prefix, type } = parseCidr(c, 'cidr');
-    list.addSubnet(address, prefix, type);
-  }
-  const addr = remote.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-  const family = isIP(addr);
-  return family !== 0 && list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
-}

@@ -1,6 +1,6 @@
 // The HTTP edge: turns a request on the wire into a logical request (method → operation, token headers, path cleaning,
 // body decoding; spec/vault-api-subset.md §1) and the router's result back into a response, auditing each one.
-import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import type { AuditLog } from './audit-log.js';
 import { formatRfc3339Nano } from './kv-v2-store.js';
 import { isJsonObject, JsonSyntaxError, parseJson, stringifyJson } from './lossless-json.js';
 import { parseBoolText, type RequestData } from './request-fields.js';
+import { parseWrapTtlHeader } from './response-wrapping.js';
 import { VaultError } from './vault-error.js';
 import type { RouterInput, RouterResult, VaultRouter } from './vault-router.js';
 
@@ -15,10 +16,11 @@ import type { RouterInput, RouterResult, VaultRouter } from './vault-router.js';
 export const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 /** What the edge needs of a request: Node's IncomingMessage, or a LIST request parsed from the raw bytes. */
-interface EdgeRequest {
+export interface EdgeRequest {
   method: string;
   url: string;
-  headers: IncomingHttpHeaders;
+  /** A header's first value, as Go's Header.Get gives Vault (Node joins repeated unknown headers with ", "). */
+  header(name: string): string | undefined;
   remoteAddress: string;
   body(): Promise<Buffer | VaultError>;
 }
@@ -34,7 +36,7 @@ export function createRequestListener(o: EdgeOptions) {
     const edgeReq: EdgeRequest = {
       method: req.method ?? '',
       url: req.url ?? '/',
-      headers: req.headers,
+      header: (name) => req.headersDistinct[name]?.[0],
       remoteAddress: req.socket.remoteAddress ?? '',
       body: () => readBody(req),
     };
@@ -48,42 +50,83 @@ export function createRequestListener(o: EdgeOptions) {
   };
 }
 
+/** The most a LIST request's head may hold, and how long its bytes may take to arrive (Go's defaults are larger; LIST carries no data). */
+const LIST_HEAD_MAX = 64 * 1024;
+const LIST_READ_TIMEOUT_MS = 10_000;
+
 /**
  * Node's HTTP parser knows no LIST method and rejects it before any request event; Vault clients use it (the Go SDK's
- * ListPolicies, the CLI). The rejected bytes are still at hand, so a LIST request (which has no body) is parsed from
- * them here and answered on the socket, which is then closed (the parser cannot continue on it).
+ * ListPolicies, the CLI). From that point on the socket is ours: the request is read from its bytes - the rejected
+ * packet and whatever follows, since TCP may split the head (and a body) anywhere - answered, and the connection
+ * closed (Node's parser cannot continue on it). Vault reads a LIST's data from the query only, so a body, framed by
+ * Content-Length, is read and dropped.
  */
 export function createListFallback(o: EdgeOptions) {
   return (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex & { remoteAddress?: string }): void => {
-    const raw = err.rawPacket?.toString('latin1') ?? '';
-    const end = raw.indexOf('\r\n\r\n');
-    const line = /^LIST (\S+) HTTP\/1\.[01]\r\n/.exec(raw);
-    if (err.code !== 'HPE_INVALID_METHOD' || !line || end < 0 || !socket.writable) {
+    const first = err.rawPacket ?? Buffer.alloc(0);
+    const refuse = () => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
-      return;
-    }
-    const headers: IncomingHttpHeaders = {};
-    for (const h of raw.slice(line[0].length, end).split('\r\n')) {
-      const colon = h.indexOf(':');
-      if (colon > 0) headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
-    }
-    const edgeReq: EdgeRequest = {
-      method: 'LIST',
-      url: line[1]!,
-      headers,
-      remoteAddress: socket.remoteAddress ?? '',
-      body: async () => Buffer.alloc(0),
     };
-    void respond(edgeReq, o).then(({ status, text }) => {
-      const body = Buffer.from(text ?? '', 'utf8');
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
-          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
-        'latin1',
-      );
-    });
+    if (err.code !== 'HPE_INVALID_METHOD' || !first.subarray(0, 5).equals(Buffer.from('LIST ')) || !socket.writable) return refuse();
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    let buf = Buffer.from(first);
+    let done = false;
+    const timer = setTimeout(() => finish(undefined), LIST_READ_TIMEOUT_MS);
+    const finish = (req: EdgeRequest | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+      if (!req) return refuse();
+      void respond(req, o).then(({ status, text }) => {
+        const body = Buffer.from(text ?? '', 'utf8');
+        socket.end(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
+            `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+          'latin1',
+        );
+      });
+    };
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const parsed = parseListRequest(buf, socket.remoteAddress ?? '');
+      if (parsed === 'incomplete') {
+        if (buf.length > LIST_HEAD_MAX) finish(undefined);
+        return;
+      }
+      finish(parsed);
+    };
+    const onEnd = () => finish(undefined);
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    onData(Buffer.alloc(0));
+    socket.resume();
   };
+}
+
+/** A complete LIST request from the bytes so far, 'incomplete' while more must come, undefined when malformed. */
+export function parseListRequest(buf: Buffer, remoteAddress: string): EdgeRequest | 'incomplete' | undefined {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return 'incomplete';
+  const head = buf.subarray(0, end).toString('latin1');
+  const lines = head.split('\r\n');
+  const line = /^LIST (\S+) HTTP\/1\.[01]$/.exec(lines[0]!);
+  if (!line) return undefined;
+  const headers = new Map<string, string[]>();
+  for (const h of lines.slice(1)) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) return undefined;
+    const name = h.slice(0, colon).trim().toLowerCase();
+    headers.set(name, [...(headers.get(name) ?? []), h.slice(colon + 1).trim()]);
+  }
+  if (headers.has('transfer-encoding')) return undefined; // no LIST client streams a body; refuse rather than guess its framing
+  const length = headers.get('content-length');
+  if (length && (length.length > 1 || !/^\d{1,9}$/.test(length[0]!))) return undefined;
+  if (buf.length - (end + 4) < Number(length?.[0] ?? 0)) return 'incomplete';
+  return { method: 'LIST', url: line[1]!, header: (name) => headers.get(name)?.[0], remoteAddress, body: async () => Buffer.alloc(0) };
 }
 
 async function respond(req: EdgeRequest, o: EdgeOptions): Promise<{ status: number; text: string | undefined }> {
@@ -118,7 +161,7 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
   path = path.replace(/\/{2,}/g, '/').replace(/^\//, '');
   if (path.split('/').includes('..')) return fail(400, ['relative paths not supported'], path);
 
-  const namespace = (req.headers['x-vault-namespace'] as string | undefined)?.trim() ?? '';
+  const namespace = req.header('x-vault-namespace')?.trim() ?? '';
   if (!['', 'root', 'root/'].includes(namespace)) {
     return fail(400, [`namespaces are not supported by this key server: X-Vault-Namespace ${JSON.stringify(namespace)}`], path);
   }
@@ -150,7 +193,7 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
     case 'POST':
     case 'PUT':
     case 'PATCH': {
-      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const contentType = (req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (req.method === 'PATCH' && contentType !== 'application/merge-patch+json') {
         return fail(415, [`PATCH requires Content-Type of application/merge-patch+json, provided ${contentType}`], path);
       }
@@ -170,12 +213,21 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
       return fail(405, [], path);
   }
   if (operation === 'list' && !path.endsWith('/')) path += '/';
+  let wrapTtlSeconds: number | undefined;
+  try {
+    wrapTtlSeconds = parseWrapTtlHeader(req.header('x-vault-wrap-ttl'));
+  } catch (e) {
+    return fail(400, [...(e as VaultError).errors], path);
+  }
+  const format = req.header('x-vault-wrap-format');
+  if (wrapTtlSeconds && format && format !== 'token') {
+    return fail(400, [`X-Vault-Wrap-Format ${JSON.stringify(format)} is not supported by this key server: it wraps in token format only`], path);
+  }
 
-  const header = req.headers['x-vault-token'];
-  let token = typeof header === 'string' && header !== '' ? header : undefined;
-  const authorization = req.headers.authorization;
+  let token = req.header('x-vault-token') || undefined;
+  const authorization = req.header('authorization');
   if (!token && authorization?.startsWith('Bearer ')) token = authorization.slice('Bearer '.length).trim() || undefined;
-  const result = await router.handle({ operation, path, data, clientToken: token, remoteAddress: req.remoteAddress });
+  const result = await router.handle({ operation, path, data, clientToken: token, remoteAddress: req.remoteAddress, ...(wrapTtlSeconds ? { wrapTtlSeconds } : {}) });
   return { ...result, path };
 }
 

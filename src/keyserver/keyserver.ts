@@ -18,6 +18,7 @@ import { createListFallback, createRequestListener } from './http-edge.js';
 import { kvV2Mount } from './kv-v2-routes.js';
 import { addressUrl, isLoopback, parseListenAddress } from './listen-address.js';
 import { PolicyStore } from './policy-store.js';
+import { cubbyholeMount, ResponseWrapper, wrappingMount } from './response-wrapping.js';
 import { SealedStorage } from './sealed-storage.js';
 import { sysMount, type MountInfo } from './sys-routes.js';
 import { TokenStore } from './token-store.js';
@@ -91,7 +92,14 @@ export async function startKeyserver(o: KeyserverOptions): Promise<RunningKeyser
         accessor: `${m.type}_${createHash('sha256').update(m.path).digest('hex').slice(0, 8)}`,
         uuid: uuidShaped(createHash('sha256').update(`${clusterId}/${m.path}`).digest('hex')),
       }));
-    const router = new VaultRouter([...mounts, sysMount({ policies, clock, mounts: mountInfo, clusterId })], tokens, policies, log);
+    const wrapper = new ResponseWrapper(tokens, storage, clock);
+    const router = new VaultRouter(
+      [...mounts, sysMount({ policies, clock, mounts: mountInfo, clusterId }), wrappingMount(wrapper), cubbyholeMount(storage)],
+      tokens,
+      policies,
+      log,
+      wrapper,
+    );
 
     let rootToken: string | undefined;
     if (storage.created || o.mintRootToken) {

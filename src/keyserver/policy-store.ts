@@ -1,6 +1,7 @@
 // ACL policies by name, kept sealed like everything else. `root` is implicit (everything) and immutable; `default` is
 // built in, may be rewritten, and cannot be deleted - as in Vault.
 import { Acl, DEFAULT_POLICY_TEXT, parsePolicy, type Policy } from './acl-policy.js';
+import { RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT } from './response-wrapping.js';
 import type { SealedStorage } from './sealed-storage.js';
 import { badRequest } from './vault-error.js';
 
@@ -21,11 +22,12 @@ export class PolicyStore {
 
   read(name: string): StoredPolicy | undefined {
     if (name === 'root') return { name: 'root', policy: '' };
+    if (name === RESPONSE_WRAPPING_POLICY) return { name, policy: RESPONSE_WRAPPING_POLICY_TEXT };
     return this.storage.getJson<StoredPolicy>(`policy/${name}`) ?? (name === 'default' ? { name, policy: DEFAULT_POLICY_TEXT } : undefined);
   }
 
   write(name: string, text: string): void {
-    if (name === 'root') throw badRequest('cannot update "root" policy');
+    if (name === 'root' || name === RESPONSE_WRAPPING_POLICY) throw badRequest(`cannot update "${name}" policy`);
     let parsed: Policy;
     try {
       parsed = parsePolicy(name, text);
@@ -37,7 +39,7 @@ export class PolicyStore {
   }
 
   delete(name: string): void {
-    if (name === 'root') throw badRequest('cannot delete "root" policy');
+    if (name === 'root' || name === RESPONSE_WRAPPING_POLICY) throw badRequest(`cannot delete "${name}" policy`);
     if (name === 'default') throw badRequest('cannot delete default policy');
     this.storage.delete(`policy/${name}`);
     this.cache.delete(name);

@@ -1,5 +1,5 @@
 // The `sys/` mount: health and seal status (unauthenticated, raw bodies), ACL policies, the mount lookup the `vault kv`
-// CLI does first, mounts and capabilities-self (spec/vault-api-subset.md §2, §4.1).
+// CLI does first, mounts, auth methods and capabilities-self (vault/logical_system.go).
 import { decodeStrictBase64 } from '../encryption/strict-base64.js';
 import type { Clock } from '../lib/clock.js';
 import { PolicyStore } from './policy-store.js';
@@ -58,7 +58,44 @@ export function sysMount(o: { policies: PolicyStore; clock: Clock; mounts: () =>
           }),
         },
       },
+      // Unauthenticated, as in Vault: a client asks before it has a token whether there is anything to log in to.
+      { pattern: /^init$/, unauthenticated: true, handlers: { read: () => ({ raw: { initialized: true } }) } },
+      {
+        pattern: /^auth$/,
+        handlers: {
+          read: () => ({
+            data: Object.fromEntries(o.mounts().filter((m) => m.path.startsWith('auth/')).map((m) => [m.path.slice('auth/'.length), describeMount(m)])),
+            topLevel: true,
+          }),
+        },
+      },
       { pattern: /^policies\/acl\/$/, handlers: { list: () => ({ data: { keys: policies.list() } }) } },
+      // The legacy policy API (vault/logical_system.go handlePoliciesList/Read/Set/Delete with the "policy" path):
+      // `rules` instead of `policy`, and GET on the collection lists.
+      {
+        pattern: /^policy\/?$/,
+        handlers: {
+          read: () => ({ data: { policies: policies.list(), keys: policies.list() }, topLevel: true }),
+          list: () => ({ data: { policies: policies.list(), keys: policies.list() }, topLevel: true }),
+        },
+      },
+      {
+        pattern: /^policy\/(.+)$/,
+        handlers: {
+          read: (_req, p) => {
+            const stored = policies.read(policyName(p));
+            return stored ? { data: { name: stored.name, rules: stored.policy }, topLevel: true } : undefined;
+          },
+          write: (req, p) => {
+            policies.write(policyName(p), policyText(req.data));
+            return undefined;
+          },
+          delete: (_req, p) => {
+            policies.delete(policyName(p));
+            return undefined;
+          },
+        },
+      },
       {
         pattern: /^policies\/acl\/(.+)$/,
         handlers: {

@@ -1,10 +1,11 @@
-// The built-in token auth mount `auth/token/` (spec/vault-api-subset.md §3): create, lookup, renew and revoke, for the
+// The built-in token auth mount `auth/token/` (vault/token_store.go): create, lookup, renew and revoke, for the
 // caller's own token, another token or an accessor. Options that only root or sudo may use are checked here, with
 // Vault's exact messages.
+import { parseCidr } from './cidr.js';
 import type { PolicyStore } from './policy-store.js';
 import { optBool, optDurationSeconds, optInt, optString, optStringList, optStringMap, rejectUnsupported } from './request-fields.js';
 import { SYSTEM_MAX_TTL_SECONDS, type TokenEntry, type TokenStore } from './token-store.js';
-import { badRequest, VaultError } from './vault-error.js';
+import { badRequest, permissionDenied, VaultError } from './vault-error.js';
 import type { Mount, VaultRequest, VaultResponse } from './vault-request.js';
 import type { Clock } from '../lib/clock.js';
 
@@ -41,6 +42,16 @@ export function tokenMount(tokens: TokenStore, policies: PolicyStore, clock: Clo
           write: (req) => {
             const entry = byToken(req);
             return { data: describe(entry, optString(req.data, 'token')!) };
+          },
+        },
+      },
+      {
+        // Every live token's accessor, for operators (sudo in Vault's default setup: the ACL decides here).
+        pattern: /^accessors\/$/,
+        handlers: {
+          list: (req) => {
+            if (!req.acl!.root && !req.acl!.allows(req.path, 'sudo')) throw permissionDenied();
+            return { data: { keys: tokens.accessors() } };
           },
         },
       },
@@ -94,7 +105,9 @@ export function tokenMount(tokens: TokenStore, policies: PolicyStore, clock: Clo
 function createToken(tokens: TokenStore, policies: PolicyStore, req: VaultRequest, o: { orphanPath: boolean }): VaultResponse {
   const caller = req.token!;
   const data = req.data;
-  rejectUnsupported(data, ['id', 'role_name', 'entity_alias', 'bound_cidrs']);
+  rejectUnsupported(data, ['id', 'role_name', 'entity_alias']);
+  const boundCidrs = optStringList(data, 'bound_cidrs') ?? [];
+  for (const c of boundCidrs) parseCidr(c, 'bound_cidrs');
   const callerIsRoot = caller.policies.includes('root');
   const privileged = callerIsRoot || req.acl!.allows(req.path, 'sudo');
   const type = optString(data, 'type') ?? 'service';
@@ -138,6 +151,7 @@ function createToken(tokens: TokenStore, policies: PolicyStore, req: VaultReques
     period,
     numUses,
     renewable: optBool(data, 'renewable') ?? true,
+    boundCidrs,
   });
   const warnings = chosen.filter((p) => p !== 'root' && !policies.exists(p)).map((p) => `Policy "${p}" does not exist`);
   return { auth: tokens.authBlock(token, entry), warnings };
@@ -167,6 +181,7 @@ export function describeToken(e: TokenEntry, id: string, nowMs: number): Record<
     ttl: expires ? Math.max(0, Math.floor((e.expireTimeMs - nowMs) / 1000)) : 0,
     type: 'service',
     ...(e.period > 0 ? { period: e.period } : {}),
+    ...(e.boundCidrs ? { bound_cidrs: e.boundCidrs } : {}),
     ...(expires
       ? {
           renewable: e.renewable,

@@ -35,6 +35,8 @@ export interface TokenEntry {
   lastRenewalTimeMs?: number;
   /** Set when the last allowed use was taken: the token is revoked once that request ends. */
   exhausted?: boolean;
+  /** Source addresses the token may be used from (Vault's bound_cidrs); absent = anywhere. */
+  boundCidrs?: string[];
 }
 
 export interface CreateTokenOptions {
@@ -50,6 +52,7 @@ export interface CreateTokenOptions {
   period?: number;
   numUses?: number;
   renewable?: boolean;
+  boundCidrs?: string[];
 }
 
 const TOKEN_PREFIX = 'hvs.';
@@ -84,6 +87,7 @@ export class TokenStore {
       renewable: o.ttl > 0 && (o.renewable ?? true),
       issueTimeMs: now,
       expireTimeMs: o.ttl > 0 ? now + o.ttl * 1000 : 0,
+      ...(o.boundCidrs?.length ? { boundCidrs: o.boundCidrs } : {}),
     };
     this.storage.transaction(() => {
       this.save(entry);
@@ -96,6 +100,15 @@ export class TokenStore {
   /** The live entry for a token, or undefined (unknown, revoked, expired: an expired token is revoked here). */
   lookup(token: string): TokenEntry | undefined {
     return this.lookupHash(hashToken(token));
+  }
+
+  /** Accessors of every token that is still alive (expired ones are revoked on the way). */
+  accessors(): string[] {
+    return this.storage
+      .list('token/accessor/')
+      .map((k) => k.slice('token/accessor/'.length))
+      .filter((a) => this.lookupAccessor(a) !== undefined)
+      .sort();
   }
 
   lookupAccessor(accessor: string): TokenEntry | undefined {
@@ -162,6 +175,8 @@ export class TokenStore {
         const e = hash === entry.hash ? entry : this.storage.getJson<TokenEntry>(`token/id/${hash}`);
         if (!e) continue;
         this.storage.delete(`token/id/${hash}`);
+        // The token's cubbyhole (and a wrapped response in it) dies with the token, as in Vault.
+        for (const k of this.storage.list(`cubbyhole/${hash}/`)) this.storage.delete(k);
         this.storage.delete(`token/accessor/${e.accessor}`);
         if (e.expireTimeMs > 0) this.storage.delete(expiryPath(e));
         if (e.parent) this.storage.delete(`token/parent/${e.parent}/${hash}`);

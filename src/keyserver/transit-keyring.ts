@@ -170,10 +170,14 @@ export class TransitKeyring {
   }
 }
 
-/** The object Vault returns for a key (formatKeyPolicy): never key material, only version creation times. */
+/**
+ * The object Vault returns for a key (path_keys.go formatKeyPolicy): never key material, only version creation times,
+ * and only for versions that can still decrypt (below min_decryption_version they are hidden, as Vault does).
+ */
 export function describeKey(key: TransitKey): Record<string, unknown> {
   const keys: Record<string, number> = {};
-  for (const [v, t] of Object.entries(key.versions)) if (Number(v) >= key.minAvailableVersion) keys[v] = t;
+  const lowest = Math.max(key.minAvailableVersion, key.minDecryptionVersion);
+  for (const [v, t] of Object.entries(key.versions)) if (Number(v) >= lowest) keys[v] = t;
   return {
     name: key.name,
     type: key.type,

@@ -1,10 +1,11 @@
-// The Transit secrets engine's HTTP endpoints (spec/vault-api-subset.md §5): keys, config, rotate, encrypt, decrypt,
-// rewrap, datakey. Single requests and batch_input share one code path, as in Vault; plaintext is handled as Buffers
-// and zero-filled once encoded into the response.
+// The Transit secrets engine's HTTP endpoints (builtin/logical/transit in Vault): keys, config, rotate, encrypt,
+// decrypt, rewrap, datakey; hmac, sign/verify and export are in transit-hmac-export-routes.ts. Single requests and
+// batch_input share one code path, as in Vault; plaintext is handled as Buffers and zero-filled once encoded.
 import { randomBytes } from 'node:crypto';
 import { decodeStrictBase64 } from '../encryption/strict-base64.js';
 import { isJsonObject } from './lossless-json.js';
 import { has, optBool, optDurationSeconds, optInt, optString, type RequestData } from './request-fields.js';
+import { transitHmacExportRoutes } from './transit-hmac-export-routes.js';
 import { ciphertextVersion, effectiveKey, openTransit, sealTransit } from './transit-cipher.js';
 import { describeKey, KEY_NAME, type TransitKey, type TransitKeyring } from './transit-keyring.js';
 import { badRequest, VaultError } from './vault-error.js';
@@ -115,6 +116,7 @@ export function transitMount(keyring: TransitKeyring, path = 'transit/'): Mount 
           },
         },
       },
+      ...transitHmacExportRoutes(keyring),
     ],
   };
 }

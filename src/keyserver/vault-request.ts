@@ -2,6 +2,7 @@
 // builds one from the wire and renders the other back (spec/vault-api-subset.md §1).
 import type { Acl } from './acl-policy.js';
 import type { RequestData } from './request-fields.js';
+import type { WrapInfo } from './response-wrapping.js';
 import type { TokenEntry } from './token-store.js';
 
 /** What a request does; the capability an ACL must grant is named after it (create/update decided per endpoint). */
@@ -14,8 +15,10 @@ export interface VaultRequest {
   data: RequestData;
   /** The caller's token, when the path needs one and it is valid. */
   token?: TokenEntry;
-  /** The caller's raw token, for lookup-self's `id`. Never logged. */
+  /** The token the caller presented (validated only on authenticated paths), for lookup-self's `id`. Never logged. */
   clientToken?: string;
+  /** Seconds from X-Vault-Wrap-TTL: the response is to be wrapped (response-wrapping.ts). */
+  wrapTtlSeconds?: number;
   acl?: Acl;
   remoteAddress: string;
 }
@@ -46,6 +49,8 @@ export interface VaultResponse {
   topLevel?: boolean;
   /** A body sent as is, without the envelope (sys/health, sys/seal-status). */
   raw?: unknown;
+  /** A response that is itself a wrapping token (sys/wrapping/rewrap). */
+  wrapInfo?: WrapInfo;
 }
 
 export type Handler = (req: VaultRequest, params: readonly string[]) => Promise<VaultResponse | undefined> | VaultResponse | undefined;

@@ -3,7 +3,9 @@
 // decided, so a token without access learns nothing about which paths exist.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { inCidrs } from './cidr.js';
 import type { PolicyStore } from './policy-store.js';
+import type { ResponseWrapper } from './response-wrapping.js';
 import type { RequestData } from './request-fields.js';
 import type { TokenEntry, TokenStore } from './token-store.js';
 import { coreMessage, notFound, permissionDenied, unsupportedOperation, unsupportedPath, VaultError } from './vault-error.js';
@@ -16,6 +18,8 @@ export interface RouterInput {
   data: RequestData;
   clientToken: string | undefined;
   remoteAddress: string;
+  /** X-Vault-Wrap-TTL in seconds: answer with a wrapping token instead of the response. */
+  wrapTtlSeconds?: number;
 }
 
 export interface RouterResult {
@@ -37,6 +41,7 @@ export class VaultRouter {
     private readonly tokens: TokenStore,
     private readonly policies: PolicyStore,
     private readonly log: Logger,
+    private readonly wrapper: ResponseWrapper,
   ) {
     this.mounts = [...mounts].sort((a, b) => b.path.length - a.path.length); // longest prefix first
   }
@@ -64,6 +69,11 @@ export class VaultRouter {
         if (!input.clientToken) throw permissionDenied();
         token = this.tokens.lookup(input.clientToken);
         if (!token) throw permissionDenied({ invalidToken: true });
+        // A bound token used from elsewhere is refused like a wrong one, and stays valid where it belongs (Vault CheckToken).
+        if (token.boundCidrs && !inCidrs(input.remoteAddress, token.boundCidrs)) {
+          token = undefined;
+          throw permissionDenied();
+        }
       }
       const op: Operation = operation === 'write' ? (route?.exists ? (route.exists(params) ? 'update' : 'create') : 'update') : operation;
       operation = op;
@@ -74,7 +84,9 @@ export class VaultRouter {
         path: input.path,
         data: input.data,
         remoteAddress: input.remoteAddress,
-        ...(token ? { token, clientToken: input.clientToken!, acl: acl! } : {}),
+        ...(input.clientToken ? { clientToken: input.clientToken } : {}),
+        ...(input.wrapTtlSeconds ? { wrapTtlSeconds: input.wrapTtlSeconds } : {}),
+        ...(token ? { token, acl: acl! } : {}),
       };
       if (!mount) throw new VaultError(404, [`no handler for route ${JSON.stringify(input.path)}. route entry not found.`]);
       if (!route) {
@@ -85,7 +97,8 @@ export class VaultRouter {
       if (!handler) throw unsupportedOperation();
       if (token) revokeAfter = this.tokens.consumeUse(token);
       const res = await handler(req, params);
-      return this.render(requestId, mount, op, res, token?.accessor);
+      const result = this.render(requestId, mount, op, res, token?.accessor);
+      return input.wrapTtlSeconds && result.status === 200 && res?.raw === undefined && !res?.wrapInfo ? this.wrapResult(result, input, res) : result;
     } catch (e) {
       const err = e instanceof VaultError ? e : this.internal(e);
       return {
@@ -109,7 +122,7 @@ export class VaultRouter {
       if (op === 'read' || op === 'list') throw notFound();
       if (!res) return { ...base, status: 204, body: undefined };
     }
-    if (!res.data && !res.auth && !res.warnings?.length && !res.status) return { ...base, status: 204, body: undefined };
+    if (!res.data && !res.auth && !res.wrapInfo && !res.warnings?.length && !res.status) return { ...base, status: 204, body: undefined };
     return {
       ...base,
       status: res.status ?? 200,
@@ -120,11 +133,21 @@ export class VaultRouter {
         renewable: false,
         lease_duration: 0,
         data: res.data ?? null,
-        wrap_info: null,
+        wrap_info: res.wrapInfo ?? null,
         warnings: res.warnings?.length ? res.warnings : null,
         auth: res.auth ?? null,
         mount_type: mount.type,
       },
+    };
+  }
+
+  /** The response goes into a new wrapping token's cubbyhole; the caller gets only wrap_info (vault/wrapping.go). */
+  private wrapResult(result: RouterResult, input: RouterInput, res: VaultResponse | undefined): RouterResult {
+    const info = this.wrapper.wrap(result.body, { ttlSeconds: input.wrapTtlSeconds!, creationPath: input.path, wrappedAccessor: res?.auth?.accessor ?? '' });
+    const body = result.body as Record<string, unknown>;
+    return {
+      ...result,
+      body: { request_id: body.request_id, lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: info, warnings: null, auth: null, mount_type: body.mount_type },
     };
   }
 

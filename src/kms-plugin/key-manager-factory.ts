@@ -1,5 +1,6 @@
 // Builds the KeyManager a configuration names. PKCS#11 is loaded only when configured: its module pulls in a native
 // binding that most installations never need, and it owns its own config schema.
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { InvalidError } from '../lib/errors.js';
@@ -15,6 +16,10 @@ export interface KeyManagerDeps {
   clock: Clock;
   /** Deadline for calls a backend makes on its own (token renewal, logins); request calls get the caller's signal. */
   timeoutMs?: number;
+  /** Where a `wrapped-token` auth reads its wrapping token (default: process.stdin). */
+  stdin?: Readable;
+  /** A `wrapped-token` auth lost its token for good (default: exit 75, so the supervisor restarts with a fresh one). */
+  onCredentialLost?: () => void;
 }
 
 /** What `backends/pkcs11/pkcs11-key-manager.ts` exports; it validates the mapping itself (pkcs11-config.ts). */

@@ -17,7 +17,9 @@ export interface LocalBackendConfig {
 
 export type VaultAuthConfig =
   | { type: 'token'; tokenFile: string }
-  | { type: 'approle'; mount: string; roleIdFile: string; secretIdFile: string };
+  | { type: 'approle'; mount: string; roleIdFile: string; secretIdFile: string }
+  /** A response-wrapping token on stdin, unwrapped once; the token lives in memory only (backends/vault-auth.ts). */
+  | { type: 'wrapped-token' };
 
 export interface VaultTransitBackendConfig {
   type: 'vault-transit';
@@ -84,9 +86,10 @@ const VAULT_KEY_NAME = /^\w(?:[\w.-]*\w)?$/;
 type PathResolver = ((p: string) => string) & { baseDir: string };
 
 function parseAuth(f: ConfigFields, path: PathResolver): VaultAuthConfig {
-  const type = f.oneOf('type', ['token', 'approle'] as const);
+  const type = f.oneOf('type', ['token', 'approle', 'wrapped-token'] as const);
   let auth: VaultAuthConfig;
   if (type === 'token') auth = { type, tokenFile: path(f.string('tokenFile')) };
+  else if (type === 'wrapped-token') auth = { type };
   else {
     auth = {
       type,

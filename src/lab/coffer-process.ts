@@ -10,7 +10,8 @@ import { ApiClient } from './api-client.js';
 import { stopChild } from './cleanup.js';
 
 const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+/** How long a child may take to start; LAB_START_TIMEOUT_MS raises it on a loaded machine (shared CI runners). */
+export const START_TIMEOUT_MS = Number(process.env.LAB_START_TIMEOUT_MS) || 30_000;
 const LOG_TAIL = 4_000;
 
 export interface CofferUpArgs {

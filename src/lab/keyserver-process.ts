@@ -11,6 +11,7 @@ import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopChild } from './cleanup.js';
+import { START_TIMEOUT_MS } from './coffer-process.js';
 import { emptyLoot, type Loot } from './loot.js';
 
 const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
@@ -25,18 +26,24 @@ export async function spawnCoffer(
   ready: RegExp,
   onChild?: (c: ChildProcess) => void,
   stream: 'stdout' | 'stderr' = 'stdout',
+  /** Bytes for the child's stdin (a wrapping token, as `coffer up` hands the plugin); the pipe stays open. */
+  stdin?: Uint8Array,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray; errTail: () => string }> {
-  const child = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   onChild?.(child);
+  if (stdin) {
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.write(stdin);
+  }
   let err = '';
-  child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
   // Drain stdout too: a child blocked on a full pipe would stall.
-  if (stream === 'stderr') child.stdout.resume();
+  if (stream === 'stderr') child.stdout!.resume();
   try {
     const match = await new Promise<RegExpExecArray>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`coffer ${args[0]} did not start within 30 s: ${err}`)), 30_000);
-      child[stream].on('data', (c: Buffer) => {
+      const timer = setTimeout(() => reject(new Error(`coffer ${args[0]} did not start within ${START_TIMEOUT_MS} ms: ${err}`)), START_TIMEOUT_MS);
+      child[stream]!.on('data', (c: Buffer) => {
         out = (out + c.toString()).slice(-8000);
         const m = ready.exec(out);
         if (m) {

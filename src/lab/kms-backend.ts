@@ -1,9 +1,11 @@
 // The KMS side of the kms row: a KMS v2 plugin on a unix socket and the key server behind it.
 //
 // The real row: `coffer keyserver` (its own process; data directory, root key and root token in `serverDir`, the key
-// server's machine) with a Transit KEK, and `coffer kms-plugin` (its own process; configuration and key-server token in
-// `nodeEtc`, on the node's disk, as the disk column defines; socket in `runDir`), provisioned as `coffer up` does
-// (cli/kms-stack.ts provisionKeyserver). The kms-server take-over is keyserver-process.ts's: full control of the key
+// server's machine) with a Transit KEK, and `coffer kms-plugin` (its own process; configuration in `nodeEtc`, on the
+// node's disk, as the disk column defines; socket in `runDir`), provisioned as `coffer up` does (cli/kms-stack.ts): the
+// plugin's key-server token is minted for this start and handed over response-wrapped on its stdin, so the node's
+// disk holds no credential. With `tokenOnDisk` the token is kept in a file beside the config instead, as earlier
+// versions of `coffer up` did - the variant that shows what that costs. The kms-server take-over is keyserver-process.ts's: full control of the key
 // server's machine (transit/decrypt on the EDEKs, and whatever KV secrets it holds).
 //
 // PLACEHOLDER fallback (LAB_KMS=placeholder, or when the key server cannot start): src/kms/testing/base64-kms-plugin.ts,
@@ -58,7 +60,13 @@ async function spawnPlaceholderPlugin(runDir: string, onChild?: (c: ChildProcess
   return { endpoint, child };
 }
 
-export async function startLabKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess) => void } = {}): Promise<LabKms> {
+interface LabKmsOptions {
+  onChild?: (c: ChildProcess) => void;
+  /** Keep the plugin's token in a file on the node's disk (the pre-wrapping layout). */
+  tokenOnDisk?: boolean;
+}
+
+export async function startLabKms(dirs: LabKmsDirs, opts: LabKmsOptions = {}): Promise<LabKms> {
   if (process.env.LAB_KMS !== 'placeholder') return startRealKms(dirs, opts);
   return startPlaceholderKms(dirs, opts);
 }
@@ -87,25 +95,34 @@ async function startPlaceholderKms(dirs: LabKmsDirs, opts: { onChild?: (c: Child
   };
 }
 
-async function startRealKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess) => void }): Promise<LabKms> {
-  const { provisionKeyserver, KEK_NAME } = await import('../cli/kms-stack.js');
+async function startRealKms(dirs: LabKmsDirs, opts: LabKmsOptions): Promise<LabKms> {
+  const { provisionKeyserver, issuePluginCredential, writePluginTokenFileUnsafe, KEK_NAME } = await import('../cli/kms-stack.js');
   const ks = await startLabKeyserver(dirs.serverDir, opts);
   const url = ks.url;
   const pluginDir = join(dirs.nodeEtc, 'kms-plugin');
   await mkdir(pluginDir, { recursive: true, mode: 0o700 });
-  const tokenFile = join(pluginDir, 'vault-token');
-  await provisionKeyserver(url, ks.rootTokenFile, tokenFile, pino({ level: 'silent' }));
+  await provisionKeyserver(url, ks.rootTokenFile, pino({ level: 'silent' }));
   const endpoint = `unix://${join(dirs.runDir, 'kms.sock')}`;
   const config = join(pluginDir, 'config.yaml');
+  const tokenFile = join(pluginDir, 'vault-token');
+  let auth = '    type: wrapped-token\n';
+  let stdin: Buffer | undefined;
+  if (opts.tokenOnDisk) {
+    await writePluginTokenFileUnsafe(url, ks.rootTokenFile, tokenFile);
+    auth = `    type: token\n    tokenFile: ${tokenFile}\n`;
+  } else {
+    stdin = Buffer.from(`${(await issuePluginCredential(url, ks.rootTokenFile)).wrappingToken}\n`);
+  }
   await writeFile(
     config,
-    `endpoint: ${endpoint}\nhealthListen: 127.0.0.1:0\nbackend:\n  type: vault-transit\n  address: ${url}\n  key: ${KEK_NAME}\n  auth:\n    type: token\n    tokenFile: ${tokenFile}\n`,
+    `endpoint: ${endpoint}\nhealthListen: 127.0.0.1:0\nbackend:\n  type: vault-transit\n  address: ${url}\n  key: ${KEK_NAME}\n  auth:\n${auth}`,
     { mode: 0o600 },
   );
-  const plugin = await spawnCoffer(['kms-plugin', '--config', config, '--log-level', 'warn'], /coffer kms-plugin ready endpoint=(\S+)/, opts.onChild);
+  const plugin = await spawnCoffer(['kms-plugin', '--config', config, '--log-level', 'warn'], /coffer kms-plugin ready endpoint=(\S+)/, opts.onChild, 'stdout', stdin);
+  stdin?.fill(0);
   return {
     endpoint: plugin.match[1]!,
-    describe: 'coffer kms-plugin (vault-transit backend) -> coffer keyserver (Transit KEK)',
+    describe: `coffer kms-plugin (vault-transit backend, ${opts.tokenOnDisk ? 'token in a file on the node disk' : 'token handed over wrapped on stdin'}) -> coffer keyserver (Transit KEK)`,
     placeholder: false,
     takeOver: (signal) => ks.takeOver(signal),
     async stop() {

@@ -15,6 +15,8 @@ export interface VariantSpec {
   provider: Provider;
   /** Coffer's --kms-no-dek-cache. */
   kmsNoDekCache?: boolean;
+  /** The KMS plugin's key-server token in a file on the node disk (earlier `coffer up`), not handed over on stdin. */
+  kmsTokenOnDisk?: boolean;
   /** SQLCipher on the embedded store, the unlock key outside the node's disk. */
   sqlcipher?: boolean;
   /** etcd's data directory on a gocryptfs mount (password outside the node's disk). */
@@ -78,7 +80,7 @@ export const ROWS: readonly RowSpec[] = [
     id: 'kms',
     title: 'KMS Provider with Plugin for external KMS',
     variants: [
-      v('kms-v2/sqlite', 'kms', 'KMS v2 with the DEK (seed) cache on, as upstream', { store: 'sqlite', provider: 'kms' }),
+      v('kms-v2/sqlite', 'kms', "KMS v2 with the DEK (seed) cache on, as upstream; the plugin's token handed over wrapped on stdin, never on disk (coffer up's default)", { store: 'sqlite', provider: 'kms' }),
       v('kms-v2-no-dek-cache/sqlite', 'kms', "KMS v2 with --kms-no-dek-cache (Coffer's option)", { store: 'sqlite', provider: 'kms', kmsNoDekCache: true }),
       v('kms-v2/etcd', 'kms', 'KMS v2 with the DEK cache on, etcd', { store: 'etcd', provider: 'kms' }),
     ],
@@ -91,6 +93,7 @@ export const ROWS: readonly RowSpec[] = [
  */
 export const EXTRA_VARIANTS: readonly VariantSpec[] = [
   v('aescbc-key-off-disk/sqlite', 'encryption-at-rest', 'aescbc, the EncryptionConfiguration kept off the node disk', { store: 'sqlite', provider: 'aescbc', configOnDisk: false }),
+  v('kms-v2-token-on-disk/sqlite', 'kms', "KMS v2, the plugin's key-server token in a file on the node disk (coffer up before the wrapped hand-over)", { store: 'sqlite', provider: 'kms', kmsTokenOnDisk: true }),
 ];
 
 export function parseRows(list: string): RowSpec[] {

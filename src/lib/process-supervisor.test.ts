@@ -145,4 +145,22 @@ void describe('superviseProcess', () => {
       stranger.kill('SIGKILL');
     }
   });
+
+  void it('hands each (re)start fresh stdin bytes over a pipe that stays open', async () => {
+    let n = 0;
+    const p = superviseProcess({
+      name: 'test',
+      ...node('process.stdin.once("data", (d) => console.log("got " + d.toString().trim())); setInterval(() => {}, 1000)'),
+      ready: /got (\S+)/,
+      logger,
+      restartDelayMs: 10,
+      stdin: async () => Buffer.from(`credential-${++n}\n`),
+    });
+    assert.equal((await p.ready)[1], 'credential-1');
+    const first = p.pid()!;
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => p.restarts() === 1 && p.pid() !== undefined && p.pid() !== first, 'the restart');
+    assert.equal(n, 2);
+    await p.stop();
+  });
 });

@@ -38,6 +38,11 @@ export interface SupervisedProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the running child's identity is recorded; a leftover recorded there is ended before the first start. */
   pidFile?: string;
+  /**
+   * Bytes for the child's stdin, asked for before each (re)start - a fresh single-use credential, so none need be kept
+   * on disk. Written to a pipe that stays open for the child's life; a failure counts as a failed start.
+   */
+  stdin?: () => Promise<Uint8Array>;
 }
 
 export interface SupervisedProcess {
@@ -76,11 +81,30 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
 
   const start = () => {
     if (stopped) return;
+    if (!o.stdin) return spawnChild(undefined);
+    o.stdin().then(
+      (bytes) => (stopped ? undefined : spawnChild(bytes)),
+      (e: Error) => {
+        o.logger.error({ process: o.name, error: e.message }, "could not prepare the child's stdin");
+        if (stopped) return;
+        if (firstStart) return failFirstStart(new Error(`${o.name}: could not prepare its stdin: ${e.message}`));
+        restartCount++;
+        restartTimer = setTimeout(start, delay);
+        delay = Math.min(delay * 2, maxDelay);
+      },
+    );
+  };
+
+  const spawnChild = (stdinBytes: Uint8Array | undefined) => {
     const startedAt = Date.now();
-    const stdio: StdioOptions = ['ignore', 'pipe', 'inherit'];
+    const stdio: StdioOptions = [stdinBytes ? 'pipe' : 'ignore', 'pipe', 'inherit'];
     stdio[LIFELINE_FD] = 'pipe';
     const c = spawn(o.command, [...o.args], { stdio, detached: true, env: { ...(o.env ?? process.env), [LIFELINE_ENV]: String(LIFELINE_FD) } });
     child = c;
+    if (stdinBytes) {
+      c.stdin!.on('error', () => undefined); // a child that exits early closes the pipe; its exit is handled below
+      c.stdin!.write(stdinBytes, () => stdinBytes.fill(0));
+    }
     // Our end of the lifeline: read (nothing ever comes) so that the child's exit closes it and frees the handle.
     const lifeline = c.stdio[LIFELINE_FD] as Readable | null;
     lifeline?.on('error', () => undefined).resume();

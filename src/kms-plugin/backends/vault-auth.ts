@@ -1,7 +1,12 @@
-// How the vault-transit backend gets a Vault token (vault-api-subset §3, §8.2):
+// How the vault-transit backend gets a Vault token:
 // - token: read from a file on each use, so whatever rotates the file (vault-agent, a mounted Secret) is followed;
 // - approle: log in with role_id and secret_id (both files), renew the token with renew-self before two thirds of
-//   its lease are gone, and log in again when renewal fails or Vault rejects the token.
+//   its lease are gone, and log in again when renewal fails or Vault rejects the token;
+// - wrapped-token: a single-use response-wrapping token arrives on stdin (from `coffer up`'s supervisor, minted at each
+//   start); it is unwrapped once, and the token inside lives only in this process's memory, renewed like AppRole's.
+//   Nothing reusable is ever on disk; when the token is lost the plugin cannot log in again, so it says so and exits
+//   for its supervisor to start it with a fresh credential.
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import { UnavailableError } from '../../lib/errors.js';
@@ -86,21 +91,29 @@ interface Lease {
 
 const RETRY_LOGIN_MS = 10_000;
 
-export class AppRoleAuth implements VaultAuth {
+interface LeasedAuthOptions {
+  clock: Clock;
+  logger: Logger;
+  timeoutMs: number;
+}
+
+/** A token obtained by a login of some kind, renewed before its lease ends, obtained again when renewal fails. */
+abstract class LeasedAuth implements VaultAuth {
   private lease: Lease | undefined;
   private loggingIn: Promise<Buffer> | undefined;
   private timer: { cancel(): void } | undefined;
-  private closed = false;
-  private readonly roleId: SecretFile;
-  private readonly secretId: SecretFile;
+  protected closed = false;
 
   constructor(
-    private readonly client: VaultHttpClient,
-    private readonly o: { mount: string; roleIdFile: string; secretIdFile: string; clock: Clock; logger: Logger; timeoutMs: number },
-  ) {
-    this.roleId = new SecretFile(o.roleIdFile, 'auth.roleIdFile');
-    this.secretId = new SecretFile(o.secretIdFile, 'auth.secretIdFile');
-  }
+    protected readonly client: VaultHttpClient,
+    protected readonly o: LeasedAuthOptions,
+  ) {}
+
+  /** The `auth` block of a successful login. */
+  protected abstract obtain(signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** For logs: what kind of login this is. */
+  protected abstract readonly describe: Record<string, string>;
+  protected abstract wipe(): void;
 
   token(signal: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new UnavailableError('vault auth is closed'));
@@ -111,7 +124,7 @@ export class AppRoleAuth implements VaultAuth {
 
   rejected(token: Uint8Array): void {
     if (this.lease && this.lease.token.equals(token)) {
-      this.o.logger.warn({ authMount: this.o.mount }, 'Vault rejected the AppRole token; logging in again');
+      this.o.logger.warn(this.describe, 'Vault rejected the token; logging in again');
       this.drop();
     }
   }
@@ -124,27 +137,18 @@ export class AppRoleAuth implements VaultAuth {
   }
 
   private async login(signal: AbortSignal): Promise<Buffer> {
-    const [roleId, secretId] = await Promise.all([this.roleId.read(), this.secretId.read()]);
-    // A stale token header on a login path is ignored by Vault (§1.2); none is sent here anyway.
-    const res = await this.client.request('PUT', `auth/${this.o.mount}/login`, {
-      body: { role_id: roleId.toString('utf8'), secret_id: secretId.toString('utf8') },
-      signal,
-    });
-    if (res.status !== 200) throw vaultError(`AppRole login at auth/${this.o.mount}/login`, res);
-    const auth = res.body?.auth as Record<string, unknown> | undefined;
-    const clientToken = auth?.client_token;
-    if (typeof clientToken !== 'string' || clientToken === '') {
-      throw new UnavailableError(`AppRole login at auth/${this.o.mount}/login: response has no auth.client_token`);
-    }
+    const auth = await this.obtain(signal);
+    const clientToken = auth.client_token;
+    if (typeof clientToken !== 'string' || clientToken === '') throw new UnavailableError('Vault login response has no auth.client_token');
     if (this.closed) throw new UnavailableError('vault auth is closed');
     this.drop();
     const lease: Lease = {
       token: Buffer.from(clientToken, 'latin1'),
-      renewable: auth?.renewable === true,
-      leaseSeconds: typeof auth?.lease_duration === 'number' ? auth.lease_duration : 0,
+      renewable: auth.renewable === true,
+      leaseSeconds: typeof auth.lease_duration === 'number' ? auth.lease_duration : 0,
     };
     this.lease = lease;
-    this.o.logger.info({ authMount: this.o.mount, leaseSeconds: lease.leaseSeconds, renewable: lease.renewable }, 'logged in to Vault with AppRole');
+    this.o.logger.info({ ...this.describe, leaseSeconds: lease.leaseSeconds, renewable: lease.renewable }, 'logged in to Vault');
     this.schedule(lease);
     return lease.token;
   }
@@ -169,12 +173,12 @@ export class AppRoleAuth implements VaultAuth {
         // A renewal capped by the token's max TTL comes back shorter; once it is nearly gone, log in afresh instead.
         if (seconds > Math.min(10, lease.leaseSeconds / 10)) {
           lease.leaseSeconds = seconds;
-          this.o.logger.debug({ authMount: this.o.mount, leaseSeconds: seconds }, 'renewed the Vault token');
+          this.o.logger.debug({ ...this.describe, leaseSeconds: seconds }, 'renewed the Vault token');
           this.schedule(lease);
           return;
         }
       } catch (e) {
-        this.o.logger.warn({ authMount: this.o.mount, error: (e as Error).message }, 'Vault token renewal failed; logging in again');
+        this.o.logger.warn({ ...this.describe, error: (e as Error).message }, 'Vault token renewal failed; logging in again');
       }
     }
     if (this.closed || this.lease !== lease) return;
@@ -182,7 +186,7 @@ export class AppRoleAuth implements VaultAuth {
     try {
       await this.token(signal);
     } catch (e) {
-      this.o.logger.error({ authMount: this.o.mount, error: (e as Error).message, retryMs: RETRY_LOGIN_MS }, 'AppRole login failed');
+      this.o.logger.error({ ...this.describe, error: (e as Error).message, retryMs: RETRY_LOGIN_MS }, 'Vault login failed');
       // Calls log in on demand anyway; this timer only keeps a token ready for the next Status.
       this.timer = this.o.clock.setTimeout(() => {
         if (!this.lease && !this.closed) this.token(AbortSignal.timeout(this.o.timeoutMs)).catch(() => undefined);
@@ -201,7 +205,100 @@ export class AppRoleAuth implements VaultAuth {
         .catch(() => undefined);
     }
     this.drop();
+    this.wipe();
+  }
+}
+
+export class AppRoleAuth extends LeasedAuth {
+  private readonly roleId: SecretFile;
+  private readonly secretId: SecretFile;
+  protected readonly describe: Record<string, string>;
+
+  constructor(client: VaultHttpClient, private readonly ao: LeasedAuthOptions & { mount: string; roleIdFile: string; secretIdFile: string }) {
+    super(client, ao);
+    this.roleId = new SecretFile(ao.roleIdFile, 'auth.roleIdFile');
+    this.secretId = new SecretFile(ao.secretIdFile, 'auth.secretIdFile');
+    this.describe = { auth: 'approle', authMount: ao.mount };
+  }
+
+  protected async obtain(signal: AbortSignal): Promise<Record<string, unknown>> {
+    const [roleId, secretId] = await Promise.all([this.roleId.read(), this.secretId.read()]);
+    // A stale token header on a login path is ignored by Vault; none is sent here anyway.
+    const res = await this.client.request('PUT', `auth/${this.ao.mount}/login`, {
+      body: { role_id: roleId.toString('utf8'), secret_id: secretId.toString('utf8') },
+      signal,
+    });
+    if (res.status !== 200) throw vaultError(`AppRole login at auth/${this.ao.mount}/login`, res);
+    return (res.body?.auth as Record<string, unknown> | undefined) ?? {};
+  }
+
+  protected wipe(): void {
     this.roleId.wipe();
     this.secretId.wipe();
   }
+}
+
+/** The most a wrapping token line may be, and how long the plugin waits for it on stdin. */
+const WRAPPING_TOKEN_MAX = 4096;
+export const WRAPPING_TOKEN_WAIT_MS = 30_000;
+
+/** The first line of a stream (a pipe from the supervisor), bounded in size and time; the stream stays open. */
+export async function readFirstLine(input: Readable, o: { maxBytes: number; timeoutMs: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const done = (e: Error | undefined, line?: Buffer) => {
+      clearTimeout(timer);
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+      buf.fill(0);
+      if (e) reject(e);
+      else resolve(line!);
+    };
+    const onData = (c: Buffer) => {
+      const next = Buffer.concat([buf, c]);
+      buf.fill(0);
+      c.fill(0);
+      buf = next;
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0) return done(undefined, Buffer.from(buf.subarray(0, buf[nl - 1] === 0x0d ? nl - 1 : nl)));
+      if (buf.length > o.maxBytes) done(new UnavailableError(`stdin: no line within ${o.maxBytes} bytes`));
+    };
+    const onEnd = () => done(new UnavailableError('stdin closed before a wrapping token arrived'));
+    const timer = setTimeout(() => done(new UnavailableError(`stdin: no wrapping token within ${o.timeoutMs} ms`)), o.timeoutMs);
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.resume();
+  });
+}
+
+export class WrappedTokenAuth extends LeasedAuth {
+  private used = false;
+  protected readonly describe = { auth: 'wrapped-token' };
+
+  constructor(client: VaultHttpClient, private readonly wo: LeasedAuthOptions & { input: Readable; onLost: () => void }) {
+    super(client, wo);
+  }
+
+  protected async obtain(signal: AbortSignal): Promise<Record<string, unknown>> {
+    if (this.used) {
+      // The one credential was spent: only a fresh wrapping token (a restart by the supervisor) can help.
+      this.wo.onLost();
+      throw new UnavailableError('the Vault token from the wrapping token on stdin is gone (expired or revoked); a restart brings a fresh one');
+    }
+    this.used = true;
+    const wrapping = await readFirstLine(this.wo.input, { maxBytes: WRAPPING_TOKEN_MAX, timeoutMs: WRAPPING_TOKEN_WAIT_MS });
+    try {
+      const res = await this.client.request('PUT', 'sys/wrapping/unwrap', { token: wrapping, signal });
+      if (res.status !== 200) {
+        this.wo.onLost();
+        throw vaultError('unwrapping the wrapping token from stdin', res);
+      }
+      return (res.body?.auth as Record<string, unknown> | undefined) ?? {};
+    } finally {
+      wrapping.fill(0);
+    }
+  }
+
+  protected wipe(): void {}
 }

@@ -12,7 +12,7 @@ import { DecryptError, InvalidError, NotFoundError, UnavailableError } from '../
 import type { KeyManager, KeyManagerEncryptResult, KeyManagerStatus } from '../key-manager.js';
 import type { KeyManagerDeps } from '../key-manager-factory.js';
 import type { VaultTransitBackendConfig } from '../plugin-config.js';
-import { AppRoleAuth, TokenFileAuth, type VaultAuth } from './vault-auth.js';
+import { AppRoleAuth, TokenFileAuth, WrappedTokenAuth, type VaultAuth } from './vault-auth.js';
 import { envelopeData, vaultError, vaultErrorText, VaultHttpClient, type VaultResponse } from './vault-http-client.js';
 
 const KEY_ID_PREFIX = 'vault-transit:';
@@ -181,10 +181,19 @@ export async function createVaultTransitKeyManager(config: VaultTransitBackendCo
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const client = new VaultHttpClient({ address: config.address, ...(config.namespace ? { namespace: config.namespace } : {}), ...(ca ? { ca } : {}), timeoutMs });
   const logger = deps.logger.child({ backend: 'vault-transit' });
+  const common = { clock: deps.clock, logger, timeoutMs };
+  const onLost =
+    deps.onCredentialLost ??
+    (() => {
+      logger.fatal('the Vault token handed over on stdin is gone and cannot be renewed or replaced; exiting for a restart with a fresh one');
+      process.exit(75); // EX_TEMPFAIL: not a clean exit, so `coffer up`'s supervisor restarts the plugin
+    });
   const auth: VaultAuth =
     config.auth.type === 'token'
-      ? new TokenFileAuth(config.auth.tokenFile, { client, clock: deps.clock, logger, timeoutMs })
-      : new AppRoleAuth(client, { ...config.auth, clock: deps.clock, logger, timeoutMs });
+      ? new TokenFileAuth(config.auth.tokenFile, { client, ...common })
+      : config.auth.type === 'approle'
+        ? new AppRoleAuth(client, { ...config.auth, ...common })
+        : new WrappedTokenAuth(client, { ...common, input: deps.stdin ?? process.stdin, onLost });
   logger.info(
     { address: config.address, namespace: config.namespace, transitMount: config.transitMount, key: config.key, auth: config.auth.type },
     'vault-transit backend configured',

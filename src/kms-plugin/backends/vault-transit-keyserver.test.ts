@@ -68,3 +68,64 @@ void describe('vault-transit backend against coffer keyserver', () => {
     }
   });
 });
+
+void describe('wrapped-token auth against coffer keyserver', () => {
+  let ks: TestKeyserver;
+  before(async () => {
+    ks = await startTestKeyserver();
+    assert.ok([200, 204].includes((await ks.call('POST', 'transit/keys/kms', { body: {} })).status));
+    const policy = 'path "transit/encrypt/kms" { capabilities = ["update"] }\npath "transit/decrypt/kms" { capabilities = ["update"] }\npath "transit/keys/kms" { capabilities = ["read"] }\n';
+    assert.equal((await ks.call('PUT', 'sys/policies/acl/kms', { body: { policy } })).status, 204);
+  });
+  after(() => ks.dispose());
+
+  /** What `coffer up`'s supervisor does at each plugin start: a bound periodic token, returned only wrapped. */
+  const mint = async () => {
+    const r = await ks.call('POST', 'auth/token/create', {
+      body: { policies: ['kms'], period: '20m', bound_cidrs: ['127.0.0.1/32'], display_name: 'kms-plugin' },
+      headers: { 'X-Vault-Wrap-TTL': '60s' },
+    });
+    assert.equal(r.status, 200, r.text);
+    return r.body.wrap_info as { token: string; wrapped_accessor: string };
+  };
+
+  void it('unwraps the token from stdin once, serves with it from memory, and reports a lost token', async () => {
+    const { createKeyManager } = await import('../key-manager-factory.js');
+    const { PassThrough } = await import('node:stream');
+    const { SYSTEM_CLOCK } = await import('../../lib/clock.js');
+    const info = await mint();
+    const stdin = new PassThrough();
+    let lost = 0;
+    const km = await createKeyManager(
+      { type: 'vault-transit', address: ks.url, transitMount: 'transit', key: 'kms', auth: { type: 'wrapped-token' } },
+      { logger: pino({ level: 'silent' }), clock: SYSTEM_CLOCK, timeoutMs: 3000, stdin, onCredentialLost: () => lost++ },
+    );
+    try {
+      stdin.write(`${info.token}\n`);
+      const signal = AbortSignal.timeout(5000);
+      assert.equal((await km.status({ signal })).healthy, true);
+      const wrapped = await km.encrypt(randomBytes(32), { uid: 'u', signal });
+      assert.match(Buffer.from(wrapped.ciphertext).toString(), /^vault:v1:/);
+      // The wrapping token was spent by the plugin: an interceptor replaying it learns nothing.
+      const replay = await ks.call('PUT', 'sys/wrapping/unwrap', { token: info.token });
+      assert.deepEqual(replay.body.errors, ['wrapping token is not valid or does not exist']);
+      // Revoked behind its back: the plugin cannot log in again by itself and says so.
+      assert.equal((await ks.call('POST', 'auth/token/revoke-accessor', { body: { accessor: info.wrapped_accessor } })).status, 204);
+      await assert.rejects(km.status({ signal: AbortSignal.timeout(5000) }), /wrapping token on stdin is gone/);
+      assert.equal(lost, 1);
+    } finally {
+      await km.close();
+    }
+  });
+
+  void it('fails clearly when stdin closes without a token or carries a used one', async () => {
+    const { readFirstLine } = await import('./vault-auth.js');
+    const { PassThrough } = await import('node:stream');
+    const closed = new PassThrough();
+    closed.end();
+    await assert.rejects(readFirstLine(closed, { maxBytes: 100, timeoutMs: 5000 }), /stdin closed before a wrapping token arrived/);
+    const long = new PassThrough();
+    long.write('x'.repeat(200));
+    await assert.rejects(readFirstLine(long, { maxBytes: 100, timeoutMs: 5000 }), /no line within 100 bytes/);
+  });
+});

@@ -1,0 +1,88 @@
+// The HTTP edge over a raw socket: what TCP and a careless client do to a request, where fetch would hide it.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestKeyserver, type TestKeyserver } from './testing/test-keyserver.js';
+
+/** Sends each part as its own write (its own TCP segment, with a pause between) and returns the raw answer. */
+async function rawExchange(url: string, parts: (string | Buffer)[]): Promise<{ status: number; head: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.setNoDelay(true);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  const closed = new Promise<void>((res) => socket.on('close', () => res()));
+  await new Promise<void>((res) => socket.once('connect', () => res()));
+  for (const p of parts) {
+    socket.write(p);
+    await sleep(50);
+  }
+  await closed;
+  const text = Buffer.concat(chunks).toString('utf8');
+  const cut = text.indexOf('\r\n\r\n');
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, cut), body: text.slice(cut + 4) };
+}
+
+void describe('key server HTTP edge (raw socket)', () => {
+  let ks: TestKeyserver;
+  before(async () => {
+    ks = await startTestKeyserver();
+    assert.equal((await ks.call('PUT', 'secret/data/app', { body: { data: { a: '1' } } })).status, 200);
+  });
+  after(() => ks.dispose());
+
+  const list = (token: string, extra = '') => `LIST /v1/secret/metadata HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${token}\r\n${extra}`;
+
+  void it('answers a LIST whose head arrives in several packets (split in a header, before the blank line)', async () => {
+    const text = `${list(ks.rootToken)}\r\n`;
+    for (const cut of [5, 20, text.indexOf('X-Vault') + 3, text.length - 2, text.length - 1]) {
+      const r = await rawExchange(ks.url, [text.slice(0, cut), text.slice(cut)]);
+      assert.equal(r.status, 200, `cut at ${cut}: ${r.body}`);
+      assert.deepEqual((JSON.parse(r.body) as { data: { keys: string[] } }).data.keys, ['app']);
+    }
+  });
+
+  void it('reads (and drops) a LIST body framed by Content-Length, however it is split', async () => {
+    const r = await rawExchange(ks.url, [`${list(ks.rootToken, 'Content-Length: 7\r\n')}\r\n{"a"`, ':1}']);
+    assert.equal(r.status, 200, r.body);
+  });
+
+  void it('answers a LIST that follows a GET on a kept-alive connection', async () => {
+    const get = `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const r = await rawExchange(ks.url, [get, `${list(ks.rootToken)}\r\n`]);
+    const text = `${r.head}\r\n\r\n${r.body}`;
+    assert.match(text, /^HTTP\/1\.1 200 OK/);
+    assert.match(text, /"keys":\["app"\]/);
+  });
+
+  void it('takes the first X-Vault-Token for every method, as Vault (Go Header.Get) does', async () => {
+    const bogus = 'hvs.not-a-token';
+    for (const [first, second, status] of [
+      [ks.rootToken, bogus, 200],
+      [bogus, ks.rootToken, 403],
+    ] as const) {
+      const l = await rawExchange(ks.url, [`${list(first, `X-Vault-Token: ${second}\r\n`)}\r\n`]);
+      assert.equal(l.status, status, `LIST with ${first === bogus ? 'bogus' : 'valid'} first: ${l.body}`);
+      const g = await rawExchange(ks.url, [
+        `GET /v1/secret/data/app HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Vault-Token: ${first}\r\nX-Vault-Token: ${second}\r\n\r\n`,
+      ]);
+      assert.equal(g.status, status, `GET with ${first === bogus ? 'bogus' : 'valid'} first: ${g.body}`);
+    }
+  });
+
+  void it('refuses malformed or unbounded LIST heads with 400 and keeps serving', async () => {
+    for (const parts of [
+      [`LIST /v1/secret/metadata HTTP/1.1\r\nno colon here\r\n\r\n`],
+      [`LIST /v1/secret/metadata HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+      [`LIST /v1/secret/metadata HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`],
+      [`LIST /v1/secret/metadata HTTP/1.1\r\n`, `X-Pad: ${'a'.repeat(70_000)}\r\n`],
+    ]) {
+      assert.equal((await rawExchange(ks.url, parts)).status, 400);
+    }
+    // Header names that are Object.prototype members must not reach a plain object's prototype.
+    const proto = await rawExchange(ks.url, [`${list(ks.rootToken, '__proto__: x\r\nconstructor: y\r\n')}\r\n`]);
+    assert.equal(proto.status, 200);
+    assert.equal((await ks.call('GET', 'sys/health', { token: null })).status, 200);
+  });
+});
