@@ -56,6 +56,15 @@ export function stripServerFields(obj: KubeObject): KubeObject {
   return out;
 }
 
+/**
+ * kubectl reads YAML 1.1 (sigs.k8s.io/yaml), where `on`, `yes`, `y` or `0777` are not strings: written plain they
+ * would come back as booleans and numbers and a ConfigMap's `mode: on` would be refused. Written for YAML 1.1, every
+ * such string is quoted.
+ */
+export function toRecoveredYaml(obj: KubeObject): string {
+  return toYaml(obj, { version: '1.1' });
+}
+
 async function ensureEmptyPrivateDir(dir: string): Promise<void> {
   const entries = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
@@ -147,7 +156,7 @@ export async function recover(o: RecoverOptions): Promise<RecoverResult> {
           made.add(dir);
         }
         const file = join(dir, segments[2]!);
-        await writeFile(file, toYaml(obj), { mode: 0o600, flag: 'wx' });
+        await writeFile(file, toRecoveredYaml(obj), { mode: 0o600, flag: 'wx' });
         result.files.push(file);
         result.written++;
         progress.add();
