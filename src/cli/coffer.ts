@@ -1,10 +1,15 @@
 // The `coffer` command. Each subcommand lives in its own file and registers itself on the program.
 import { Command } from 'commander';
+import { registerAuditCommand } from './audit-command.js';
 import { registerControllerCommand } from './controller-command.js';
+import { registerEncryptionCommand } from './encryption-command.js';
 import { registerEncryptionConfigCommand } from './encryption-config-command.js';
 import { registerKeyserverCommand } from './keyserver-command.js';
 import { registerKmsPluginCommand } from './kms-plugin-command.js';
 import { registerLabCommand } from './lab-command.js';
+import { registerReencryptCommand } from './reencrypt-command.js';
+import { registerRecoverCommand } from './recover-command.js';
+import { registerRotateCommand } from './rotate-command.js';
 import { registerRotateKekCommand } from './rotate-kek-command.js';
 import { registerTransformCommand } from './transform-command.js';
 import { registerUpCommand } from './up-command.js';
@@ -14,11 +19,16 @@ const program = new Command('coffer')
   .showHelpAfterError()
   .configureOutput({ outputError: (msg, write) => write(msg) });
 
+registerAuditCommand(program);
 registerControllerCommand(program);
+registerEncryptionCommand(program);
 registerEncryptionConfigCommand(program);
 registerKeyserverCommand(program);
 registerKmsPluginCommand(program);
 registerLabCommand(program);
+registerReencryptCommand(program);
+registerRecoverCommand(program);
+registerRotateCommand(program);
 registerRotateKekCommand(program);
 registerTransformCommand(program);
 registerUpCommand(program);
