@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { InvalidError } from '../lib/errors.js';
+import { createAwsKmsKeyManager } from './backends/aws-kms-key-manager.js';
 import { createLocalKeyManager } from './backends/local-key-manager.js';
 import { MultiKeyManager } from './backends/multi-key-manager.js';
 import { createVaultTransitKeyManager } from './backends/vault-transit-key-manager.js';
@@ -52,6 +53,8 @@ export async function createKeyManager(config: BackendConfig, deps: KeyManagerDe
       return createVaultTransitKeyManager(config, deps);
     case 'pkcs11':
       return createPkcs11(config, deps);
+    case 'aws-kms':
+      return createAwsKmsKeyManager(config, deps);
     case 'multi': {
       const members: { name: string; keyManager: KeyManager }[] = [];
       try {
