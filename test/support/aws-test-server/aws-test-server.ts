@@ -53,6 +53,12 @@ export interface AwsTestServer {
   identities: Map<string, Identity>;
   /** Closes the listener and every connection (clients see refused connections); state is kept for start(). */
   stop(): Promise<void>;
+  /**
+   * Accepts connections but answers nothing, as a stopped (SIGSTOP) process or a dead network path does: clients wait
+   * for their own deadline. `thaw()` drops the held requests and answers again.
+   */
+  freeze(): void;
+  thaw(): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -126,7 +132,14 @@ export async function startAwsTestServer(opts: { region?: string; account?: stri
     res.end(body);
   }
 
+  let frozen = false;
+  const held = new Set<IncomingMessage>();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (frozen) {
+      held.add(req);
+      return;
+    }
     const body = await readBody(req);
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') {
@@ -245,6 +258,14 @@ export async function startAwsTestServer(opts: { region?: string; account?: stri
     },
     stop,
     start,
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const r of held) r.socket.destroy();
+      held.clear();
+    },
     close: stop,
   };
   return api;
