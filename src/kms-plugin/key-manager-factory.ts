@@ -3,7 +3,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { InvalidError } from '../lib/errors.js';
-import { createAwsKmsKeyManager } from './backends/aws-kms-key-manager.js';
 import { createLocalKeyManager } from './backends/local-key-manager.js';
 import { MultiKeyManager } from './backends/multi-key-manager.js';
 import { createVaultTransitKeyManager } from './backends/vault-transit-key-manager.js';
@@ -54,7 +53,8 @@ export async function createKeyManager(config: BackendConfig, deps: KeyManagerDe
     case 'pkcs11':
       return createPkcs11(config, deps);
     case 'aws-kms':
-      return createAwsKmsKeyManager(config, deps);
+      // Loaded only when configured: the AWS SDK is large and most plugins never use it.
+      return (await import('./backends/aws-kms-key-manager.js')).createAwsKmsKeyManager(config, deps);
     case 'multi': {
       const members: { name: string; keyManager: KeyManager }[] = [];
       try {
