@@ -3,8 +3,14 @@ const SUITES: Record<string, () => Promise<void>> = {
   encryption: async () => (await import('./encryption.bench.js')).run(),
   storage: async () => (await import('./storage.bench.js')).run(),
   apiserver: async () => (await import('./apiserver.bench.js')).run(),
-  kms: async () => (await import('./kms.bench.js')).run(),
-  controller: async () => (await import('./controller.bench.js')).run(),
+  kms: async () => {
+    await (await import('./kms.bench.js')).run();
+    await (await import('./kms-aws.bench.js')).run();
+  },
+  controller: async () => {
+    await (await import('./controller.bench.js')).run();
+    await (await import('./controller-aws.bench.js')).run();
+  },
   operations: async () => (await import('./operations.bench.js')).run(),
 };
 

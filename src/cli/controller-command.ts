@@ -78,8 +78,19 @@ export function registerControllerCommand(program: Command): void {
         controllerClass: o.controllerClass,
         providerRatePerSecond: positive('--provider-qps', o.providerQps),
         providerBurst: positive('--provider-burst', o.providerBurst),
+        awsEndpoints: awsEndpointsFromEnv(),
       });
       await running.done;
       server?.close();
     });
+}
+
+/** ESO's endpoint variables for its aws provider (providers/v1/aws/util/provider.go customEndpointResolver). */
+function awsEndpointsFromEnv(): { secretsmanager?: string; ssm?: string; sts?: string } {
+  const e = process.env;
+  return {
+    ...(e.AWS_SECRETSMANAGER_ENDPOINT ? { secretsmanager: e.AWS_SECRETSMANAGER_ENDPOINT } : {}),
+    ...(e.AWS_SSM_ENDPOINT ? { ssm: e.AWS_SSM_ENDPOINT } : {}),
+    ...(e.AWS_STS_ENDPOINT ? { sts: e.AWS_STS_ENDPOINT } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 // The External Secrets controller as a library: informers (list+watch) feed four work queues (ExternalSecret,
 // SecretStore, ClusterSecretStore, ClusterExternalSecret), each drained by its reconciler. `coffer controller` and
 // `coffer up` both start it through startExternalSecretsController.
+import type { AwsEndpoints } from './providers/aws-provider.js';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -32,6 +33,8 @@ export interface ExternalSecretsControllerOptions {
   /** Client-side provider rate limit per store. */
   providerRatePerSecond?: number;
   providerBurst?: number;
+  /** Endpoint overrides of the aws provider's clients (LocalStack, VPC endpoints). */
+  awsEndpoints?: AwsEndpoints;
   clock?: Clock;
 }
 
@@ -84,6 +87,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     record: (p, c, ok) => metrics?.recordProviderCall(p, c, ok),
     ...(opts.providerRatePerSecond ? { ratePerSecond: opts.providerRatePerSecond } : {}),
     ...(opts.providerBurst ? { burst: opts.providerBurst } : {}),
+    ...(opts.awsEndpoints ? { awsEndpoints: opts.awsEndpoints } : {}),
   });
 
   const queues = {

@@ -57,6 +57,9 @@ export async function createKeyManager(config: BackendConfig, deps: KeyManagerDe
       return createVaultTransitKeyManager(config, deps);
     case 'pkcs11':
       return createPkcs11(config, deps);
+    case 'aws-kms':
+      // Loaded only when configured: the AWS SDK is large and most plugins never use it.
+      return (await import('./backends/aws-kms-key-manager.js')).createAwsKmsKeyManager(config, deps);
     case 'multi': {
       const members: { name: string; keyManager: KeyManager }[] = [];
       try {

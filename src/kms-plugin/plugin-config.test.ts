@@ -84,7 +84,7 @@ backend:
   void it('names the field and value of every mistake', () => {
     const head = 'endpoint: unix:///k.sock\n';
     fails(`${head}backend: {type: local, keyFiles: [/k], keyfile: /x}\n`, /^\/etc\/coffer\/kms\.yaml: backend\.keyfile: unknown field "keyfile"/);
-    fails(`${head}backend: {type: hsm}\n`, /backend\.type: must be one of vault-transit, local, multi, pkcs11, got "hsm"/);
+    fails(`${head}backend: {type: hsm}\n`, /backend\.type: must be one of vault-transit, local, multi, pkcs11, aws-kms, got "hsm"/);
     fails(`${head}backend: {type: local}\n`, /backend\.keyFiles: required field is missing/);
     fails(`${head}backend: {type: local, keyFiles: [/a, 7]}\n`, /backend\.keyFiles\[1\]: must be a file path, got 7/);
     fails(`${head}backend: {type: vault-transit, address: vault:8200, auth: {type: token, tokenFile: /t}}\n`, /backend\.address: must be an http\(s\) URL, got "vault:8200"/);

@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import { parseKmsEndpoint } from '../kms/unix-endpoint.js';
 import { InvalidError } from '../lib/errors.js';
 import { ConfigFields, describeValue } from './config-fields.js';
+import { parseAwsKmsBackend, type AwsKmsBackendConfig } from './backends/aws-kms-config.js';
 
 export interface LocalBackendConfig {
   type: 'local';
@@ -62,7 +63,7 @@ export interface Pkcs11BackendConfig {
   baseDir: string;
 }
 
-export type BackendConfig = LocalBackendConfig | VaultTransitBackendConfig | MultiBackendConfig | Pkcs11BackendConfig;
+export type BackendConfig = LocalBackendConfig | VaultTransitBackendConfig | MultiBackendConfig | Pkcs11BackendConfig | AwsKmsBackendConfig;
 
 export interface KmsPluginConfig {
   /** `unix:///var/run/coffer/kms.sock`, as kube-apiserver's EncryptionConfiguration names it. */
@@ -78,7 +79,7 @@ export interface KmsPluginConfig {
   backend: BackendConfig;
 }
 
-export const BACKEND_TYPES = ['vault-transit', 'local', 'multi', 'pkcs11'] as const;
+export const BACKEND_TYPES = ['vault-transit', 'local', 'multi', 'pkcs11', 'aws-kms'] as const;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const VAULT_KEY_NAME = /^\w(?:[\w.-]*\w)?$/;
 
@@ -200,6 +201,9 @@ export function parseBackend(f: ConfigFields, path: PathResolver): BackendConfig
       break;
     case 'multi':
       backend = parseMulti(f, path);
+      break;
+    case 'aws-kms':
+      backend = parseAwsKmsBackend(f, path);
       break;
     case 'pkcs11': {
       const { type: _type, ...settings } = f.rest();

@@ -2,6 +2,7 @@
 // providers ESO knows but Coffer does not implement are accepted as YAML and reported as unsupported (Ready False),
 // so manifests written for ESO still apply.
 import { InvalidError } from '../../lib/errors.js';
+import { createAwsProvider, type AwsEndpoints, type AwsProviderSpec } from './aws-provider.js';
 import type { SecretStore } from '../external-secrets/external-secret-types.js';
 import type { KubeApi } from '../kube-api.js';
 import type { StoreScope } from './credential-secrets.js';
@@ -15,6 +16,8 @@ export interface ProviderDeps {
   kube: KubeApi;
   record: ProviderCallRecorder;
   connectKubernetes?: (kc: KubeConfig) => SecretSource;
+  /** Endpoint overrides for the aws provider (ESO's AWS_SECRETSMANAGER_ENDPOINT, AWS_SSM_ENDPOINT, AWS_STS_ENDPOINT). */
+  awsEndpoints?: AwsEndpoints;
 }
 
 /** The single provider key of a store spec, or an error with ESO's message. */
@@ -39,7 +42,9 @@ export function createProvider(store: SecretStore, scope: StoreScope, deps: Prov
         record: deps.record,
         ...(deps.connectKubernetes ? { connect: deps.connectKubernetes } : {}),
       });
+    case 'aws':
+      return createAwsProvider(spec as AwsProviderSpec, { kube: deps.kube, scope, record: deps.record, ...(deps.awsEndpoints ? { endpoints: deps.awsEndpoints } : {}) });
     default:
-      throw new InvalidError(`failed to find registered store backend for type: ${name}, name: ${store.metadata.name} (Coffer supports fake, kubernetes and vault)`);
+      throw new InvalidError(`failed to find registered store backend for type: ${name}, name: ${store.metadata.name} (Coffer supports aws, fake, kubernetes and vault)`);
   }
 }
