@@ -3,7 +3,9 @@
 // it is at least as new as the sources; otherwise (a checkout edited since its last build, or never built) it runs the
 // TypeScript sources through tsx, a development dependency. An installed package has no src/, so it always takes
 // dist/ and needs no TypeScript tooling, no writable temp directory and no compile step at start.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const here = new URL('.', import.meta.url);
 const entry = new URL('../dist/cli/coffer.js', here);
@@ -32,6 +34,13 @@ const hasSources = mtime(sources) !== undefined;
 if (built !== undefined && (!hasSources || (process.env.COFFER_FROM_SOURCES !== '1' && !newerThan(sources, built)))) {
   await import(entry.href);
 } else if (hasSources) {
+  // tsx caches compiled files in <tmpdir>/tsx-<uid>, created with a recursive mkdir, which never returns under
+  // /proc (TMPDIR=/proc): without a temp directory that takes the cache, run tsx without it.
+  try {
+    mkdirSync(join(tmpdir(), `tsx-${process.geteuid?.() ?? 'user'}`));
+  } catch (e) {
+    if (e.code !== 'EEXIST') process.env.TSX_DISABLE_CACHE = '1';
+  }
   const { register } = await import('tsx/esm/api');
   register();
   await import(new URL('../src/cli/coffer.ts', here).href);
