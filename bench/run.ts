@@ -5,6 +5,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   apiserver: async () => (await import('./apiserver.bench.js')).run(),
   kms: async () => (await import('./kms.bench.js')).run(),
   controller: async () => (await import('./controller.bench.js')).run(),
+  cli: async () => (await import('./cli.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);

@@ -29,9 +29,11 @@ function newerThan(dir, t) {
   return false;
 }
 
+// COFFER_FROM_SOURCES=1 forces the sources, =0 the build (benchmarks measure the build while sources are edited).
+const force = process.env.COFFER_FROM_SOURCES;
 const built = mtime(entry);
 const hasSources = mtime(sources) !== undefined;
-if (built !== undefined && (!hasSources || (process.env.COFFER_FROM_SOURCES !== '1' && !newerThan(sources, built)))) {
+if (built !== undefined && force !== '1' && (!hasSources || force === '0' || !newerThan(sources, built))) {
   await import(entry.href);
 } else if (hasSources) {
   // tsx caches compiled files in <tmpdir>/tsx-<uid>, created with a recursive mkdir, which never returns under
