@@ -241,7 +241,7 @@ export function registerUpCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the store, certificates and kubeconfig live', '.coffer')
     .option('--listen <host:port>', 'address to serve HTTPS on', '127.0.0.1:6443')
     .option('--encryption <kind>', 'default encryption without --encryption-config: kms (KMS v2 -> coffer kms-plugin -> coffer keyserver) | aesgcm', 'kms')
-    .option('--encryption-config <file>', 'an EncryptionConfiguration, reloaded when it changes (default: a generated aesgcm key in <data-dir>.keys/)')
+    .option('--encryption-config <file>', 'an EncryptionConfiguration, reloaded when it changes (default: one generated in <data-dir>.keys/ for --encryption: KMS v2 through coffer kms-plugin and coffer keyserver, or aesgcm)')
     .option('--encryption-config-reload-interval <seconds>', "how often the encryption configuration file is checked for changes (Coffer's own option)", '60')
     .option('--kms-v2-status-interval <seconds>', "how often KMS v2 plugins are asked for Status (upstream: 60; Coffer's own option)", '60')
     .option('--kms-v2-write-ttl <seconds>', "how long writes go on without a good KMS v2 Status (upstream: 180; Coffer's own option)", '180')
