@@ -18,7 +18,6 @@ import { startLabKeyserver, spawnCoffer } from './keyserver-process.js';
 import { emptyLoot, type Loot } from './loot.js';
 
 const PLUGIN_MAIN = fileURLToPath(new URL('./placeholder-kms-plugin-main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 
 export interface LabKms {
   /** `unix:///.../kms.sock` */
@@ -41,7 +40,7 @@ export interface LabKmsDirs {
 
 /** The placeholder plugin as its own process; resolves with its endpoint once it serves. */
 async function spawnPlaceholderPlugin(runDir: string, onChild?: (c: ChildProcess) => void): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', TSX, PLUGIN_MAIN, runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), PLUGIN_MAIN, runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   onChild?.(child);
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
