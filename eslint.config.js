@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bin/**', 'eslint.config.js', 'scripts/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist.*/**', 'bin/**', 'eslint.config.js', 'scripts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

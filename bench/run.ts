@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<void>> = {
     await (await import('./controller-aws.bench.js')).run();
   },
   operations: async () => (await import('./operations.bench.js')).run(),
+  cli: async () => (await import('./cli.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);

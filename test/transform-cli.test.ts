@@ -98,7 +98,7 @@ resources:
       Buffer.from(V.aesgcm!.value, 'hex'),
     );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: .*message authentication failed/m);
+    assert.match(r.stderr, /^error: authentication failed: wrong key, wrong storage key, or tampered .*--key "\/registry\/secrets\/default\/other"/m);
     assert.equal(r.stdout.length, 0);
   });
 

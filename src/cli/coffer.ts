@@ -1,41 +1,14 @@
-// The `coffer` command. Each subcommand lives in its own file and registers itself on the program.
-import { Command } from 'commander';
-import { registerAuditCommand } from './audit-command.js';
-import { registerControllerCommand } from './controller-command.js';
-import { registerEncryptionCommand } from './encryption-command.js';
-import { registerEncryptionConfigCommand } from './encryption-config-command.js';
-import { registerKeyserverCommand } from './keyserver-command.js';
-import { registerKmsPluginCommand } from './kms-plugin-command.js';
-import { registerLabCommand } from './lab-command.js';
-import { registerReencryptCommand } from './reencrypt-command.js';
-import { registerRecoverCommand } from './recover-command.js';
-import { registerRotateCommand } from './rotate-command.js';
-import { registerRotateKekCommand } from './rotate-kek-command.js';
-import { registerTransformCommand } from './transform-command.js';
-import { registerUpCommand } from './up-command.js';
+// The `coffer` command. Each subcommand lives in its own file and registers itself on the program; command-table.ts
+// loads only the one being run.
+import { buildProgram } from './command-table.js';
 
-const program = new Command('coffer')
-  .description('Keeps Kubernetes Secrets safe at rest, and proves it')
-  .showHelpAfterError()
-  .configureOutput({ outputError: (msg, write) => write(msg) });
-
-registerAuditCommand(program);
-registerControllerCommand(program);
-registerEncryptionCommand(program);
-registerEncryptionConfigCommand(program);
-registerKeyserverCommand(program);
-registerKmsPluginCommand(program);
-registerLabCommand(program);
-registerReencryptCommand(program);
-registerRecoverCommand(program);
-registerRotateCommand(program);
-registerRotateKekCommand(program);
-registerTransformCommand(program);
-registerUpCommand(program);
-
-if (process.argv.length <= 2) {
-  program.outputHelp(); // `npm start` with no arguments: say what Coffer can do, successfully
-} else {
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const program = await buildProgram(args);
+  if (args.length === 0) {
+    program.outputHelp(); // `npm start` with no arguments: say what Coffer can do, successfully
+    return;
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (e) {
@@ -44,3 +17,5 @@ if (process.argv.length <= 2) {
     process.exitCode = 1;
   }
 }
+
+await main();

@@ -3,9 +3,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { createServer } from 'node:http';
-import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startExternalSecretsController } from '../controller/external-secrets-controller.js';
+import { createCommandLogger, resolveLogFormat } from '../lib/log-format.js';
 
 interface ControllerOptions {
   kubeconfig?: string;
@@ -16,6 +16,7 @@ interface ControllerOptions {
   providerQps: string;
   providerBurst: string;
   logLevel: string;
+  logFormat?: string;
 }
 
 function positive(name: string, text: string): number {
@@ -36,8 +37,9 @@ export function registerControllerCommand(program: Command): void {
     .option('--provider-qps <n>', 'provider calls per second allowed per store (client-side rate limit)', '20')
     .option('--provider-burst <n>', 'provider calls allowed in a burst per store', '50')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option('--log-format <format>', 'json | text (default: text on a terminal, json otherwise)')
     .action(async (o: ControllerOptions) => {
-      const logger = pino({ level: o.logLevel, base: { component: 'coffer-controller' } }, pino.destination({ fd: 2, sync: true }));
+      const logger = createCommandLogger({ component: 'coffer-controller', level: o.logLevel, format: resolveLogFormat(o.logFormat) });
       const kc = new KubeConfig();
       if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
       else kc.loadFromDefault();

@@ -5,12 +5,13 @@
 import type { Command } from 'commander';
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { InvalidError } from '../lib/errors.js';
 import { DEFAULT_LISTEN, startKeyserver, writePrivateFile, type RunningKeyserver } from '../keyserver/keyserver.js';
 import { isLoopback, parseListenAddress } from '../keyserver/listen-address.js';
 import { loadRootKey } from '../keyserver/root-key.js';
 import { STORAGE_FILE_NAME } from '../keyserver/sealed-storage.js';
+import { createCommandLogger, resolveLogFormat } from '../lib/log-format.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 
 export interface KeyserverCommandOptions {
@@ -26,6 +27,7 @@ export interface KeyserverCommandOptions {
   readyFile?: string;
   auditLog?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** Starts the key server as the command does; the caller owns signals and exit. */
@@ -84,8 +86,9 @@ export function registerKeyserverCommand(program: Command): void {
     .option('--ready-file <file>', 'write {"url","pid"} here once listening')
     .option('--audit-log <file>', 'audit log, JSON lines (default: <data-dir>/audit.log)')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option('--log-format <format>', 'json | text (default: text on a terminal, json otherwise)')
     .action(async (o: KeyserverCommandOptions) => {
-      const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-keyserver' } }, pino.destination({ fd: 2, sync: true }));
+      const log = createCommandLogger({ component: 'coffer-keyserver', level: o.logLevel ?? 'info', format: resolveLogFormat(o.logFormat) });
       await serveUntilSignal(log, () => runKeyserver(o, log), (ks) => process.stdout.write(`keyserver listening on ${ks.url}\n`));
     });
 }

@@ -2,10 +2,10 @@
 // Logs are JSON on stderr; stdout gets exactly one line once serving, which supervisors (coffer up, tests) wait for:
 //   coffer kms-plugin ready endpoint=unix:///run/coffer/kms.sock health=http://127.0.0.1:8787
 import type { Command } from 'commander';
-import pino from 'pino';
 import { loadKmsPluginConfig, parseListenAddress } from '../kms-plugin/plugin-config.js';
 import { startKmsPlugin } from '../kms-plugin/kms-plugin.js';
 import { parseKmsEndpoint } from '../kms/unix-endpoint.js';
+import { createCommandLogger, resolveLogFormat } from '../lib/log-format.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 
 interface KmsPluginFlags {
@@ -13,6 +13,7 @@ interface KmsPluginFlags {
   endpoint?: string;
   healthListen?: string;
   logLevel: string;
+  logFormat?: string;
 }
 
 export function registerKmsPluginCommand(program: Command): void {
@@ -23,8 +24,9 @@ export function registerKmsPluginCommand(program: Command): void {
     .option('--endpoint <unix:///path>', 'socket to serve on (overrides the config file)')
     .option('--health-listen <host:port>', 'HTTP address for /healthz, /livez, /metrics; port 0 picks one (overrides the config file)')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option('--log-format <format>', 'json | text (default: text on a terminal, json otherwise)')
     .action(async (flags: KmsPluginFlags) => {
-      const logger = pino({ level: flags.logLevel, base: { component: 'coffer-kms-plugin' } }, pino.destination({ fd: 2, sync: true }));
+      const logger = createCommandLogger({ component: 'coffer-kms-plugin', level: flags.logLevel, format: resolveLogFormat(flags.logFormat) });
       const config = await loadKmsPluginConfig(flags.config);
       if (flags.endpoint) {
         parseKmsEndpoint(flags.endpoint);

@@ -7,7 +7,7 @@ import { readEncryptionConfigurationFile } from '../encryption/encryption-config
 import { EncryptionEngine } from '../encryption/encryption-engine.js';
 import { groupResourceFromStorageKey, parseGroupResource, type GroupResource } from '../encryption/group-resource.js';
 import { contextForKey } from '../encryption/transformer.js';
-import { InvalidError } from '../lib/errors.js';
+import { DecryptError, InvalidError } from '../lib/errors.js';
 import { decodeObject, encodeObject } from '../objects/object-codec.js';
 
 export type ObjectFormat = 'raw' | 'json' | 'yaml';
@@ -55,12 +55,29 @@ async function withEngine<T>(opts: TransformOptions, fn: (engine: EncryptionEngi
   }
 }
 
+/**
+ * AES-GCM (aesgcm, and the DEK of KMS v2) authenticates the storage key with the value, so Go's bare "message
+ * authentication failed" has three causes a user can act on; name them, and the --key that was used.
+ */
+function explainDecryptFailure(e: unknown, key: string): unknown {
+  if (!(e instanceof Error) || !e.message.includes('message authentication failed')) return e;
+  return new DecryptError(
+    `authentication failed: wrong key, wrong storage key, or tampered (check that --encryption-config holds the key that wrote it and that --key ${JSON.stringify(key)} is the exact key it is stored under; ${e.message})`,
+    { cause: e },
+  );
+}
+
 /** Reads a stored value, writes its plaintext (raw bytes or the decoded object), reports provider and staleness. */
 export async function runDecrypt(opts: TransformOptions, io: TransformIo = PROCESS_IO): Promise<void> {
   const gr = resolveResource(opts);
   const stored = await io.readStdin();
   await withEngine(opts, async (engine) => {
-    const result = await engine.transformerFor(gr).fromStorage(stored, contextForKey(opts.key));
+    const result = await engine
+      .transformerFor(gr)
+      .fromStorage(stored, contextForKey(opts.key))
+      .catch((e: unknown) => {
+        throw explainDecryptFailure(e, opts.key);
+      });
     const via = result.via && result.via.length > 0 ? result.via.join(', ') : 'identity (resource not configured)';
     io.writeStderr(`decrypted by: ${via}\nstale: ${result.stale ? 'yes (rewrite it to re-encrypt with the first provider)' : 'no'}\n`);
     if (opts.format === 'raw') {

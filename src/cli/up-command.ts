@@ -1,13 +1,14 @@
 // `coffer up` (= `npm start`): the API server on its embedded defaults - SQLite store in ./.coffer, encryption at rest on
 // with a generated aesgcm key kept beside (never inside) the data directory - or on etcd and a given
-// EncryptionConfiguration. Logs (JSON, stderr) say where everything is; stdout gets only the `export KUBECONFIG=` line.
+// EncryptionConfiguration. Logs (stderr: readable lines on a terminal, else JSON; --log-format) say where everything
+// is, ending with a ready summary (ready-summary.ts); stdout gets only the `export KUBECONFIG=` line.
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { startApiServer, type RunningApiServer } from '../apiserver/api-server.js';
 import type { UserInfo } from '../apiserver/auth/authenticator.js';
 import { readPolicyFile } from '../apiserver/auth/authorization-policy.js';
@@ -24,6 +25,8 @@ import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
+import { createCommandLogger, LOG_FORMAT_ENV, resolveLogFormat } from '../lib/log-format.js';
+import { announceUp, describeStore } from './ready-summary.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 
 export interface UpOptions {
@@ -42,6 +45,7 @@ export interface UpOptions {
   tokenAuthFile?: string;
   authorizationPolicyFile?: string;
   logLevel?: string;
+  logFormat?: string;
   encryptionConfigReloadInterval?: string;
   /** commander's negation of --no-controller: run the External Secrets controller in this process (default). */
   controller?: boolean;
@@ -209,6 +213,9 @@ async function openStore(o: UpOptions, c: CheckedUpOptions, log: Logger): Promis
 
 export interface RunningUp {
   server: RunningApiServer;
+  encryptionConfigFile: string;
+  /** The store in words, for the ready summary. */
+  store: string;
   close(): Promise<void>;
 }
 
@@ -307,6 +314,8 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     const opened = store;
     return {
       server,
+      encryptionConfigFile: configFile,
+      store: describeStore({ ...o, dataDir }),
       async close() {
         stopController.abort();
         await controllerDone;
@@ -332,7 +341,7 @@ export function registerUpCommand(program: Command): void {
     .option('--data-dir <dir>', 'where the store, certificates and kubeconfig live', '.coffer')
     .option('--listen <host:port>', 'address to serve HTTPS on', '127.0.0.1:6443')
     .option('--encryption <kind>', 'default encryption without --encryption-config: kms (KMS v2 -> coffer kms-plugin -> coffer keyserver) | aesgcm', 'kms')
-    .option('--encryption-config <file>', 'an EncryptionConfiguration, reloaded when it changes (default: a generated aesgcm key in <data-dir>.keys/)')
+    .option('--encryption-config <file>', 'an EncryptionConfiguration, reloaded when it changes (default: one generated in <data-dir>.keys/ for --encryption: KMS v2 through coffer kms-plugin and coffer keyserver, or aesgcm)')
     .option('--encryption-config-reload-interval <seconds>', "how often the encryption configuration file is checked for changes (Coffer's own option)", '60')
     .option('--kms-v2-status-interval <seconds>', "how often KMS v2 plugins are asked for Status (upstream: 60; Coffer's own option)", '60')
     .option('--kms-v2-write-ttl <seconds>', "how long writes go on without a good KMS v2 Status (upstream: 180; Coffer's own option)", '180')
@@ -347,8 +356,11 @@ export function registerUpCommand(program: Command): void {
     .option('--authorization-policy-file <file>', 'who may do what (docs/authorization-policy.md); default: any authenticated user')
     .option('--no-controller', 'do not run the External Secrets controller in this process')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
+    .option('--log-format <format>', 'json | text (default: text on a terminal, json otherwise)')
     .action(async (o: UpOptions) => {
-      const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-up' } }, pino.destination({ fd: 2, sync: true }));
-      await serveUntilSignal(log, () => runUp(o, log), (running) => process.stdout.write(`export KUBECONFIG=${running.server.kubeconfigPath}\n`));
+      const format = resolveLogFormat(o.logFormat);
+      process.env[LOG_FORMAT_ENV] = format; // the plugin and key server started below log the same way
+      const log = createCommandLogger({ component: 'coffer-up', level: o.logLevel ?? 'info', format });
+      await serveUntilSignal(log, () => runUp(o, log), (running) => announceUp(running, { format, log }));
     });
 }

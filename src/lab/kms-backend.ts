@@ -19,8 +19,9 @@ import { stopChild } from './cleanup.js';
 import { startLabKeyserver, spawnCoffer } from './keyserver-process.js';
 import { emptyLoot, type Loot } from './loot.js';
 
-const PLUGIN_MAIN = fileURLToPath(new URL('./placeholder-kms-plugin-main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+// Compiled (dist/) it is a .js file beside this one; from the sources a .ts file that needs tsx.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const PLUGIN_MAIN = fileURLToPath(new URL(`./placeholder-kms-plugin-main.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url));
 
 export interface LabKms {
   /** `unix:///.../kms.sock` */
@@ -43,7 +44,7 @@ export interface LabKmsDirs {
 
 /** The placeholder plugin as its own process; resolves with its endpoint once it serves. */
 async function spawnPlaceholderPlugin(runDir: string, onChild?: (c: ChildProcess) => void): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', TSX, PLUGIN_MAIN, runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), PLUGIN_MAIN, runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   onChild?.(child);
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
