@@ -19,6 +19,7 @@ import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
 import { serveUntilSignal } from './serve-until-signal.js';
+import { upDashboard } from '../dashboard/up-dashboard.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -41,6 +42,8 @@ export interface UpOptions {
   controller?: boolean;
   kmsV2StatusInterval?: string;
   kmsV2WriteTtl?: string;
+  /** commander's negation of --no-dashboard: serve the dashboard under /dashboard (default). */
+  dashboard?: boolean;
 }
 
 function seconds(value: string | undefined, fallback: number, flag: string): number {
@@ -166,6 +169,7 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
     }
     const policy = o.authorizationPolicyFile ? await readPolicyFile(o.authorizationPolicyFile) : undefined;
     if (policy) log.info({ authorizationPolicyFile: resolve(o.authorizationPolicyFile!), rules: policy.length }, 'authorization policy read');
+    const dashboard = o.dashboard !== false ? upDashboard() : undefined;
     const server = await startApiServer({
       dataDir,
       host,
@@ -176,8 +180,15 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
       ...(policy ? { policy } : {}),
       logger: log,
       processMetrics: true,
+      ...(dashboard ? { mount: dashboard.mount } : {}),
     });
     for (const f of server.createdFiles) log.info({ file: f }, 'created');
+    if (dashboard) {
+      const storeDescription = o.store === 'etcd' ? `etcd ${o.etcdEndpoints ?? ''}` : `SQLite ${join(dataDir, 'store')}`;
+      const link = await dashboard.start({ url: server.url, dataDir, store, storeDescription, encryptionConfig: configFile, ...(kms ? { kmsPluginUrl: kms.pluginHealthUrl } : {}), logger: log.child({ component: 'dashboard' }) });
+      // Printed, not logged: the link is a credential (used up by its first sign-in), as Jupyter prints its token.
+      process.stderr.write(`Dashboard: open ${link} (one-time sign-in link)\n`);
+    }
     log.info(
       {
         url: server.url,
@@ -210,6 +221,7 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
       server,
       async close() {
         stopController.abort();
+        dashboard?.close();
         await controllerDone;
         await server.close();
         await opened.close();
@@ -246,6 +258,7 @@ export function registerUpCommand(program: Command): void {
     .option('--token-auth-file <file>', 'more bearer tokens, in kube-apiserver --token-auth-file CSV format')
     .option('--authorization-policy-file <file>', 'who may do what (docs/authorization-policy.md); default: any authenticated user')
     .option('--no-controller', 'do not run the External Secrets controller in this process')
+    .option('--no-dashboard', 'do not serve the dashboard under /dashboard (docs/dashboard.md)')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .action(async (o: UpOptions) => {
       const log = pino({ level: o.logLevel ?? 'info', base: { component: 'coffer-up' } }, pino.destination({ fd: 2, sync: true }));
