@@ -28,7 +28,7 @@ interface Sampler {
   denied?: NotAllowed;
   /** When the KMS plugin's key_id hash last changed, as seen by this sampler. */
   keyIdChangedAt: number | null;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
   streams: number;
 }
 
@@ -49,15 +49,16 @@ export class LiveStreams {
 
   /** The metrics series of a session (starting its sampler if the page has no stream open yet). */
   async series(session: Session): Promise<{ points: MetricsPoint[]; keyIdChangedAt: number | null; kmsKnown: boolean } | NotAllowed> {
-    const s = this.sampler(session);
-    if (s.points.length === 0 && !s.denied) await this.sample(session, s);
+    // Without an open stream (no page listening) one scrape answers, and no sampler is left running.
+    const s = this.samplers.get(session.id) ?? { points: [], keyIdChangedAt: null, streams: 0 };
+    if (s.points.length === 0 && !s.denied) await this.sample(s, session);
     return s.denied ?? { points: s.points, keyIdChangedAt: s.keyIdChangedAt, kmsKnown: this.opts.kmsPluginUrl !== undefined };
   }
 
   private sampler(session: Session): Sampler {
     let s = this.samplers.get(session.id);
     if (!s) {
-      const timer = setInterval(() => void this.sample(session, s!).then(() => this.push(session.id, 'metrics')), this.opts.sampleIntervalMs);
+      const timer = setInterval(() => void this.sample(s!, session).then(() => this.push(session.id, 'metrics')), this.opts.sampleIntervalMs);
       timer.unref();
       s = { points: [], keyIdChangedAt: null, timer, streams: 0 };
       this.samplers.set(session.id, s);
@@ -65,7 +66,7 @@ export class LiveStreams {
     return s;
   }
 
-  private async sample(session: Session, s: Sampler): Promise<void> {
+  private async sample(s: Sampler, session: Session): Promise<void> {
     try {
       const p = await scrapeMetrics(this.opts.api, session.credential, this.opts.kmsPluginUrl);
       if ('allowed' in p) {
