@@ -88,8 +88,10 @@ export const CLEARED_SESSION_COOKIE = `${SESSION_COOKIE}=; Path=/; HttpOnly; Sec
 
 /** CSRF check for a request that changes something: same-origin by Fetch Metadata or Origin, and the session's token. */
 export function sameOrigin(headers: Record<string, string | string[] | undefined>, host: string | undefined): boolean {
+  // Browsers send Fetch Metadata; with Referrer-Policy no-referrer a form post's Origin is "null", so the header
+  // decides when present, and Origin only for older clients.
   const site = headers['sec-fetch-site'];
-  if (typeof site === 'string' && site !== 'same-origin') return false;
+  if (typeof site === 'string') return site === 'same-origin';
   const origin = headers.origin;
   return typeof origin === 'string' && host !== undefined && origin === `https://${host}`;
 }
