@@ -1,6 +1,7 @@
 // The `coffer` command. Each subcommand lives in its own file and registers itself on the program.
 import { Command } from 'commander';
 import { registerControllerCommand } from './controller-command.js';
+import { registerDashboardCommand } from './dashboard-command.js';
 import { registerEncryptionConfigCommand } from './encryption-config-command.js';
 import { registerKeyserverCommand } from './keyserver-command.js';
 import { registerKmsPluginCommand } from './kms-plugin-command.js';
@@ -15,6 +16,7 @@ const program = new Command('coffer')
   .configureOutput({ outputError: (msg, write) => write(msg) });
 
 registerControllerCommand(program);
+registerDashboardCommand(program);
 registerEncryptionConfigCommand(program);
 registerKeyserverCommand(program);
 registerKmsPluginCommand(program);
