@@ -43,6 +43,7 @@ void describe('dashboard encryption scan over a Store', () => {
     await store.create('/registry/secrets/b/plain', PLAINTEXT);
     await store.create('/registry/secrets/b/foreign', Buffer.from('k8s:enc:vault:v1:x:opaque'));
     await store.create('/registry/configmaps/a/cm', Buffer.from('k8s\0cm'));
+    await store.create('/registry/external-secrets.io/externalsecrets/a/es', Buffer.from('{}'));
     await writeFile(join(dir, 'config.yaml'), config([['key2', KEY2], ['key1', KEY1]]));
   });
   after(async () => {
@@ -71,6 +72,8 @@ void describe('dashboard encryption scan over a Store', () => {
     });
     // configmaps have no rule: identity writes them, so plaintext is not stale.
     assert.deepEqual(scan.resources.find((r) => r.resource === 'configmaps')?.stale, 0);
+    // A custom resource is named <resource>.<group>, as kubectl names it.
+    assert.deepEqual(scan.resources.map((r) => r.resource), ['configmaps', 'externalsecrets.external-secrets.io', 'secrets']);
     assert.deepEqual(scan.config?.rules[0]?.providers, [
       { type: 'aesgcm', keys: ['key2', 'key1'], writes: 'aesgcm/key2' },
       { type: 'identity', keys: [] },
@@ -89,6 +92,7 @@ void describe('dashboard encryption scan over a Store', () => {
     assert.deepEqual(await p.keys('secrets', { kind: 'writer', writer: 'aesgcm/key1' }, { limit: 10 }), { keys: ['/registry/secrets/a/one', '/registry/secrets/a/two'], more: false });
     assert.deepEqual(await p.keys('secrets', { kind: 'stale' }, { limit: 2 }), { keys: ['/registry/secrets/a/one', '/registry/secrets/a/two'], more: true });
     assert.deepEqual(await p.keys('secrets', { kind: 'plaintext' }, { limit: 10 }), { keys: ['/registry/secrets/b/plain'], more: false });
+    assert.deepEqual(await p.keys('externalsecrets.external-secrets.io', { kind: 'plaintext' }, { limit: 10 }), { keys: ['/registry/external-secrets.io/externalsecrets/a/es'], more: false });
   });
 
   void it('notices a stored change and a configuration change through watches', async () => {

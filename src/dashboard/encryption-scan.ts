@@ -88,7 +88,9 @@ function firstWriter(p: ProviderConfig | undefined): string {
 
 /** Stale: not written by the first provider (and key) of the resource's rule. KMS v2 matches by name here. */
 function isStale(label: string, config: EncryptionConfiguration, resource: string): boolean {
-  const first = firstWriter(providersFor(config, '', resource)?.[0]);
+  const dot = resource.indexOf('.');
+  const gr = dot > 0 ? { group: resource.slice(dot + 1), resource: resource.slice(0, dot) } : { group: '', resource };
+  const first = firstWriter(providersFor(config, gr.group, gr.resource)?.[0]);
   return first.endsWith('/') ? !label.startsWith(first) : label !== first;
 }
 
@@ -109,10 +111,16 @@ export function summarizeConfig(config: EncryptionConfiguration): ConfigSummary 
 /** Over a Store (Coffer's own, SQLite or etcd) with kube-apiserver's key layout `<prefix><resource>/...`. */
 export function storeScanProvider(store: Store, opts: { description: string; configFile?: string; prefix?: string }): EncryptionScanProvider {
   const prefix = opts.prefix ?? '/registry/';
+  // kube-apiserver keeps core resources at <prefix><resource>/ and others (custom resources) at <prefix><group>/<resource>/;
+  // the dashboard names the latter `<resource>.<group>`, as kubectl does.
   const resourceOf = (key: string) => {
-    const rest = key.slice(prefix.length);
-    const slash = rest.indexOf('/');
-    return slash > 0 ? rest.slice(0, slash) : undefined;
+    const [first, second, third] = key.slice(prefix.length).split('/', 3);
+    if (!first || second === undefined) return undefined;
+    return first.includes('.') && third !== undefined ? `${second}.${first}` : first;
+  };
+  const keyPrefixOf = (resource: string) => {
+    const dot = resource.indexOf('.');
+    return dot > 0 ? `${prefix}${resource.slice(dot + 1)}/${resource.slice(0, dot)}/` : `${prefix}${resource}/`;
   };
   async function readConfig(): Promise<{ config?: EncryptionConfiguration; error?: string }> {
     if (!opts.configFile) return { error: 'no EncryptionConfiguration given, so stale objects cannot be told apart' };
@@ -165,7 +173,7 @@ export function storeScanProvider(store: Store, opts: { description: string; con
       const { config } = filter.kind === 'stale' ? await readConfig() : {};
       try {
         const out: string[] = [];
-        for await (const kv of entries(`${prefix}${resource}/`, signal)) {
+        for await (const kv of entries(keyPrefixOf(resource), signal)) {
           const w = writerOf(kv.value);
           const hit =
             filter.kind === 'writer' ? w.label === filter.writer
