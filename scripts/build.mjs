@@ -7,7 +7,7 @@
 // during a build sees either the old complete tree or the new one (bin/coffer.js falls back to the sources when
 // dist/ is missing), never a half-written one.
 import { spawnSync } from 'node:child_process';
-import { renameSync, rmSync } from 'node:fs';
+import { cpSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ if (r.status !== 0) {
   rmSync(next, { recursive: true, force: true });
   process.exit(r.status ?? 1);
 }
+// Assets that are not TypeScript, at the same place relative to the module that reads them.
+for (const asset of ['dashboard/web/dist']) cpSync(join(root, 'src', asset), join(next, asset), { recursive: true });
 try {
   renameSync(join(root, 'dist'), old);
 } catch (e) {

@@ -2,6 +2,7 @@
 // HTTPS listener and its request pipeline, /metrics, and kube's periodic compaction. close() ends watches cleanly,
 // lets in-flight requests finish briefly, and leaves the Store and engine to the caller (who opened them).
 import { setMaxListeners } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
@@ -39,6 +40,13 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Node.js process metrics in /metrics too (off in tests: they register global collectors). */
   processMetrics?: boolean;
+  /** Another service on the same HTTPS listener (the dashboard under /dashboard): the requests it claims skip the API pipeline. */
+  mount?: MountedService;
+}
+
+export interface MountedService {
+  claims(url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
 export interface RunningApiServer {
@@ -132,7 +140,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       ],
       shutdown: shutdown.signal,
     });
-    const server: Server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, handler);
+    const mount = opts.mount;
+    const route = mount ? (req: IncomingMessage, res: ServerResponse) => (mount.claims(req.url) ? mount.handle(req, res) : handler(req, res)) : handler;
+    const server: Server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, route);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {

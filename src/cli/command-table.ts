@@ -22,6 +22,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./controller-command.js')).registerControllerCommand,
   },
   {
+    name: 'dashboard',
+    summary: 'serve the web dashboard for any cluster (encryption at rest, rotation, KMS, External Secrets)',
+    load: async () => (await import('./dashboard-command.js')).registerDashboardCommand,
+  },
+  {
     name: 'encryption',
     summary: 'What is encrypted at rest, and with which key (docs/operations.md)',
     load: async () => (await import('./encryption-command.js')).registerEncryptionCommand,

@@ -28,6 +28,7 @@ import type { Store } from '../storage/store.js';
 import { createCommandLogger, LOG_FORMAT_ENV, resolveLogFormat } from '../lib/log-format.js';
 import { announceUp, describeStore } from './ready-summary.js';
 import { serveUntilSignal } from './serve-until-signal.js';
+import { upDashboard } from '../dashboard/up-dashboard.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -51,6 +52,8 @@ export interface UpOptions {
   controller?: boolean;
   kmsV2StatusInterval?: string;
   kmsV2WriteTtl?: string;
+  /** commander's negation of --no-dashboard: serve the dashboard under /dashboard (default). */
+  dashboard?: boolean;
 }
 
 function seconds(value: string | undefined, fallback: number, flag: string): number {
@@ -272,6 +275,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     const { tokens, policy } = c;
     if (tokens) log.info({ tokenAuthFile: resolve(o.tokenAuthFile!), users: tokens.length }, 'token file read');
     if (policy) log.info({ authorizationPolicyFile: resolve(o.authorizationPolicyFile!), rules: policy.length }, 'authorization policy read');
+    const dashboard = o.dashboard !== false ? upDashboard() : undefined;
     const server = await startApiServer({
       dataDir,
       host,
@@ -282,8 +286,15 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       ...(policy ? { policy } : {}),
       logger: log,
       processMetrics: true,
+      ...(dashboard ? { mount: dashboard.mount } : {}),
     });
     for (const f of server.createdFiles) log.info({ file: f }, 'created');
+    if (dashboard) {
+      const storeDescription = o.store === 'etcd' ? `etcd ${o.etcdEndpoints ?? ''}` : `SQLite ${join(dataDir, 'store')}`;
+      const link = await dashboard.start({ url: server.url, dataDir, store, storeDescription, encryptionConfig: configFile, ...(kms ? { kmsPluginUrl: kms.pluginHealthUrl } : {}), logger: log.child({ component: 'dashboard' }) });
+      // Printed, not logged: the link is a credential (used up by its first sign-in), as Jupyter prints its token.
+      process.stderr.write(`Dashboard: open ${link} (one-time sign-in link)\n`);
+    }
     log.info(
       {
         url: server.url,
@@ -318,6 +329,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       store: describeStore({ ...o, dataDir }),
       async close() {
         stopController.abort();
+        dashboard?.close();
         await controllerDone;
         await server.close();
         await opened.close();
@@ -355,6 +367,7 @@ export function registerUpCommand(program: Command): void {
     .option('--token-auth-file <file>', 'more bearer tokens, in kube-apiserver --token-auth-file CSV format')
     .option('--authorization-policy-file <file>', 'who may do what (docs/authorization-policy.md); default: any authenticated user')
     .option('--no-controller', 'do not run the External Secrets controller in this process')
+    .option('--no-dashboard', 'do not serve the dashboard under /dashboard (docs/dashboard.md)')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .option('--log-format <format>', 'json | text (default: text on a terminal, json otherwise)')
     .action(async (o: UpOptions) => {

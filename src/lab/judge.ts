@@ -145,7 +145,7 @@ export class Judge {
           break;
         }
       }
-      if (!opened) notes.push(`${g.members.length} ${g.label} value(s): none of ${loot.keys.length} key candidate(s) and ${loot.oracles.length} oracle(s) opened them`);
+      if (!opened) notes.push(`${g.members.length} ${g.label} value(s): none of ${loot.keys.length} key candidate(s) and ${loot.oracles.length} way(s) to have the KMS decrypt opened them`);
     }
     return { recoveries, keysFound, notes };
   }
@@ -201,19 +201,19 @@ function summarize(f: Finding, loot: Loot): string[] {
       loot.blobs.length ? `${loot.blobs.length} blob(s), ${mb(loot.blobs.reduce((n, b) => n + b.bytes.length, 0))}` : '',
       loot.values.length ? `${loot.values.length} stored value(s)` : '',
       loot.keys.length ? `${loot.keys.length} key candidate(s)` : '',
-      loot.oracles.length ? `${loot.oracles.length} oracle(s)` : '',
+      loot.oracles.length ? `${loot.oracles.length} way(s) to have the KMS decrypt` : '',
     ].filter(Boolean);
     lines.push(`0/${f.total} canaries from ${tried.join(', ') || 'nothing obtained'}`);
     return lines;
   }
   const parts: string[] = [];
   if (f.plaintextCanaries) parts.push(`${f.plaintextCanaries} in plaintext`);
-  if (f.keyMaterialCanaries) parts.push(`${f.keyMaterialCanaries} via ${f.keysFound.length} key/oracle(s) found`);
+  if (f.keyMaterialCanaries) parts.push(`${f.keyMaterialCanaries} via ${f.keysFound.length} key(s) found or KMS decryption obtained`);
   const first = f.recoveries[0]!;
   lines.push(`${f.recovered}/${f.total} canaries (${parts.join('; ')}): ${first.evidence}`);
   const seen = new Set<string>();
   for (const r of f.recoveries) {
-    const line = `canary #${r.canary} [${r.via}] ${r.evidence}`;
+    const line = `canary #${r.canary} [${r.via === 'oracle' ? 'KMS decrypted it' : r.via === 'key' ? 'key found' : 'in clear'}] ${r.evidence}`;
     if (!seen.has(line)) lines.push(line);
     seen.add(line);
   }

@@ -55,7 +55,7 @@ export async function checkSeedFile(paths: readonly string[] = SEED_FILE_CANDIDA
     const missing = [...SEED_TABLE.map((r) => r.name), ...Object.values(SEED_NOTES)].filter((s) => !text.includes(s));
     return missing.length === 0
       ? `row names and notes match ${p} (its cells are icons lost in the text; taken from the page it was converted from)`
-      : `WARNING: ${p} differs from the copy in seed-table.ts: missing ${missing.map((m) => JSON.stringify(m)).join(', ')}`;
+      : `WARNING: the seed document ${p} differs from the copy built into Coffer (src/lab/seed-table.ts): it lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`;
   }
-  return 'seed file not found; using the copy in seed-table.ts';
+  return "the seed document was not found beside this checkout, so its table is the copy built into Coffer (src/lab/seed-table.ts), not checked against the document";
 }

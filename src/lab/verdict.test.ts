@@ -15,6 +15,10 @@ function f(variant: string, attack: string, status: Finding['status'], recovered
 }
 
 const rf = (variants: string[], findings: Finding[]): RowFindings => ({ row: 'r', variants, findings });
+const IN = ['disk', 'ram', 'etcd', 'config-file', 'kms-socket'];
+/** Every in-cluster combination of `column` in `variant` measured and empty, unless given among `except`. */
+const pairs = (variant: string, column: string, except: string[] = []) =>
+  IN.filter((c) => c !== column && !except.includes(c)).map((c) => f(variant, `${column}+${c}`, 'nothing'));
 
 void describe('verdict rules', () => {
   void it('✗ when the capability alone recovers a canary in the default variant', () => {
@@ -39,13 +43,13 @@ void describe('verdict rules', () => {
   });
 
   void it('a partner that recovers alone makes no caveat (it would be its own ✗)', () => {
-    const c = computeCell(rf(['a'], [f('a', 'config-file', 'nothing'), f('a', 'etcd', 'recovered', 3), f('a', 'etcd+config-file', 'recovered', 3)]), 'config-file');
+    const c = computeCell(rf(['a'], [f('a', 'config-file', 'nothing'), f('a', 'etcd', 'recovered', 3), f('a', 'etcd+config-file', 'recovered', 3), ...pairs('a', 'config-file', ['etcd'])]), 'config-file');
     assert.equal(c.mark, '✓✓');
   });
 
   void it('combinations with the kms-server are reported but do not count', () => {
     const c = computeCell(
-      rf(['a'], [f('a', 'etcd', 'nothing'), f('a', 'kms-server', 'nothing'), f('a', 'etcd+kms-server', 'recovered', 3)]),
+      rf(['a'], [f('a', 'etcd', 'nothing'), f('a', 'kms-server', 'nothing'), f('a', 'etcd+kms-server', 'recovered', 3), ...pairs('a', 'etcd')]),
       'etcd',
     );
     assert.equal(c.mark, '✓✓');
@@ -56,8 +60,23 @@ void describe('verdict rules', () => {
   });
 
   void it('✓✓ when nothing recovers anywhere', () => {
-    const c = computeCell(rf(['a', 'b'], [f('a', 'disk', 'nothing'), f('b', 'disk', 'nothing'), f('a', 'disk+ram', 'nothing')]), 'disk');
+    const c = computeCell(rf(['a', 'b'], [f('a', 'disk', 'nothing'), f('b', 'disk', 'nothing'), ...pairs('a', 'disk'), ...pairs('b', 'disk')]), 'disk');
     assert.equal(c.mark, '✓✓');
+  });
+
+  void it('a subset run never gives ✓✓: the caveat names the combinations and variants not tried', () => {
+    // `--columns disk,etcd`: only disk+etcd was tried; etcd with the kms-socket (which recovers in the full run) was not.
+    const subset = rf(['a', 'b'], [f('a', 'etcd', 'nothing'), f('a', 'disk', 'nothing'), f('a', 'disk+etcd', 'nothing'), f('b', 'etcd', 'unavailable')]);
+    const c = computeCell(subset, 'etcd');
+    assert.equal(c.mark, '✓');
+    assert.equal(c.caveat, 'not tried: variant b, with ram, with config-file, with kms-socket');
+    assert.match(c.rule, /cannot give ✓✓/);
+    // A partner with nothing to act on needs no combination.
+    const na = computeCell(rf(['a'], [f('a', 'disk', 'nothing'), f('a', 'kms-socket', 'n/a'), ...pairs('a', 'disk', ['kms-socket'])]), 'disk');
+    assert.equal(na.mark, '✓✓');
+    // A combination that was tried in one variant only is named with the variants that lack it.
+    const partial = computeCell(rf(['a', 'b'], [f('a', 'disk', 'nothing'), f('b', 'disk', 'nothing'), ...pairs('a', 'disk'), ...pairs('b', 'disk', ['ram'])]), 'disk');
+    assert.equal(partial.caveat, 'not tried: with ram in b');
   });
 
   void it('n/a when the attack has nothing to act on; ? when not measured', () => {

@@ -5,7 +5,9 @@
 //  ✓   it recovers nothing alone there, but does in another variant of the row, or together with one other in-cluster
 //      capability (disk, ram, etcd, config-file, kms-socket) that recovers nothing alone; the caveat names which;
 //  ✓✓  nothing recovered alone, in any variant, or with any in-cluster combination. Combinations with the kms-server
-//      (the design's root of trust) are reported but do not count;
+//      (the design's root of trust) are reported but do not count. Every one of those must have been measured: a run
+//      of a subset of columns (or a variant or attack that could not run) gives ✓ naming what was not tried instead,
+//      since an untried combination may recover what the tried ones do not;
 //  n/a the capability has nothing to act on in that row (its attack says so);
 //  ?   not measured: the attack failed or the component it needs is not built yet (the evidence says which).
 import { IN_CLUSTER, isIntegrityColumn, type Capability, type Column } from './capability.js';
@@ -30,7 +32,7 @@ export interface Cell {
 export const VERDICT_RULES: readonly string[] = [
   '✗ does not mitigate: the capability alone recovers at least one canary (integrity columns: the API server serves forged data) in the row\'s default variant.',
   '✓ mitigates with a caveat: it recovers nothing alone, but does in another variant of the row, or together with one other in-cluster capability (disk, ram, etcd, config-file, kms-socket) that recovers nothing alone; the caveat names which.',
-  '✓✓ mitigates with no caveat: nothing recovered alone, in any variant, or with any in-cluster combination (combinations with the kms-server, the design\'s root of trust, are reported but do not count).',
+  '✓✓ mitigates with no caveat: nothing recovered alone, in any variant, or with any in-cluster combination (combinations with the kms-server, the design\'s root of trust, are reported but do not count), and every one of those was tried. When a variant or combination was not tried (a run of some columns only, or an attack that could not run) the cell is ✓ and its caveat names what was not tried.',
   'n/a: the capability has nothing to act on in that row.',
   '? not measured: the attack failed, or a component it needs is not built yet.',
 ];
@@ -99,5 +101,41 @@ export function computeCell(rf: RowFindings, column: Column): Cell {
       }
     }
   }
+  const untried = untriedFor(rf, column);
+  if (untried.length > 0) {
+    return {
+      ...base,
+      mark: '✓',
+      caveat: `not tried: ${untried.join(', ')}`,
+      evidence: d.evidence[0] ?? '',
+      rule: `nothing recovered in what was measured, but ${untried.join(', ')} ${untried.length > 1 ? 'were' : 'was'} not tried, so this run cannot give ✓✓`,
+    };
+  }
   return { ...base, mark: '✓✓', evidence: d.evidence[0] ?? '', rule: 'nothing recovered alone, in any variant, or with any in-cluster combination' };
+}
+
+const measured = (f: Finding | undefined): boolean => f !== undefined && f.status !== 'unavailable' && f.status !== 'error';
+
+/**
+ * What ✓✓ needs that the findings lack: variants where the capability was not measured alone, and in-cluster partners
+ * whose combination was not measured (a partner with nothing to act on, n/a, needs no combination).
+ */
+export function untriedFor(rf: RowFindings, column: Column): string[] {
+  const out: string[] = [];
+  const partners = isIntegrityColumn(column) || column === 'kms-server' ? [] : IN_CLUSTER.filter((c) => c !== column);
+  const missing = new Map<string, string[]>();
+  let tried = 0;
+  for (const v of rf.variants) {
+    if (!measured(single(rf, v, column))) {
+      out.push(`variant ${v}`);
+      continue;
+    }
+    tried++;
+    for (const c of partners) {
+      if (single(rf, v, c)?.status === 'n/a') continue;
+      if (!measured(combo(rf, v, column, c))) missing.set(c, [...(missing.get(c) ?? []), v]);
+    }
+  }
+  for (const [c, vs] of missing) out.push(vs.length === tried ? `with ${c}` : `with ${c} in ${vs.join(', ')}`);
+  return out;
 }

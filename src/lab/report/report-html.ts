@@ -7,11 +7,20 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+// Colour is never the only signal: each mark also has its own border shape and a word (shown by CSS, so a cell's text
+// stays the mark itself for tools), and the page prints in black and white.
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.3em .6em;vertical-align:top}
 th{background:#f0f0f0}td.mark{text-align:center;white-space:nowrap;font-weight:bold}
-.m-x{background:#fdd}.m-c{background:#ffd}.m-cc{background:#dfd}.m-na{color:#888}.m-q{background:#eee}
-.ev{font-family:ui-monospace,monospace;font-size:.85em}small{color:#555}`;
+.m-x{background:#fdd;outline:3px solid #222;outline-offset:-4px}.m-c{background:#ffd;outline:2px dashed #222;outline-offset:-4px}
+.m-cc{background:#dfd;outline:3px double #222;outline-offset:-5px}.m-na{color:#666}.m-q{background:#eee;outline:1px dotted #222;outline-offset:-4px}
+td.mark::after{display:block;font-weight:normal;font-size:.75em}
+td.m-x::after{content:"not mitigated"}td.m-c::after{content:"mitigated, with a caveat"}td.m-cc::after{content:"mitigated"}
+td.m-q::after{content:"not measured"}td.m-na::after{content:"nothing to act on"}
+.ev{font-family:ui-monospace,monospace;font-size:.85em}small{color:#555}.fix{font-size:.9em}
+.note{border:2px solid #222;padding:.5em 1em}
+@media print{body{margin:0;max-width:none;font-size:10pt}h2,h3{break-after:avoid}tr,li{break-inside:avoid}
+.m-x,.m-c,.m-cc,.m-q{background:none}}`;
 
 function markClass(mark: string): string {
   return { '✗': 'm-x', '✓': 'm-c', '✓✓': 'm-cc', 'n/a': 'm-na', '?': 'm-q' }[mark] ?? '';
@@ -20,7 +29,9 @@ function markClass(mark: string): string {
 export function renderHtml(m: ReportModel): string {
   const h: string[] = [];
   h.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(m.title)}</title><style>${STYLE}</style></head><body>`);
-  h.push(`<h1>${esc(m.title)}</h1><p><small>${esc(m.command)} &middot; ${esc(m.generatedAt)} &middot; ${(m.durationMs / 1000).toFixed(0)} s on ${esc(m.machine)}</small></p>`);
+  h.push(`<h1>${esc(m.title)}</h1><dl id="run"><dt>Command</dt><dd><code>${esc(m.command)}</code></dd><dt>Version</dt><dd>${esc(m.version)}</dd>`);
+  h.push(`<dt>Date</dt><dd>${esc(m.generatedAt)} (took ${(m.durationMs / 1000).toFixed(0)} s)</dd><dt>Machine</dt><dd>${esc(m.machine)}</dd></dl>`);
+  if (m.subset) h.push(`<p class="note" id="subset"><strong>Subset.</strong> ${esc(m.subset)}</p>`);
   h.push('<h2>Legend</h2><ul>', ...m.legend.map((l) => `<li>${esc(l)}</li>`), '</ul>');
   h.push('<h2>Table</h2><table id="lab-table"><thead><tr><th>Implementation</th>');
   for (const c of m.columns) h.push(`<th title="${esc(c.description)}">${esc(c.title)}</th>`);
@@ -47,10 +58,24 @@ export function renderHtml(m: ReportModel): string {
       const cell = r.cells[c.id];
       if (!cell) continue;
       h.push(
-        `<tr data-row="${esc(r.id)}" data-column="${esc(c.id)}"><th>${esc(c.title)}</th><td class="mark ${markClass(cell.mark)}">${esc(markText(cell))}</td><td class="ev">${esc(cell.evidence)}${cell.notes.map((n) => `<br><small>note: ${esc(n)}</small>`).join('')}<br><small>rule: ${esc(cell.rule)}</small></td></tr>`,
+        `<tr data-row="${esc(r.id)}" data-column="${esc(c.id)}"><th>${esc(c.title)}</th><td class="mark ${markClass(cell.mark)}">${esc(markText(cell))}</td><td class="ev">${esc(cell.evidence)}${cell.notes.map((n) => `<br><small>note: ${esc(n)}</small>`).join('')}<br><small>rule: ${esc(cell.rule)}</small>${r.remediation[c.id] ? `<br><span class="fix">To reach ✓: ${esc(r.remediation[c.id]!)}</span>` : ''}</td></tr>`,
       );
     }
     h.push('</tbody></table>');
+    if (r.variants.length > 1) {
+      h.push(`<table class="variants"><caption>Each variant on its own</caption><thead><tr><th>Variant</th>`);
+      for (const c of m.columns) h.push(`<th>${esc(c.title)}</th>`);
+      h.push('</tr></thead><tbody>');
+      for (const v of r.variantCells) {
+        h.push(`<tr data-variant="${esc(v.id)}"><th><code>${esc(v.id)}</code></th>`);
+        for (const c of m.columns) {
+          const cell = v.cells[c.id];
+          h.push(`<td class="mark ${markClass(cell?.mark ?? '')}" data-variant="${esc(v.id)}" data-column="${esc(c.id)}" title="${esc(cell?.evidence ?? '')}">${esc(markText(cell))}</td>`);
+        }
+        h.push('</tr>');
+      }
+      h.push('</tbody></table>');
+    }
   }
   if (m.seed.rows.length) {
     const cols = Object.keys(m.seed.rows[0]!.cells);

@@ -16,7 +16,8 @@ function table(header: string[], rows: string[][]): string[] {
 
 export function renderText(m: ReportModel): string {
   const out: string[] = [];
-  out.push(m.title, `command: ${m.command}`, `run: ${m.generatedAt}, ${(m.durationMs / 1000).toFixed(0)} s on ${m.machine}`, '');
+  out.push(m.title, `command: ${m.command}`, `version: ${m.version}`, `date: ${m.generatedAt} (took ${(m.durationMs / 1000).toFixed(0)} s)`, `machine: ${m.machine}`, '');
+  if (m.subset) out.push(`NOTE: ${m.subset}`, '');
   out.push('Legend (the seed\'s):', ...m.legend.map((l) => `  ${l}`), '');
   out.push(
     ...table(
@@ -35,6 +36,17 @@ export function renderText(m: ReportModel): string {
       if (!cell) continue;
       out.push(`    ${pad(c.title, 11)} ${pad(markText(cell), 4)} ${cell.evidence}`);
       for (const n of cell.notes) out.push(`    ${pad('', 11)}      note: ${n}`);
+      if (r.remediation[c.id]) out.push(`    ${pad('', 11)}      to reach ✓: ${r.remediation[c.id]}`);
+    }
+    if (r.variants.length > 1) {
+      out.push('    each variant on its own:');
+      for (const v of r.variantCells) {
+        out.push(`      ${v.id}: ${m.columns.map((c) => `${c.title} ${markText(v.cells[c.id]) || '-'}`).join(', ')}`);
+        for (const c of m.columns) {
+          const cell = v.cells[c.id];
+          if (cell && cell.evidence !== r.cells[c.id]?.evidence) out.push(`        ${pad(c.title, 11)} ${cell.evidence}`);
+        }
+      }
     }
   }
   if (m.seed.rows.length) {

@@ -1,0 +1,126 @@
+// The dashboard's scan over a real SQLite store, with values written by the real encryption engine under two keys,
+// plaintext, and a foreign prefix: counts per writer, stale for the configuration, the storage keys behind a count,
+// and a change notice from the store's watch and from the configuration file.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadEncryptionConfiguration } from '../encryption/encryption-config.js';
+import { EncryptionEngine } from '../encryption/encryption-engine.js';
+import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
+import { storeScanProvider, writerOf } from './encryption-scan.js';
+
+const KEY1 = Buffer.alloc(32, 1).toString('base64');
+const KEY2 = Buffer.alloc(32, 2).toString('base64');
+const config = (names: [string, string][]) => `apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - aesgcm:
+          keys:
+${names.map(([n, k]) => `            - {name: ${n}, secret: ${k}}`).join('\n')}
+      - identity: {}
+`;
+const PLAINTEXT = Buffer.from('k8s\0plain-secret-value');
+
+void describe('dashboard encryption scan over a Store', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const put = async (key: string, text: string, names: [string, string][]) => {
+    const engine = await EncryptionEngine.create(loadEncryptionConfiguration(config(names)));
+    const t = engine.transformerFor({ group: '', resource: 'secrets' });
+    await store.create(key, await t.toStorage(Buffer.from(text), { authenticatedData: Buffer.from(key) }));
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-dashboard-scan-'));
+    store = await SqliteStore.open({ dataDir: join(dir, 'store') });
+    await put('/registry/secrets/a/one', 'k8s\0v1', [['key1', KEY1]]);
+    await put('/registry/secrets/a/two', 'k8s\0v2', [['key1', KEY1]]);
+    await put('/registry/secrets/b/three', 'k8s\0v3', [['key2', KEY2], ['key1', KEY1]]);
+    await store.create('/registry/secrets/b/plain', PLAINTEXT);
+    await store.create('/registry/secrets/b/foreign', Buffer.from('k8s:enc:vault:v1:x:opaque'));
+    await store.create('/registry/configmaps/a/cm', Buffer.from('k8s\0cm'));
+    await store.create('/registry/external-secrets.io/externalsecrets/a/es', Buffer.from('{}'));
+    await writeFile(join(dir, 'config.yaml'), config([['key2', KEY2], ['key1', KEY1]]));
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('labels stored values by their prefix without decrypting', () => {
+    assert.deepEqual(writerOf(PLAINTEXT), { label: 'identity', kind: 'plaintext' });
+    assert.deepEqual(writerOf(Buffer.from('k8s:enc:aescbc:v1:k:xx')), { label: 'aescbc/k', kind: 'encrypted' });
+    assert.deepEqual(writerOf(Buffer.from('k8s:enc:kms:v1:vault:xx')), { label: 'kms-v1/vault', kind: 'encrypted' });
+    assert.equal(writerOf(Buffer.from('k8s:enc:kms:v2:p:not-protobuf')).kind, 'unknown');
+    assert.deepEqual(writerOf(Buffer.from('k8s:enc:vault:v1:x:opaque')), { label: 'unknown "k8s:enc:vault:v1:"', kind: 'unknown' });
+  });
+
+  void it('counts per resource and writer, plaintext, unknown and stale for the configuration', async () => {
+    const scan = await storeScanProvider(store, { description: 'test store', configFile: join(dir, 'config.yaml') }).scan({});
+    const secrets = scan.resources.find((r) => r.resource === 'secrets');
+    assert.deepEqual(secrets, {
+      resource: 'secrets',
+      total: 5,
+      byWriter: { 'aesgcm/key1': 2, 'aesgcm/key2': 1, identity: 1, 'unknown "k8s:enc:vault:v1:"': 1 },
+      plaintext: 1,
+      unknown: 1,
+      stale: 4,
+    });
+    // configmaps have no rule: identity writes them, so plaintext is not stale.
+    assert.deepEqual(scan.resources.find((r) => r.resource === 'configmaps')?.stale, 0);
+    // A custom resource is named <resource>.<group>, as kubectl names it.
+    assert.deepEqual(scan.resources.map((r) => r.resource), ['configmaps', 'externalsecrets.external-secrets.io', 'secrets']);
+    assert.deepEqual(scan.config?.rules[0]?.providers, [
+      { type: 'aesgcm', keys: ['key2', 'key1'], writes: 'aesgcm/key2' },
+      { type: 'identity', keys: [] },
+    ]);
+    assert.ok(!JSON.stringify(scan).includes(KEY1) && !JSON.stringify(scan).includes('plain-secret-value'), 'no key or value in the scan');
+  });
+
+  void it('without a configuration counts everything and says why stale is unknown', async () => {
+    const scan = await storeScanProvider(store, { description: 'test store' }).scan({});
+    assert.equal(scan.resources.find((r) => r.resource === 'secrets')?.stale, null);
+    assert.match(scan.configError ?? '', /no EncryptionConfiguration given/);
+  });
+
+  void it('lists the storage keys behind a count, names only', async () => {
+    const p = storeScanProvider(store, { description: 'test store', configFile: join(dir, 'config.yaml') });
+    assert.deepEqual(await p.keys('secrets', { kind: 'writer', writer: 'aesgcm/key1' }, { limit: 10 }), { keys: ['/registry/secrets/a/one', '/registry/secrets/a/two'], more: false });
+    assert.deepEqual(await p.keys('secrets', { kind: 'stale' }, { limit: 2 }), { keys: ['/registry/secrets/a/one', '/registry/secrets/a/two'], more: true });
+    assert.deepEqual(await p.keys('secrets', { kind: 'plaintext' }, { limit: 10 }), { keys: ['/registry/secrets/b/plain'], more: false });
+    assert.deepEqual(await p.keys('externalsecrets.external-secrets.io', { kind: 'plaintext' }, { limit: 10 }), { keys: ['/registry/external-secrets.io/externalsecrets/a/es'], more: false });
+  });
+
+  void it('notices a stored change and a configuration change through watches', async () => {
+    const p = storeScanProvider(store, { description: 'test store', configFile: join(dir, 'config.yaml') });
+    const ac = new AbortController();
+    let changes = 0;
+    let notify: () => void = () => undefined;
+    p.watch(() => {
+      changes++;
+      notify();
+    }, ac.signal);
+    const next = () => new Promise<void>((r) => (notify = r));
+    try {
+      // The watch starts from the revision current when it opens: write until one write is seen.
+      let seen = next();
+      let heard = false;
+      void seen.then(() => (heard = true));
+      for (let i = 0; !heard; i++) {
+        assert.ok(i < 100, 'no change notice for 100 writes');
+        await store.create(`/registry/secrets/c/new-${i}`, PLAINTEXT);
+        await Promise.race([seen, new Promise((r) => setTimeout(r, 100))]);
+      }
+      seen = next();
+      await writeFile(join(dir, 'config.yaml'), config([['key1', KEY1]]));
+      await seen;
+      assert.ok(changes >= 2);
+    } finally {
+      ac.abort();
+    }
+  });
+});

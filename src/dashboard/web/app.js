@@ -1,0 +1,321 @@
+// The dashboard page: preact + htm, uPlot for time series, bundled by scripts/build-dashboard.mjs into dist/ (no CDN).
+// Each view fetches its document from /dashboard/api/* (the server asks the API server as the signed-in user) and
+// fetches it again when the server-sent event stream says it changed; nothing here polls. No view ever receives a
+// Secret's data: only counts, storage key names, conditions and metrics.
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { html } from 'htm/preact';
+import uPlot from 'uplot';
+
+const VIEWS = [
+  ['encryption', 'Encryption at rest'],
+  ['rotation', 'Rotation'],
+  ['kms', 'KMS'],
+  ['external-secrets', 'External Secrets'],
+  ['apiserver', 'API server'],
+  ['lab', 'Lab'],
+];
+
+let csrf = '';
+const listeners = new Map();
+
+/** Subscribes a view to a topic of the live stream; returns the unsubscribe function. */
+function onChanged(topic, fn) {
+  if (!listeners.has(topic)) listeners.set(topic, new Set());
+  listeners.get(topic).add(fn);
+  return () => listeners.get(topic).delete(fn);
+}
+
+async function getJson(path) {
+  const r = await fetch(`/dashboard/api/${path}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (r.status === 401) {
+    location.reload(); // the session ended: the server answers with the sign-in page
+    return undefined;
+  }
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+  return body;
+}
+
+/** The latest document at `path`, refetched whenever `topic` changes. */
+function useLive(path, topic) {
+  const [state, setState] = useState({ loading: true });
+  useEffect(() => {
+    let alive = true;
+    const load = () =>
+      getJson(path).then(
+        (data) => alive && setState({ data }),
+        (e) => alive && setState({ error: e.message }),
+      );
+    void load();
+    const off = onChanged(topic, load);
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [path, topic]);
+  return state;
+}
+
+function Panel({ title, children, id }) {
+  return html`<section class="panel" data-test=${id}><h2>${title}</h2>${children}</section>`;
+}
+
+/** A view the API server did not allow: its own words, not an error page. */
+function NotAllowed({ message }) {
+  return html`<div class="not-allowed" role="status" data-test="not-allowed"><strong>Not allowed.</strong> ${message}</div>`;
+}
+
+function Loading({ state, children }) {
+  if (state.loading) return html`<p class="muted">Loading…</p>`;
+  if (state.error) return html`<p class="error" role="alert">Could not load: ${state.error}</p>`;
+  if (state.data && state.data.allowed === false) return html`<${NotAllowed} message=${state.data.message} />`;
+  return children(state.data);
+}
+
+const fmt = (n) => (n === null || n === undefined ? '–' : String(n));
+
+function StackedBar({ resource }) {
+  const entries = Object.entries(resource.byWriter).sort((a, b) => b[1] - a[1]);
+  return html`<div class="bar" role="img" aria-label=${`${resource.resource}: ${entries.map(([w, n]) => `${n} ${w}`).join(', ')}`}>
+    ${entries.map(
+      ([w, n], i) => html`<span class=${`seg seg${i % 6}${w === 'identity' ? ' plain' : ''}`} style=${{ flexGrow: n }} title=${`${w}: ${n}`}>${n}</span>`,
+    )}
+  </div>`;
+}
+
+function StorageKeys({ resource, filter, onClose }) {
+  const [state, setState] = useState({ loading: true });
+  useEffect(() => {
+    getJson(`encryption/keys?resource=${encodeURIComponent(resource)}&filter=${encodeURIComponent(filter)}`).then(
+      (data) => setState({ data }),
+      (e) => setState({ error: e.message }),
+    );
+  }, [resource, filter]);
+  return html`<div class="drill" data-test="storage-keys">
+    <h3>Storage keys of ${resource}: ${filter.replace(/^writer:/, '')} <button type="button" onClick=${onClose}>Close</button></h3>
+    <${Loading} state=${state}>${(d) =>
+      html`<p class="muted">Names only; values are never read into this page.</p>
+        <ul class="keys">${d.keys.map((k) => html`<li><code>${k}</code></li>`)}</ul>${d.more ? html`<p>… and more (first 500 shown)</p>` : ''}`}<//>
+  </div>`;
+}
+
+function EncryptionView() {
+  const state = useLive('encryption', 'encryption');
+  const [drill, setDrill] = useState(null);
+  const link = (resource, filter, n) =>
+    n > 0 ? html`<button type="button" class="link" onClick=${() => setDrill({ resource, filter })}>${n}</button>` : fmt(n);
+  return html`<${Loading} state=${state}>${(d) =>
+    !d.available
+      ? html`<p class="muted">${d.message}</p>`
+      : html`
+          <${Panel} title="Stored objects by who encrypted them" id="encryption-counts">
+            <p class="muted">Read from ${d.source} at ${new Date(d.scannedAt).toLocaleTimeString()}, from the stored bytes' prefixes, never decrypting.</p>
+            ${d.resources.map((r) => html`<div class="bar-row"><span class="bar-label">${r.resource}</span><${StackedBar} resource=${r} /></div>`)}
+            <div class="table-wrap"><table>
+              <thead><tr><th scope="col">Resource</th><th scope="col">Total</th><th scope="col">By provider / key / key_id</th><th scope="col">Plaintext</th><th scope="col">Unknown</th><th scope="col">Stale</th></tr></thead>
+              <tbody>${d.resources.map(
+                (r) => html`<tr data-test=${`row-${r.resource}`}>
+                  <th scope="row">${r.resource}</th><td data-test="total">${r.total}</td>
+                  <td><ul class="writers">${Object.entries(r.byWriter).map(
+                    ([w, n]) => html`<li data-test=${`writer-${w}`}><code>${w}</code>: ${link(r.resource, `writer:${w}`, n)}</li>`,
+                  )}</ul></td>
+                  <td data-test="plaintext">${link(r.resource, 'plaintext', r.plaintext)}</td>
+                  <td data-test="unknown">${link(r.resource, 'unknown', r.unknown)}</td>
+                  <td data-test="stale">${r.stale === null ? '–' : link(r.resource, 'stale', r.stale)}</td>
+                </tr>`,
+              )}</tbody></table></div>
+            ${drill && html`<${StorageKeys} resource=${drill.resource} filter=${drill.filter} onClose=${() => setDrill(null)} />`}
+          <//>
+          <${Panel} title="EncryptionConfiguration: providers in order" id="encryption-config">
+            ${d.config
+              ? html`<p class="muted">Configuration hash <code>${d.config.hash}</code>. The first provider's first key writes; the others only read.</p>
+                  ${d.config.rules.map(
+                    (rule) => html`<h3>${rule.resources.join(', ')}</h3><ol class="providers">${rule.providers.map(
+                      (p) => html`<li><code>${p.type}</code>${p.keys.length ? html` keys: ${p.keys.map((k, i) => html`<code>${k}</code>${i < p.keys.length - 1 ? ', ' : ''}`)}` : ''}
+                        ${p.writes ? html` <strong class="writes">writes (${p.writes})</strong>` : html` <span class="muted">reads only</span>`}</li>`,
+                    )}</ol>`,
+                  )}`
+              : html`<p class="error">${d.configError}</p>`}
+          <//>`}<//>`;
+}
+
+/** The rotation stage as the k3s state machine names it, read from the configuration and the scan. */
+function rotationStage(d) {
+  const secrets = d.resources.find((r) => r.resource === 'secrets');
+  const rule = d.config?.rules.find((r) => r.resources.some((x) => x === 'secrets' || x === '*.*' || x === '*.')) ?? d.config?.rules[0];
+  const first = rule?.providers[0];
+  const readKeys = rule ? rule.providers.flatMap((p, i) => (i === 0 ? p.keys.slice(1) : p.type === 'identity' ? [] : p.keys)) : [];
+  if (!secrets || secrets.stale === null) return { stage: 'unknown', words: 'No configuration known, so no rotation can be followed.' };
+  if (secrets.stale > 0) return { stage: 'reencrypting', words: `Re-encryption in progress: ${secrets.stale} Secrets are still written by an older key or provider.` };
+  if (readKeys.length > 0) return { stage: 'reencrypt finished', words: `Every Secret is written by ${first?.writes}. The old keys (${readKeys.join(', ')}) can be pruned.` };
+  return { stage: 'start', words: `Every Secret is written by ${first?.writes}; no older key is configured.` };
+}
+
+function RotationView() {
+  const state = useLive('encryption', 'encryption');
+  return html`<${Loading} state=${state}>${(d) => {
+    if (!d.available) return html`<p class="muted">${d.message}</p>`;
+    const secrets = d.resources.find((r) => r.resource === 'secrets') ?? { total: 0, stale: 0 };
+    const s = rotationStage(d);
+    const done = secrets.total - (secrets.stale ?? 0);
+    return html`<${Panel} title="Key rotation" id="rotation">
+      <p class="stage">Stage: <strong data-test="rotation-stage">${s.stage}</strong></p>
+      <p>${s.words}</p>
+      <p class="big">Stale Secrets: <strong data-test="rotation-stale">${fmt(secrets.stale)}</strong> of ${secrets.total}</p>
+      <progress max=${secrets.total || 1} value=${done} aria-label="re-encrypted"></progress>
+      <p class="muted">Counts update live from the store's watch as objects are rewritten. <code>coffer rotate status</code> gives the same stage from the command line.</p>
+    <//>`;
+  }}<//>`;
+}
+
+/** A uPlot time series; `series` is [{label, values}], x in seconds. */
+function Chart({ title, xs, series, unit, id }) {
+  const el = useRef(null);
+  const plot = useRef(null);
+  useEffect(() => {
+    const width = Math.max(260, Math.min(el.current.clientWidth || 600, 900));
+    const opts = {
+      title,
+      width,
+      height: 200,
+      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: ['#1f5fbf', '#b35900', '#2a7f2a', '#7a2ab3'][i % 4], width: 2, dash: [[], [6, 3], [2, 2], [8, 2, 2, 2]][i % 4] }))],
+      axes: [{}, { label: unit }],
+    };
+    const data = [xs, ...series.map((s) => s.values)];
+    if (!plot.current) plot.current = new uPlot(opts, data, el.current);
+    else plot.current.setData(data);
+  }, [xs, series]);
+  useEffect(() => () => plot.current?.destroy(), []);
+  return html`<div class="chart" data-test=${id} ref=${el}></div>`;
+}
+
+/** Rates and mean latencies between consecutive metric points. */
+function deltas(points, pick) {
+  const xs = [];
+  const out = [];
+  for (let i = 1; i < points.length; i++) {
+    const dt = (points[i].t - points[i - 1].t) / 1000;
+    xs.push(points[i].t / 1000);
+    out.push(pick(points[i - 1], points[i], dt));
+  }
+  return { xs, out };
+}
+
+function MetricsView({ render: body }) {
+  const state = useLive('metrics', 'metrics');
+  return html`<${Loading} state=${state}>${(d) => body(d)}<//>`;
+}
+
+function KmsView() {
+  return html`<${MetricsView} render=${(d) => {
+    const last = d.points.at(-1);
+    if (!d.kmsKnown || !last?.kms) {
+      return html`<${Panel} title="KMS" id="kms"><p class="muted">This server does not run Coffer's KMS plugin (coffer up --encryption kms does); the plugin's health and call rates appear here when it does.</p>
+        ${last ? html`<p>Storage transformations: ${last.transformations.ok} succeeded, ${last.transformations.failed} failed.</p>` : ''}<//>`;
+    }
+    const lat = deltas(d.points, (a, b) => [
+      b.kms.encrypt > a.kms.encrypt ? ((b.kms.encryptSeconds - a.kms.encryptSeconds) / (b.kms.encrypt - a.kms.encrypt)) * 1000 : null,
+      b.kms.decrypt > a.kms.decrypt ? ((b.kms.decryptSeconds - a.kms.decryptSeconds) / (b.kms.decrypt - a.kms.decrypt)) * 1000 : null,
+    ]);
+    const err = deltas(d.points, (a, b, dt) => [Math.max(0, b.kms.errors - a.kms.errors) / dt]);
+    return html`<${Panel} title="KMS plugin" id="kms">
+      <p>Health: <strong data-test="kms-health" class=${last.kmsHealth.healthy ? 'ok' : 'bad'}>${last.kmsHealth.healthy ? '✓ healthy' : '✗ unhealthy'}</strong> <span class="muted">${last.kmsHealth.healthy ? '' : last.kmsHealth.text}</span></p>
+      <p>Current key_id: <code data-test="kms-key-id">${last.kmsHealth.keyId ?? 'unknown'}</code>${d.keyIdChangedAt ? html`, changed at ${new Date(d.keyIdChangedAt).toLocaleTimeString()}` : html` <span class="muted">(unchanged while this page was open)</span>`}</p>
+      <p>Calls so far: ${last.kms.encrypt} Encrypt, ${last.kms.decrypt} Decrypt, ${last.kms.errors} errors.</p>
+      <${Chart} id="kms-latency" title="Mean latency (ms)" unit="ms" xs=${lat.xs} series=${[{ label: 'Encrypt', values: lat.out.map((v) => v[0]) }, { label: 'Decrypt', values: lat.out.map((v) => v[1]) }]} />
+      <${Chart} id="kms-errors" title="Errors per second" unit="/s" xs=${err.xs} series=${[{ label: 'errors', values: err.out.map((v) => v[0]) }]} />
+    <//>`;
+  }} />`;
+}
+
+function ApiServerView() {
+  return html`<${MetricsView} render=${(d) => {
+    const verbs = [...new Set(d.points.flatMap((p) => Object.keys(p.requests)))].sort();
+    const rates = deltas(d.points, (a, b, dt) => verbs.map((v) => Math.max(0, (b.requests[v] ?? 0) - (a.requests[v] ?? 0)) / dt));
+    const lat = deltas(d.points, (a, b) => {
+      const n = b.requestSeconds.count - a.requestSeconds.count;
+      return n > 0 ? ((b.requestSeconds.sum - a.requestSeconds.sum) / n) * 1000 : null;
+    });
+    return html`<${Panel} title="API server requests" id="apiserver">
+      <p class="muted">Sampled from the API server's /metrics every few seconds while this page is open (${d.points.length} samples).</p>
+      <${Chart} id="request-rate" title="Requests per second by verb" unit="/s" xs=${rates.xs} series=${verbs.map((v, i) => ({ label: v, values: rates.out.map((r) => r[i]) }))} />
+      <${Chart} id="request-latency" title="Mean request latency (ms)" unit="ms" xs=${lat.xs} series=${[{ label: 'all requests', values: lat.out }]} />
+    <//>`;
+  }} />`;
+}
+
+const STATE_MARK = { Ready: '✓', Stale: '⚠', Pending: '…' };
+
+function ExternalSecretsView() {
+  const state = useLive('external-secrets', 'external-secrets');
+  return html`<${Loading} state=${state}>${(d) => html`
+    <${Panel} title="ExternalSecrets by state" id="es-states">
+      <ul class="chips">${Object.entries(d.byState).map(([s, n]) => html`<li data-test=${`state-${s}`}>${STATE_MARK[s] ?? '✗'} ${s}: <strong>${n}</strong></li>`)}</ul>
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Store</th><th scope="col">State</th><th scope="col">Last sync</th><th scope="col">Message</th></tr></thead>
+        <tbody>${d.externalSecrets.map(
+          (e) => html`<tr data-test=${`es-${e.namespace}-${e.name}`}><td>${e.namespace}</td><th scope="row">${e.name}</th><td>${e.store}</td>
+            <td data-test="es-state" class=${e.state === 'Ready' ? 'ok' : 'bad'}>${STATE_MARK[e.state] ?? '✗'} ${e.state}</td>
+            <td>${e.lastSync ? new Date(e.lastSync).toLocaleTimeString() : '–'}</td><td class="msg">${e.message}</td></tr>`,
+        )}</tbody></table></div>
+    <//>
+    <${Panel} title="Secret stores" id="es-stores">
+      ${d.storesNotAllowed ? html`<${NotAllowed} message="listing SecretStores or ClusterSecretStores is not allowed for this user." />` : ''}
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">Kind</th><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Ready</th><th scope="col">Reason</th></tr></thead>
+        <tbody>${d.stores.map((s) => html`<tr><td>${s.kind}</td><td>${s.namespace}</td><th scope="row">${s.name}</th><td>${s.ready === 'True' ? '✓ True' : `✗ ${s.ready}`}</td><td>${s.reason}</td></tr>`)}</tbody>
+      </table></div>
+    <//>
+    <${Panel} title="Recent events" id="es-events">
+      ${d.eventsNotAllowed ? html`<${NotAllowed} message="listing Events is not allowed for this user." />` : ''}
+      <ul class="events">${d.events.map((e) => html`<li><span class="muted">${e.time ? new Date(e.time).toLocaleTimeString() : ''}</span> <strong>${e.type === 'Warning' ? '⚠ Warning' : 'Normal'}</strong> ${e.reason} <code>${e.object}</code>: ${e.message}</li>`)}</ul>
+    <//>`}<//>`;
+}
+
+function LabView() {
+  return html`<${Panel} title="Threat lab" id="lab">
+    <p>Run the lab from a shell: <code>coffer lab --html report.html</code> writes the threat table with each cell's evidence. Running it from this page is not built yet.</p>
+  <//>`;
+}
+
+const VIEW_COMPONENTS = { encryption: EncryptionView, rotation: RotationView, kms: KmsView, 'external-secrets': ExternalSecretsView, apiserver: ApiServerView, lab: LabView };
+
+function App() {
+  const [view, setView] = useState(location.hash.slice(2) || 'encryption');
+  const [session, setSession] = useState(null);
+  const [live, setLive] = useState('connecting');
+  useEffect(() => {
+    void getJson('session').then((s) => {
+      csrf = s.csrf;
+      setSession(s);
+    });
+    const es = new EventSource('/dashboard/api/stream');
+    es.addEventListener('changed', (e) => {
+      const topic = JSON.parse(e.data);
+      for (const fn of listeners.get(topic) ?? []) fn();
+    });
+    es.onopen = () => setLive('live');
+    es.onerror = () => setLive('reconnecting');
+    const onHash = () => setView(location.hash.slice(2) || 'encryption');
+    addEventListener('hashchange', onHash);
+    return () => {
+      es.close();
+      removeEventListener('hashchange', onHash);
+    };
+  }, []);
+  const signOut = async () => {
+    await fetch('/dashboard/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-Coffer-CSRF': csrf } });
+    location.reload();
+  };
+  const View = VIEW_COMPONENTS[view] ?? EncryptionView;
+  return html`<header>
+      <h1>Coffer</h1>
+      <nav aria-label="views"><ul>${VIEWS.map(([id, label]) => html`<li><a href=${`#/${id}`} aria-current=${view === id ? 'page' : undefined}>${label}</a></li>`)}</ul></nav>
+      <div class="who"><span data-test="live" class="muted">${live === 'live' ? '● live' : `○ ${live}`}</span> ${session ? html`<span>${session.user}</span>` : ''}
+        <button type="button" onClick=${signOut}>Sign out</button></div>
+    </header>
+    <main data-view=${view}><h2 class="print-only">${VIEWS.find((v) => v[0] === view)?.[1]}</h2><${View} key=${view} /></main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
