@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { parse, parseAllDocuments } from 'yaml';
-import { provisionKeyserver } from '../src/cli/kms-stack.js';
+import { provisionKeyserver, writePluginTokenFileUnsafe } from '../src/cli/kms-stack.js';
 import { GrpcKmsV2Client } from '../src/kms/grpc-v2-client.js';
 import { validateManifest } from './support/kubernetes-schema.js';
 
@@ -211,7 +211,9 @@ void describe('deploy/ systemd units, run as written under a temp root', () => {
     const ksPort = await freePort();
     const [, url] = await start(commandLine(ksUnit.get('ExecStart')!, { '127.0.0.1:8200': `127.0.0.1:${ksPort}` }), /^keyserver listening on (\S+)/);
     await mkdir(join(root, 'etc/coffer'), { recursive: true });
-    await provisionKeyserver(url!, join(root, 'etc/coffer-keyserver/root.token'), join(root, config.backend.auth.tokenFile), pino({ level: 'silent' }));
+    const rootToken = join(root, 'etc/coffer-keyserver/root.token');
+    await provisionKeyserver(url!, rootToken, pino({ level: 'silent' }));
+    await writePluginTokenFileUnsafe(url!, rootToken, join(root, config.backend.auth.tokenFile));
     assert.equal(config.backend.key, 'coffer-kek'); // the transit key provisionKeyserver creates, as `coffer up` does
 
     const pluginArgs = pluginUnit.get('ExecStart')!.split(/\s+/);
