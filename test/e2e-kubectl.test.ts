@@ -206,6 +206,16 @@ function kubectlSuite(storeName: 'sqlite' | 'etcd'): void {
     await kubectl(['delete', 'secret', 'bad']);
   });
 
+  // Issue 14: decoding errors in kube's wording, with Go's position; Go's decoder also skips line breaks.
+  void it('refuses invalid base64 in data with Go\'s error and position, and takes base64 wrapped over lines', async () => {
+    const secret = (name: string, value: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\ndata:\n  k: ${JSON.stringify(value)}\n`;
+    await assert.rejects(kubectl(['apply', '-f', '-'], secret('b64bad', 'ab$d')), /Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 2/);
+    await assert.rejects(kubectl(['create', '-f', '-'], secret('b64short', 'YWJj\nZA=')), /illegal base64 data at input byte 8/);
+    assert.match(await kubectl(['create', '-f', '-'], secret('b64wrapped', 'YWJj\r\nZA==\n')), /secret\/b64wrapped created/);
+    assert.equal(await kubectl(['get', 'secret', 'b64wrapped', '-o', 'jsonpath={.data.k}']), 'YWJjZA==');
+    await kubectl(['delete', 'secret', 'b64wrapped']);
+  });
+
   void it('applies server-side, sharing fields with the client-side apply and owning its own', async () => {
     assert.match(await kubectl(['apply', '--server-side', '-f', join(dir, 'mysecret.yml')]), /secret\/mysecret serverside-applied/);
     const ssa = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: ssa1\n  labels:\n    owner: ssa\nstringData:\n  k: v\n';

@@ -2,6 +2,7 @@
 // runtime.Unknown {1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding, 4 contentType}, plus the conventions
 // the gogo-generated marshallers of the API types follow, shared by the per-kind codecs.
 import { InvalidError } from '../lib/errors.js';
+import { goBase64ErrorOffset, illegalBase64Message } from './go-base64.js';
 import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
 
 /** "k8s" and encoding style 0x00, the only style defined upstream. */
@@ -168,7 +169,13 @@ export function writeBase64Map(w: ProtoWriter, field: number, value: unknown, pa
     if (typeof v !== 'string') throw expectedType(`${path}[${key}]`, 'a base64 string');
     const entry = w.beginLen(field);
     w.string(1, key);
-    if (!w.bytesFromBase64(2, v)) throw expectedType(`${path}[${key}]`, 'standard base64 with padding');
+    // Fast path: plain padded base64. Otherwise Go's decoder decides: CR and LF are skipped, anything else is its
+    // CorruptInputError, which kube answers without naming the field (`illegal base64 data at input byte 4`).
+    if (!w.bytesFromBase64(2, v)) {
+      const offset = goBase64ErrorOffset(v);
+      if (offset !== undefined) throw new InvalidError(illegalBase64Message(offset));
+      if (!w.bytesFromBase64(2, v.replace(/[\r\n]/g, ''))) throw expectedType(`${path}[${key}]`, 'standard base64 with padding');
+    }
     w.endLen(entry);
   }
 }
