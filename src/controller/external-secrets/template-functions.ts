@@ -7,6 +7,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
+import { certSANs, filterCertChain, jwkPrivateKeyPem, jwkPublicKeyPem, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from './eso-crypto-functions.js';
 import { formatGoTime, goTimeString } from './go-time.js';
 import { sprigFunctions } from './sprig-functions.js';
 
@@ -305,6 +306,16 @@ const fns: Record<string, TemplateFunction> = {
   int: (...a) => (arity('int', a, 1), Math.trunc(num(a[0]))),
   // PEM (ESO's runtime/template/v2/pem.go)
   filterPEM: (...a) => (arity('filterPEM', a, 2), filterPem(str(a[0]), str(a[1]))),
+  filterCertChain: (...a) => (arity('filterCertChain', a, 2), filterCertChain(str(a[0]), str(a[1]))),
+  certSANs: (...a) => (arity('certSANs', a, 1), certSANs(str(a[0]))),
+  // keys (ESO's pkcs12.go, jwk.go, decrypt.go)
+  pkcs12key: (...a) => (arity('pkcs12key', a, 1), pkcs12keyPass('', bytes(a[0]))),
+  pkcs12keyPass: (...a) => (arity('pkcs12keyPass', a, 2), pkcs12keyPass(str(a[0]), bytes(a[1]))),
+  pkcs12cert: (...a) => (arity('pkcs12cert', a, 1), pkcs12certPass('', bytes(a[0]))),
+  pkcs12certPass: (...a) => (arity('pkcs12certPass', a, 2), pkcs12certPass(str(a[0]), bytes(a[1]))),
+  jwkPublicKeyPem: (...a) => (arity('jwkPublicKeyPem', a, 1), jwkPublicKeyPem(str(a[0]))),
+  jwkPrivateKeyPem: (...a) => (arity('jwkPrivateKeyPem', a, 1), jwkPrivateKeyPem(str(a[0]))),
+  rsaDecrypt: (...a) => (arity('rsaDecrypt', a, 4), bytesToValue(rsaDecrypt(str(a[0]), str(a[1]), bytes(a[2]), str(a[3])))),
 };
 
 // Declared apart: as a literal member, `toString` is typed against Object.prototype.toString.
