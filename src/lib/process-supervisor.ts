@@ -81,7 +81,7 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
     const lifeline = c.stdio[LIFELINE_FD] as Readable | null;
     lifeline?.on('error', () => undefined).resume();
     if (o.pidFile && c.pid !== undefined && !recordProcess(o.pidFile, c.pid)) {
-      o.logger.debug({ process: o.name, pid: c.pid }, 'cannot record the child identity (no /proc)');
+      o.logger.warn({ process: o.name, pid: c.pid, pidFile: o.pidFile }, 'cannot record the child in its pid file');
     }
     let isReady = false;
     const timer = setTimeout(() => {
