@@ -2,25 +2,9 @@
 // anything is announced, since a supervisor may signal the moment the ready line appears and Node's default for
 // SIGTERM is to die on the spot (leaving a socket file behind). The first SIGINT/SIGTERM closes what was started and
 // exits 0; a second one exits at once. A child of `coffer up` also stops when its lifeline closes, that is when its
-// parent is gone, however it died (lib/process-supervisor.ts).
-import { Socket } from 'node:net';
+// parent is gone, however it died (lib/lifeline.ts).
 import type { Logger } from 'pino';
-import { LIFELINE_ENV } from '../lib/process-supervisor.js';
-
-/** Calls onParentGone when the lifeline fd named by the environment reads EOF; a no-op without one. */
-function watchLifeline(onParentGone: () => void): void {
-  const fd = Number(process.env[LIFELINE_ENV]);
-  delete process.env[LIFELINE_ENV]; // not for this process's own children
-  if (!Number.isSafeInteger(fd) || fd < 3) return;
-  let line: Socket;
-  try {
-    line = new Socket({ fd, readable: true, writable: false });
-  } catch {
-    return; // not an open pipe: started by hand with the variable set
-  }
-  line.on('data', () => undefined).on('error', onParentGone).on('end', onParentGone);
-  line.unref(); // the lifeline alone must not keep this process alive
-}
+import { watchLifeline } from '../lib/lifeline.js';
 
 export async function serveUntilSignal<T extends { close(): Promise<void> }>(
   log: Logger,

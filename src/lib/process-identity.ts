@@ -48,12 +48,16 @@ interface ProcessRecord extends ProcessIdentity {
   pidFile: string;
 }
 
-/** Writes the identity of a just-spawned child to pidFile (mode 0600); false when it cannot be told (no /proc). */
+/** Writes the identity of a just-spawned child to pidFile (mode 0600); false when it cannot (no /proc, no such dir). */
 export function recordProcess(pidFile: string, pid: number): boolean {
   const id = identityOf(pid);
   if (!id) return false;
   const record: ProcessRecord = { ...id, pidFile: resolve(pidFile) };
-  writeFileSync(pidFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(pidFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  } catch {
+    return false; // the child runs all the same; only a later cleanup of it is lost
+  }
   return true;
 }
 
@@ -66,7 +70,11 @@ export function forgetProcess(pidFile: string, pid: number): void {
   } catch {
     // unreadable: remove it
   }
-  rmSync(pidFile, { force: true });
+  try {
+    rmSync(pidFile, { force: true });
+  } catch {
+    // left for the next start, which checks it before acting on it
+  }
 }
 
 function parseRecord(text: string): ProcessRecord | undefined {

@@ -3,9 +3,8 @@
 // exit code 0 - is logged and the child restarted after a growing delay. Only stop() ends it for good.
 //
 // Children die with their parent, however the parent dies:
-//  - each child gets a lifeline: the read end of a pipe on fd 3 (COFFER_LIFELINE_FD). The parent never writes to it;
-//    when the parent exits, even by kill -9, the kernel closes the other end and the child reads EOF and shuts down
-//    (serve-until-signal.ts does that for every long-running coffer command).
+//  - each child gets a lifeline (lifeline.ts): a pipe whose other end only this process holds. When it exits, even by
+//    kill -9, the child reads EOF and shuts down (serve-until-signal.ts watches it for every long-running command).
 //  - each child runs in its own session, so Ctrl-C in a terminal reaches only the parent, which stops its children in
 //    order instead of seeing them all exit at once and restarting them.
 //  - with pidFile, the child's identity (process-identity.ts) is recorded while it runs, and the first start ends a
@@ -16,11 +15,8 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { LIFELINE_ENV, LIFELINE_FD } from './lifeline.js';
 import { endLeftover, forgetProcess, recordProcess } from './process-identity.js';
-
-/** The child's fd that stays open as long as its parent lives; the variable tells the child which fd that is. */
-export const LIFELINE_FD = 3;
-export const LIFELINE_ENV = 'COFFER_LIFELINE_FD';
 
 export interface SupervisedProcessOptions {
   /** For logs: `kms-plugin`, `keyserver`. */
@@ -109,7 +105,7 @@ export function superviseProcess(o: SupervisedProcessOptions): SupervisedProcess
     const lifeline = c.stdio[LIFELINE_FD] as Readable | null;
     lifeline?.on('error', () => undefined).resume();
     if (o.pidFile && c.pid !== undefined && !recordProcess(o.pidFile, c.pid)) {
-      o.logger.debug({ process: o.name, pid: c.pid }, 'cannot record the child identity (no /proc)');
+      o.logger.warn({ process: o.name, pid: c.pid, pidFile: o.pidFile }, 'cannot record the child in its pid file');
     }
     let isReady = false;
     const timer = setTimeout(() => {
