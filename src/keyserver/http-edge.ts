@@ -1,5 +1,5 @@
 // The HTTP edge: turns a request on the wire into a logical request (method → operation, token headers, path cleaning,
-// body decoding; spec/vault-api-subset.md §1) and the router's result back into a response, auditing each one.
+// body decoding; Vault's http/logical.go and http/handler.go) and the router's result back into a response, auditing each one.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
