@@ -1,5 +1,5 @@
 // Vault ACL policies: parsing (HCL or JSON), merging the policies a token carries, and deciding which capabilities a
-// request path gets, with Vault's matching rules (spec/vault-api-subset.md §4.3): an exact pattern wins; otherwise the
+// request path gets, with Vault's matching rules (Vault's vault/policy.go, acl.go): an exact pattern wins; otherwise the
 // single most specific glob/`+` pattern wins; the same pattern in several policies is unioned, and deny beats all.
 import { InvalidError } from '../lib/errors.js';
 import { parseHcl, type HclValue } from './hcl-subset.js';

@@ -1,4 +1,4 @@
-// AppRole auth at `auth/approle/` (spec/vault-api-subset.md §3.8): roles, role IDs, secret IDs and login. Role IDs and
+// AppRole auth at `auth/approle/` (Vault's builtin/credential/approle): roles, role IDs, secret IDs and login. Role IDs and
 // secret IDs are credentials, so they are indexed by SHA-256 hash; the role entry (sealed) keeps the role ID because
 // `GET role/:name/role-id` must return it, while a secret ID is shown once, when generated, and never again.
 import { createHash } from 'node:crypto';

@@ -1,5 +1,6 @@
 // The HTTP edge: turns a request on the wire into a logical request (method → operation, token headers, path cleaning,
-// body decoding; spec/vault-api-subset.md §1) and the router's result back into a response, auditing each one.
+// body decoding, wrapping TTL; Vault's http/logical.go and http/handler.go) and the router's result back into a
+// response, auditing each one.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -50,8 +51,8 @@ export function createRequestListener(o: EdgeOptions) {
   };
 }
 
-/** The most a LIST request's head may hold, and how long its bytes may take to arrive (Go's defaults are larger; LIST carries no data). */
-const LIST_HEAD_MAX = 64 * 1024;
+/** The most a LIST request (head and any body) may hold, and how long its bytes may take to arrive: LIST carries no data. */
+const LIST_REQUEST_MAX = 64 * 1024;
 const LIST_READ_TIMEOUT_MS = 10_000;
 
 /**
@@ -94,7 +95,7 @@ export function createListFallback(o: EdgeOptions) {
       buf = Buffer.concat([buf, chunk]);
       const parsed = parseListRequest(buf, socket.remoteAddress ?? '');
       if (parsed === 'incomplete') {
-        if (buf.length > LIST_HEAD_MAX) finish(undefined);
+        if (buf.length > LIST_REQUEST_MAX) finish(undefined);
         return;
       }
       finish(parsed);

@@ -1,4 +1,4 @@
-// KV version 2's HTTP endpoints (spec/vault-api-subset.md §6): data (read, write with check-and-set, merge-patch, soft
+// KV version 2's HTTP endpoints (Vault's vault-plugin-secrets-kv path_data.go, path_metadata.go): data (read, write with check-and-set, merge-patch, soft
 // delete), delete/undelete/destroy, metadata (read, write, patch, delete, list) and config. Reads of deleted or
 // destroyed versions answer 404 with a success envelope, which clients (the Go SDK, ESO, `vault kv get`) rely on.
 import { formatGoDuration } from '../encryption/go-duration.js';

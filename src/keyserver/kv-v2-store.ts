@@ -1,4 +1,4 @@
-// KV version 2's model (spec/vault-api-subset.md §6): per key a metadata entry and one sealed entry per version, after
+// KV version 2's model (Vault's vault-plugin-secrets-kv): per key a metadata entry and one sealed entry per version, after
 // Vault's kv plugin. Version data is kept as the exact JSON text the client sent (numbers included). Timestamps are
 // RFC 3339 with trailing fraction zeros trimmed, as Go's RFC3339Nano prints them; "not set" is "".
 import type { Clock } from '../lib/clock.js';

@@ -1,6 +1,6 @@
 // Errors as Vault's HTTP layer renders them: a status code and `{"errors":[...]}`. Handlers throw these; only the
 // HTTP edge turns them into responses. Messages are Vault's exact strings where clients may match on them
-// (spec/vault-api-subset.md §1.7), and never carry a plaintext, a key, a ciphertext payload or a token.
+// (Vault's sdk/logical/response_util.go), and never carry a plaintext, a key, a ciphertext payload or a token.
 import { CofferError } from '../lib/errors.js';
 
 export class VaultError extends CofferError {

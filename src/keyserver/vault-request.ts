@@ -1,5 +1,5 @@
 // The logical request and response every endpoint handles, after Vault's logical.Request/Response: the HTTP edge
-// builds one from the wire and renders the other back (spec/vault-api-subset.md §1).
+// builds one from the wire and renders the other back (Vault's sdk/logical/request.go, response.go).
 import type { Acl } from './acl-policy.js';
 import type { RequestData } from './request-fields.js';
 import type { WrapInfo } from './response-wrapping.js';

@@ -65,7 +65,7 @@ export class VaultRouter {
         }
       }
       if (!route?.unauthenticated) {
-        // Logins ignore a presented token entirely: clients re-login while still sending their stale one (§1.2).
+        // Logins ignore a presented token entirely: clients re-login while still sending their stale one (Vault's request_handling.go).
         if (!input.clientToken) throw permissionDenied();
         token = this.tokens.lookup(input.clientToken);
         if (!token) throw permissionDenied({ invalidToken: true });

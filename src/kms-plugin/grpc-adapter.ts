@@ -1,7 +1,7 @@
 // The KMS gRPC face of a KeyManager: v2 (Status, Encrypt, Decrypt) and v1beta1 (Version, Encrypt, Decrypt). This is
 // the only place that knows gRPC codes; backends throw src/lib/errors.ts errors and this file maps them.
 //
-// It enforces the KMS v2 limits (spec §4.6) on what goes out - a backend answer kube-apiserver would reject is
+// It enforces the KMS v2 limits (k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2) on what goes out - a backend answer kube-apiserver would reject is
 // refused here with a clear message instead - and checks requests before a backend sees them. Logs carry the API
 // server's request uid and key ids as sha256 only; never plaintext, ciphertext or annotation values.
 import * as grpc from '@grpc/grpc-js';

@@ -1,4 +1,4 @@
-// What a key-manager backend of `coffer kms-plugin` implements: the KMS v2 contract (spec §4, §5.3) without gRPC.
+// What a key-manager backend of `coffer kms-plugin` implements: the KMS v2 contract (k8s.io/kms apis/v2/api.proto) without gRPC.
 // The gRPC adapter turns these calls into v2 (and v1beta1) RPCs; backends never see the transport.
 
 export interface KeyManagerStatus {

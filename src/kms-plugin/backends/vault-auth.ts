@@ -55,7 +55,7 @@ export class TokenFileAuth implements VaultAuth {
 
   /**
    * A renewable token (e.g. a periodic one) dies when nobody renews it, even though the file still holds it. Renew
-   * once less than half of its TTL is left (vault-api-subset §8.2); root and other non-expiring tokens are left alone.
+   * once less than half of its TTL is left (as vault-kubernetes-kms does); root and other non-expiring tokens are left alone.
    */
   private async check(): Promise<void> {
     const o = this.o!;

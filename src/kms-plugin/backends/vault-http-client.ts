@@ -1,5 +1,5 @@
 // A minimal client for Vault's HTTP API (and OpenBao's, and `coffer keyserver`'s): JSON in, the standard envelope or
-// `{"errors": [...]}` out (vault-api-subset §1). node:http(s) rather than fetch because Node 20's fetch cannot be given
+// `{"errors": [...]}` out (Vault's http/handler.go). node:http(s) rather than fetch because Node 20's fetch cannot be given
 // a CA file without undici's Agent, which is not a dependency here.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';

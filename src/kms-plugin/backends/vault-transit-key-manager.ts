@@ -1,5 +1,5 @@
 // The `vault-transit` backend: the KEK is a Transit key in Vault, OpenBao or `coffer keyserver`; DEKs are wrapped with
-// transit/encrypt and unwrapped with transit/decrypt (vault-api-subset §5, §8). The KEK never leaves Vault.
+// transit/encrypt and unwrapped with transit/decrypt (Vault's builtin/logical/transit). The KEK never leaves Vault.
 //
 // key_id = `vault-transit:<namespace/><mount>/<key>:v<latest version>:<creation time of that version>`. It changes
 // on `rotate` (new version) and, thanks to the creation time, also when a key is deleted and re-created under the same

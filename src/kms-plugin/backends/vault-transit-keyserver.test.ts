@@ -1,5 +1,5 @@
 // The vault-transit backend against Coffer's own key server (in process, real HTTP): AppRole login with the minimal
-// KMS policy of vault-api-subset §8.3, then KMS v2 over gRPC through a Transit key rotation.
+// KMS policy (docs/kms-plugin.md), then KMS v2 over gRPC through a Transit key rotation.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 // A tiny stand-in for Vault's HTTP API in unit tests: transit keys (read, rotate, encrypt, decrypt with real
 // AES-256-GCM and `vault:vN:` ciphertexts), token checks, AppRole login, renew-self and revoke-self, with the JSON
-// shapes of vault-api-subset.md. Knobs let tests take it down, expire tokens and count calls.
+// shapes of Vault's HTTP API (docs/keyserver.md). Knobs let tests take it down, expire tokens and count calls.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
