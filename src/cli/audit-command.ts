@@ -1,6 +1,7 @@
 // `coffer audit`: the status scan as a CI gate. One finding per storage key (never a value); exit 1 when any finding
 // is of a kind named in --fail-on.
 import type { Command } from 'commander';
+import { InvalidError } from '../lib/errors.js';
 import { addSourceOptions, type SourceFlags } from '../operations/open-source.js';
 import { runStatus } from '../operations/status.js';
 import { failingFindings, formatFindings, parseFailOn } from '../operations/status-report.js';
@@ -23,7 +24,7 @@ export function registerAuditCommand(program: Command): void {
     .action(async (o: AuditFlags) => {
       const failOn = parseFailOn(o.failOn);
       if (failOn.includes('stale') && !o.encryptionConfig) {
-        throw new Error('--fail-on stale needs --encryption-config (stale means: not written by its first provider and key)');
+        throw new InvalidError('stale needs --encryption-config (stale means: not written by its first provider and key)', { field: '--fail-on' });
       }
       const { scan } = await runStatus({ source: o, resources: parseResources(o.resources)!, ...(o.encryptionConfig ? { encryptionConfig: o.encryptionConfig } : {}) });
       const failing = failingFindings(scan, failOn);

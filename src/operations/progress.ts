@@ -22,6 +22,7 @@ export class Progress {
   private done = 0;
   private readonly started = Date.now();
   private lastDraw = 0;
+  private drawnDone = -1;
 
   constructor(
     private readonly label: string,
@@ -42,7 +43,7 @@ export class Progress {
 
   /** The last state, on its own line. */
   finish(): void {
-    this.draw(this.now());
+    if (this.drawnDone !== this.done) this.draw(this.now());
     if (this.out.isTTY) this.out.write('\n');
   }
 
@@ -55,6 +56,7 @@ export class Progress {
 
   private draw(t: number): void {
     this.lastDraw = t;
+    this.drawnDone = this.done;
     if (!this.out.isTTY) {
       this.out.write(`${this.label}: ${this.line()}\n`);
       return;

@@ -6,7 +6,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
+import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { EncryptionEngine } from '../encryption/encryption-engine.js';
 import { contextForKey } from '../encryption/transformer.js';
 import { DecryptError, InvalidError, UnavailableError } from '../lib/errors.js';
@@ -167,6 +167,7 @@ export async function recover(o: RecoverOptions): Promise<RecoverResult> {
     return result;
   } finally {
     engine.close();
+    wipeEncryptionConfigurationKeys(config);
     await source.close();
   }
 }

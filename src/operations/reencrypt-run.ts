@@ -1,6 +1,6 @@
 // `coffer reencrypt` end to end: optionally scan a source for stale objects, rewrite through the API server, then scan
 // again and report what is still stale. Shared by `coffer reencrypt` and `coffer rotate reencrypt`.
-import { readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
+import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { InvalidError } from '../lib/errors.js';
 import { probeKmsV2 } from './config-health.js';
 import { KubeClient } from './kube-client.js';
@@ -41,6 +41,7 @@ export async function staleFindings(o: Pick<ReencryptRunOptions, 'source' | 'enc
     return scan.findings.filter((f) => f.stale);
   } finally {
     await source.close();
+    wipeEncryptionConfigurationKeys(config);
   }
 }
 

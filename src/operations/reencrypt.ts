@@ -121,8 +121,8 @@ export async function reencrypt(client: KubeClient, opts: ReencryptOptions): Pro
         progress.add();
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, worker));
-    progress.finish();
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, todo.length) }, worker));
+    if (todo.length > 0) progress.finish();
     if (summary.failed.length === 0) checkpoint.markComplete();
     return summary;
   } finally {

@@ -100,7 +100,7 @@ async function waitForServerKeyId(o: KmsRotateOptions, current: string): Promise
   try {
     const rp = await client.resourcePath(o.resource);
     const deadline = Date.now() + o.waitMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       await rewriteOne(client, rp, target, 5, () => {});
       const source = await openSourceFromFlags(o.source);
       let keyId: string | undefined;
@@ -116,7 +116,7 @@ async function waitForServerKeyId(o: KmsRotateOptions, current: string): Promise
       if (Date.now() > deadline) {
         throw new CofferError(`the API server still writes with key_id ${keyIdHash(keyId)} after ${o.waitMs / 1000} s; is its KMS v2 Status period longer?`);
       }
-      o.log('waiting for the API server to write with the new key_id');
+      if (attempt % 15 === 0) o.log(`waiting for the API server to write with the new key_id (its KMS v2 Status period; up to ${o.waitMs / 1000} s)`);
       await sleep(1_000);
     }
   } finally {

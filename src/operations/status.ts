@@ -1,6 +1,6 @@
 // The scan every command runs before it acts: open the source, load the configuration (if given), ask its KMS v2
 // plugins for their current key_id, scan, close.
-import { readEncryptionConfigurationFile, type EncryptionConfiguration } from '../encryption/encryption-config.js';
+import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { describeRules, probeHealthz, probeKmsV2, probeReadyz, type ConfigHealth } from './config-health.js';
 import { KubeClient } from './kube-client.js';
 import { openSourceFromFlags, type SourceFlags } from './open-source.js';
@@ -19,7 +19,6 @@ export interface StatusOptions {
 
 export interface StatusResult {
   scan: ScanResult;
-  config?: EncryptionConfiguration;
   health?: ConfigHealth;
 }
 
@@ -54,8 +53,10 @@ export async function runStatus(o: StatusOptions): Promise<StatusResult> {
       ...(kmsV2KeyIds ? { kmsV2KeyIds } : {}),
       ...(o.resources ? { resources: o.resources } : {}),
     });
-    return { scan, ...(config ? { config } : {}), ...(health ? { health } : {}) };
+    return { scan, ...(health ? { health } : {}) };
   } finally {
     await source.close();
+    // Only key names are needed past this point; the decoded key bytes go.
+    if (config) wipeEncryptionConfigurationKeys(config);
   }
 }
