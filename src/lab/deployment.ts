@@ -192,7 +192,7 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
   // --- the KMS plugin and key server
   let kms: LabKms | undefined;
   if (spec.provider === 'kms') {
-    kms = await startLabKms({ runDir: dirs.run, nodeEtc: dirs.etc, serverDir: dirs.kmsServer }, { onChild: (c) => stack.defer(`stop KMS plugin pid ${c.pid}`, () => stopChild(c)) });
+    kms = await startLabKms({ runDir: dirs.run, nodeEtc: dirs.etc, serverDir: dirs.kmsServer }, { onChild: (c) => stack.defer(`stop KMS plugin pid ${c.pid}`, () => stopChild(c)), ...(spec.awsKms ? { awsKms: spec.awsKms } : {}) });
     stack.defer('stop the KMS plugin', () => kms!.stop());
   }
 

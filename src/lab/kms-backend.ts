@@ -13,6 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { startAwsLabKms, type AwsKmsCredentials } from './aws-kms-backend.js';
 import { stopChild } from './cleanup.js';
 import { startLabKeyserver, spawnCoffer } from './keyserver-process.js';
 import { emptyLoot, type Loot } from './loot.js';
@@ -58,7 +59,8 @@ async function spawnPlaceholderPlugin(runDir: string, onChild?: (c: ChildProcess
   return { endpoint, child };
 }
 
-export async function startLabKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess) => void } = {}): Promise<LabKms> {
+export async function startLabKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess) => void; awsKms?: AwsKmsCredentials } = {}): Promise<LabKms> {
+  if (opts.awsKms) return startAwsLabKms(dirs, opts.awsKms, opts);
   if (process.env.LAB_KMS !== 'placeholder') return startRealKms(dirs, opts);
   return startPlaceholderKms(dirs, opts);
 }
