@@ -194,7 +194,11 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
   if (spec.provider === 'kms') {
     kms = await startLabKms(
       { runDir: dirs.run, nodeEtc: dirs.etc, serverDir: dirs.kmsServer },
-      { onChild: (c) => stack.defer(`stop KMS plugin pid ${c.pid}`, () => stopChild(c)), tokenOnDisk: spec.kmsTokenOnDisk ?? false },
+      {
+        onChild: (c) => stack.defer(`stop KMS plugin pid ${c.pid}`, () => stopChild(c)),
+        tokenOnDisk: spec.kmsTokenOnDisk ?? false,
+        ...(spec.awsKms ? { awsKms: spec.awsKms } : {}),
+      },
     );
     stack.defer('stop the KMS plugin', () => kms!.stop());
   }

@@ -15,6 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { startAwsLabKms, type AwsKmsCredentials } from './aws-kms-backend.js';
 import { stopChild } from './cleanup.js';
 import { startLabKeyserver, spawnCoffer } from './keyserver-process.js';
 import { emptyLoot, type Loot } from './loot.js';
@@ -65,9 +66,12 @@ interface LabKmsOptions {
   onChild?: (c: ChildProcess) => void;
   /** Keep the plugin's token in a file on the node's disk (the pre-wrapping layout). */
   tokenOnDisk?: boolean;
+  /** The aws-kms backend (against the AWS test double) with these node credentials, instead of the key server. */
+  awsKms?: AwsKmsCredentials;
 }
 
 export async function startLabKms(dirs: LabKmsDirs, opts: LabKmsOptions = {}): Promise<LabKms> {
+  if (opts.awsKms) return startAwsLabKms(dirs, opts.awsKms, opts);
   if (process.env.LAB_KMS !== 'placeholder') return startRealKms(dirs, opts);
   return startPlaceholderKms(dirs, opts);
 }

@@ -13,6 +13,8 @@ export interface VariantSpec {
   label: string;
   store: 'sqlite' | 'etcd';
   provider: Provider;
+  /** The kms row's plugin backend is aws-kms (against the AWS test double), with these node credentials. */
+  awsKms?: 'static' | 'web-identity';
   /** Coffer's --kms-no-dek-cache. */
   kmsNoDekCache?: boolean;
   /** The KMS plugin's key-server token in a file on the node disk (earlier `coffer up`), not handed over on stdin. */
@@ -94,6 +96,8 @@ export const ROWS: readonly RowSpec[] = [
 export const EXTRA_VARIANTS: readonly VariantSpec[] = [
   v('aescbc-key-off-disk/sqlite', 'encryption-at-rest', 'aescbc, the EncryptionConfiguration kept off the node disk', { store: 'sqlite', provider: 'aescbc', configOnDisk: false }),
   v('kms-v2-token-on-disk/sqlite', 'kms', "KMS v2, the plugin's key-server token in a file on the node disk (coffer up before the wrapped hand-over)", { store: 'sqlite', provider: 'kms', kmsTokenOnDisk: true }),
+  v('kms-v2-aws-kms/sqlite', 'kms', 'KMS v2, plugin backend aws-kms (AWS test double), a static access key pair on the node disk', { store: 'sqlite', provider: 'kms', awsKms: 'static' }),
+  v('kms-v2-aws-kms-web-identity/sqlite', 'kms', 'KMS v2, plugin backend aws-kms (AWS test double), a web identity token file on the node disk', { store: 'sqlite', provider: 'kms', awsKms: 'web-identity' }),
 ];
 
 export function parseRows(list: string): RowSpec[] {

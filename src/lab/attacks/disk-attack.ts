@@ -13,6 +13,7 @@ import type { StoredValue } from '../decrypt-trial.js';
 import { runEtcd } from '../etcd-runner.js';
 import { findKeyCandidates, type KeyCandidate } from '../key-candidates.js';
 import { emptyLoot, type Loot } from '../loot.js';
+import { reuseAwsKmsCredentials, type AwsKmsPluginBackend } from './aws-kms-credential-reuse.js';
 import { readEtcdSecrets } from './datastore-read.js';
 import { EXTERNAL_SECRETS_END, EXTERNAL_SECRETS_PREFIX, replaySecretStoreTokens } from './secret-store-tokens.js';
 
@@ -104,6 +105,7 @@ async function reuseKmsPluginCredentials(file: string, root: string, loot: Loot)
     return;
   }
   const b = cfg?.backend;
+  if (b?.type === 'aws-kms') return reuseAwsKmsCredentials(b as AwsKmsPluginBackend, file, root, loot);
   if (b?.type !== 'vault-transit' || !b.address || !b.key || b.auth?.type !== 'token' || !b.auth.tokenFile) return;
   const rel = relative(root, b.auth.tokenFile);
   if (rel.startsWith('..')) {
