@@ -298,7 +298,12 @@ spec:
     await shot(p, 'not-allowed-1280');
     await view(p, 'lab');
     await waitText(p, '[data-test="lab-run"] [data-test="not-allowed"]', /only a session opened with the one-time sign-in link/);
-    assert.equal(await p.evaluate(async () => (await fetch('/dashboard/api/lab/run', { method: 'POST', body: '{}' })).status), 403);
+    const refused = await p.evaluate(async () => {
+      const { csrf } = (await (await fetch('/dashboard/api/session')).json()) as { csrf: string };
+      const r = await fetch('/dashboard/api/lab/run', { method: 'POST', headers: { 'X-Coffer-CSRF': csrf }, body: '{}' });
+      return `${r.status} ${await r.text()}`;
+    });
+    assert.match(refused, /^403 .*Not allowed: running the lab/);
     // What the policy lets the viewer list is shown.
     await view(p, 'external-secrets');
     await waitText(p, '[data-test="es-team-a-db"] [data-test="es-state"]', /SecretSyncedError/);
