@@ -253,7 +253,19 @@ spec:
     await view(page, 'kms');
     await waitText(page, '[data-test="kms"]', /KMS plugin|does not run Coffer's KMS plugin/);
     await shot(page, 'kms-1280');
+  });
+
+  void it('runs the lab from the page with live progress, and shows its report honest about the subset it ran', async () => {
     await view(page, 'lab');
+    await page.fill('input[name="rows"]', 'identity/sqlite');
+    await page.fill('input[name="columns"]', 'disk,etcd');
+    await page.click('[data-test="lab-run"] button[type="submit"]');
+    await waitText(page, '[data-test="lab-progress"]', /lab: /);
+    await waitText(page, '[data-test="lab-status"]', /finished \(exit 0\)/, 300_000);
+    await waitText(page, '[data-test="lab-subset"]', /did not try RAM/);
+    const marks = await page.$$eval('[data-test="lab-table"] td[data-mark]', (tds) => tds.map((td) => td.getAttribute('data-mark')));
+    assert.equal(marks.length, 2);
+    assert.ok(!marks.includes('✓✓'), `a subset shows no ✓✓: ${marks.join(' ')}`);
     await shot(page, 'lab-1280');
   });
 
@@ -284,6 +296,14 @@ spec:
     await waitText(p, '[data-test="not-allowed"]', /cannot list resource "secrets"/);
     assert.equal(await p.locator('[data-test="encryption-counts"]').count(), 0);
     await shot(p, 'not-allowed-1280');
+    await view(p, 'lab');
+    await waitText(p, '[data-test="lab-run"] [data-test="not-allowed"]', /only a session opened with the one-time sign-in link/);
+    const refused = await p.evaluate(async () => {
+      const { csrf } = (await (await fetch('/dashboard/api/session')).json()) as { csrf: string };
+      const r = await fetch('/dashboard/api/lab/run', { method: 'POST', headers: { 'X-Coffer-CSRF': csrf }, body: '{}' });
+      return `${r.status} ${await r.text()}`;
+    });
+    assert.match(refused, /^403 .*Not allowed: running the lab/);
     // What the policy lets the viewer list is shown.
     await view(p, 'external-secrets');
     await waitText(p, '[data-test="es-team-a-db"] [data-test="es-state"]', /SecretSyncedError/);
@@ -291,7 +311,7 @@ spec:
   });
 
   void it('never puts a Secret value in the DOM or the network traffic', async () => {
-    for (const name of ['encryption', 'rotation', 'kms', 'external-secrets', 'apiserver']) {
+    for (const name of ['encryption', 'rotation', 'kms', 'external-secrets', 'apiserver', 'lab']) {
       await view(page, name);
       const dom = await page.content();
       for (const c of CANARIES) assert.ok(!dom.includes(c) && !dom.includes(Buffer.from(c).toString('base64')), `a Secret value in the DOM of ${name}`);
@@ -300,6 +320,6 @@ spec:
     for (const c of CANARIES) {
       for (const form of [c, Buffer.from(c).toString('base64')]) assert.ok(!bodies.some((b) => b.includes(form)), 'a Secret value on the wire');
     }
-    assert.ok((await readdir(shots)).length >= 12, 'a screenshot of each view');
+    assert.ok((await readdir(shots)).length >= 13, 'a screenshot of each view');
   });
 });

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { getJson, type ApiCredential, type ApiTarget } from './api-client.js';
 import { encryptionView, externalSecretsView, storageKeysView } from './dashboard-data.js';
 import type { EncryptionScanProvider, KeyFilter } from './encryption-scan.js';
+import { LabRuns } from './lab-runs.js';
 import { LiveStreams } from './live-stream.js';
 import { CLEARED_SESSION_COOKIE, csrfMatches, sameOrigin, sessionCookie, Sessions, type Session } from './sessions.js';
 
@@ -98,6 +99,14 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   const sessions = new Sessions();
   const live = new LiveStreams({ ...opts, sampleIntervalMs: opts.sampleIntervalMs ?? 5000 });
   const assetCache = new Map<string, Buffer>();
+  let labTimer: NodeJS.Timeout | undefined;
+  const lab = new LabRuns(() => {
+    // Progress comes line by line; pages hear about it at most a few times a second.
+    labTimer ??= setTimeout(() => {
+      labTimer = undefined;
+      live.broadcast('lab');
+    }, 300);
+  });
 
   function send(res: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}): void {
     res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Security-Policy': CSP, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
@@ -124,7 +133,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       const once = url.searchParams.get('once');
       if (once && sessions.consumeOneTimeToken(once)) {
         opts.logger.info('dashboard: signed in with the one-time link (now used up; sign in again with a bearer token)');
-        return signedIn(res, sessions.create(opts.ownCredential, 'the server’s own credentials'));
+        return signedIn(res, sessions.create(opts.ownCredential, 'the server’s own credentials', true));
       }
       return unauthorized(req, res, once ? 'This sign-in link was already used or is wrong.' : undefined);
     }
@@ -150,6 +159,20 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (!sameOrigin(req.headers, req.headers.host) || !csrfMatches(session, req.headers['x-coffer-csrf'])) {
         return json(res, 403, { error: 'cross-site request refused (missing or wrong X-Coffer-CSRF)' });
+      }
+      if (path === '/api/lab/run' && req.method === 'POST') {
+        if (!session.operator) {
+          return json(res, 403, { error: 'Not allowed: running the lab starts processes on this machine; only a session opened with the one-time sign-in link may.' });
+        }
+        let sel: { rows?: unknown; columns?: unknown };
+        try {
+          sel = JSON.parse(await readBody(req, 4096)) as { rows?: unknown; columns?: unknown };
+        } catch {
+          return json(res, 400, { error: 'want a JSON body {"rows": "...", "columns": "..."}' });
+        }
+        const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+        const refused = lab.start({ ...(str(sel.rows) ? { rows: str(sel.rows) } : {}), ...(str(sel.columns) ? { columns: str(sel.columns) } : {}) });
+        return refused ? json(res, refused.includes('already') ? 409 : 400, { error: refused }) : json(res, 202, { started: true });
       }
       if (path === '/logout' && req.method === 'POST') {
         sessions.delete(session.id);
@@ -182,6 +205,8 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
         return json(res, 200, await live.series(session));
       case '/api/stream':
         return live.open(session, req, res);
+      case '/api/lab':
+        return json(res, 200, { ...lab.view(), canRun: session.operator });
     }
     return json(res, 404, { error: `no dashboard page ${JSON.stringify(path)}` });
   }
@@ -195,7 +220,11 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       });
     },
     oneTimeLoginUrl: (baseUrl) => `${baseUrl}${DASHBOARD_PREFIX}/login?once=${sessions.oneTimeToken}`,
-    close: () => live.close(),
+    close: () => {
+      clearTimeout(labTimer);
+      lab.close();
+      live.close();
+    },
   };
 }
 

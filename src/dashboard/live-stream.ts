@@ -87,6 +87,11 @@ export class LiveStreams {
     for (const c of this.streams.get(sessionId) ?? []) c.write(topic);
   }
 
+  /** Tells every open page that a view shared by all sessions changed. */
+  broadcast(topic: string): void {
+    for (const id of this.streams.keys()) this.push(id, topic);
+  }
+
   /** GET /dashboard/api/stream: an EventSource stream of `changed` events naming a view. */
   open(session: Session, req: IncomingMessage, res: ServerResponse): void {
     const open = this.streams.get(session.id) ?? new Set();

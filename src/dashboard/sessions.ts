@@ -16,6 +16,8 @@ export interface Session {
   credential: ApiCredential;
   /** Shown in the page: "kubeconfig user" or "token …(last 4 chars of its hash)". */
   label: string;
+  /** Opened with the one-time link: the operator who started the server (may run the lab on this machine). */
+  operator: boolean;
   expires: number;
 }
 
@@ -39,13 +41,13 @@ export class Sessions {
     return true;
   }
 
-  create(credential: ApiCredential, label: string): Session {
+  create(credential: ApiCredential, label: string, operator = false): Session {
     this.prune();
     if (this.sessions.size >= MAX_SESSIONS) {
       // The oldest session goes first; Map keeps insertion order.
       this.sessions.delete(this.sessions.keys().next().value!);
     }
-    const s: Session = { id: randomBytes(32).toString('base64url'), csrf: randomBytes(24).toString('base64url'), credential, label, expires: this.now() + SESSION_TTL_MS };
+    const s: Session = { id: randomBytes(32).toString('base64url'), csrf: randomBytes(24).toString('base64url'), credential, label, operator, expires: this.now() + SESSION_TTL_MS };
     this.sessions.set(s.id, s);
     return s;
   }

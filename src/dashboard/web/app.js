@@ -273,10 +273,55 @@ function ExternalSecretsView() {
     <//>`}<//>`;
 }
 
+const MARK_WORD = { '✗': 'not mitigated', '✓': 'mitigated, with a caveat', '✓✓': 'mitigated', 'n/a': 'nothing to act on', '?': 'not measured' };
+
 function LabView() {
-  return html`<${Panel} title="Threat lab" id="lab">
-    <p>Run the lab from a shell: <code>coffer lab --html report.html</code> writes the threat table with each cell's evidence. Running it from this page is not built yet.</p>
-  <//>`;
+  const state = useLive('lab', 'lab');
+  const [rows, setRows] = useState('');
+  const [columns, setColumns] = useState('');
+  const [error, setError] = useState('');
+  const run = async (e) => {
+    e.preventDefault();
+    setError('');
+    const r = await fetch('/dashboard/api/lab/run', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-Coffer-CSRF': csrf },
+      body: JSON.stringify({ rows, columns }),
+    });
+    if (!r.ok) setError((await r.json()).error);
+  };
+  return html`<${Loading} state=${state}>${(d) => html`
+    <${Panel} title="Run the threat lab" id="lab-run">
+      ${d.canRun
+        ? html`<form class="lab-form" onSubmit=${run}>
+            <label>Rows or variants <input name="rows" value=${rows} onInput=${(e) => setRows(e.target.value)} placeholder="all (e.g. native,kms or aescbc/sqlite)" /></label>
+            <label>Columns <input name="columns" value=${columns} onInput=${(e) => setColumns(e.target.value)} placeholder="all (e.g. disk,etcd)" /></label>
+            <button type="submit" disabled=${d.running}>${d.running ? 'Running…' : 'Run the lab'}</button>
+          </form>`
+        : html`<${NotAllowed} message="running the lab starts processes on this machine; only a session opened with the one-time sign-in link may. The latest report is below." />`}
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${d.command && html`<p><code>${d.command}</code>: <strong data-test="lab-status">${d.running ? 'running' : d.error ? `✗ ${d.error}` : `finished (exit ${d.exitCode})`}</strong></p>`}
+      ${d.progress.length > 0 && html`<pre class="progress" data-test="lab-progress">${d.progress.slice(-40).join('\n')}</pre>`}
+    <//>
+    ${d.report
+      ? html`<${Panel} title="Latest lab report" id="lab-report">
+          <p class="muted">${d.report.version} · ${d.report.generatedAt} · ${d.report.machine}</p>
+          ${d.report.subset && html`<p class="not-allowed" data-test="lab-subset"><strong>Subset.</strong> ${d.report.subset}</p>`}
+          <div class="table-wrap"><table data-test="lab-table">
+            <thead><tr><th scope="col">Implementation</th>${d.report.columns.map((c) => html`<th scope="col">${c.title}</th>`)}</tr></thead>
+            <tbody>${d.report.rows.map(
+              (r) => html`<tr><th scope="row">${r.title}</th>${d.report.columns.map((c) => {
+                const cell = r.cells[c.id];
+                return html`<td class=${`mark m${cell ? cell.mark.length : 0}`} data-column=${c.id} data-mark=${cell?.mark} title=${cell ? `${cell.evidence}${r.remediation?.[c.id] ? ` — to reach ✓: ${r.remediation[c.id]}` : ''}` : ''}>
+                  ${cell ? cell.mark : ''}${cell?.caveat ? html`<small> (${cell.caveat})</small>` : ''}<small class="word">${cell ? MARK_WORD[cell.mark] : ''}</small></td>`;
+              })}</tr>`,
+            )}</tbody></table></div>
+          ${d.report.seed.differences.length > 0 &&
+          html`<h3>Where the lab differs from the seed</h3><p class="muted">${d.report.seed.check}</p>
+            <ul class="events" data-test="lab-differences">${d.report.seed.differences.map((x) => html`<li><strong>${x.row} / ${x.column}</strong>: seed ${x.seed}, lab ${x.lab}. <span class="muted">${x.why}</span></li>`)}</ul>`}
+        <//>`
+      : html`<p class="muted">No lab report yet in this server's lifetime. Run one above, or from a shell: <code>coffer lab --html report.html</code>.</p>`}`}<//>`;
 }
 
 const VIEW_COMPONENTS = { encryption: EncryptionView, rotation: RotationView, kms: KmsView, 'external-secrets': ExternalSecretsView, apiserver: ApiServerView, lab: LabView };
