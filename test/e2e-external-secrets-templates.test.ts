@@ -88,4 +88,40 @@ void describe('External Secrets templates end to end: coffer up and kubectl', ()
     assert.match((await ready('pem'))!.message ?? '', /unable to execute template at key tls\.(crt|key): template: tls\.(crt|key):1: error calling filterPEM: error filtering pem: found junk/);
     assert.deepEqual(await secretData('pem'), { 'tls.crt': canonical('CERTIFICATE', certBytes), 'tls.key': canonical('PRIVATE KEY', keyBytes) });
   });
+
+  void it('runs the Password and UUID generators from dataFrom.sourceRef, and the fake store reports ReadWrite as ESO', async () => {
+    await apply({ apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', metadata: { name: 'pw', namespace: NS }, spec: { length: 32, digits: 5, symbols: 4, noUpper: false, allowRepeat: true } });
+    await apply({ apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'UUID', metadata: { name: 'id', namespace: NS }, spec: {} });
+    await apply({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'generated', namespace: NS },
+      spec: {
+        refreshInterval: '1h',
+        target: { name: 'generated' },
+        dataFrom: [
+          { sourceRef: { generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'pw' } } },
+          { sourceRef: { generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'UUID', name: 'id' } } },
+        ],
+      },
+    });
+    await until(async () => (await ready('generated'))?.status === 'True', 'ExternalSecret generated Ready', 30_000);
+    const data = (await secretData('generated'))!;
+    assert.deepEqual(Object.keys(data).sort(), ['password', 'uuid']);
+    assert.equal(data.password!.length, 32);
+    assert.equal([...data.password!].filter((c) => /[0-9]/.test(c)).length, 5);
+    assert.match(data.uuid!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+    await apply({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'no-generator', namespace: NS },
+      spec: { dataFrom: [{ sourceRef: { generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'missing' } } }] },
+    });
+    await until(async () => (await ready('no-generator'))?.status === 'False', 'ExternalSecret no-generator Ready=False', 30_000);
+    assert.match((await ready('no-generator'))!.message ?? '', /passwords\.generators\.external-secrets\.io "missing" not found/);
+
+    const fakeStore = await getJson<{ status?: { capabilities?: string } }>('get', 'secretstore', 'fake');
+    assert.equal(fakeStore?.status?.capabilities, 'ReadWrite');
+  });
 });

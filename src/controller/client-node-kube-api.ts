@@ -4,7 +4,7 @@
 import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type KubeConfig, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
 import { AlreadyExistsError, ConflictError, CofferError } from '../lib/errors.js';
 import { GROUP, VERSION } from './external-secrets/external-secret-types.js';
-import { CLUSTER_SCOPED, type CustomObject, type CustomResource, type KubeApi, type WriteOptions } from './kube-api.js';
+import { CLUSTER_SCOPED, GENERATOR_RESOURCES, type CustomObject, type CustomResource, type KubeApi, type WriteOptions } from './kube-api.js';
 
 function code(e: unknown): number | undefined {
   return (e as { code?: number }).code;
@@ -80,7 +80,8 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   private where(resource: CustomResource, namespace: string | undefined): { base: { group: string; version: string; plural: string }; ns: string | undefined } {
-    return { base: { group: GROUP, version: VERSION, plural: resource }, ns: CLUSTER_SCOPED.has(resource) ? undefined : namespace };
+    const [group, version] = GENERATOR_RESOURCES.has(resource) ? ['generators.external-secrets.io', 'v1alpha1'] : [GROUP, VERSION];
+    return { base: { group, version, plural: resource }, ns: CLUSTER_SCOPED.has(resource) ? undefined : namespace };
   }
 
   async getCustom<T extends CustomObject>(resource: CustomResource, namespace: string | undefined, name: string): Promise<T | undefined> {

@@ -78,6 +78,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     namespace: async (name) => nsInformer.get(name),
     namespaces: async () => [...nsInformer.list()],
     externalSecrets: async (ns) => [...esInformer.list(ns)],
+    generator: (resource, ns, name) => kube.getCustom(resource, ns, name),
   };
   const events = new KubeEventRecorder(kube, { component: 'external-secrets', clock, logger });
   const storeEvents = new KubeEventRecorder(kube, { component: 'secret-store', clock, logger });

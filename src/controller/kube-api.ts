@@ -4,7 +4,10 @@
 import type { CoreV1Event, V1Namespace, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 
 /** The custom resources the controller reads and writes, named by their plural. */
-export type CustomResource = 'externalsecrets' | 'secretstores' | 'clustersecretstores' | 'clusterexternalsecrets';
+export type CustomResource = 'externalsecrets' | 'secretstores' | 'clustersecretstores' | 'clusterexternalsecrets' | GeneratorResource;
+/** generators.external-secrets.io/v1alpha1 kinds Coffer runs. */
+export type GeneratorResource = 'passwords' | 'uuids';
+export const GENERATOR_RESOURCES: ReadonlySet<string> = new Set<GeneratorResource>(['passwords', 'uuids']);
 
 export const CLUSTER_SCOPED: ReadonlySet<CustomResource> = new Set(['clustersecretstores', 'clusterexternalsecrets']);
 

@@ -46,7 +46,7 @@ export interface Rewrite {
 
 export interface SourceRef {
   storeRef?: StoreRef;
-  generatorRef?: unknown;
+  generatorRef?: { apiVersion?: string; kind?: string; name?: string };
 }
 
 export interface ExternalSecretTemplate {

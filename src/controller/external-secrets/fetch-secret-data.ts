@@ -8,6 +8,7 @@ import { checkNullBytes, decodeMap, decodeValue } from './decoding-strategy.js';
 import type { ExternalSecret, StoreRef } from './external-secret-types.js';
 import { convertKeys, validateKeys } from './key-conversion.js';
 import type { ObjectReader } from './object-reader.js';
+import { generate } from './generators.js';
 import { rewriteKeys } from './rewrite.js';
 import { resolveStore } from './store-resolver.js';
 
@@ -40,7 +41,12 @@ export async function fetchSecretData(es: ExternalSecret, ctx: FetchContext): Pr
   for (const [i, entry] of (spec.dataFrom ?? []).entries()) {
     const what = entry.find ? 'find' : entry.extract ? 'extract' : entry.sourceRef?.generatorRef ? 'sourceRef.generatorRef' : undefined;
     try {
-      if (entry.sourceRef?.generatorRef && !entry.extract && !entry.find) throw new InvalidError('generators are not supported by Coffer');
+      if (entry.sourceRef?.generatorRef && !entry.extract && !entry.find) {
+        let map = await generate(entry.sourceRef.generatorRef, es.metadata.namespace!, ctx.reader, ctx.signal);
+        if (entry.rewrite && entry.rewrite.length > 0) map = rewriteKeys(map, entry.rewrite);
+        Object.assign(data, validateKeys(map));
+        continue;
+      }
       if (!what) continue; // sourceRef.storeRef alone yields nothing, as in ESO
       const reader = await readerFor(entry.sourceRef?.storeRef);
       const ref = (entry.extract ?? entry.find)!;

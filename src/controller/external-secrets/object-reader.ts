@@ -2,7 +2,7 @@
 // the API itself in tests and one-off tools. Secrets are not here: the target Secret is read from the API, because
 // unlabelled targets (Merge) are not in the managed-Secret cache.
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { KubeApi } from '../kube-api.js';
+import type { CustomObject, GeneratorResource, KubeApi } from '../kube-api.js';
 import type { ClusterExternalSecret, ExternalSecret, SecretStore } from './external-secret-types.js';
 
 export interface ObjectReader {
@@ -13,6 +13,8 @@ export interface ObjectReader {
   namespace(name: string, opts: { signal: AbortSignal }): Promise<V1Namespace | undefined>;
   namespaces(opts: { signal: AbortSignal }): Promise<V1Namespace[]>;
   externalSecrets(namespace: string | undefined, opts: { signal: AbortSignal }): Promise<ExternalSecret[]>;
+  /** A generators.external-secrets.io object (read from the API: generators are few and read once per refresh). */
+  generator(resource: GeneratorResource, namespace: string, name: string, opts: { signal: AbortSignal }): Promise<CustomObject | undefined>;
 }
 
 export function kubeApiReader(kube: KubeApi): ObjectReader {
@@ -24,5 +26,6 @@ export function kubeApiReader(kube: KubeApi): ObjectReader {
     namespace: (name, o) => kube.getNamespace(name, o),
     namespaces: (o) => kube.listNamespaces(o),
     externalSecrets: (ns, o) => kube.listCustom<ExternalSecret>('externalsecrets', ns, o),
+    generator: (resource, ns, name, o) => kube.getCustom(resource, ns, name, o),
   };
 }

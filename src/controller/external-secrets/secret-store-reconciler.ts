@@ -1,6 +1,6 @@
 // SecretStore and ClusterSecretStore: the Ready condition says whether the provider answers with these credentials
-// (spec §2.3, §2.5). Coffer's providers only read, so capabilities is ReadOnly (ESO says ReadWrite because it can
-// push). Events are recorded when the condition changes, not on every periodic check, to keep `kubectl describe`
+// (spec §2.3, §2.5). capabilities is ReadOnly for providers Coffer cannot push to, ReadWrite for the fake provider
+// as in ESO. Events are recorded when the condition changes, not on every periodic check, to keep `kubectl describe`
 // readable.
 import type { Logger } from 'pino';
 import { parseGoDuration } from '../../encryption/go-duration.js';
@@ -71,7 +71,9 @@ export class SecretStoreReconciler implements Reconciler {
       ...condition,
       lastTransitionTime: previous?.status === condition.status && previous.lastTransitionTime ? previous.lastTransitionTime : formatTime(start),
     };
-    const status = { ...(store.status ?? {}), capabilities: 'ReadOnly', conditions: [...(store.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), next] };
+    // ESO's fake provider answers ReadWrite (its Capabilities()); Coffer's other providers cannot push yet.
+    const capabilities = store.spec?.provider?.fake ? 'ReadWrite' : 'ReadOnly';
+    const status = { ...(store.status ?? {}), capabilities, conditions: [...(store.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), next] };
     const changed = JSON.stringify(status) !== JSON.stringify(store.status ?? {});
     if (changed) {
       await this.deps.kube.replaceCustomStatus(kind === 'SecretStore' ? 'secretstores' : 'clustersecretstores', { ...store, status }, opts);

@@ -2,7 +2,7 @@
 // v1 served and stored, v1beta1 served too (deprecated, conversion strategy None: v1 is a superset, spec §10.2).
 // deploy/crds/ holds the same definitions as YAML for real clusters (crd-manifest.ts; a test keeps them equal).
 import type { CustomResourceDefinitionSpec, CustomResourceDefinitionVersion } from '../custom-resource-definition.js';
-import { arrayOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
+import { arrayOf, bool, enumOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
 import { EXTERNAL_SECRET_COLUMNS, EXTERNAL_SECRET_SCHEMA, EXTERNAL_SECRET_SELECTABLE_FIELDS, EXTERNAL_SECRET_SPEC } from './external-secret-schema.js';
 import { SECRET_STORE_COLUMNS, secretStoreSchema } from './secret-store-schema.js';
 import { LABEL_SELECTOR, namespaceName, objectName } from './shared-types.js';
@@ -109,9 +109,46 @@ export const CLUSTER_EXTERNAL_SECRET_CRD: CustomResourceDefinitionSpec = {
   }),
 };
 
+// generators.external-secrets.io/v1alpha1 Password and UUID (ESO's apis/generators/v1alpha1), the generators Coffer runs.
+export const GENERATORS_GROUP = 'generators.external-secrets.io';
+const GENERATOR_CATEGORIES = ['external-secrets', 'external-secrets-generators'];
+
+function generatorCrd(kind: string, plural: string, spec: JsonSchemaProps, description: string): CustomResourceDefinitionSpec {
+  return {
+    group: GENERATORS_GROUP,
+    names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List`, categories: GENERATOR_CATEGORIES },
+    scope: 'Namespaced',
+    labels: LABELS,
+    versions: [{ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} }, schema: obj({ apiVersion: str(), kind: str(), metadata: { type: 'object' }, spec }, { description }) }],
+  };
+}
+
+export const PASSWORD_CRD = generatorCrd(
+  'Password',
+  'passwords',
+  obj(
+    {
+      allowRepeat: { ...bool('set AllowRepeat to true to allow repeating characters.'), default: false },
+      digits: { type: 'integer', description: 'Digits specifies the number of digits in the generated password. If omitted it defaults to 25% of the length of the password' },
+      encoding: { ...enumOf(['base64', 'base64url', 'base32', 'hex', 'raw'], 'Encoding specifies the encoding of the generated password.'), default: 'raw' },
+      length: { type: 'integer', description: 'Length of the password to be generated. Defaults to 24', default: 24 },
+      noUpper: { ...bool('Set NoUpper to disable uppercase characters'), default: false },
+      secretKeys: arrayOf(str(undefined, { minLength: 1 }), 'SecretKeys defines the keys that will be populated with generated passwords. Defaults to "password" when not set.', { minItems: 1 }),
+      symbolCharacters: str('SymbolCharacters specifies the special characters that should be used in the generated password.'),
+      symbols: { type: 'integer', description: 'Symbols specifies the number of symbol characters in the generated password. If omitted it defaults to 25% of the length of the password' },
+    },
+    { description: 'PasswordSpec controls the behavior of the password generator.', required: ['allowRepeat', 'length', 'noUpper'] },
+  ),
+  'Password generates a random password based on the configuration parameters in spec.',
+);
+
+export const UUID_CRD = generatorCrd('UUID', 'uuids', obj({}, { description: 'UUIDSpec controls the behavior of the uuid generator.' }), 'UUID generates a version 4 UUID (e56657e6-a03e-4a9c-a7a9-d8e7d9a4a7bd).');
+
 export const EXTERNAL_SECRETS_CRDS: readonly CustomResourceDefinitionSpec[] = [
   CLUSTER_EXTERNAL_SECRET_CRD,
   CLUSTER_SECRET_STORE_CRD,
   EXTERNAL_SECRET_CRD,
   SECRET_STORE_CRD,
+  PASSWORD_CRD,
+  UUID_CRD,
 ];
