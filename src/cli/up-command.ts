@@ -14,15 +14,12 @@ import type { UserInfo } from '../apiserver/auth/authenticator.js';
 import { readPolicyFile } from '../apiserver/auth/authorization-policy.js';
 import { readTokenFile } from '../apiserver/auth/token-file.js';
 import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
-import { startKmsStack, type RunningKmsStack } from './kms-stack.js';
-import { KubeConfig } from '@kubernetes/client-node';
-import { startExternalSecretsController } from '../controller/external-secrets-controller.js';
+import type { RunningKmsStack } from './kms-stack.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
 import { InvalidError } from '../lib/errors.js';
 import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
-import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
 import { createCommandLogger, LOG_FORMAT_ENV, resolveLogFormat } from '../lib/log-format.js';
@@ -201,6 +198,8 @@ async function checkListenFree(host: string, port: number): Promise<void> {
 async function openStore(o: UpOptions, c: CheckedUpOptions, log: Logger): Promise<Store> {
   if (o.store === 'etcd') {
     const endpoints = o.etcdEndpoints!.split(',').map((e) => e.trim()).filter(Boolean);
+    // Loaded only for this store (etcd3 and gRPC take seconds to import): a SQLite start never pays for them.
+    const { openEtcdStore } = await import('../storage/etcd/etcd-store.js');
     const store = await openEtcdStore({
       endpoints,
       ...(o.etcdCafile ? { tls: { caFile: o.etcdCafile, ...(o.etcdCertfile ? { certFile: o.etcdCertfile } : {}), ...(o.etcdKeyfile ? { keyFile: o.etcdKeyfile } : {}) } } : {}),
@@ -246,6 +245,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
   if (c.encryptionConfig) configFile = c.encryptionConfig;
   else if (c.encryption === 'kms') {
     await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
+    const { startKmsStack } = await import('./kms-stack.js');
     kms = await startKmsStack({ dataDir, keyDir: defaultKeyDir(dataDir), logger: log, logLevel: o.logLevel ?? 'info', statusIntervalMs: c.statusSeconds * 1000 });
     configFile = kms.encryptionConfigFile;
     log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
@@ -311,16 +311,26 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     const stopController = new AbortController();
     let controllerDone: Promise<void> | undefined;
     if (o.controller !== false) {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromFile(server.kubeconfigPath);
-      const controller = await startExternalSecretsController({
-        kubeConfig,
-        logger: log.child({ component: 'external-secrets-controller' }),
-        metricsRegistry: server.metrics.registry,
-        signal: stopController.signal,
-      });
-      controllerDone = controller.done;
-      log.info('external secrets controller running');
+      // Started after the API server is ready, not before it answers: the Kubernetes client takes seconds to import,
+      // and nothing the API server does waits for the controller.
+      const controllerLog = log.child({ component: 'external-secrets-controller' });
+      controllerDone = (async () => {
+        const [{ KubeConfig }, { startExternalSecretsController }] = await Promise.all([
+          import('@kubernetes/client-node'),
+          import('../controller/external-secrets-controller.js'),
+        ]);
+        if (stopController.signal.aborted) return;
+        const kubeConfig = new KubeConfig();
+        kubeConfig.loadFromFile(server.kubeconfigPath);
+        const controller = await startExternalSecretsController({
+          kubeConfig,
+          logger: controllerLog,
+          metricsRegistry: server.metrics.registry,
+          signal: stopController.signal,
+        });
+        controllerLog.info('external secrets controller running');
+        await controller.done;
+      })().catch((e: unknown) => controllerLog.error({ error: e instanceof Error ? e.message : String(e) }, 'external secrets controller stopped'));
     }
     const opened = store;
     return {
