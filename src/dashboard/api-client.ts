@@ -2,7 +2,6 @@
 // own credentials for the one-time sign-in link), so the API server's authentication and authorization decide what
 // each page may show. Responses are bounded; nothing here logs a token or a body.
 import { request } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
 
 /** Where the API server is and how to trust it; `cert`/`key` only when the kubeconfig uses a client certificate. */
 export interface ApiTarget {
@@ -27,6 +26,8 @@ export interface ApiResponse {
 
 /** The cluster, CA and credentials of a kubeconfig's current context. */
 export async function targetFromKubeconfig(file: string): Promise<{ target: ApiTarget; credential: ApiCredential }> {
+  // Imported here, not at the top: the client takes seconds to load, and `coffer up`'s dashboard never needs it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromFile(file);
   const cluster = kc.getCurrentCluster();
