@@ -52,16 +52,19 @@ void describe('coffer up', () => {
     await rm(`${dataDir()}.keys`, { recursive: true, force: true });
   });
 
+  /** The JSON log lines (stderr also has the dashboard's one-time sign-in link, printed as plain text). */
+  const logLines = () => stderr.split('\n').filter((l) => l.startsWith('{'));
   /** PIDs of the children coffer up reported ready (keyserver, kms-plugin). */
   const childPids = () =>
-    stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; pid?: number }).filter((l) => l.msg === 'child ready').map((l) => l.pid!);
+    logLines().map((l) => JSON.parse(l) as { msg?: string; pid?: number }).filter((l) => l.msg === 'child ready').map((l) => l.pid!);
 
   const kubectl = (args: string[], kubeconfig = join(dataDir(), 'kubeconfig')) =>
     run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
 
   void it('prints only the KUBECONFIG line on stdout and logs where everything is', () => {
     assert.equal(stdout, `export KUBECONFIG=${join(dataDir(), 'kubeconfig')}\n`);
-    const ready = stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'coffer API server ready')!;
+    const ready = logLines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'coffer API server ready')!;
+    assert.match(stderr, /^Dashboard: open https:\/\/127\.0\.0\.1:\d+\/dashboard\/login\?once=[A-Za-z0-9_-]{43} \(one-time sign-in link\)$/m);
     assert.equal(ready.encryptionConfig, join(`${dataDir()}.keys`, 'encryption-config-kms.yaml'));
     assert.equal(ready.kubeconfig, join(dataDir(), 'kubeconfig'));
   });

@@ -237,10 +237,12 @@ function ApiServerView() {
       const n = b.requestSeconds.count - a.requestSeconds.count;
       return n > 0 ? ((b.requestSeconds.sum - a.requestSeconds.sum) / n) * 1000 : null;
     });
+    const providers = deltas(d.points, (a, b, dt) => Math.max(0, b.providerCalls - a.providerCalls) / dt);
     return html`<${Panel} title="API server requests" id="apiserver">
       <p class="muted">Sampled from the API server's /metrics every few seconds while this page is open (${d.points.length} samples).</p>
       <${Chart} id="request-rate" title="Requests per second by verb" unit="/s" xs=${rates.xs} series=${verbs.map((v, i) => ({ label: v, values: rates.out.map((r) => r[i]) }))} />
       <${Chart} id="request-latency" title="Mean request latency (ms)" unit="ms" xs=${lat.xs} series=${[{ label: 'all requests', values: lat.out }]} />
+      <${Chart} id="provider-calls" title="External Secrets provider calls per second" unit="/s" xs=${providers.xs} series=${[{ label: 'provider calls', values: providers.out }]} />
     <//>`;
   }} />`;
 }
