@@ -216,6 +216,15 @@ function kubectlSuite(storeName: 'sqlite' | 'etcd'): void {
     await kubectl(['delete', 'secret', 'b64wrapped']);
   });
 
+  // Issue 14: authentication.k8s.io/v1 SelfSubjectReview.
+  void it('tells kubectl auth whoami who it is', async () => {
+    const review = JSON.parse(await kubectl(['auth', 'whoami', '-o', 'json'])) as { kind: string; status: { userInfo: { username: string; groups: string[] } } };
+    assert.equal(review.kind, 'SelfSubjectReview');
+    assert.equal(review.status.userInfo.username, 'admin');
+    assert.deepEqual(review.status.userInfo.groups, ['system:masters', 'system:authenticated']);
+    assert.match(await kubectl(['auth', 'whoami']), /^Username\s+admin$/m);
+  });
+
   void it('applies server-side, sharing fields with the client-side apply and owning its own', async () => {
     assert.match(await kubectl(['apply', '--server-side', '-f', join(dir, 'mysecret.yml')]), /secret\/mysecret serverside-applied/);
     const ssa = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: ssa1\n  labels:\n    owner: ssa\nstringData:\n  k: v\n';

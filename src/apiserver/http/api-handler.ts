@@ -20,6 +20,7 @@ import { NON_RESOURCE, type ApiMetrics, type RequestLabels } from '../metrics.js
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../openapi/openapi-v2-protobuf.js';
 import { OpenApiDocuments } from '../openapi/openapi-documents.js';
 import { serveHealth, type HealthCheck } from './health.js';
+import { SELF_SUBJECT_REVIEW_PATH, serveSelfSubjectReview } from './self-subject-review.js';
 import { JSON_REPRESENTATION, negotiate, parseMediaType, type Representation } from './media-type.js';
 import { boolParam, watchRequested } from './request-options.js';
 import { serveResource, verbOf, type ServedResource } from './resource-handler.js';
@@ -196,6 +197,9 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
         const { body, contentType } = await opts.metrics.text();
         res.writeHead(200, { 'Content-Type': contentType }).end(body);
         return;
+      }
+      if (segments.join('/') === SELF_SUBJECT_REVIEW_PATH) {
+        return await serveSelfSubjectReview(req, res, user, negotiate(req.headers.accept, { tables: false }));
       }
       if (segments[0] === 'openapi') {
         if (serveOpenApi(req, res, segments, query)) return;
