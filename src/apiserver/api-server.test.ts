@@ -147,7 +147,10 @@ void describe('API server over HTTPS', () => {
       code: 403,
     });
     assert.equal((await call('GET', '/metrics', { token: 'alice-token' })).status, 403);
-    assert.equal((await call('GET', '/metrics', { token: 'bob-token' })).status, 200);
+    const metrics = await call('GET', '/metrics', { token: 'bob-token' });
+    assert.equal(metrics.status, 200);
+    // What `coffer rotate` reads to know that this server loaded a new EncryptionConfiguration.
+    assert.match(metrics.text, new RegExp(`^apiserver_encryption_config_controller_last_config_info\\{apiserver_id_hash="sha256:[0-9a-f]{64}",hash="${engine.configHash}"\\} 1$`, 'm'));
   });
 
   void it('serves discovery as kube 1.32 does and answers unknown paths with Go NotFound text', async () => {
@@ -155,10 +158,14 @@ void describe('API server over HTTPS', () => {
     assert.deepEqual(list.resources.map((r) => r.name), ['configmaps', 'events', 'namespaces', 'namespaces/status', 'namespaces/finalize', 'secrets']);
     assert.equal(list.resources.find((r) => r.name === 'secrets')!.storageVersionHash, 'S6u1pOWzb84=');
     const eso = { groupVersion: 'external-secrets.io/v1', version: 'v1' };
+    const generators = { groupVersion: 'generators.external-secrets.io/v1alpha1', version: 'v1alpha1' };
     assert.deepEqual((await call('GET', '/apis')).json(), {
       kind: 'APIGroupList',
       apiVersion: 'v1',
-      groups: [{ name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }], preferredVersion: eso }],
+      groups: [
+        { name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }], preferredVersion: eso },
+        { name: 'generators.external-secrets.io', versions: [generators], preferredVersion: generators },
+      ],
     });
     const group = (await call('GET', '/apis/external-secrets.io/v1')).json() as { resources: Record<string, unknown>[] };
     assert.deepEqual(group.resources.find((r) => r.name === 'externalsecrets'), {

@@ -28,7 +28,7 @@ export interface ApiServerOptions {
   port: number;
   store: Store;
   /** An EncryptionEngine, or a ReloadingEncryptionEngine that swaps configurations; its KMS probes feed /readyz. */
-  engine: TransformerSource & { readonly healthProbes?: readonly KmsProbe[] };
+  engine: TransformerSource & { readonly healthProbes?: readonly KmsProbe[]; readonly configHash?: string };
   /** Bearer tokens besides the generated admin token (kube-apiserver --token-auth-file). */
   tokens?: Iterable<[string, UserInfo]>;
   /** Authorization rules; without them every authenticated user may do everything. */
@@ -106,6 +106,7 @@ export function servedResources(stores: ResourceStores): ServedResource[] {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = new ApiMetrics({ processMetrics: opts.processMetrics ?? false });
+  metrics.reportEncryptionConfig(() => opts.engine.configHash);
   const stores = createResourceStores({
     store: opts.store,
     engine: opts.engine,

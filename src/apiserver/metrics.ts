@@ -2,6 +2,7 @@
 // apiserver_request_total and apiserver_request_duration_seconds by verb/group/version/resource/subresource/scope/code,
 // apiserver_longrunning_requests for open watches, and (registered by the registry into the same Registry)
 // apiserver_storage_transformation_operations_total by transformer prefix and status.
+import { createHash, randomUUID } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What a request is, in kube's metric labels. Non-resource requests have resource "" and scope "". */
@@ -45,6 +46,26 @@ export class ApiMetrics {
       registers: [this.registry],
     });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * kube-apiserver's apiserver_encryption_config_controller_last_config_info (k8s.io/apiserver
+   * pkg/server/options/encryptionconfig/metrics): 1 for the hash of the configuration in use, labelled with this
+   * server's identity hash, so `coffer rotate` can tell when every API server has loaded a new file.
+   */
+  reportEncryptionConfig(configHash: () => string | undefined): void {
+    const apiserverIdHash = `sha256:${createHash('sha256').update(`apiserver-${randomUUID()}`).digest('hex')}`;
+    new Gauge({
+      name: 'apiserver_encryption_config_controller_last_config_info',
+      help: 'Information about the last applied encryption configuration with hash as label, split by API server identity.',
+      labelNames: ['apiserver_id_hash', 'hash'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const hash = configHash();
+        if (hash) this.set({ apiserver_id_hash: apiserverIdHash, hash }, 1);
+      },
+    });
   }
 
   /** Counts a finished request; watches are counted but kept out of the latency histogram, as their length is the client's. */
