@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeLoopbackPort as freePort } from '../src/lib/free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -43,13 +43,6 @@ ${list}      - identity: {}
 const KEY1: [string, string] = ['key1', 'c2VjcmV0IGlzIHNlY3VyZQ=='];
 const KEY2: [string, string] = ['key2', 'dGhpcyBpcyBwYXNzd29yZA=='];
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
   const start = Date.now();

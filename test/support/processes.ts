@@ -1,18 +1,11 @@
 // Small helpers shared by the end-to-end tests that drive real processes (coffer, kubectl).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 
 export const COFFER_BIN = new URL('../../bin/coffer.js', import.meta.url).pathname;
 export const run = promisify(execFile);
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freeLoopbackPort as freePort } from '../../src/lib/free-port.js';
 
 /** Polls `check` (sync or async) until it holds; fails naming `what` after `ms`. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {

@@ -3,7 +3,7 @@
 // port speaks TLS, requires client certificates or has auth enabled, so the harness needs no credentials.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeLoopbackPorts } from '../../../lib/free-port.js';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { accessSync, constants } from 'node:fs';
@@ -60,24 +60,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** Free loopback ports, found by binding port 0; all are held open together so the same port is not handed out twice. */
+/** Free loopback ports for etcd's client and peer URLs (see lib/free-port.ts for why not bind(0)). */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, HOST, () => resolve(server));
-      });
-    }),
-  );
-  const ports = servers.map((s) => {
-    const addr = s.address();
-    if (addr === null || typeof addr === 'string') throw new Error('unexpected listen address');
-    return addr.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
+  return freeLoopbackPorts(count, HOST);
 }
 
 interface MemberPlan {
