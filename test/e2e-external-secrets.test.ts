@@ -346,7 +346,7 @@ spec:
     const e = await waitEvent('errors', 'missing', 'UpdateFailed');
     assert.equal(e.type, 'Warning');
     assert.equal(e.message, 'error processing spec.data[0] (key: errors/nope), err: Secret does not exist');
-    assert.match(await kubectl('-n', 'errors', 'describe', 'es', 'missing'), /Warning\s+UpdateFailed\s+\S+\s+external-secrets\s+error processing spec\.data\[0\] \(key: errors\/nope\), err: Secret does not exist/);
+    assert.match(await kubectl('-n', 'errors', 'describe', 'es', 'missing'), /Warning\s+UpdateFailed\s+\S+(?: \(x\d+ over \S+\))?\s+external-secrets\s+error processing spec\.data\[0\] \(key: errors\/nope\), err: Secret does not exist/);
     assert.match(await kubectl('-n', 'errors', 'get', 'events'), /Warning\s+UpdateFailed\s+externalsecret\/missing\s+error processing spec\.data\[0\]/);
     assert.match(await kubectl('-n', 'errors', 'get', 'es', 'missing'), /missing\s+SecretStore\s+secretstore-sample\s+2s\s+SecretSyncedError\s+False/);
     assert.equal((await get('errors', 'secret', 'missing'))!.metadata.resourceVersion, before.metadata.resourceVersion, 'the Secret is not touched');
@@ -366,7 +366,7 @@ spec:
     assert.match(c.message ?? '', /^could not update secret: /);
     const e = await waitEvent('errors', 'tpl', 'UpdateFailed');
     assert.match(e.message, /^could not apply template: unable to parse template at key dsn: .*function "sha3" not defined/);
-    assert.match(await kubectl('-n', 'errors', 'describe', 'es', 'tpl'), /Warning\s+UpdateFailed\s+\S+\s+external-secrets\s+could not apply template: unable to parse template at key dsn/);
+    assert.match(await kubectl('-n', 'errors', 'describe', 'es', 'tpl'), /Warning\s+UpdateFailed\s+\S+(?: \(x\d+ over \S+\))?\s+external-secrets\s+could not apply template: unable to parse template at key dsn/);
     assert.equal((await get('errors', 'secret', 'tpl'))!.metadata.resourceVersion, before.metadata.resourceVersion, 'the Secret is not touched');
     assert.deepEqual(await secretData('errors', 'tpl'), { dsn: 'postgres://admin:p4ss@db:5432/app' });
   });
