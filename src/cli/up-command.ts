@@ -311,26 +311,22 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     const stopController = new AbortController();
     let controllerDone: Promise<void> | undefined;
     if (o.controller !== false) {
-      // Started after the API server is ready, not before it answers: the Kubernetes client takes seconds to import,
-      // and nothing the API server does waits for the controller.
-      const controllerLog = log.child({ component: 'external-secrets-controller' });
-      controllerDone = (async () => {
-        const [{ KubeConfig }, { startExternalSecretsController }] = await Promise.all([
-          import('@kubernetes/client-node'),
-          import('../controller/external-secrets-controller.js'),
-        ]);
-        if (stopController.signal.aborted) return;
-        const kubeConfig = new KubeConfig();
-        kubeConfig.loadFromFile(server.kubeconfigPath);
-        const controller = await startExternalSecretsController({
-          kubeConfig,
-          logger: controllerLog,
-          metricsRegistry: server.metrics.registry,
-          signal: stopController.signal,
-        });
-        controllerLog.info('external secrets controller running');
-        await controller.done;
-      })().catch((e: unknown) => controllerLog.error({ error: e instanceof Error ? e.message : String(e) }, 'external secrets controller stopped'));
+      // Imported only when it runs: the Kubernetes client takes seconds to load. Started (informers synced) before
+      // `coffer up` reports ready, so a stop always finds a controller that can stop.
+      const [{ KubeConfig }, { startExternalSecretsController }] = await Promise.all([
+        import('@kubernetes/client-node'),
+        import('../controller/external-secrets-controller.js'),
+      ]);
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(server.kubeconfigPath);
+      const controller = await startExternalSecretsController({
+        kubeConfig,
+        logger: log.child({ component: 'external-secrets-controller' }),
+        metricsRegistry: server.metrics.registry,
+        signal: stopController.signal,
+      });
+      controllerDone = controller.done;
+      log.info('external secrets controller running');
     }
     const opened = store;
     return {
