@@ -1,4 +1,4 @@
-// The seed's own table, for the side-by-side comparison. The seed text (shared/seed/kubernetes-secrets-management.txt)
+// The seed's own table, for the side-by-side comparison. The seed text (the Trousseau project's comparison page)
 // keeps the legend, the row names and the notes, but its cells were icons that did not survive the conversion to
 // text. The cells below are those of the page the seed was taken from (the same legend, rows, notes [1]-[3]; mkdocs
 // icons material-close = ✗, material-check = ✓, material-check-all = ✓✓); the footnote markers sit on the rows in the
@@ -44,8 +44,8 @@ export const SEED_TABLE: readonly SeedRow[] = [
   },
 ];
 
-/** The seed beside the checkout (`../shared/seed/`), found from this file so the working directory does not matter. */
-export const SEED_FILE_CANDIDATES = [new URL('../../../shared/seed/kubernetes-secrets-management.txt', import.meta.url).pathname];
+/** The seed document as text, when the user names it (COFFER_SEED_FILE); users normally have only the copy above. */
+export const SEED_FILE_CANDIDATES = process.env.COFFER_SEED_FILE ? [process.env.COFFER_SEED_FILE] : [];
 
 /** Checks the copy above against the seed text: every row name and note must be in it. */
 export async function checkSeedFile(paths: readonly string[] = SEED_FILE_CANDIDATES): Promise<string> {
@@ -57,5 +57,5 @@ export async function checkSeedFile(paths: readonly string[] = SEED_FILE_CANDIDA
       ? `row names and notes match ${p} (its cells are icons lost in the text; taken from the page it was converted from)`
       : `WARNING: the seed document ${p} differs from the copy built into Coffer (src/lab/seed-table.ts): it lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`;
   }
-  return "the seed document was not found beside this checkout, so its table is the copy built into Coffer (src/lab/seed-table.ts), not checked against the document";
+  return "no seed document was given (COFFER_SEED_FILE), so its table is the copy built into Coffer (src/lab/seed-table.ts), not checked against the document";
 }

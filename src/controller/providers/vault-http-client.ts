@@ -1,4 +1,4 @@
-// A minimal client for Vault's HTTP API (spec/vault-api-subset.md §1): JSON bodies, X-Vault-Token and
+// A minimal client for Vault's HTTP API (developer.hashicorp.com/vault/api-docs, docs/keyserver.md): JSON bodies, X-Vault-Token and
 // X-Vault-Namespace headers, `{"errors":[...]}` on failure, 404 meaning "absent". Built on node:http(s) so a store's
 // caBundle can be trusted for this connection only, without touching process-wide TLS settings.
 import { request as httpRequest } from 'node:http';
