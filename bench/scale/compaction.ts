@@ -1,0 +1,62 @@
+// Compaction of a long history through Coffer's Store, on SQLite and on a 3-member etcd: the history is written fast
+// (SQLite with synchronous=normal, etcd with raw puts at 64 in flight), then compacted by the Store as the API server's
+// compaction loop would, with the file reopened as `coffer up` opens it (synchronous=full). Reported: how long the
+// compaction took, and for SQLite, which compacts in one transaction on the event loop, that is also how long the API
+// server would not answer.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { openEtcdStore } from '../../src/storage/etcd/etcd-store.js';
+import { startEtcdCluster } from '../../src/storage/etcd/testing/etcd-process.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+
+const KEYS = 1_000;
+const VALUE = randomBytes(256);
+const keyOf = (i: number) => `/registry/secrets/history/k${i % KEYS}`;
+
+async function sqliteCompaction(revisions: number, work: string): Promise<[string, string]> {
+  const dataDir = join(work, 'compaction-sqlite');
+  const writer = await SqliteStore.open({ dataDir, synchronous: 'normal' });
+  const revs = new Map<string, number>();
+  for (let i = 0; i < revisions; i++) {
+    const key = keyOf(i);
+    const prev = revs.get(key);
+    revs.set(key, prev === undefined ? await writer.create(key, VALUE) : await writer.update(key, VALUE, { ifRevision: prev }));
+  }
+  await writer.close();
+  const store = await SqliteStore.open({ dataDir });
+  try {
+    const rev = await store.currentRevision();
+    const start = performance.now();
+    await store.compact(rev);
+    return [`SQLite: compact ${revisions} revisions (${KEYS} keys)`, `${((performance.now() - start) / 1000).toFixed(2)} s, blocking the event loop`];
+  } finally {
+    await store.close();
+  }
+}
+
+async function etcdCompaction(revisions: number): Promise<[string, string]> {
+  const etcd = await startEtcdCluster(3);
+  const raw = new Etcd3({ hosts: etcd.endpoints });
+  const store = await openEtcdStore({ endpoints: etcd.endpoints });
+  try {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < revisions) await raw.put(keyOf(next++)).value(VALUE).exec();
+      }),
+    );
+    const rev = await store.currentRevision();
+    const start = performance.now();
+    await store.compact(rev);
+    return [`3-member etcd: compact ${revisions} revisions (${KEYS} keys, physical)`, `${((performance.now() - start) / 1000).toFixed(2)} s`];
+  } finally {
+    raw.close();
+    await store.close();
+    await etcd.stop();
+  }
+}
+
+export async function compactionRows(revisions: number, work: string): Promise<[string, string][]> {
+  return [await sqliteCompaction(revisions, work), await etcdCompaction(revisions)];
+}
