@@ -3,11 +3,8 @@
 // Secrets back, without a running API server.
 import type { Command } from 'commander';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
-import { EncryptionEngine } from '../encryption/encryption-engine.js';
-import { groupResourceFromStorageKey, parseGroupResource, type GroupResource } from '../encryption/group-resource.js';
-import { contextForKey } from '../encryption/transformer.js';
-import { DecryptError, InvalidError } from '../lib/errors.js';
+import { InvalidError } from '../lib/errors.js';
+import { decryptStoredValue, encryptStoredValue } from '../library/transform.js';
 import { decodeObject, encodeObject } from '../objects/object-codec.js';
 
 export type ObjectFormat = 'raw' | 'json' | 'yaml';
@@ -36,67 +33,24 @@ const PROCESS_IO: TransformIo = {
   writeStderr: (text) => process.stderr.write(text),
 };
 
-function resolveResource(opts: TransformOptions): GroupResource {
-  if (opts.resource) return parseGroupResource(opts.resource);
-  const gr = groupResourceFromStorageKey(opts.key);
-  if (!gr) {
-    throw new InvalidError(`cannot tell the resource from ${JSON.stringify(opts.key)}; give --resource`, { field: '--key' });
-  }
-  return gr;
-}
-
-async function withEngine<T>(opts: TransformOptions, fn: (engine: EncryptionEngine) => Promise<T>): Promise<T> {
-  const config = await readEncryptionConfigurationFile(opts.encryptionConfig);
-  const engine = await EncryptionEngine.create(config);
-  try {
-    return await fn(engine);
-  } finally {
-    engine.close();
-  }
-}
-
-/**
- * AES-GCM (aesgcm, and the DEK of KMS v2) authenticates the storage key with the value, so Go's bare "message
- * authentication failed" has three causes a user can act on; name them, and the --key that was used.
- */
-function explainDecryptFailure(e: unknown, key: string): unknown {
-  if (!(e instanceof Error) || !e.message.includes('message authentication failed')) return e;
-  return new DecryptError(
-    `authentication failed: wrong key, wrong storage key, or tampered (check that --encryption-config holds the key that wrote it and that --key ${JSON.stringify(key)} is the exact key it is stored under; ${e.message})`,
-    { cause: e },
-  );
-}
-
 /** Reads a stored value, writes its plaintext (raw bytes or the decoded object), reports provider and staleness. */
 export async function runDecrypt(opts: TransformOptions, io: TransformIo = PROCESS_IO): Promise<void> {
-  const gr = resolveResource(opts);
-  const stored = await io.readStdin();
-  await withEngine(opts, async (engine) => {
-    const result = await engine
-      .transformerFor(gr)
-      .fromStorage(stored, contextForKey(opts.key))
-      .catch((e: unknown) => {
-        throw explainDecryptFailure(e, opts.key);
-      });
-    const via = result.via && result.via.length > 0 ? result.via.join(', ') : 'identity (resource not configured)';
-    io.writeStderr(`decrypted by: ${via}\nstale: ${result.stale ? 'yes (rewrite it to re-encrypt with the first provider)' : 'no'}\n`);
-    if (opts.format === 'raw') {
-      io.writeStdout(result.data);
-      return;
-    }
-    const obj = decodeObject(result.data);
-    io.writeStdout(opts.format === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : toYaml(obj));
-  });
+  const result = await decryptStoredValue(await io.readStdin(), opts);
+  const via = result.via.length > 0 ? result.via.join(', ') : 'identity (resource not configured)';
+  io.writeStderr(`decrypted by: ${via}\nstale: ${result.stale ? 'yes (rewrite it to re-encrypt with the first provider)' : 'no'}\n`);
+  if (opts.format === 'raw') {
+    io.writeStdout(result.data);
+    return;
+  }
+  const obj = decodeObject(result.data);
+  io.writeStdout(opts.format === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : toYaml(obj));
 }
 
 /** Encrypts plaintext (raw stored bytes, or an object as JSON/YAML) with the resource's first provider. */
 export async function runEncrypt(opts: TransformOptions, io: TransformIo = PROCESS_IO): Promise<void> {
-  const gr = resolveResource(opts);
   const input = await io.readStdin();
   const plain = opts.format === 'raw' ? input : encodeObject(parseYaml(input.toString('utf8')) as Parameters<typeof encodeObject>[0]);
-  await withEngine(opts, async (engine) => {
-    io.writeStdout(await engine.transformerFor(gr).toStorage(plain, contextForKey(opts.key)));
-  });
+  io.writeStdout(await encryptStoredValue(plain, opts));
 }
 
 function parseFormat(value: string): ObjectFormat {

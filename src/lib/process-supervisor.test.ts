@@ -10,7 +10,7 @@ import { superviseProcess } from './process-supervisor.js';
 
 const logger = pino({ level: 'silent' });
 const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });
-const FIXTURE = new URL('./supervisor-fixture.ts', import.meta.url).pathname;
+const FIXTURE = new URL('./testing/supervisor-fixture.ts', import.meta.url).pathname;
 const waitFor = async (cond: () => boolean, what: string, ms = 5_000) => {
   for (const end = Date.now() + ms; Date.now() < end; ) {
     if (cond()) return;

@@ -2,8 +2,8 @@
 //   supervisor-fixture.ts parent <pidFile>   supervises a `child`, prints `child <pid>` once it is ready
 //   supervisor-fixture.ts child              serves until a signal or its lifeline closes, as coffer's commands do
 import pino from 'pino';
-import { serveUntilSignal } from '../cli/serve-until-signal.js';
-import { superviseProcess } from './process-supervisor.js';
+import { serveUntilSignal } from '../../cli/serve-until-signal.js';
+import { superviseProcess } from '../process-supervisor.js';
 
 const [mode, pidFile] = process.argv.slice(2);
 const logger = pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true }));
