@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { INamespace } from 'protobufjs';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/api-server.js';
-import { KEK_NAME, provisionKeyserver, writePluginTokenFileUnsafe } from '../src/cli/kms-stack.js';
+import { KEK_NAME, provisionKeyserver, writePluginTokenFileUnsafe } from '../src/stack/kms-stack.js';
 import { loadEncryptionConfiguration } from '../src/encryption/encryption-config.js';
 import { EncryptionEngine } from '../src/encryption/encryption-engine.js';
 import { GrpcKmsV2Client } from '../src/kms/grpc-v2-client.js';

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { parse, parseAllDocuments } from 'yaml';
-import { provisionKeyserver, writePluginTokenFileUnsafe } from '../src/cli/kms-stack.js';
+import { provisionKeyserver, writePluginTokenFileUnsafe } from '../src/stack/kms-stack.js';
 import { GrpcKmsV2Client } from '../src/kms/grpc-v2-client.js';
 import { validateManifest } from './support/kubernetes-schema.js';
 

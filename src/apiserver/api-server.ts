@@ -18,7 +18,7 @@ import { ApiMetrics } from './metrics.js';
 import type { TransformerSource } from './registry/generic-store.js';
 import { createResourceStores, type ResourceStores } from './registry/resource-stores.js';
 import { writeKubeconfig } from './tls/kubeconfig.js';
-import { ensureServerCredentials } from './tls/server-credentials.js';
+import { ensureServerCredentials } from '../lib/tls/server-credentials.js';
 
 export interface ApiServerOptions {
   /** Where the credentials and the kubeconfig live (created 0700 by the caller). */

@@ -13,8 +13,8 @@ import { startApiServer, type RunningApiServer } from '../apiserver/api-server.j
 import type { UserInfo } from '../apiserver/auth/authenticator.js';
 import { readPolicyFile } from '../apiserver/auth/authorization-policy.js';
 import { readTokenFile } from '../apiserver/auth/token-file.js';
-import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
-import type { RunningKmsStack } from './kms-stack.js';
+import { writePrivateFile } from '../lib/private-file.js';
+import type { RunningKmsStack } from '../stack/kms-stack.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
@@ -245,7 +245,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
   if (c.encryptionConfig) configFile = c.encryptionConfig;
   else if (c.encryption === 'kms') {
     await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
-    const { startKmsStack } = await import('./kms-stack.js');
+    const { startKmsStack } = await import('../stack/kms-stack.js');
     kms = await startKmsStack({ dataDir, keyDir: defaultKeyDir(dataDir), logger: log, logLevel: o.logLevel ?? 'info', statusIntervalMs: c.statusSeconds * 1000 });
     configFile = kms.encryptionConfigFile;
     log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');

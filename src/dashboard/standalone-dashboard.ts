@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { Logger } from 'pino';
-import { ensureServerCredentials } from '../apiserver/tls/server-credentials.js';
+import { ensureServerCredentials } from '../lib/tls/server-credentials.js';
 import { openEtcdStore } from '../storage/etcd/etcd-store.js';
 import type { Store } from '../storage/store.js';
 import { targetFromKubeconfig } from './api-client.js';

@@ -3,8 +3,6 @@
 // loopback. On first start (or when asked) a root token is minted; it is returned and, if a file is named, written
 // there with mode 0600 - never logged.
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +10,7 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { InvalidError } from '../lib/errors.js';
+import { writePrivateFile } from '../lib/private-file.js';
 import { approleMount } from './approle-routes.js';
 import { AuditLog } from './audit-log.js';
 import { createListFallback, createRequestListener } from './http-edge.js';
@@ -167,17 +166,4 @@ export async function startKeyserver(o: KeyserverOptions): Promise<RunningKeyser
 
 function uuidShaped(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** Writes a file only its owner can read, replacing it atomically (a reader never sees half a token). */
-export async function writePrivateFile(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
 }

@@ -2,7 +2,7 @@
 //
 // The real row: `coffer keyserver` (its own process; data directory, root key and root token in `serverDir`, the key
 // server's machine) with a Transit KEK, and `coffer kms-plugin` (its own process; configuration in `nodeEtc`, on the
-// node's disk, as the disk column defines; socket in `runDir`), provisioned as `coffer up` does (cli/kms-stack.ts): the
+// node's disk, as the disk column defines; socket in `runDir`), provisioned as `coffer up` does (src/stack/kms-stack.ts): the
 // plugin's key-server token is minted for this start and handed over response-wrapped on its stdin, so the node's
 // disk holds no credential. With `tokenOnDisk` the token is kept in a file beside the config instead, as earlier
 // versions of `coffer up` did - the variant that shows what that costs. The kms-server take-over is keyserver-process.ts's: full control of the key
@@ -101,7 +101,7 @@ async function startPlaceholderKms(dirs: LabKmsDirs, opts: { onChild?: (c: Child
 }
 
 async function startRealKms(dirs: LabKmsDirs, opts: LabKmsOptions): Promise<LabKms> {
-  const { provisionKeyserver, issuePluginCredential, writePluginTokenFileUnsafe, KEK_NAME } = await import('../cli/kms-stack.js');
+  const { provisionKeyserver, issuePluginCredential, writePluginTokenFileUnsafe, KEK_NAME } = await import('../stack/kms-stack.js');
   const ks = await startLabKeyserver(dirs.serverDir, opts);
   const url = ks.url;
   const pluginDir = join(dirs.nodeEtc, 'kms-plugin');

@@ -12,7 +12,7 @@ import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { CofferError, InvalidError } from '../lib/errors.js';
 import { KubeClient } from './kube-client.js';
 import { chosenSource, openSourceFromFlags, type SourceFlags } from './open-source.js';
-import { writePrivateJson } from './private-file.js';
+import { writePrivateJson } from '../lib/private-file.js';
 import { rewriteOne, targetOfKey } from './reencrypt.js';
 import { runReencrypt, staleFindings } from './reencrypt-run.js';
 import { normalizeEtcdPrefix } from './source.js';

@@ -13,7 +13,7 @@ import { chosenSource, openSourceFromFlags, type SourceFlags } from './open-sour
 import { runReencrypt } from './reencrypt-run.js';
 import { scanSource } from './scan.js';
 import { normalizeEtcdPrefix } from './source.js';
-import { writePrivateJson } from './private-file.js';
+import { writePrivateJson } from '../lib/private-file.js';
 
 export type RotationStage = 'start' | 'prepared' | 'promoted' | 'reencrypted' | 'pruned';
 

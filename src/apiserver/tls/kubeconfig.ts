@@ -1,7 +1,7 @@
 // The kubeconfig `coffer up` writes for its admin: the server URL, the CA to trust, and the admin token. Owner-only
 // (0600) because it holds the token; rewritten on every start because the listen address may have changed.
 import { stringify } from 'yaml';
-import { writePrivateFile } from './server-credentials.js';
+import { writePrivateFile } from '../../lib/private-file.js';
 
 export interface KubeconfigOptions {
   server: string; // https://127.0.0.1:6443

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parse, stringify } from 'yaml';
-import { writePrivateFile } from '../apiserver/tls/server-credentials.js';
+import { writePrivateFile } from '../lib/private-file.js';
 import { superviseProcess, type SupervisedProcess } from '../lib/process-supervisor.js';
 
 /** The Transit key that wraps every DEK seed, and the least the plugin needs to use it. */

@@ -5,9 +5,10 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { writePrivateFile } from '../private-file.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -42,12 +43,6 @@ const DAY_MS = 24 * 3600 * 1000;
 const CA_LIFETIME_MS = 10 * 365 * DAY_MS;
 const SERVING_LIFETIME_MS = 365 * DAY_MS; // kubeadm's serving certificates last a year
 const RENEW_BEFORE_MS = 30 * DAY_MS;
-
-/** Writes a file readable by its owner only, also when it existed with a looser mode. */
-export async function writePrivateFile(path: string, data: string): Promise<void> {
-  await writeFile(path, data, { mode: 0o600 });
-  await chmod(path, 0o600);
-}
 
 async function readOptional(path: string): Promise<string | undefined> {
   return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
