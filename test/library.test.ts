@@ -16,13 +16,20 @@ interface AesgcmVector {
 const vector = (JSON.parse(readFileSync(new URL('./fixtures/encryption-vectors.json', import.meta.url), 'utf8')) as { derived: { aesgcm: AesgcmVector } }).derived
   .aesgcm;
 
+// Imported by the package name, resolved through package.json "exports" to the build (dist/, made by `npm install`).
+// The specifier is computed so that type checking, which may run before any build, takes the types from the sources.
+const entry = <T>(name: string): Promise<T> => import(`coffer/${name}`) as Promise<T>;
+const encryption = () => entry<typeof import('../src/library/encryption.js')>('encryption');
+const transform = () => entry<typeof import('../src/library/transform.js')>('transform');
+const kmsV2Client = () => entry<typeof import('../src/library/kms-v2-client.js')>('kms-v2-client');
+
 const config = (providers: string) =>
   `apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n${providers}`;
 
 void describe('library: coffer/encryption, coffer/transform, coffer/kms-v2-client', () => {
   void it('coffer/transform decrypts a value kube-apiserver wrote (aesgcm vector) and names the provider', async () => {
-    const { loadEncryptionConfiguration } = await import('coffer/encryption');
-    const { decryptStoredValue, encryptStoredValue } = await import('coffer/transform');
+    const { loadEncryptionConfiguration } = await encryption();
+    const { decryptStoredValue, encryptStoredValue } = await transform();
     const yaml = config(`      - aesgcm:\n          keys:\n            - name: ${vector.keyName}\n              secret: ${vector.keyB64}\n`);
     const opts = { encryptionConfig: loadEncryptionConfiguration(yaml), key: vector.aad };
     const out = await decryptStoredValue(Buffer.from(vector.value, 'hex'), opts);
@@ -39,7 +46,7 @@ void describe('library: coffer/encryption, coffer/transform, coffer/kms-v2-clien
   });
 
   void it('coffer/kms-v2-client calls a plugin over its unix socket', async () => {
-    const { GrpcKmsV2Client } = await import('coffer/kms-v2-client');
+    const { GrpcKmsV2Client } = await kmsV2Client();
     const plugin = await startBase64KmsPlugin();
     const client = new GrpcKmsV2Client(plugin.endpoint, { timeoutMs: 5_000 });
     try {
