@@ -1,4 +1,4 @@
-// Lint rules: typescript-eslint's type-aware recommended set, plus a ban on floating promises (their rejections would go unhandled).
+// Lint rules: typescript-eslint's type-aware recommended set, plus a ban on floating promises (unhandled rejections).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -148,7 +148,7 @@ export async function readEncryptionConfigurationFile(
   }
 }
 
-/** Zero-fills the decoded keys of a configuration no longer used: a memory dump then holds only keys in use (docs/security.md). */
+/** Zero-fills the decoded keys of a retired configuration: a memory dump holds only keys in use (docs/security.md). */
 export function wipeEncryptionConfigurationKeys(config: EncryptionConfiguration): void {
   for (const rule of config.resources) {
     for (const provider of rule.providers) {

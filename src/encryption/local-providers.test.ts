@@ -55,7 +55,8 @@ const startsWith = (u: Uint8Array, s: string): boolean => text(u.subarray(0, s.l
 // A protobuf-encoded object as kube-apiserver stores it without encryption.
 const PLAIN_OBJECT = Buffer.from('k8s\x00\x0a\x0c\x0a\x02v1\x12\x06Secret\x12\x04body', 'latin1');
 
-// The "wrong" key: key B of k8s.io/apiserver pkg/server/options/encryptionconfig/testdata/valid-configs/aes/aes-cbc-multiple-keys.json
+// The "wrong" key: key B of k8s.io/apiserver
+// pkg/server/options/encryptionconfig/testdata/valid-configs/aes/aes-cbc-multiple-keys.json
 const OTHER_KEY_32 = '+qcnfOFX3aRXM9PuY7lQXDWYIQ3GWUdBc3nYBo91SCA=';
 
 const cases = [
