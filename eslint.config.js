@@ -1,4 +1,4 @@
-// Lint rules: typescript-eslint's type-aware recommended set, plus a ban on floating promises (DESIGN §5.8).
+// Lint rules: typescript-eslint's type-aware recommended set, plus a ban on floating promises (unhandled rejections).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -1,6 +1,6 @@
 // The external-secrets.io resources as a user and ESO's controller drive them: `coffer up` as a real process (on the
 // embedded SQLite store, then on a real etcd) and the installed kubectl with a fresh cache, never --validate=false:
-// apply a SecretStore and an ExternalSecret of the spec's example shapes, printer columns, the status subresource,
+// apply a SecretStore and an ExternalSecret in ESO's documented shapes, printer columns, the status subresource,
 // a 422 with field names, Events in `describe`, and ownerReferences garbage collection (background, foreground,
 // orphan).
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Kubernetes `Status` errors (apimachinery api/errors): what every handler throws and what the HTTP edge writes.
-// Reasons, codes and message formats follow spec kubernetes-api-for-kubectl.md §4 exactly, because kubectl and
+// Reasons, codes and message formats follow k8s.io/apimachinery pkg/api/errors/errors.go exactly, because kubectl and
 // client-node parse them (`Error from server (NotFound): secrets "x" not found`).
 import { CofferError } from '../lib/errors.js';
 

@@ -1,6 +1,7 @@
-// `as=Table` responses (meta.k8s.io Table, spec §8) so `kubectl get` prints kube's columns: NAME TYPE DATA AGE for
-// Secrets, NAME DATA AGE for ConfigMaps, NAME STATUS AGE for Namespaces. kubectl builds the NAMESPACE and label
-// columns itself from each row's object metadata, so rows carry it unless includeObject=None.
+// `as=Table` responses (meta.k8s.io Table; k8s.io/kubernetes pkg/printers/internalversion/printers.go) so `kubectl get`
+// prints kube's columns: NAME TYPE DATA AGE for Secrets, NAME DATA AGE for ConfigMaps, NAME STATUS AGE for Namespaces.
+// kubectl builds the NAMESPACE and label columns itself from each row's object metadata, so rows carry it unless
+// includeObject=None.
 import type { KubeObject } from '../objects/object-meta.js';
 import { badRequest } from './api-status.js';
 import { evaluateJsonPath, jsonPathText, parseJsonPath } from './custom-resources/json-path.js';
@@ -161,7 +162,7 @@ const EVENT_COLUMNS: Column[] = [
   { ...NAME, priority: 1 },
 ];
 
-/** kube's duration.HumanDuration of now − creationTimestamp (spec §8.4). */
+/** kube's duration.HumanDuration of now − creationTimestamp (k8s.io/apimachinery pkg/util/duration/duration.go). */
 export function humanAge(timestamp: unknown, now: Date): string {
   if (typeof timestamp !== 'string' || timestamp === '') return '<unknown>';
   const ms = now.getTime() - Date.parse(timestamp);

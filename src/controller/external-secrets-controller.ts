@@ -47,7 +47,10 @@ export interface RunningExternalSecretsController {
 
 const MANAGED_SELECTOR = 'reconcile.external-secrets.io/managed=true';
 
-/** Trigger-relevant part of an ExternalSecret: status-only updates must not re-trigger (spec §7.1). */
+/**
+ * Trigger-relevant part of an ExternalSecret: status-only updates must not re-trigger (SetupWithManager in
+ * external-secrets pkg/controllers/externalsecret/externalsecret_controller.go).
+ */
 function triggerFingerprint(o: ExternalSecret): string {
   return JSON.stringify([o.metadata.generation, o.metadata.labels ?? {}, o.metadata.annotations ?? {}, o.metadata.finalizers ?? [], o.metadata.deletionTimestamp ?? null]);
 }

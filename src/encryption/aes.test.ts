@@ -31,7 +31,7 @@ function cbcRawBlocks(key: Buffer, iv: Buffer, blocks: Buffer): Buffer {
   return Buffer.concat([iv, c.update(blocks), c.final()]);
 }
 
-void describe('upstream vectors (spec §8.1, §8.2)', () => {
+void describe('upstream vectors (k8s.io/apiserver pkg/storage/value/encrypt/aes/aes_test.go)', () => {
   void it('AES-GCM legacy data from TestGCMLegacyDataCompatibility decrypts', async () => {
     const v = vectors.upstream.upstream_gcm_legacy;
     const t = new AesGcmTransformer(hex(v.key_hex!));
@@ -60,7 +60,7 @@ void describe('upstream vectors (spec §8.1, §8.2)', () => {
   });
 });
 
-void describe('aes-gcm errors (spec §2.2)', () => {
+void describe('aes-gcm errors (k8s.io/apiserver pkg/storage/value/encrypt/aes/aes.go)', () => {
   void it('refuses data shorter than the nonce', async () => {
     const t = new AesGcmTransformer(key16);
     await assert.rejects(t.fromStorage(randomBytes(11), ctx), {
@@ -88,7 +88,7 @@ void describe('aes-gcm errors (spec §2.2)', () => {
   });
 });
 
-void describe('aes-cbc errors (spec §2.1)', () => {
+void describe('aes-cbc errors (k8s.io/apiserver pkg/storage/value/encrypt/aes/aes.go)', () => {
   const t = new AesCbcTransformer(key16);
   const iv = Buffer.alloc(16, 7);
 

@@ -148,7 +148,7 @@ export async function readEncryptionConfigurationFile(
   }
 }
 
-/** Zero-fills every decoded key of a configuration that is no longer used (DESIGN §5.5). */
+/** Zero-fills the decoded keys of a retired configuration: a memory dump holds only keys in use (docs/security.md). */
 export function wipeEncryptionConfigurationKeys(config: EncryptionConfiguration): void {
   for (const rule of config.resources) {
     for (const provider of rule.providers) {

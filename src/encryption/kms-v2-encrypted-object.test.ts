@@ -68,7 +68,7 @@ function ld(field: number, payload: Uint8Array): Buffer {
   return Buffer.concat([Buffer.of(tag(field, 2), payload.length), payload]);
 }
 
-void describe('EncryptedObject encoding (spec §4.1)', () => {
+void describe('EncryptedObject encoding (k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2/v2/api.proto)', () => {
   void it('re-encodes the type-1 vector byte for byte from its fields', () => {
     const v = vectors.derived.kmsv2_hkdf;
     const info = hex(v.info!);
@@ -227,7 +227,7 @@ void describe('EncryptedObject tolerant reader', () => {
   });
 });
 
-void describe('EncryptedObject validation (spec §4.6, upstream messages)', () => {
+void describe('EncryptedObject validation (ValidateEncryptedObject of k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2/envelope.go, its messages)', () => {
   const rejects = (o: EncryptedObject, message: string): void => {
     assert.throws(() => validateEncryptedObject(o), (e: unknown) => e instanceof InvalidError && e.message === message);
   };
@@ -305,7 +305,7 @@ void describe('EncryptedObject validation (spec §4.6, upstream messages)', () =
   });
 });
 
-void describe('decrypt cache key (spec §4.5)', () => {
+void describe('decrypt cache key (generateCacheKey of k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2/envelope.go)', () => {
   void it('lays out type, source, key ID and sorted annotations exactly', () => {
     const key = encryptedObjectCacheKey({
       encryptedDekSourceType: 1,

@@ -375,7 +375,8 @@ function u16len(bytes: Uint8Array): Buffer {
 }
 
 /**
- * Upstream generateCacheKey (§4.5): uint32_BE(type) ‖ u16len(encryptedDEKSource) ‖ u16len(keyID) ‖ [if annotations:
+ * Upstream generateCacheKey (k8s.io/apiserver pkg/storage/value/encrypt/envelope/kmsv2/envelope.go):
+ * uint32_BE(type) ‖ u16len(encryptedDEKSource) ‖ u16len(keyID) ‖ [if annotations:
  * uint32_BE(count) ‖ per key in byte order: u16len(key) ‖ u16len(value)]. The decrypt cache is keyed by its SHA-256.
  */
 export function encryptedObjectCacheKey(

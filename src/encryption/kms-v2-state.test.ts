@@ -42,7 +42,7 @@ void describe('SharedDekSource', () => {
   });
 });
 
-void describe('KMS v2 state: priming and the Status loop (spec §4.4)', () => {
+void describe('KMS v2 state: priming and the Status loop (k8s.io/apiserver pkg/server/options/encryptionconfig/config.go primeAndProbeKMSv2)', () => {
   void it('primes inline: one Status, one Encrypt of a fresh 32-byte seed, writable for 3 minutes', async () => {
     const { state, fake, clock } = await primed();
     assert.deepEqual(fake.calls, { status: 1, encrypt: 1, decrypt: 0 });
@@ -217,7 +217,7 @@ void describe('KMS v2 state: plugin down at start', () => {
   });
 });
 
-void describe('KMS v2 state: health-check caching (spec §1.6)', () => {
+void describe('KMS v2 state: health-check caching (k8s.io/apiserver pkg/server/options/encryptionconfig/config.go)', () => {
   void it('reuses an OK result for 20 s and a failure for 3 s', async () => {
     const { state, fake, clock } = await primed();
     await state.healthCheck();

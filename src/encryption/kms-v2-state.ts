@@ -64,7 +64,7 @@ export interface KmsV2WriteState {
   readonly annotations: Record<string, Uint8Array>;
   /** Writes are refused once the clock passes this (epoch ms). */
   readonly expiresAt: number;
-  /** Hex SHA-256 of the §4.5 cache key, under which the decrypt cache holds `source`. */
+  /** Hex SHA-256 of the decrypt-cache key (encryptedObjectCacheKey), under which the decrypt cache holds `source`. */
   readonly cacheKey: string;
   /** EncryptedObject fields 2..5 for this state, validated and encoded once (see encodeEncryptedObjectTail). */
   readonly encodedTail: Buffer;

@@ -55,7 +55,9 @@ const startsWith = (u: Uint8Array, s: string): boolean => text(u.subarray(0, s.l
 // A protobuf-encoded object as kube-apiserver stores it without encryption.
 const PLAIN_OBJECT = Buffer.from('k8s\x00\x0a\x0c\x0a\x02v1\x12\x06Secret\x12\x04body', 'latin1');
 
-const OTHER_KEY_32 = '+qcnfOFX3aRXM9PuY7lQXDWYIQ3GWUdBc3nYBo91SCA='; // spec §8.5, used as the "wrong" key
+// The "wrong" key: key B of k8s.io/apiserver
+// pkg/server/options/encryptionconfig/testdata/valid-configs/aes/aes-cbc-multiple-keys.json
+const OTHER_KEY_32 = '+qcnfOFX3aRXM9PuY7lQXDWYIQ3GWUdBc3nYBo91SCA=';
 
 const cases = [
   { name: 'aescbc', v: derived.aescbc, provider: aesCbcProvider, prefix: AESCBC_PREFIX },
@@ -63,7 +65,7 @@ const cases = [
   { name: 'secretbox', v: derived.secretbox, provider: secretboxProvider, prefix: SECRETBOX_PREFIX },
 ] as const;
 
-void describe('derived vectors through the full provider chain (spec §8.4)', () => {
+void describe('derived vectors through the full provider chain', () => {
   for (const { name, v, provider } of cases) {
     void it(`${name}: reads the vector, alone and before identity`, async () => {
       for (const t of [chain(provider([vectorKey(v)])), chain(provider([vectorKey(v)]), identityProvider())]) {
@@ -166,7 +168,7 @@ void describe('relocation: a value copied to another storage key', () => {
   }
 });
 
-void describe('key rotation (spec §7)', () => {
+void describe('key rotation (kubernetes.io encrypt-data task, docs/operations.md)', () => {
   const key1 = key('key1', randomBytes(32));
   const key2 = key('key2', randomBytes(32));
 

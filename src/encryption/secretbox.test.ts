@@ -25,7 +25,7 @@ const raw = Buffer.from(vector.value, 'hex').subarray(prefixLength);
 const ctx = contextForKey('/registry/secrets/default/a');
 
 void describe('SecretboxTransformer', () => {
-  void it('decrypts the derived vector (nonce ‖ tag ‖ ciphertext, spec §8.4)', async () => {
+  void it('decrypts the derived vector (nonce ‖ tag ‖ ciphertext, k8s.io/apiserver pkg/storage/value/encrypt/secretbox/secretbox.go)', async () => {
     const out = await new SecretboxTransformer(key).fromStorage(raw, ctx);
     assert.equal(Buffer.from(out.data).toString('utf8'), vector.plaintext);
     assert.equal(out.stale, false);

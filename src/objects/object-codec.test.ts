@@ -30,7 +30,8 @@ function envelope(apiVersion: string, kind: string, raw: Buffer): Buffer {
 /** ObjectMeta with nothing set: the always-present fields, empty (creationTimestamp as an empty Time). */
 const EMPTY_META = hex('0a00 1200 1a00 2200 2a00 3200 3800 4200');
 
-// The manager name in the spec's dump is cut off after "___TestKMSv2Provider_in_"; its length byte says 91 bytes.
+// Field manager of the "dek-source-aes-gcm-key" Secret recorded by k8s.io/kubernetes
+// test/integration/controlplane/transformation/kmsv2_transformation_test.go (testKMSv2ProviderLegacyData); 91 bytes.
 const MANAGER = '___TestKMSv2Provider_in_k8s_io_kubernetes_test_integration_controlplane_transformation.test';
 const FIELDS_V1 = '{"f:data":{".":{},"f:api_key":{}},"f:type":{}}';
 
@@ -57,7 +58,7 @@ const DUMP_SECRET: Secret = {
   type: 'Opaque',
 };
 
-// Transcribed from the annotated dump in spec §6.4, lengths included, with MANAGER filling the truncated name.
+// That recorded Secret's plaintext (decrypted with the test's base64 mock plugin), transcribed with its lengths.
 const DUMP_BYTES = Buffer.concat([
   hex('6b387300'),
   hex('0a 0c 0a 02'), ascii('v1'), hex('12 06'), ascii('Secret'),
@@ -128,7 +129,7 @@ function isInvalid(message: RegExp): (err: unknown) => boolean {
   };
 }
 
-void describe('encodeObject protobuf: byte-exact against the spec §6.4 dump', () => {
+void describe('encodeObject protobuf: byte-exact against a Secret kube-apiserver recorded', () => {
   void it('reproduces the recorded Secret byte for byte', () => {
     assert.equal(DUMP_BYTES.length, 4 + 14 + 3 + 341 + 4);
     assert.equal(encodeObject(DUMP_SECRET).toString('hex'), DUMP_BYTES.toString('hex'));

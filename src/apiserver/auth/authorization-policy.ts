@@ -95,7 +95,7 @@ export function isAllowed(rules: PolicyRule[] | undefined, user: Pick<UserInfo, 
   );
 }
 
-/** kube RBAC's denial text (spec §4.2). */
+/** kube RBAC's denial text (forbiddenMessage in k8s.io/apiserver pkg/endpoints/handlers/responsewriters/errors.go). */
 export function denialReason(user: Pick<UserInfo, 'name'>, req: AccessRequest): string {
   const where = req.namespace === undefined ? 'at the cluster scope' : `in the namespace "${req.namespace}"`;
   return `User "${user.name}" cannot ${req.verb} resource "${req.resource}" in API group "${req.group}" ${where}`;

@@ -24,7 +24,8 @@ export interface CustomResourceDefinitionSpec {
   labels?: Record<string, string>;
 }
 
-// kube lists every verb for custom resources (deletecollection included), in this order (spec §1.4).
+// kube lists every verb for custom resources (deletecollection included), in this order (k8s.io/apiextensions-apiserver
+// pkg/apiserver/customresource_discovery_controller.go).
 const CUSTOM_RESOURCE_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
 
 export function storageVersionOf(crd: CustomResourceDefinitionSpec): string {

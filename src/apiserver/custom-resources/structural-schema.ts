@@ -1,7 +1,8 @@
 // What kube-apiserver does with a custom resource and its structural schema (apiextensions-apiserver
 // pkg/apiserver/schema/{pruning,defaulting} and pkg/apiserver/validation over kube-openapi's validator): unknown
 // fields are found and pruned, non-nullable nulls dropped, defaults applied top-down, then every value validated.
-// Messages are kube-openapi's as kube turns them into field errors (spec kubernetes-api-for-kubectl §9.6).
+// Messages are kube-openapi's as kube turns them into field errors (k8s.io/apiextensions-apiserver
+// pkg/apiserver/validation/validation.go).
 import type { FieldError } from '../api-status.js';
 import { invalidValue, notSupported, required, type FieldValue } from '../registry/field-errors.js';
 import type { JsonSchemaProps } from './json-schema-props.js';

@@ -1,6 +1,6 @@
-// Legacy discovery documents (spec §1): /version, /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version>.
-// kubectl 1.32 asks for aggregated discovery first but falls back by the response Content-Type, so plain JSON
-// documents are fully compatible; Coffer serves only those.
+// Legacy discovery documents (k8s.io/apiserver pkg/endpoints/discovery): /version, /api, /api/v1, /apis, /apis/<group>,
+// /apis/<group>/<version>. kubectl 1.32 asks for aggregated discovery first but falls back by the response
+// Content-Type, so plain JSON documents are fully compatible; Coffer serves only those.
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceInfo } from '../resource-info.js';
 

@@ -1,7 +1,8 @@
-// Server-side field validation (spec §3.6): unknown fields in a body are an error with fieldValidation=Strict (what
-// kubectl sends), a `Warning` header with Warn (the default), and dropped silently with Ignore. Fields are checked
-// against the same schemas the OpenAPI documents publish, at every depth (`metadata.lables`, `status.phse`,
-// `metadata.ownerReferences[0].foo`), so a typo is never stored as if it meant something.
+// Server-side field validation (k8s.io/apiserver pkg/endpoints/handlers/rest.go): unknown fields in a body are an error
+// with fieldValidation=Strict (what kubectl sends), a `Warning` header with Warn (the default), and dropped silently
+// with Ignore. Fields are checked against the same schemas the OpenAPI documents publish, at every depth
+// (`metadata.lables`, `status.phse`, `metadata.ownerReferences[0].foo`), so a typo is never stored as if it meant
+// something.
 import type { KubeObject } from '../../objects/object-meta.js';
 import { badRequest, invalid } from '../api-status.js';
 import { goQuote } from '../registry/field-errors.js';

@@ -1,6 +1,7 @@
-// Content negotiation (spec §1.6, §8.1, §11): which representation a response takes, from the Accept header. kube
-// speaks JSON, YAML and protobuf; Coffer answers JSON and YAML (and accepts protobuf request bodies, which kubectl
-// sends for built-in kinds, but never answers in it: every client that asks for protobuf also accepts JSON).
+// Content negotiation (k8s.io/apiserver pkg/endpoints/handlers/negotiation): which representation a response takes,
+// from the Accept header. kube speaks JSON, YAML and protobuf; Coffer answers JSON and YAML (and accepts protobuf
+// request bodies, which kubectl sends for built-in kinds, but never answers in it: every client that asks for protobuf
+// also accepts JSON).
 import { ApiStatusError } from '../api-status.js';
 
 export interface MediaType {

@@ -1,5 +1,6 @@
 // Request bodies: read with kube's 3 MiB limit (413 beyond it, before anything is decoded or stored), then decoded by
-// Content-Type as kube-apiserver accepts them on POST/PUT: JSON, YAML, or Kubernetes protobuf (spec §3.3, §11).
+// Content-Type as kube-apiserver accepts them on POST/PUT: JSON, YAML, or Kubernetes protobuf (k8s.io/apiserver
+// pkg/endpoints/handlers/negotiation).
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { bodyTooDeep, DEPTH_ERROR, jsonTooDeep } from '../../objects/nesting-depth.js';

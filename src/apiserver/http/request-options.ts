@@ -1,5 +1,6 @@
-// Query parameters of create/update/patch/delete/list as kube reads and checks them (spec §3.5, §5, §6.1). Invalid
-// options are 422 Invalid Status objects on `<Kind>Options.meta.k8s.io ""`, as kube reports them.
+// Query parameters of create/update/patch/delete/list as kube reads and checks them (k8s.io/apimachinery
+// pkg/apis/meta/v1/validation, internalversion/validation). Invalid options are 422 Invalid Status objects on
+// `<Kind>Options.meta.k8s.io ""`, as kube reports them.
 import type { ApiStatusError, FieldError } from '../api-status.js';
 import { badRequest, invalid } from '../api-status.js';
 import { notSupported, forbiddenField, invalidValue } from '../registry/field-errors.js';
@@ -75,7 +76,10 @@ function integerParam(q: URLSearchParams, name: string): number | undefined {
   return Math.max(-LARGEST_USEFUL, Math.min(LARGEST_USEFUL, Number(n)));
 }
 
-/** The ListOptions of a list, watch or deletecollection; the registry checks their combinations (spec §5.3). */
+/**
+ * The ListOptions of a list, watch or deletecollection; the registry checks their combinations (ValidateListOptions,
+ * k8s.io/apimachinery pkg/apis/meta/internalversion/validation).
+ */
 export function listOptions(q: URLSearchParams): ListOptions {
   const o: ListOptions = {};
   for (const k of ['labelSelector', 'fieldSelector', 'continue', 'resourceVersion'] as const) {
@@ -98,13 +102,19 @@ export function watchRequested(q: URLSearchParams): boolean {
   return boolParam(q, 'watch') === true;
 }
 
-/** timeoutSeconds of a watch; undefined = none asked (kube then picks 30-60 min, spec §6.2). */
+/**
+ * timeoutSeconds of a watch; undefined = none asked (kube then picks 30-60 min: k8s.io/apiserver
+ * pkg/endpoints/handlers/get.go).
+ */
 export function watchTimeoutSeconds(q: URLSearchParams): number | undefined {
   const t = integerParam(q, 'timeoutSeconds');
   return t !== undefined && t > 0 ? t : undefined;
 }
 
-/** kube refuses WatchList requests when the feature is off; clients then fall back to list+watch (spec §6.1). */
+/**
+ * kube refuses WatchList requests when the feature is off; clients then fall back to list+watch (k8s.io/apimachinery
+ * pkg/apis/meta/internalversion/validation).
+ */
 export function checkSendInitialEvents(q: URLSearchParams, watch: boolean): void {
   if (q.get('sendInitialEvents') === null) return;
   const detail = watch

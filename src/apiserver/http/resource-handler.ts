@@ -1,5 +1,6 @@
-// The REST verbs on one resource (spec §3): maps a request on a collection, an object or a subresource onto its
-// ResourceStore, and writes what kube-apiserver writes - objects, lists, Tables, watch streams, Status objects.
+// The REST verbs on one resource (k8s.io/apiserver pkg/endpoints/handlers): maps a request on a collection, an object
+// or a subresource onto its ResourceStore, and writes what kube-apiserver writes - objects, lists, Tables, watch
+// streams, Status objects.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bodyTooDeep, DEPTH_ERROR } from '../../objects/nesting-depth.js';
 import type { KubeObject } from '../../objects/object-meta.js';
@@ -95,7 +96,8 @@ function writeOptions(r: ResourceRequest, m: MutationOptions, extra: { managedFi
     signal: r.abort.signal,
     ...extra,
   };
-  // The registry resets what a subresource may not change (spec §9.4); ResourceStore implementations that have no
+  // The registry resets what a subresource may not change (e.g. k8s.io/kubernetes
+  // pkg/registry/core/namespace/strategy.go); ResourceStore implementations that have no
   // subresources ignore the option.
   if (r.subresource) opts.subresource = r.subresource;
   return opts;
@@ -178,7 +180,8 @@ async function patch(r: ResourceRequest, name: string): Promise<void> {
   } catch (e) {
     if (!apply || !isNotFound(e) || r.subresource) throw e;
   }
-  // Server-side apply creates what does not exist yet (201), through the normal create path (spec §7.5).
+  // Server-side apply creates what does not exist yet (201), through the normal create path (k8s.io/apiserver
+  // pkg/endpoints/handlers/patch.go).
   const object = mutate(undefined);
   if (!created) throw new Error('server-side apply of a missing object did not create it');
   send(r, 201, await store.create(r.namespace, object, opts), warnings);
@@ -191,7 +194,8 @@ async function remove(r: ResourceRequest, name: string): Promise<void> {
   const opts = { ...deleteOptions(body, r.query), signal: r.abort.signal };
   const { object, deleted } = await store.delete(r.namespace, name, opts);
   if (!deleted || r.resource.returnDeletedObject) return send(r, 200, object);
-  // kubectl's --wait reads details.uid; details.kind is the resource name (spec §3.2).
+  // kubectl's --wait reads details.uid; details.kind is the resource name (finalizeDelete, k8s.io/apiserver
+  // pkg/registry/generic/registry/store.go).
   send(r, 200, {
     kind: 'Status',
     apiVersion: 'v1',

@@ -1,5 +1,6 @@
 // Writes API responses as kube-apiserver does: compact JSON (or YAML when asked), `Content-Type` always set (client-node
-// refuses a body without one), and errors as `Status` objects whose HTTP code is the Status code (spec §4).
+// refuses a body without one), and errors as `Status` objects whose HTTP code is the Status code (k8s.io/apiserver
+// pkg/endpoints/handlers/responsewriters).
 import type { ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
 import { ApiStatusError, opaqueInternalError, type Status } from '../api-status.js';

@@ -1,5 +1,6 @@
-// Kubernetes URL layout (spec §3.1): which resource, namespace, object and subresource a path names, under /api/v1
-// for the core group and /apis/<group>/<version> for named groups, including the legacy /watch/ paths.
+// Kubernetes URL layout (k8s.io/apiserver pkg/endpoints/request/requestinfo.go): which resource, namespace, object and
+// subresource a path names, under /api/v1 for the core group and /apis/<group>/<version> for named groups, including
+// the legacy /watch/ paths.
 import { badRequest } from '../api-status.js';
 import type { ServedResource, Subresource } from './resource-handler.js';
 

@@ -1,7 +1,7 @@
-// Streams watch events as kube does (spec §6.2): 200 with headers flushed at once, then one compact JSON event per
-// line over chunked encoding. `kubectl get -w` asks for Tables: each event then carries a one-row Table, the first
-// with column definitions and later ones with `columnDefinitions: null`. Events are pulled from the registry only as
-// fast as this client's socket drains, so a slow watcher holds back nobody but itself.
+// Streams watch events as kube does (k8s.io/apiserver pkg/endpoints/handlers/watch.go): 200 with headers flushed at
+// once, then one compact JSON event per line over chunked encoding. `kubectl get -w` asks for Tables: each event then
+// carries a one-row Table, the first with column definitions and later ones with `columnDefinitions: null`. Events are
+// pulled from the registry only as fast as this client's socket drains, so a slow watcher holds back nobody but itself.
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { ApiWatchEvent } from '../resource-store.js';

@@ -1,8 +1,8 @@
-// The OpenAPI v3 documents kubectl 1.32 reads (spec §2): `/openapi/v3` lists one document per group-version, each
-// with per-kind operations and schemas. Three consumers: `apply/create/replace -f` look for the kind's `patch`
-// operation with `x-kubernetes-group-version-kind` and an inline `fieldValidation` parameter (then validation is left
-// to the server); client-side apply builds strategic merge patches from the schemas' patch extensions; `kubectl
-// explain` prints the schemas.
+// The OpenAPI v3 documents kubectl 1.32 reads (kube-openapi pkg/handler3/handler.go): `/openapi/v3` lists one document
+// per group-version, each with per-kind operations and schemas. Three consumers: `apply/create/replace -f` look for the
+// kind's `patch` operation with `x-kubernetes-group-version-kind` and an inline `fieldValidation` parameter (then
+// validation is left to the server); client-side apply builds strategic merge patches from the schemas' patch
+// extensions; `kubectl explain` prints the schemas.
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceInfo } from '../resource-info.js';
 import { withCustomResourceDefinitions } from './custom-resource-schemas.js';
@@ -14,7 +14,8 @@ const PATCH_TYPES_CORE = [
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',
 ];
-// Custom resources take no strategic merge patch (kube answers 415), so their operations must not offer it (spec §2.1).
+// Custom resources take no strategic merge patch (kube answers 415), so their operations must not offer it
+// (k8s.io/apiextensions-apiserver pkg/controller/openapi/builder/builder.go).
 const PATCH_TYPES_CUSTOM = PATCH_TYPES_CORE.filter((t) => t !== 'application/strategic-merge-patch+json');
 
 export function v3Schema(node: SchemaNode): Record<string, unknown> {

@@ -44,7 +44,7 @@ const secret: KubeObject = {
   type: 'Opaque',
 };
 
-void describe('patch Content-Type routing (spec §7.1)', () => {
+void describe('patch Content-Type routing (k8s.io/apiserver pkg/endpoints/handlers/patch.go)', () => {
   void it('names the four patch types, ignoring parameters after ";"', () => {
     assert.equal(patchContentType('application/json-patch+json', SECRETS), 'application/json-patch+json');
     assert.equal(patchContentType('application/merge-patch+json; charset=utf-8', SECRETS), 'application/merge-patch+json');

@@ -1,7 +1,7 @@
-// The PATCH verb's front door (spec §7): which patch type a Content-Type names, and applying a patch body of that type
-// to the current object. Pure: no storage, no clock of its own. The HTTP layer calls applyPatch inside
-// ResourceStore.guaranteedUpdate (or, for an apply to a missing object, before ResourceStore.create) and answers 201
-// when `created`.
+// The PATCH verb's front door (k8s.io/apiserver pkg/endpoints/handlers/patch.go): which patch type a Content-Type
+// names, and applying a patch body of that type to the current object. Pure: no storage, no clock of its own. The HTTP
+// layer calls applyPatch inside ResourceStore.guaranteedUpdate (or, for an apply to a missing object, before
+// ResourceStore.create) and answers 201 when `created`.
 import type { KubeObject } from '../../objects/object-meta.js';
 import { ApiStatusError, invalid } from '../api-status.js';
 import type { ResourceInfo } from '../resource-info.js';

@@ -1,7 +1,7 @@
 // A set of field paths, as structured-merge-diff's fieldpath.Set: what one manager owns, what an operation changed.
 // Paths are lists of FieldsV1 segments - `f:<field>` (struct field or map key), `k:{"uid":"..."}` (associative list
 // item), `v:"value"` (set item), `i:<n>` (positional item) - so a set converts to and from the `fieldsV1` JSON of
-// metadata.managedFields (spec §7.6) without translation.
+// metadata.managedFields (sigs.k8s.io/structured-merge-diff fieldpath/serialize.go) without translation.
 
 export type FieldPath = readonly string[];
 

@@ -1,6 +1,7 @@
-// RFC 6902 JSON Patch with kube-apiserver's error behaviour (spec §7.2): an undecodable document is a 400 carrying Go's
-// decoder text, more than 10000 operations a 413, and any failing operation (missing path, failed test, unknown op) a
-// 422 whose text says nothing about which operation or value - so no Secret value can leak through it.
+// RFC 6902 JSON Patch with kube-apiserver's error behaviour (k8s.io/apiserver pkg/endpoints/handlers/patch.go): an
+// undecodable document is a 400 carrying Go's decoder text, more than 10000 operations a 413, and any failing operation
+// (missing path, failed test, unknown op) a 422 whose text says nothing about which operation or value - so no Secret
+// value can leak through it.
 import { ApiStatusError, badRequest } from '../api-status.js';
 import { cloneJson, isJsonObject, jsonEqual, ownValue, parseJson, setOwn, type JsonObject } from './json-value.js';
 import { goJsonObjectDecodeError, rejectedPatch } from './patch-errors.js';
@@ -139,7 +140,7 @@ function applyOperation(doc: unknown, op: Operation): unknown {
     }
     case 'move': {
       const from = tokens(op.from);
-      if (isProperPrefix(from, path)) fail(); // RFC 6902 §4.4: a location cannot move into one of its children
+      if (isProperPrefix(from, path)) fail(); // RFC 6902 section 4.4: a location cannot move into one of its children
       if (from.length === path.length && from.every((t, i) => t === path[i])) {
         getAt(doc, from);
         return doc;

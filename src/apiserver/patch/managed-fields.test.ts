@@ -46,7 +46,7 @@ void describe('FieldSet and FieldsV1', () => {
 });
 
 void describe('managedFields Update entries', () => {
-  void it('records kubectl create then kubectl label exactly as the spec shows (§7.6)', () => {
+  void it('records kubectl create then kubectl label exactly as kube-apiserver records them', () => {
     const created = update(undefined, secret(), 'kubectl-create', '2025-01-31T10:00:00Z');
     const labelled = update(created, secret({}, { labels: { app: 'x' }, managedFields: created.metadata?.managedFields }), 'kubectl-label', '2025-01-31T10:01:00Z');
     assert.equal(

@@ -1,6 +1,7 @@
-// metadata.managedFields (spec §7.6) as kube's field manager keeps it: entries decoded into per-manager field sets,
-// the `Update` bookkeeping of create/PUT/non-apply PATCH (the writer takes what it added or changed, everyone loses what
-// changed or disappeared), at most 10 Update entries, and entries encoded back in kube's order and JSON shape.
+// metadata.managedFields (k8s.io/apimachinery pkg/util/managedfields/internal) as kube's field manager keeps it:
+// entries decoded into per-manager field sets, the `Update` bookkeeping of create/PUT/non-apply PATCH (the writer takes
+// what it added or changed, everyone loses what changed or disappeared), at most 10 Update entries, and entries encoded
+// back in kube's order and JSON shape.
 import type { KubeObject, ManagedFieldsEntry } from '../../objects/object-meta.js';
 import { goQuote } from '../registry/field-errors.js';
 import { apiVersionOf, type ResourceInfo } from '../resource-info.js';

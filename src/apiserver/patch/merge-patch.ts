@@ -1,10 +1,11 @@
 // RFC 7386 JSON Merge Patch: objects merge recursively, `null` deletes a member, anything else (arrays included)
-// replaces. Decoding errors carry the texts kube-apiserver answers with (400; spec §7.3).
+// replaces. Decoding errors carry the texts kube-apiserver answers with (400; k8s.io/apiserver
+// pkg/endpoints/handlers/patch.go).
 import { badRequest } from '../api-status.js';
 import { cloneJson, isJsonObject, ownValue, parseJson, setOwn, type JsonObject } from './json-value.js';
 import { goJsonObjectDecodeError } from './patch-errors.js';
 
-/** RFC 7386 §2 MergePatch(Target, Patch), without changing either input. */
+/** RFC 7386 section 2 MergePatch(Target, Patch), without changing either input. */
 export function mergePatchValue(target: unknown, patch: unknown): unknown {
   if (!isJsonObject(patch)) return cloneJson(patch);
   const out: JsonObject = isJsonObject(target) ? { ...target } : {};

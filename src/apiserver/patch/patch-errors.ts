@@ -1,6 +1,6 @@
 // The Status errors patch handling produces beyond api-status.ts's helpers, shaped as kube-apiserver shapes them
-// (spec kubernetes-api-for-kubectl.md §4.2, §7). None of them quotes a value from the object or the patch: a Secret's
-// data must never reach an error message or a log.
+// (k8s.io/apiserver pkg/endpoints/handlers/patch.go). None of them quotes a value from the object or the patch: a
+// Secret's data must never reach an error message or a log.
 import { ApiStatusError } from '../api-status.js';
 import { goJsonObjectError } from '../registry/go-json-errors.js';
 

@@ -1,5 +1,6 @@
-// PatchOptions as kube validates them before touching the object (apimachinery ValidatePatchOptions; spec §3.5), and
-// kube's default field manager name taken from the User-Agent (apiserver handlers managerOrUserAgent; spec §0).
+// PatchOptions as kube validates them before touching the object (ValidatePatchOptions, apimachinery
+// pkg/apis/meta/v1/validation), and kube's default field manager name taken from the User-Agent (managerOrUserAgent,
+// apiserver pkg/endpoints/handlers/create.go).
 import { invalid, type FieldError } from '../api-status.js';
 import { forbiddenField, invalidValue, notSupported, required, tooLong } from '../registry/field-errors.js';
 

@@ -95,7 +95,7 @@ void describe('server-side apply: create and re-apply', () => {
 });
 
 void describe('server-side apply: ownership', () => {
-  void it('answers a change to a field another manager owns with 409 and kube exact message (spec §7.5)', () => {
+  void it('answers a change to a field another manager owns with 409 and kube exact message (k8s.io/apimachinery pkg/util/managedfields/internal/conflict.go)', () => {
     const created = updateManagedFields(undefined, stored(secretConfig({ password: 'b2xk' })), { manager: 'kubectl-client-side-apply', now: new Date(T0), info: SECRETS });
     const status = statusOf(() => apply(created, secretConfig({ password: 'bmV3' }), 'helm', T1));
     assert.equal(

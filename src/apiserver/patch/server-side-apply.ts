@@ -1,4 +1,5 @@
-// Server-side apply (`application/apply-patch+yaml`, spec §7.5) as kube's field manager runs it on one object:
+// Server-side apply (`application/apply-patch+yaml`, k8s.io/apimachinery
+// pkg/util/managedfields/internal/structuredmerge.go) as kube's field manager runs it on one object:
 // the applied configuration is merged into the live object by the kind's schema; fields this manager applied before
 // and no longer applies are removed unless someone else owns them; a change to a field another manager owns is a 409
 // conflict unless forced; the manager's Apply entry becomes exactly the configuration's field set. Also kube's two

@@ -64,7 +64,7 @@ void describe('strategic merge patch: maps', () => {
     assert.deepEqual(out, { apiVersion: 'v1', kind: 'Secret', metadata: secret.metadata, data: { user: 'Yg==', password: 'czNjcjN0' } });
   });
 
-  void it('applies what client-side kubectl apply sends for a changed Secret (spec §7.4)', () => {
+  void it('applies what client-side kubectl apply sends for a changed Secret (k8s.io/kubectl pkg/cmd/apply/patcher.go)', () => {
     const live = {
       ...secret,
       metadata: { ...secret.metadata, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"old":true}\n' } },

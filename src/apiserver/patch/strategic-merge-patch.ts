@@ -1,7 +1,8 @@
-// Strategic merge patch as kube-apiserver applies it to built-in kinds (spec §7.4; the strategic-merge-patch.md design
-// in kubernetes/community): a JSON merge patch whose lists follow per-field strategies (type-schema.ts), plus the
-// directives `$patch` (replace | delete, in maps and list items), `$retainKeys`, `$setElementOrder/<field>` and
-// `$deleteFromPrimitiveList/<field>`. Malformed directives answer with the texts of apimachinery's mergepatch errors.
+// Strategic merge patch as kube-apiserver applies it to built-in kinds (apimachinery pkg/util/strategicpatch; the
+// strategic-merge-patch.md design in kubernetes/community): a JSON merge patch whose lists follow per-field strategies
+// (type-schema.ts), plus the directives `$patch` (replace | delete, in maps and list items), `$retainKeys`,
+// `$setElementOrder/<field>` and `$deleteFromPrimitiveList/<field>`. Malformed directives answer with the texts of
+// apimachinery's mergepatch errors.
 import { badRequest } from '../api-status.js';
 import { cloneJson, isJsonObject, jsonEqual, ownValue, parseJson, setOwn, type JsonObject } from './json-value.js';
 import { goJsonObjectDecodeError, patchBadRequest } from './patch-errors.js';

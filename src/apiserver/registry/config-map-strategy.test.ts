@@ -1,4 +1,4 @@
-// ConfigMap validation through the registry (spec §9.3).
+// ConfigMap validation through the registry (k8s.io/kubernetes pkg/apis/core/validation ValidateConfigMap).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../objects/object-meta.js';

@@ -1,5 +1,5 @@
-// ConfigMap rules (spec §9.3; k/k ValidateConfigMap/ValidateConfigMapUpdate): keys as for Secrets, no key in both
-// data and binaryData, 1 MiB in all, `immutable: true` freezing both maps. No defaults.
+// ConfigMap rules (k/k pkg/apis/core/validation ValidateConfigMap/ValidateConfigMapUpdate): keys as for Secrets, no key
+// in both data and binaryData, 1 MiB in all, `immutable: true` freezing both maps. No defaults.
 import type { FieldError } from '../api-status.js';
 import type { ConfigMap } from '../../objects/config-map.js';
 import type { KubeObject } from '../../objects/object-meta.js';

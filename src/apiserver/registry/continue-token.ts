@@ -1,4 +1,4 @@
-// kube-apiserver's list continue token (apiserver pkg/storage/continue.go, spec §5.2): base64url without padding of
+// kube-apiserver's list continue token (apiserver pkg/storage/continue.go): base64url without padding of
 // {"v":"meta.k8s.io/v1","rv":<revision>,"start":"<next key relative to the list prefix>"}. The revision pins later pages
 // to the first page's snapshot; rv -1 means "continue at the current state" (handed out when the snapshot is gone).
 import { posix } from 'node:path';

@@ -1,5 +1,5 @@
 // apimachinery's field.Error constructors (util/validation/field/errors.go) with the exact bodies kubectl shows
-// (spec §4.3): the body never repeats the path, and values print the way Go's %q / %v / %#v print them.
+// (field.Error.ErrorBody): the body never repeats the path, and values print the way Go's %q / %v / %#v print them.
 import type { FieldError } from '../api-status.js';
 
 /** A value as field.Error renders it: strings %q, numbers and bools bare, string slices `[]string{"a"}`. */

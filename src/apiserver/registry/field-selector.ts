@@ -1,4 +1,4 @@
-// Field selectors (apimachinery pkg/fields, spec §5.5): comma-separated `field=value`, `field==value`,
+// Field selectors (apimachinery pkg/fields/selector.go): comma-separated `field=value`, `field==value`,
 // `field!=value` terms, ANDed; `\,` `\=` `\\` escape inside values. Which fields a resource supports is the strategy's
 // business (its message is what kubectl prints for an unsupported one).
 import { SelectorParseError } from './label-selector.js';

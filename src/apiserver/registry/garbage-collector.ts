@@ -1,6 +1,6 @@
-// kube-controller-manager's garbage collector for metadata.ownerReferences (spec kubernetes-api-for-kubectl §10),
-// in-process: informers (list + watch, so changes made through any API server on the same etcd are seen) keep an
-// owner→dependents graph of every served resource, and a work queue acts on it:
+// kube-controller-manager's garbage collector for metadata.ownerReferences (k8s.io/kubernetes
+// pkg/controller/garbagecollector), in-process: informers (list + watch, so changes made through any API server on the
+// same etcd are seen) keep an owner→dependents graph of every served resource, and a work queue acts on it:
 // - a dependent whose owners are all gone (or all being deleted in the foreground) is deleted; references to gone
 //   owners are removed instead while another owner is alive (kube's attemptToDeleteItem);
 // - an owner with the `foregroundDeletion` finalizer gets its dependents deleted, and loses the finalizer (and so is

@@ -1,5 +1,5 @@
 // kube-apiserver's generic registry Store for one resource (apiserver pkg/registry/generic/registry/store.go over the
-// etcd3 storage), written from spec kubernetes-api-for-kubectl §3, §5, §6, §9: server-owned metadata, validation,
+// etcd3 storage, pkg/storage/etcd3/store.go): server-owned metadata, validation,
 // optimistic concurrency, deletion with finalizers, selectors, paging and watch. Every value is
 // transformer.toStorage(encodeObject(obj)) under the key kube would use, with that key as the transformer's context.
 import { randomInt, randomUUID } from 'node:crypto';
@@ -55,7 +55,10 @@ export interface TransformerSource {
 /** kube's admission chain as far as these resources need it (NamespaceLifecycle). Throws ApiStatusError to refuse. */
 export type Admission = (operation: 'create' | 'update', obj: KubeObject, info: ResourceInfo, signal?: AbortSignal) => Promise<void>;
 
-/** Deletion that goes through a "Terminating" phase first (namespaces, spec §9.5). */
+/**
+ * Deletion that goes through a "Terminating" phase first (namespaces: k8s.io/kubernetes
+ * pkg/registry/core/namespace/storage/storage.go).
+ */
 export interface GracefulDeletion {
   /** Names that can never be deleted (403). */
   immortal: readonly string[];
@@ -90,7 +93,10 @@ export interface GenericStoreOptions {
 
 /** WriteOptions plus what only in-process callers use. */
 export interface RegistryWriteOptions extends WriteOptions {
-  /** Namespace /status and /finalize: other fields are reset from the stored object instead (spec §9.4). */
+  /**
+   * Namespace /status and /finalize: other fields are reset from the stored object instead (k8s.io/kubernetes
+   * pkg/registry/core/namespace/strategy.go).
+   */
   subresource?: Subresource;
 }
 
@@ -427,7 +433,8 @@ export class GenericStore implements ResourceStore {
 
       const finalizers = obj.metadata?.finalizers ?? [];
       if (!this.opts.graceful && obj.metadata?.deletionTimestamp && finalizers.length === 0) {
-        // The last finalizer of an object being deleted is gone: the update deletes it (spec §3.4).
+        // The last finalizer of an object being deleted is gone: the update deletes it (ShouldDeleteDuringUpdate,
+        // k8s.io/apiserver pkg/registry/generic/registry/store.go).
         try {
           const { revision } = await this.store.delete(key, { ifRevision: cur.kv.modRevision, signal: opts.signal });
           return withResourceVersion(cur.obj, revision);
@@ -466,7 +473,8 @@ export class GenericStore implements ResourceStore {
         throw this.preconditionFailed(name, key, `ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ''}`);
       }
       // The propagation policy becomes the `orphan` / `foregroundDeletion` finalizer the garbage collector acts on
-      // (spec §10); Background removes the object now, the collector deleting its dependents afterwards.
+      // (deletionFinalizersForGarbageCollection in store.go); Background removes the object now, the collector deleting
+      // its dependents afterwards.
       const gc = deletionFinalizers(meta.finalizers ?? [], opts.propagationPolicy);
       const finalizers = gc ?? meta.finalizers ?? [];
       const pending = finalizers.length > 0 || (graceful?.pending(cur.obj) ?? false);
@@ -672,7 +680,10 @@ export class GenericStore implements ResourceStore {
     return updatedManagedFields(live, next, { manager: opts.fieldManager, now: new Date(this.clock.now()), info: this.info });
   }
 
-  /** Strategy errors first; only when there are none, the generic path-segment rule (kube's order, §9). */
+  /**
+   * Strategy errors first; only when there are none, the generic path-segment rule (kube's order: BeforeCreate in
+   * k8s.io/apiserver pkg/registry/rest/create.go).
+   */
   private validate(obj: KubeObject, errs: FieldError[]): void {
     const meta = obj.metadata ?? {};
     if (errs.length === 0) {
@@ -766,7 +777,10 @@ export class GenericStore implements ResourceStore {
     if (errs.length > 0) throw invalid(LIST_OPTIONS, '', errs);
   }
 
-  /** The revision a list reads at (0 = current), per spec §5.3. */
+  /**
+   * The revision a list reads at (0 = current), as kube's resourceVersion semantics (k8s.io/apiserver
+   * pkg/storage/etcd3/store.go GetList).
+   */
   private async listRevision(opts: ListOptions, limited: boolean): Promise<number> {
     const rv = parseResourceVersion(opts.resourceVersion);
     if (rv === 0) return 0;

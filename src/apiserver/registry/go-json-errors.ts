@@ -1,6 +1,7 @@
 // The error text of Go's json.Unmarshal(data, &map[string]interface{}{}), which kube-apiserver puts in the Invalid
-// error of a malformed .dockercfg / .dockerconfigjson (spec §9.2). A small scanner with encoding/json's messages: the
-// syntax is checked over the whole input first (as Go's checkValid), then the top-level type.
+// error of a malformed .dockercfg / .dockerconfigjson (k8s.io/kubernetes pkg/apis/core/validation ValidateSecret). A
+// small scanner with encoding/json's messages: the syntax is checked over the whole input first (as Go's checkValid),
+// then the top-level type.
 
 import { DEPTH_ERROR, MAX_NESTING_DEPTH } from '../../objects/nesting-depth.js';
 

@@ -1,4 +1,4 @@
-// The label selector grammar of apimachinery pkg/labels (spec §5.4), with its error texts, because kubectl prints them:
+// The label selector grammar of apimachinery pkg/labels/selector.go, with its error texts, because kubectl prints them:
 //   selector    ::= requirement ("," requirement)*
 //   requirement ::= ["!"] KEY [ ("in" | "notin") "(" values ")" | ("=" | "==" | "!=" | ">" | "<") VALUE ]
 // Whitespace separates tokens; "in"/"notin" are keywords only where an operator is expected.

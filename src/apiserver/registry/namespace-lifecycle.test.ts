@@ -1,4 +1,5 @@
-// Namespace lifecycle (spec §3.3, §3.7, §9.5): admission, deletion through Terminating, the in-process controller.
+// Namespace lifecycle (k8s.io/apiserver NamespaceLifecycle admission, k8s.io/kubernetes pkg/controller/namespace):
+// admission, deletion through Terminating, the in-process controller.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../../lib/clock.js';

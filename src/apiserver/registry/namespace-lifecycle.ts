@@ -1,4 +1,5 @@
-// The namespace lifecycle kube-apiserver and kube-controller-manager give namespaces (spec §3.3, §9.5): writes into a
+// The namespace lifecycle kube-apiserver and kube-controller-manager give namespaces (k8s.io/apiserver
+// pkg/admission/plugin/namespace/lifecycle, k8s.io/kubernetes pkg/controller/namespace): writes into a
 // missing namespace are 404, creates in a Terminating one are 403 (the NamespaceLifecycle admission plugin); deleting a
 // namespace marks it Terminating, then a controller deletes everything in it, clears the `kubernetes` finalizer
 // (kube's PUT /finalize) and finally deletes the namespace. Here the controller runs in-process, asynchronously.
@@ -12,7 +13,10 @@ import { FINALIZER_KUBERNETES } from './namespace-strategy.js';
 
 const NAMESPACES = { group: '', resource: 'namespaces' };
 
-/** kube's immortal namespaces (spec §3.7). */
+/**
+ * kube's immortal namespaces (the NamespaceLifecycle plugin's Register, k8s.io/apiserver
+ * pkg/admission/plugin/namespace/lifecycle/admission.go).
+ */
 export const IMMORTAL_NAMESPACES = ['default', 'kube-system', 'kube-public'] as const;
 
 const isNotFound = (err: unknown) => err instanceof ApiStatusError && err.status.code === 404;

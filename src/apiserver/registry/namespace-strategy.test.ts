@@ -1,4 +1,4 @@
-// Namespace defaults and validation through the registry (spec §9.4).
+// Namespace defaults and validation through the registry (k8s.io/kubernetes pkg/registry/core/namespace/strategy.go).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../objects/object-meta.js';

@@ -1,4 +1,4 @@
-// Namespace rules (spec §9.4; k/k pkg/registry/core/namespace/strategy.go, ValidateNamespace*): phase Active and the
+// Namespace rules (k/k pkg/registry/core/namespace/strategy.go, ValidateNamespace*): phase Active and the
 // `kubernetes` finalizer on create, the metadata.name label always forced, spec.finalizers and status owned by the
 // /finalize and /status subresources rather than the main resource.
 import type { FieldError } from '../api-status.js';

@@ -1,5 +1,6 @@
-// ObjectMeta validation as kube-apiserver runs it for core kinds (spec §9.1, §3.4): apimachinery's
-// ValidateObjectMetaAccessor / ...Update plus the core-only finalizer-name rule of pkg/apis/core/validation.
+// ObjectMeta validation as kube-apiserver runs it for core kinds (apimachinery pkg/api/validation/objectmeta.go):
+// apimachinery's ValidateObjectMetaAccessor / ...Update plus the core-only finalizer-name rule of
+// pkg/apis/core/validation.
 import type { FieldError } from '../api-status.js';
 import type { ManagedFieldsEntry, ObjectMeta, OwnerReference } from '../../objects/object-meta.js';
 import { forbiddenField, invalidValue, required, tooLong, type FieldValue } from './field-errors.js';
@@ -45,7 +46,10 @@ export function validateCoreObjectMeta(meta: ObjectMeta, rules: ObjectMetaRules)
   return errs;
 }
 
-/** Core ValidateObjectMetaUpdate (§3.4): the generic rules, and finalizer names as core kinds accept them. */
+/**
+ * Core ValidateObjectMetaUpdate (k8s.io/kubernetes pkg/apis/core/validation): the generic rules, and finalizer names as
+ * core kinds accept them.
+ */
 export function validateCoreObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta): FieldError[] {
   const errs = validateObjectMetaUpdate(meta, old);
   (meta.finalizers ?? []).forEach((f, i) => errs.push(...validateKubeFinalizerName(f, `metadata.finalizers[${i}]`)));

@@ -18,7 +18,7 @@ import { NAMESPACE_STRATEGY } from './namespace-strategy.js';
 import { SECRET_STRATEGY } from './secret-strategy.js';
 import { TransformationMetrics } from './transformation-metrics.js';
 
-/** The namespaces kube-apiserver creates at start (spec §9.4). */
+/** The namespaces kube-apiserver creates at start (k8s.io/kubernetes pkg/controlplane/controller/systemnamespaces). */
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 export interface ResourceStoresOptions {

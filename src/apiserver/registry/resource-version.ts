@@ -1,5 +1,6 @@
 // resourceVersion = the Store revision of an object's last write (etcd's ModRevision), rendered as a decimal string
-// and never stored (spec §5.3, encryption spec §6.2). Parsing and the errors kube gives for bad or too-new values.
+// and never stored (k8s.io/apiserver pkg/storage/api_object_versioner.go). Parsing and the errors kube gives for bad or
+// too-new values.
 import type { KubeObject, ObjectMeta } from '../../objects/object-meta.js';
 import { ApiStatusError, badRequest } from '../api-status.js';
 

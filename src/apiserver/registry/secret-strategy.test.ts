@@ -1,4 +1,5 @@
-// Secret validation through the registry: every rule of spec §9.1/§9.2 with kube's exact Invalid text.
+// Secret validation through the registry: every rule of ValidateSecret and ObjectMeta validation (k8s.io/kubernetes
+// pkg/apis/core/validation) with kube's exact Invalid text.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../objects/object-meta.js';

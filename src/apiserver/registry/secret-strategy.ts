@@ -1,4 +1,4 @@
-// Secret rules (spec §9.2; k/k pkg/apis/core/validation ValidateSecret/ValidateSecretUpdate and
+// Secret rules (k/k pkg/apis/core/validation ValidateSecret/ValidateSecretUpdate and
 // pkg/registry/core/secret/strategy.go): stringData folded into data, type defaulted and immutable, per-type required
 // keys, `immutable: true` freezing data. Error values never contain Secret data ("<secret contents redacted>").
 import type { FieldError } from '../api-status.js';
@@ -72,7 +72,8 @@ export const SECRET_STRATEGY: Strategy = {
   resetFields: [],
 
   applyDefaults(obj: KubeObject, old?: KubeObject): KubeObject {
-    // On update the stored type is kept when the body omits it, before defaulting would make it Opaque (spec §9.2).
+    // On update the stored type is kept when the body omits it, before defaulting would make it Opaque
+    // (PrepareForUpdate, k/k pkg/registry/core/secret/strategy.go).
     const secret = obj as Secret;
     if (old !== undefined && (secret.type == null || secret.type === '')) secret.type = (old as Secret).type;
     return normalizeSecretForStorage(secret);

@@ -1,4 +1,5 @@
-// Where kube-apiserver keeps each object (spec kubernetes-encryption §6.1): `/registry/<resource>/<namespace>/<name>`
+// Where kube-apiserver keeps each object (k8s.io/apiserver pkg/storage/etcd3/store.go, NamespaceKeyFunc in
+// pkg/registry/generic/registry/store.go): `/registry/<resource>/<namespace>/<name>`
 // for namespaced resources, `/registry/<resource>/<name>` for cluster-scoped ones, with `<group>/<resource>` for
 // custom resources. The key is also the AAD of every
 // encrypting provider, so it must be byte-identical to upstream's for stored data to be portable.

@@ -3,7 +3,10 @@
 import type { FieldError } from '../api-status.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 
-/** Namespace subresources that write through the same storage with other reset rules (spec §9.4). */
+/**
+ * Namespace subresources that write through the same storage with other reset rules (k8s.io/kubernetes
+ * pkg/registry/core/namespace/storage/storage.go).
+ */
 export type Subresource = 'status' | 'finalize';
 
 export interface Strategy {

@@ -1,5 +1,5 @@
-// Watches through the registry over a real SqliteStore (spec §6): start points, selector transitions, bookmarks,
-// compaction, decrypt failures, and a slow watcher next to a fast one.
+// Watches through the registry over a real SqliteStore (k8s.io/apiserver pkg/storage/cacher semantics): start points,
+// selector transitions, bookmarks, compaction, decrypt failures, and a slow watcher next to a fast one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../../lib/clock.js';

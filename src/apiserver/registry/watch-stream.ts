@@ -1,6 +1,7 @@
-// Turns the Store's key-value watch into kube watch events (spec §6): synthetic ADDED for the current state when the
-// watch starts "now", selector transitions as kube's watch cache delivers them (leaving the selector is DELETED with
-// the previous state, entering is ADDED), BOOKMARKs, and an ERROR event with a 410 Expired Status when history is gone.
+// Turns the Store's key-value watch into kube watch events (k8s.io/apiserver pkg/storage/cacher): synthetic ADDED for
+// the current state when the watch starts "now", selector transitions as kube's watch cache delivers them (leaving the
+// selector is DELETED with the previous state, entering is ADDED), BOOKMARKs, and an ERROR event with a 410 Expired
+// Status when history is gone.
 //
 // Why a slow reader cannot hurt anyone: events are pulled from the Store one at a time, only when the consumer asks
 // for the next one, so nothing is buffered here. Each Store watch is per watcher and bounded (SQLite's hub falls back

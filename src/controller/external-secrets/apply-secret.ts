@@ -1,4 +1,5 @@
-// Stage 3 of the pipeline: make the cluster hold the desired Secret, by creationPolicy (spec §7.3 step 10): None
+// Stage 3 of the pipeline: make the cluster hold the desired Secret, by creationPolicy (createSecret / updateSecret in
+// external-secrets pkg/controllers/externalsecret/externalsecret_controller.go): None
 // writes nothing, Merge only updates an existing Secret, Owner first removes Secrets it created under an old target
 // name, and an unchanged Secret is never rewritten. Every write carries the ExternalSecret's field manager.
 import type { V1Secret } from '@kubernetes/client-node';

@@ -1,7 +1,7 @@
 // ClusterExternalSecret: one ExternalSecret per namespace matched by namespaceSelectors (or the deprecated
 // namespaceSelector/namespaces), owned by the ClusterExternalSecret (controller reference), and removed from
-// namespaces that stop matching (spec §8.3). Namespace finalizers are not used: ownerReferences garbage collection
-// removes generated ExternalSecrets when the ClusterExternalSecret goes.
+// namespaces that stop matching (external-secrets pkg/controllers/clusterexternalsecret). Namespace finalizers are not
+// used: ownerReferences garbage collection removes generated ExternalSecrets when the ClusterExternalSecret goes.
 import type { Logger } from 'pino';
 import { parseGoDuration } from '../../encryption/go-duration.js';
 import type { Clock } from '../../lib/clock.js';

@@ -132,7 +132,8 @@ export interface ClusterExternalSecret {
   };
 }
 
-// Labels and annotations ESO writes on managed Secrets (§7.4 of the spec); the same names let Coffer take over.
+// Labels and annotations ESO writes on managed Secrets (external-secrets
+// apis/externalsecrets/v1/externalsecret_types.go); the same names let Coffer take over.
 export const LABEL_MANAGED = 'reconcile.external-secrets.io/managed';
 export const LABEL_CREATED_BY = 'reconcile.external-secrets.io/created-by';
 export const ANNOTATION_DATA_HASH = 'reconcile.external-secrets.io/data-hash';

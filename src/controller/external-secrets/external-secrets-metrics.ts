@@ -1,4 +1,5 @@
-// Prometheus metrics with ESO's names and labels (spec §9), so dashboards and alerts written for ESO work unchanged.
+// Prometheus metrics with ESO's names and labels (external-secrets pkg/controllers/*/*metrics and its
+// docs/api/metrics.md), so dashboards and alerts written for ESO work unchanged.
 // Durations are gauges in nanoseconds, as ESO's are.
 import { Counter, Gauge, type Registry } from 'prom-client';
 

@@ -1,6 +1,7 @@
 // Stage 1 of the pipeline: read every data/dataFrom entry from its store and merge them (dataFrom in order, then
 // data, later entries winning), applying rewrite, key conversion, key validation, decoding and the null-byte policy
-// per entry (spec §5). The first error aborts the whole fetch, so a partial result is never written.
+// per entry (ESO's GetProviderSecretData, pkg/controllers/externalsecret/externalsecret_controller_secret.go). The
+// first error aborts the whole fetch, so a partial result is never written.
 import { InvalidError } from '../../lib/errors.js';
 import type { ProviderPool } from '../providers/provider-pool.js';
 import { NoSecretError } from '../providers/secrets-provider.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatGoByteMap, hashSecretData, hashString } from './object-hash.js';
 
-// Vectors from ESO's runtime/esutils/utils_test.go and spec §7.4, so Secrets ESO manages are adopted unchanged.
+// Vectors from ESO's runtime/esutils/utils_test.go, and more computed by the same ObjectHash
+// (runtime/esutils/utils.go), so Secrets ESO manages are adopted unchanged.
 void describe('ESO ObjectHash', () => {
   void it('matches ESO for byte maps, strings and the created-by label', () => {
     const data = { foo: Buffer.from('value1'), bar: Buffer.from('value2') };

@@ -1,4 +1,5 @@
-// When an ExternalSecret must be fetched again (ESO's shouldRefresh / isSecretValid, spec §7.2), and when to look
+// When an ExternalSecret must be fetched again (ESO's shouldRefresh / isSecretValid in
+// pkg/controllers/externalsecret/externalsecret_controller.go), and when to look
 // at it next. The skip rule (no refresh due and the Secret intact) is what keeps providers quiet between intervals.
 import { parseGoDuration } from '../../encryption/go-duration.js';
 import { InvalidError } from '../../lib/errors.js';

@@ -1,5 +1,6 @@
 // Stage 2 of the pipeline: the desired Secret, built by changing a copy of the existing one (or a new object) from
-// the fetched data, the template and the ownership rules (spec §6.2, §7.3 step 9, §7.4). Pure apart from reading
+// the fetched data, the template and the ownership rules (ESO's
+// pkg/controllers/externalsecret/externalsecret_controller_template.go, applyOwnership). Pure apart from reading
 // templateFrom ConfigMaps/Secrets, so the same inputs always give the same Secret and an unchanged one is not written.
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -37,7 +38,10 @@ function decodeData(secret: V1Secret | undefined): Record<string, Buffer> {
   return out;
 }
 
-/** ESO's controller-side checks of privileged templates (spec §4.4 rules 4-5), enforced without a webhook too. */
+/**
+ * ESO's controller-side checks of privileged templates (ValidateSecretTemplate, external-secrets
+ * apis/externalsecrets/v1/externalsecret_validator.go), enforced without a webhook too.
+ */
 function checkTemplateRules(es: ExternalSecret): void {
   const t = es.spec?.target?.template;
   if (!t) return;
@@ -172,7 +176,10 @@ async function readTemplateSource(input: RenderInput, source: 'configMap' | 'sec
   return cm.data ?? {};
 }
 
-/** Owner: controller reference + created-by label; other policies: remove both if they are ours (spec §7.4). */
+/**
+ * Owner: controller reference + created-by label; other policies: remove both if they are ours (ESO's applyOwnership in
+ * pkg/controllers/externalsecret/externalsecret_controller.go).
+ */
 function applyOwnership(secret: V1Secret, es: ExternalSecret, policy: string): void {
   const meta = secret.metadata!;
   const refs = meta.ownerReferences ?? [];

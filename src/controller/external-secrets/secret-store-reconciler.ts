@@ -1,7 +1,7 @@
 // SecretStore and ClusterSecretStore: the Ready condition says whether the provider answers with these credentials
-// (spec §2.3, §2.5). capabilities is ReadOnly for providers Coffer cannot push to, ReadWrite for the fake provider
-// as in ESO. Events are recorded when the condition changes, not on every periodic check, to keep `kubectl describe`
-// readable.
+// (external-secrets pkg/controllers/secretstore/common.go). capabilities is ReadOnly for providers Coffer cannot push
+// to, ReadWrite for the fake provider as in ESO. Events are recorded when the condition changes, not on every periodic
+// check, to keep `kubectl describe` readable.
 import type { Logger } from 'pino';
 import { parseGoDuration } from '../../encryption/go-duration.js';
 import type { Clock } from '../../lib/clock.js';

@@ -1,6 +1,7 @@
-// Which store an ExternalSecret entry reads from, and whether it may (spec §2.5, §5.1): the store must exist, be
-// processed by this controller class, allow the ExternalSecret's namespace (ClusterSecretStore conditions, regexes
-// unanchored as in RE2) and be Ready (ESO's flood gate).
+// Which store an ExternalSecret entry reads from, and whether it may (external-secrets
+// pkg/controllers/secretstore/client_manager.go): the store must exist, be processed by this controller class, allow
+// the ExternalSecret's namespace (ClusterSecretStore conditions, regexes unanchored as in RE2) and be Ready (ESO's
+// flood gate).
 import { InvalidError } from '../../lib/errors.js';
 import type { ExternalSecret, SecretStore, StoreRef } from './external-secret-types.js';
 import { GoRegexp } from '../../lib/go/regexp.js';

@@ -318,7 +318,8 @@ export class KubernetesProvider implements SecretsProvider {
       throw new InvalidError('failed to unmarshal secret: invalid JSON format');
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new InvalidError('failed to unmarshal secret: invalid JSON format');
-    // ESO re-serialises each member as JSON, so string members keep their quotes (spec §3.3, quirk 2).
+    // ESO re-serialises each member as JSON, so string members keep their quotes (external-secrets
+    // providers/v1/kubernetes/client.go).
     const out: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(obj)) out[k] = Buffer.from(JSON.stringify(v));
     return out;

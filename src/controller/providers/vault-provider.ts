@@ -1,4 +1,4 @@
-// ESO's `vault` provider over Vault's documented HTTP API (ESO pkg/provider/vault, docs/external-secrets.md): KV v2 (and v1) reads,
+// ESO's `vault` provider over Vault's documented HTTP API (ESO providers/v1/vault, docs/external-secrets.md): KV v2 (and v1) reads,
 // token auth from a Secret, AppRole login, X-Vault-Namespace (and auth.namespace for the login only), extra headers,
 // caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. Unlike ESO's default, a logged-in
 // token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
@@ -180,7 +180,7 @@ export class VaultProvider implements SecretsProvider {
     }
   }
 
-  /** ESO's buildPath (external-secrets pkg/provider/vault/client_get.go): where a remoteRef.key is read from. */
+  /** ESO's buildPath (external-secrets providers/v1/vault/client_get.go): where a remoteRef.key is read from. */
   buildDataPath(key: string): string {
     const P = this.mount;
     if (this.kv === 'v1') return P ? `${P}/${key.startsWith(`${P}/`) ? key.slice(P.length + 1) : key}` : key;

@@ -1,4 +1,4 @@
-// The vault-transit backend against an in-test fake Vault that follows the spec's JSON shapes.
+// The vault-transit backend against an in-test fake Vault that answers with Vault's documented transit JSON shapes.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

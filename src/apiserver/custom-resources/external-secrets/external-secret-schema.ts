@@ -1,5 +1,5 @@
-// The ExternalSecret schema (spec external-secrets §4.2, §4.3; ESO v2.9.0 v1). Its spec is also the
-// ClusterExternalSecret's spec.externalSecretSpec.
+// The ExternalSecret schema (ESO v2.9.0 v1, external-secrets apis/externalsecrets/v1/externalsecret_types.go). Its spec
+// is also the ClusterExternalSecret's spec.externalSecretSpec.
 import { arrayOf, bool, enumOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
 import { objectName, SECRET_KEY_PATTERN, secretKey } from './shared-types.js';
 

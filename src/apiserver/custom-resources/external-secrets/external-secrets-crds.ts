@@ -1,6 +1,7 @@
-// The four external-secrets.io CustomResourceDefinitions Coffer serves (spec external-secrets §1.1, §2.1, §4.1, §8):
-// v1 served and stored, v1beta1 served too (deprecated, conversion strategy None: v1 is a superset, spec §10.2).
-// deploy/crds/ holds the same definitions as YAML for real clusters (crd-manifest.ts; a test keeps them equal).
+// The four external-secrets.io CustomResourceDefinitions Coffer serves (external-secrets config/crds/bases/):
+// v1 served and stored, v1beta1 served too (deprecated, conversion strategy None: v1 is a superset of
+// apis/externalsecrets/v1beta1). deploy/crds/ holds the same definitions as YAML for real clusters (crd-manifest.ts; a
+// test keeps them equal).
 import type { CustomResourceDefinitionSpec, CustomResourceDefinitionVersion } from '../custom-resource-definition.js';
 import { arrayOf, bool, enumOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
 import { EXTERNAL_SECRET_COLUMNS, EXTERNAL_SECRET_SCHEMA, EXTERNAL_SECRET_SELECTABLE_FIELDS, EXTERNAL_SECRET_SPEC } from './external-secret-schema.js';

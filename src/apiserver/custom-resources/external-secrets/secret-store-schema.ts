@@ -1,6 +1,7 @@
-// The SecretStore / ClusterSecretStore schema (spec external-secrets §2, §3): spec and status shared by both kinds.
-// The fake, kubernetes and vault providers are modelled field by field; every other provider key ESO knows is
-// accepted as a free-form object, so YAML written for them still applies (the controller reports them unsupported).
+// The SecretStore / ClusterSecretStore schema (external-secrets apis/externalsecrets/v1/secretstore*.go): spec
+// and status shared by both kinds. The fake, kubernetes and vault providers are modelled field by field; every other
+// provider key ESO knows is accepted as a free-form object, so YAML written for them still applies (the controller
+// reports them unsupported).
 import { arrayOf, bool, enumOf, freeForm, int32, int64, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
 import { CA_PROVIDER, LABEL_SELECTOR, namespaceName, SECRET_KEY_SELECTOR, SERVICE_ACCOUNT_SELECTOR, STORE_CONDITION } from './shared-types.js';
 
@@ -109,7 +110,7 @@ const VAULT = obj(
   { description: 'Vault configures this store to sync secrets using Hashi provider', required: ['server'] },
 );
 
-/** ESO v2.9.0's v1 provider keys (spec §3.1). */
+/** ESO v2.9.0's v1 provider keys (SecretStoreProvider in apis/externalsecrets/v1/secretstore_types.go). */
 export const PROVIDER_KEYS = [
   'akeyless', 'aws', 'azurekv', 'barbican', 'beyondtrust', 'beyondtrustworkloadcredentials', 'bitwardensecretsmanager', 'chef',
   'cloudrusm', 'conjur', 'crd', 'delinea', 'doppler', 'dvls', 'fake', 'fortanix', 'gcpsm', 'github', 'gitlab', 'ibm',

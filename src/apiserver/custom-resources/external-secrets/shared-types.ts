@@ -1,5 +1,5 @@
-// Types the external-secrets.io schemas share (spec external-secrets §1.2, §1.3): name patterns, Secret and
-// ServiceAccount selectors, CA providers, label selectors, Ready conditions.
+// Types the external-secrets.io schemas share (external-secrets apis/meta/v1/types.go, apis/externalsecrets/v1): name
+// patterns, Secret and ServiceAccount selectors, CA providers, label selectors, Ready conditions.
 import { arrayOf, enumOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
 
 export const SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
