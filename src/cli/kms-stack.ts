@@ -30,7 +30,10 @@ export interface KmsStackOptions {
   keyDir: string;
   logger: Logger;
   logLevel: string;
-  /** The API server's KMS v2 Status period: the plugin caches its backend probe for at most half of it. */
+  /**
+   * The API server's KMS v2 Status period: the plugin caches its backend probe (a good one, and a failed one: 3 s at
+   * most, the plugin's default) for at most half of it, so a shortened period also sees a recovery sooner.
+   */
   statusIntervalMs: number;
   /**
    * The plugin answers Encrypt and Decrypt only to callers that send this (kms/grpc-server.ts): minted by `coffer up`
@@ -222,6 +225,7 @@ export async function startKmsStack(o: KmsStackOptions): Promise<RunningKmsStack
       `endpoint: ${endpoint}
 healthListen: 127.0.0.1:0
 statusCacheTtl: ${Math.max(1, Math.min(20_000, Math.floor(o.statusIntervalMs / 2)))}ms
+statusErrorCacheTtl: ${Math.max(1, Math.min(3_000, Math.floor(o.statusIntervalMs / 2)))}ms
 ${o.callerSecret ? 'callerSecret: stdin\n' : ''}backend:
   type: vault-transit
   address: ${url}

@@ -123,7 +123,7 @@ function answerList(socket: Duplex & { remoteAddress?: string }, first: Buffer, 
 const METHOD_TOKEN_MAX = 16;
 
 /** 'LIST' or 'other' once the first request line's method token is complete, undefined while it may still grow. */
-export function firstMethod(buf: Buffer): 'LIST' | 'other' | undefined {
+function firstMethod(buf: Buffer): 'LIST' | 'other' | undefined {
   let at = 0;
   while (buf[at] === 0x0d || buf[at] === 0x0a) at++; // empty lines before a request line, which Node's parser skips too
   if (at > METHOD_TOKEN_MAX) return 'other';
