@@ -71,6 +71,21 @@ void describe('key server HTTP edge (raw socket)', () => {
     assert.match(text, /"keys":\["app"\]/);
   });
 
+  void it('answers a LIST split inside its method on a kept-alive connection, and no other method ending in "LI"', async () => {
+    const get = `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const rest = `${list(ks.rootToken)}\r\n`.slice(2);
+    for (const parts of [[get, 'LI', rest], [get, 'L', `I${rest}`], [`${get}LI`, rest]]) {
+      const r = await rawExchange(ks.url, parts);
+      const text = `${r.head}\r\n\r\n${r.body}`;
+      assert.match(text, /^HTTP\/1\.1 200 OK/);
+      assert.match(text, /"keys":\["app"\]/, JSON.stringify(parts.map((p) => p.slice(0, 8))));
+    }
+    // UNLINK's "UNLI" is consumed the same way before the parser gives up at "S": not a LIST.
+    const unlist = await rawExchange(ks.url, [get, 'UNLI', rest]);
+    assert.match(`${unlist.head}\r\n\r\n${unlist.body}`, /HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/);
+    assert.doesNotMatch(unlist.body, /"keys"/);
+  });
+
   void it('takes the first X-Vault-Token for every method, as Vault (Go Header.Get) does', async () => {
     const bogus = 'hvs.not-a-token';
     for (const [first, second, status] of [

@@ -64,18 +64,28 @@ const LIST_READ_TIMEOUT_MS = 10_000;
  *
  * Two ways lead here. A connection's first request: `holdMethodToken` keeps its bytes from Node's parser until the method
  * token is complete, so a method split across packets ("LI", then "ST /v1/...") is still seen whole. A later request on
- * a kept-alive connection: Node's parser rejects it (`clientError`), and its rejected packet must start with the whole
- * "LIST " (the bytes the parser consumed before it gave up are gone).
+ * a kept-alive connection: Node's parser rejects it (`clientError`) at the "S" of "LIST", having consumed what came
+ * before in this packet or an earlier one; `streamTail` keeps the last bytes of the earlier ones, so the fallback can
+ * tell that the consumed method was exactly "LI" (the start of the stream or a line end before it, as after a
+ * request head: "UNLI" of UNLINK is not).
  */
 export function createListFallback(o: EdgeOptions) {
-  return (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex & { remoteAddress?: string }): void => {
-    const first = err.rawPacket ?? Buffer.alloc(0);
-    if (err.code !== 'HPE_INVALID_METHOD' || !first.subarray(0, 5).equals(Buffer.from('LIST ')) || !socket.writable) return refuse(socket);
+  return (err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number }, socket: Duplex & { remoteAddress?: string }): void => {
+    const raw = err.rawPacket ?? Buffer.alloc(0);
+    const at = err.bytesParsed ?? -1;
+    if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || at < 0 || at > raw.length) return refuse(socket);
+    const before = Buffer.concat([streamTail.get(socket) ?? Buffer.alloc(0), raw.subarray(0, at)]);
+    const consumedLi = before.subarray(-2).toString('latin1') === 'LI' && (before.length === 2 || before[before.length - 3] === 0x0a);
+    if (!consumedLi || raw.subarray(at, at + 3).toString('latin1') !== 'ST ') return refuse(socket);
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
-    answerList(socket, first, o);
+    answerList(socket, Buffer.concat([Buffer.from('LI'), raw.subarray(at)]), o);
   };
 }
+
+/** The last bytes each handed-over connection received before its current packet (see createListFallback). */
+const streamTail = new WeakMap<Duplex, Buffer>();
+const TAIL_BYTES = 3;
 
 function refuse(socket: Duplex): void {
   if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -169,6 +179,13 @@ export function holdMethodToken(server: Server, event: 'connection' | 'secureCon
       if (method === 'LIST') return answerList(socket, buf.subarray(buf.indexOf('LIST')), o); // keeps our error listener: Node's is never attached
       socket.removeListener('error', onGone);
       attach[0]!.call(server, socket);
+      // Ahead of the parser's own listener (a data listener makes Node feed its parser from 'data' events): remembers
+      // the bytes before each packet, which the parser may have consumed before rejecting a LIST.
+      let tail = Buffer.alloc(0);
+      socket.prependListener('data', (chunk: Buffer) => {
+        streamTail.set(socket, tail);
+        tail = Buffer.from(Buffer.concat([tail, chunk.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES));
+      });
       if (buf.length) socket.emit('data', buf); // parsed at once, before anything the parser reads from the socket itself
       socket.resume();
     };
