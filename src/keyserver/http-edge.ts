@@ -66,8 +66,8 @@ const LIST_READ_TIMEOUT_MS = 10_000;
  * token is complete, so a method split across packets ("LI", then "ST /v1/...") is still seen whole. A later request on
  * a kept-alive connection: Node's parser rejects it (`clientError`) at the "S" of "LIST", having consumed what came
  * before in this packet or an earlier one; `streamTail` keeps the last bytes of the earlier ones, so the fallback can
- * tell that the consumed method was exactly "LI" (the start of the stream or a line end before it, as after a
- * request head: "UNLI" of UNLINK is not).
+ * tell that the consumed method was exactly "LI": at the start of the rejected packet, or after the stream's start or
+ * a line end (as after a request head; "UNLI" of UNLINK is not).
  */
 export function createListFallback(o: EdgeOptions) {
   return (err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number }, socket: Duplex & { remoteAddress?: string }): void => {
@@ -75,7 +75,9 @@ export function createListFallback(o: EdgeOptions) {
     const at = err.bytesParsed ?? -1;
     if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || at < 0 || at > raw.length) return refuse(socket);
     const before = Buffer.concat([streamTail.get(socket) ?? Buffer.alloc(0), raw.subarray(0, at)]);
-    const consumedLi = before.subarray(-2).toString('latin1') === 'LI' && (before.length === 2 || before[before.length - 3] === 0x0a);
+    // A packet that starts with "LIST " starts a request (a client writes each request on its own); a method split
+    // across packets must follow the stream's start or a line end.
+    const consumedLi = before.subarray(-2).toString('latin1') === 'LI' && (at === 2 || before.length === 2 || before[before.length - 3] === 0x0a);
     if (!consumedLi || raw.subarray(at, at + 3).toString('latin1') !== 'ST ') return refuse(socket);
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
