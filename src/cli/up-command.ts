@@ -16,7 +16,10 @@ import { readTokenFile } from '../apiserver/auth/token-file.js';
 import { writePrivateFile } from '../lib/private-file.js';
 import type { RunningKmsStack } from '../stack/kms-stack.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
+import type { KmsProviderConfig } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
+import { GrpcKmsV1Client } from '../kms/grpc-v1-client.js';
+import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
 import { InvalidError } from '../lib/errors.js';
 import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
@@ -34,6 +37,8 @@ export interface UpOptions {
   /** The default encryption when no --encryption-config is given: kms (plugin + key server) or aesgcm. */
   encryption?: string;
   kmsNoDekCache?: boolean;
+  /** KMS plugins answer Encrypt/Decrypt only to this process: a caller secret minted here, or read from stdin. */
+  kmsCallerAuth?: boolean;
   store: string;
   etcdEndpoints?: string;
   etcdCafile?: string;
@@ -148,6 +153,9 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
     writeTtlSeconds: seconds(o.kmsV2WriteTtl, 180, '--kms-v2-write-ttl'),
     encryption,
   };
+  if (o.kmsCallerAuth && !o.encryptionConfig && encryption !== 'kms') {
+    throw new InvalidError('applies to KMS plugins, and --encryption is aesgcm', { field: '--kms-caller-auth' });
+  }
   if (o.store !== 'sqlite' && o.store !== 'etcd') throw new InvalidError(`must be sqlite or etcd, got ${JSON.stringify(o.store)}`, { field: '--store' });
   if (o.store === 'etcd') {
     if (!o.etcdEndpoints?.split(',').some((e) => e.trim())) throw new InvalidError('is required with --store etcd', { field: '--etcd-endpoints' });
@@ -238,15 +246,38 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
   }
 }
 
+/**
+ * The secret KMS plugins with `callerSecret: stdin` require (kms/grpc-server.ts): minted here for coffer up's own
+ * plugin, or - for plugins a supervisor started beside this process (--encryption-config) - the first line of stdin,
+ * where that supervisor put it. Kept in memory only.
+ */
+async function kmsCallerSecret(fromStdin: boolean): Promise<string> {
+  if (!fromStdin) return randomBytes(32).toString('base64url');
+  const { readFirstLine } = await import('../kms-plugin/backends/vault-auth.js');
+  const line = await readFirstLine(process.stdin, { maxBytes: 1024, timeoutMs: 30_000, what: 'KMS caller secret' });
+  const secret = line.toString('utf8');
+  line.fill(0);
+  if (secret.length < 32) throw new InvalidError('the KMS caller secret on stdin is shorter than 32 characters', { field: '--kms-caller-auth' });
+  return secret;
+}
+
 async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseLock: () => void): Promise<RunningUp> {
   const { dataDir, host, port } = c;
   let configFile: string;
   let kms: RunningKmsStack | undefined;
+  const callerSecret = o.kmsCallerAuth ? await kmsCallerSecret(Boolean(c.encryptionConfig)) : undefined;
   if (c.encryptionConfig) configFile = c.encryptionConfig;
   else if (c.encryption === 'kms') {
     await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
     const { startKmsStack } = await import('../stack/kms-stack.js');
-    kms = await startKmsStack({ dataDir, keyDir: defaultKeyDir(dataDir), logger: log, logLevel: o.logLevel ?? 'info', statusIntervalMs: c.statusSeconds * 1000 });
+    kms = await startKmsStack({
+      dataDir,
+      keyDir: defaultKeyDir(dataDir),
+      logger: log,
+      logLevel: o.logLevel ?? 'info',
+      statusIntervalMs: c.statusSeconds * 1000,
+      ...(callerSecret ? { callerSecret } : {}),
+    });
     configFile = kms.encryptionConfigFile;
     log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
   } else {
@@ -260,7 +291,15 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     intervalMs: c.reloadSeconds * 1000,
     ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
     // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
-    engine: { kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 } },
+    engine: {
+      kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 },
+      ...(callerSecret
+        ? {
+            connectKmsV1: (p: KmsProviderConfig) => new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
+            connectKmsV2: (p: KmsProviderConfig) => new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
+          }
+        : {}),
+    },
     onReload: (r) =>
       r.ok
         ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
@@ -364,6 +403,10 @@ export function registerUpCommand(program: Command): void {
     .option('--kms-v2-status-interval <seconds>', "how often KMS v2 plugins are asked for Status (upstream: 60; Coffer's own option)", '60')
     .option('--kms-v2-write-ttl <seconds>', "how long writes go on without a good KMS v2 Status (upstream: 180; Coffer's own option)", '180')
     .option('--kms-no-dek-cache', "keep no KMS v2 seed in memory between requests (Coffer's own option)")
+    .option(
+      '--kms-caller-auth',
+      "KMS plugins answer Encrypt/Decrypt only to this process, with a caller secret kept in memory: minted for coffer up's own plugin, or read from stdin's first line with --encryption-config (Coffer's own option; docs/security.md)",
+    )
     .option('--store <kind>', 'sqlite | etcd', 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--etcd-cafile <file>', 'CA of the etcd servers (TLS)')

@@ -43,6 +43,21 @@ void describe('key server HTTP edge (raw socket)', () => {
     }
   });
 
+  void it('answers a LIST whose method itself is split across packets ("LI", pause, "ST /v1/...")', async () => {
+    const text = `${list(ks.rootToken)}\r\n`;
+    for (const parts of [['LI', text.slice(2)], ['L', 'I', 'S', text.slice(3)], ['LIST', text.slice(4)], ['\r\nLI', text.slice(2)]]) {
+      const r = await rawExchange(ks.url, parts);
+      assert.equal(r.status, 200, `${JSON.stringify(parts.slice(0, -1))}: ${r.body}`);
+      assert.deepEqual((JSON.parse(r.body) as { data: { keys: string[] } }).data.keys, ['app']);
+    }
+    // The other methods reach Node's parser intact, however their method is split.
+    const get = `GET /v1/secret/data/app HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Vault-Token: ${ks.rootToken}\r\n\r\n`;
+    for (const cut of [1, 2, 3, 4]) assert.equal((await rawExchange(ks.url, [get.slice(0, cut), get.slice(cut)])).status, 200, `GET cut at ${cut}`);
+    // A method like LIST but not LIST stays Node's to refuse.
+    assert.equal((await rawExchange(ks.url, ['LI', 'STX /v1/secret/metadata HTTP/1.1\r\n\r\n'])).status, 400);
+    assert.equal((await rawExchange(ks.url, ['LI', 'SZ /v1/secret/metadata HTTP/1.1\r\n\r\n'])).status, 400);
+  });
+
   void it('reads (and drops) a LIST body framed by Content-Length, however it is split', async () => {
     const r = await rawExchange(ks.url, [`${list(ks.rootToken, 'Content-Length: 7\r\n')}\r\n{"a"`, ':1}']);
     assert.equal(r.status, 200, r.body);
@@ -54,6 +69,21 @@ void describe('key server HTTP edge (raw socket)', () => {
     const text = `${r.head}\r\n\r\n${r.body}`;
     assert.match(text, /^HTTP\/1\.1 200 OK/);
     assert.match(text, /"keys":\["app"\]/);
+  });
+
+  void it('answers a LIST split inside its method on a kept-alive connection, and no other method ending in "LI"', async () => {
+    const get = `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const rest = `${list(ks.rootToken)}\r\n`.slice(2);
+    for (const parts of [[get, 'LI', rest], [get, 'L', `I${rest}`], [`${get}LI`, rest]]) {
+      const r = await rawExchange(ks.url, parts);
+      const text = `${r.head}\r\n\r\n${r.body}`;
+      assert.match(text, /^HTTP\/1\.1 200 OK/);
+      assert.match(text, /"keys":\["app"\]/, JSON.stringify(parts.map((p) => p.slice(0, 8))));
+    }
+    // UNLINK's "UNLI" is consumed the same way before the parser gives up at "S": not a LIST.
+    const unlist = await rawExchange(ks.url, [get, 'UNLI', rest]);
+    assert.match(`${unlist.head}\r\n\r\n${unlist.body}`, /HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/);
+    assert.doesNotMatch(unlist.body, /"keys"/);
   });
 
   void it('takes the first X-Vault-Token for every method, as Vault (Go Header.Get) does', async () => {
@@ -77,6 +107,7 @@ void describe('key server HTTP edge (raw socket)', () => {
       [`LIST /v1/secret/metadata HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
       [`LIST /v1/secret/metadata HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab`],
       [`LIST /v1/secret/metadata HTTP/1.1\r\n`, `X-Pad: ${'a'.repeat(70_000)}\r\n`],
+      ['A'.repeat(17), 'A'.repeat(70_000)], // a method token that never ends is handed to Node's parser after 16 bytes
     ]) {
       assert.equal((await rawExchange(ks.url, parts)).status, 400);
     }

@@ -2,6 +2,7 @@
 // body decoding, wrapping TTL; Vault's http/logical.go and http/handler.go) and the router's result back into a
 // response, auditing each one.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -57,54 +58,147 @@ const LIST_READ_TIMEOUT_MS = 10_000;
 
 /**
  * Node's HTTP parser knows no LIST method and rejects it before any request event; Vault clients use it (the Go SDK's
- * ListPolicies, the CLI). From that point on the socket is ours: the request is read from its bytes - the rejected
- * packet and whatever follows, since TCP may split the head (and a body) anywhere - answered, and the connection
- * closed (Node's parser cannot continue on it). Vault reads a LIST's data from the query only, so a body, framed by
- * Content-Length, is read and dropped.
+ * ListPolicies, the CLI). A LIST is therefore read from the socket's bytes - whatever TCP splits them into - answered,
+ * and the connection closed (Node's parser cannot continue on it). Vault reads a LIST's data from the query only, so a
+ * body, framed by Content-Length, is read and dropped.
+ *
+ * Two ways lead here. A connection's first request: `holdMethodToken` keeps its bytes from Node's parser until the method
+ * token is complete, so a method split across packets ("LI", then "ST /v1/...") is still seen whole. A later request on
+ * a kept-alive connection: Node's parser rejects it (`clientError`) at the "S" of "LIST", having consumed what came
+ * before in this packet or an earlier one; `streamTail` keeps the last bytes of the earlier ones, so the fallback can
+ * tell that the consumed method was exactly "LI": at the start of the rejected packet, or after the stream's start or
+ * a line end (as after a request head; "UNLI" of UNLINK is not).
  */
 export function createListFallback(o: EdgeOptions) {
-  return (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex & { remoteAddress?: string }): void => {
-    const first = err.rawPacket ?? Buffer.alloc(0);
-    const refuse = () => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
-    };
-    if (err.code !== 'HPE_INVALID_METHOD' || !first.subarray(0, 5).equals(Buffer.from('LIST ')) || !socket.writable) return refuse();
+  return (err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number }, socket: Duplex & { remoteAddress?: string }): void => {
+    const raw = err.rawPacket ?? Buffer.alloc(0);
+    const at = err.bytesParsed ?? -1;
+    if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || at < 0 || at > raw.length) return refuse(socket);
+    const before = Buffer.concat([streamTail.get(socket) ?? Buffer.alloc(0), raw.subarray(0, at)]);
+    // A packet that starts with "LIST " starts a request (a client writes each request on its own); a method split
+    // across packets must follow the stream's start or a line end.
+    const consumedLi = before.subarray(-2).toString('latin1') === 'LI' && (at === 2 || before.length === 2 || before[before.length - 3] === 0x0a);
+    if (!consumedLi || raw.subarray(at, at + 3).toString('latin1') !== 'ST ') return refuse(socket);
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
-    let buf = Buffer.from(first);
-    let done = false;
-    const timer = setTimeout(() => finish(undefined), LIST_READ_TIMEOUT_MS);
-    const finish = (req: EdgeRequest | undefined) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      if (!req) return refuse();
-      void respond(req, o).then(({ status, text }) => {
-        const body = Buffer.from(text ?? '', 'utf8');
-        socket.end(
-          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
-            `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
-          'latin1',
-        );
-      });
-    };
+    answerList(socket, Buffer.concat([Buffer.from('LI'), raw.subarray(at)]), o);
+  };
+}
+
+/** The last bytes each handed-over connection received before its current packet (see createListFallback). */
+const streamTail = new WeakMap<Duplex, Buffer>();
+const TAIL_BYTES = 3;
+
+function refuse(socket: Duplex): void {
+  if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  else socket.destroy();
+}
+
+/** Reads a LIST request on from `first` (bounded in size and time), answers it and closes the connection. */
+function answerList(socket: Duplex & { remoteAddress?: string }, first: Buffer, o: EdgeOptions): void {
+  let buf = Buffer.from(first);
+  let done = false;
+  const timer = setTimeout(() => finish(undefined), LIST_READ_TIMEOUT_MS);
+  const finish = (req: EdgeRequest | undefined) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+    if (!req) return refuse(socket);
+    void respond(req, o).then(({ status, text }) => {
+      const body = Buffer.from(text ?? '', 'utf8');
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+        'latin1',
+      );
+    });
+  };
+  const onData = (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    const parsed = parseListRequest(buf, socket.remoteAddress ?? '');
+    if (parsed === 'incomplete') {
+      if (buf.length > LIST_REQUEST_MAX) finish(undefined);
+      return;
+    }
+    finish(parsed);
+  };
+  const onEnd = () => finish(undefined);
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  onData(Buffer.alloc(0));
+  socket.resume();
+}
+
+/** Longer than any method Node's parser knows (UNSUBSCRIBE, 11): a token this long without its end is not LIST. */
+const METHOD_TOKEN_MAX = 16;
+
+/** 'LIST' or 'other' once the first request line's method token is complete, undefined while it may still grow. */
+function firstMethod(buf: Buffer): 'LIST' | 'other' | undefined {
+  let at = 0;
+  while (buf[at] === 0x0d || buf[at] === 0x0a) at++; // empty lines before a request line, which Node's parser skips too
+  if (at > METHOD_TOKEN_MAX) return 'other';
+  let end = at;
+  while (end < buf.length && end - at <= METHOD_TOKEN_MAX && ((buf[end]! >= 0x41 && buf[end]! <= 0x5a) || buf[end] === 0x2d)) end++;
+  if (end === buf.length && end - at <= METHOD_TOKEN_MAX) return undefined;
+  return buf[end] === 0x20 && buf.subarray(at, end).toString('latin1') === 'LIST' ? 'LIST' : 'other';
+}
+
+/**
+ * Holds each new connection's bytes from Node's HTTP parser until its first method token is complete (at most
+ * METHOD_TOKEN_MAX bytes, LIST_READ_TIMEOUT_MS): a LIST is answered from those bytes, anything else is handed to the
+ * parser intact. `event` is where the server's parser attaches: 'connection' (http) or 'secureConnection' (https).
+ * Returns what ends the connections still held, for the server's close.
+ */
+export function holdMethodToken(server: Server, event: 'connection' | 'secureConnection', o: EdgeOptions): () => void {
+  const attach = server.listeners(event) as ((socket: Socket) => void)[];
+  if (attach.length !== 1) throw new Error(`expected Node's one HTTP ${event} listener, found ${attach.length}`);
+  server.removeListener(event, attach[0]!);
+  const held = new Set<Socket>();
+  server.on(event, (socket: Socket) => {
+    held.add(socket);
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => handOver('other'), LIST_READ_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      const parsed = parseListRequest(buf, socket.remoteAddress ?? '');
-      if (parsed === 'incomplete') {
-        if (buf.length > LIST_REQUEST_MAX) finish(undefined);
-        return;
-      }
-      finish(parsed);
+      const method = firstMethod(buf);
+      if (method) handOver(method);
     };
-    const onEnd = () => finish(undefined);
+    const onGone = () => {
+      clearTimeout(timer);
+      held.delete(socket);
+      socket.destroy();
+    };
+    const handOver = (method: 'LIST' | 'other') => {
+      clearTimeout(timer);
+      held.delete(socket);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onGone);
+      socket.removeListener('close', onGone);
+      socket.pause();
+      for (let more: Buffer | null; (more = socket.read() as Buffer | null) !== null; ) buf = Buffer.concat([buf, more]);
+      if (method === 'LIST') return answerList(socket, buf.subarray(buf.indexOf('LIST')), o); // keeps our error listener: Node's is never attached
+      socket.removeListener('error', onGone);
+      attach[0]!.call(server, socket);
+      // Ahead of the parser's own listener (a data listener makes Node feed its parser from 'data' events): remembers
+      // the bytes before each packet, which the parser may have consumed before rejecting a LIST.
+      let tail = Buffer.alloc(0);
+      socket.prependListener('data', (chunk: Buffer) => {
+        streamTail.set(socket, tail);
+        tail = Buffer.from(Buffer.concat([tail, chunk.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES));
+      });
+      if (buf.length) socket.emit('data', buf); // parsed at once, before anything the parser reads from the socket itself
+      socket.resume();
+    };
     socket.on('data', onData);
-    socket.on('end', onEnd);
-    onData(Buffer.alloc(0));
-    socket.resume();
+    socket.on('end', onGone);
+    socket.on('close', onGone);
+    socket.on('error', onGone);
+  });
+  return () => {
+    for (const socket of held) socket.destroy();
+    held.clear();
   };
 }
 

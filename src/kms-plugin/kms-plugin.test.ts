@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
@@ -96,6 +97,45 @@ void describe('coffer kms-plugin', () => {
       assert.deepEqual(Buffer.from(await v2.decrypt(r.ciphertext, { uid: randomUUID(), keyId: r.keyId, annotations: r.annotations })), seed);
     });
     // Closing removes the socket.
+  });
+
+  void it('with callerSecret: stdin, Encrypt and Decrypt answer only callers that send the secret; Status stays open', async () => {
+    const secret = randomBytes(32).toString('base64url');
+    const stdin = new PassThrough();
+    stdin.end(`${secret}\n`);
+    const logs = captureLogs();
+    const p = await startKmsPlugin({ config: config(local('k1'), { callerSecret: 'stdin' }), logger: logs.logger, stdin });
+    const anyone = new GrpcKmsV2Client(p.endpoint, { timeoutMs: 3000 });
+    const wrong = new GrpcKmsV2Client(p.endpoint, { timeoutMs: 3000, callerSecret: randomBytes(32).toString('base64url') });
+    const anyoneV1 = new GrpcKmsV1Client(p.endpoint, { timeoutMs: 3000 });
+    const caller = new GrpcKmsV2Client(p.endpoint, { timeoutMs: 3000, callerSecret: secret });
+    try {
+      const seed = randomBytes(32);
+      const r = await caller.encrypt(seed, { uid: randomUUID() });
+      const decryptOpts = { uid: randomUUID(), keyId: r.keyId, annotations: r.annotations };
+      assert.deepEqual(Buffer.from(await caller.decrypt(r.ciphertext, decryptOpts)), seed);
+      for (const client of [anyone, wrong]) {
+        await assert.rejects(client.decrypt(r.ciphertext, decryptOpts), grpcCode(grpc.status.UNAUTHENTICATED));
+        await assert.rejects(client.encrypt(seed, { uid: randomUUID() }), grpcCode(grpc.status.UNAUTHENTICATED));
+        assert.equal((await client.status()).healthz, 'ok', 'Status needs no secret (coffer rotate and health checks read it)');
+      }
+      await assert.rejects(anyoneV1.decrypt(Buffer.from('coffer:kms-v1:x')), grpcCode(grpc.status.UNAUTHENTICATED));
+      assert.match(await (await fetch(`${p.healthUrl}/metrics`)).text(), /method="v2\/Decrypt".*grpc_code="UNAUTHENTICATED"[^\n]* 2/);
+    } finally {
+      for (const c of [anyone, wrong, anyoneV1, caller]) c.close();
+      await p.close();
+    }
+    assert.match(logs.text(), /v2\/Decrypt refused: the caller did not send the caller secret/);
+    assert.ok(!logs.text().includes(secret), 'the secret is not logged');
+  });
+
+  void it('with callerSecret: stdin, refuses to start on a short secret or none, naming the field', async () => {
+    const short = new PassThrough();
+    short.end('too-short\n');
+    await assert.rejects(startKmsPlugin({ config: config(local('k1'), { callerSecret: 'stdin' }), logger: pino({ level: 'silent' }), stdin: short }), /callerSecret.*shorter than 32 characters/);
+    const none = new PassThrough();
+    none.end();
+    await assert.rejects(startKmsPlugin({ config: config(local('k1'), { callerSecret: 'stdin' }), logger: pino({ level: 'silent' }), stdin: none }), /stdin closed before a caller secret arrived/);
   });
 
   void it('rotation (local, two key files): Status shows the new key id, seeds wrapped by the old key still decrypt', async () => {

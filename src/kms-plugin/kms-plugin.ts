@@ -1,9 +1,12 @@
 // `coffer kms-plugin` as a library: a KeyManager from the config, served over gRPC (KMS v2 and v1beta1) on a unix
 // socket for kube-apiserver or Coffer's API server, plus the HTTP side port. Used by the CLI and by tests.
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
 import { serveKms } from '../kms/grpc-server.js';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
+import { InvalidError } from '../lib/errors.js';
+import { readFirstLine } from './backends/vault-auth.js';
 import { createKmsHandlers } from './grpc-adapter.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import type { KeyManager } from './key-manager.js';
@@ -20,6 +23,26 @@ export interface StartKmsPluginOptions {
   keyManager?: KeyManager;
   /** Node process metrics on /metrics (the CLI turns them on; tests leave them off). */
   processMetrics?: boolean;
+  /** Where the caller secret and a wrapping token are read (default: process.stdin). */
+  stdin?: Readable;
+}
+
+/** A caller secret is one line of at least 32 characters (the supervisor sends 32 random bytes as base64url, 43). */
+const CALLER_SECRET_MIN = 32;
+const CALLER_SECRET_MAX = 1024;
+
+/**
+ * With `callerSecret: stdin`, the first line of stdin: the supervisor mints it at its own start, never writes it to
+ * disk, and hands it to the plugin and to the API server's KMS client, so a process that can merely open the socket
+ * cannot Encrypt or Decrypt. Read before the backend, whose `wrapped-token` auth reads the next line.
+ */
+async function readCallerSecret(input: Readable): Promise<Buffer> {
+  const line = await readFirstLine(input, { maxBytes: CALLER_SECRET_MAX, timeoutMs: 30_000, what: 'caller secret' });
+  if (line.length < CALLER_SECRET_MIN) {
+    line.fill(0);
+    throw new InvalidError(`the caller secret on stdin is shorter than ${CALLER_SECRET_MIN} characters`, { field: 'callerSecret' });
+  }
+  return line;
 }
 
 export interface RunningKmsPlugin {
@@ -34,7 +57,9 @@ export interface RunningKmsPlugin {
 export async function startKmsPlugin(o: StartKmsPluginOptions): Promise<RunningKmsPlugin> {
   const clock = o.clock ?? SYSTEM_CLOCK;
   const logger = o.logger;
-  const keyManager = o.keyManager ?? (await createKeyManager(o.config.backend, { logger, clock, timeoutMs: o.config.timeoutMs }));
+  const stdin = o.stdin ?? process.stdin;
+  const callerSecret = o.config.callerSecret === 'stdin' ? await readCallerSecret(stdin) : undefined;
+  const keyManager = o.keyManager ?? (await createKeyManager(o.config.backend, { logger, clock, timeoutMs: o.config.timeoutMs, stdin }));
   const backend = keyManager.name;
   const metrics = new KmsPluginMetrics({ processMetrics: o.processMetrics ?? false });
   const onProbe = (r: ProbeResult, previous: ProbeResult | undefined) => {
@@ -65,11 +90,19 @@ export async function startKmsPlugin(o: StartKmsPluginOptions): Promise<RunningK
       first.healthy ? 'KMS backend ready' : 'KMS backend not ready yet; serving anyway',
     );
     const handlers = createKmsHandlers({ keyManager, statusCache, metrics, logger, timeoutMs: o.config.timeoutMs });
-    grpcServer = await serveKms(o.config.endpoint, handlers);
+    grpcServer = await serveKms(o.config.endpoint, handlers, {
+      ...(callerSecret ? { callerSecret } : {}),
+      onUnauthenticated: (method) => {
+        metrics.operations.inc({ method, backend, grpc_code: 'UNAUTHENTICATED' });
+        logger.warn({ method, grpcCode: 'UNAUTHENTICATED' }, `${method} refused: the caller did not send the caller secret`);
+      },
+    });
+    if (callerSecret) logger.info('Encrypt and Decrypt answer only callers that send the caller secret handed over on stdin');
     health = await startHealthServer(o.config.healthListen, { statusCache, metrics, logger });
   } catch (e) {
     await grpcServer?.close();
     await keyManager.close();
+    callerSecret?.fill(0);
     throw e;
   }
   const served = grpcServer;
@@ -85,6 +118,7 @@ export async function startKmsPlugin(o: StartKmsPluginOptions): Promise<RunningK
       closing ??= (async () => {
         await Promise.allSettled([served.close(), healthServer.close()]);
         await keyManager.close();
+        callerSecret?.fill(0);
       })();
       return closing;
     },

@@ -76,6 +76,11 @@ export interface KmsPluginConfig {
   statusErrorCacheTtlMs: number;
   /** Deadline of each backend call (kube-apiserver gives up on the plugin after its own kms timeout, 3 s by default). */
   timeoutMs: number;
+  /**
+   * `stdin`: Encrypt and Decrypt answer only callers that send the caller secret the plugin read from the first line
+   * of its stdin at start (kms-plugin.ts). Off by default: kube-apiserver sends no such metadata.
+   */
+  callerSecret?: 'stdin';
   backend: BackendConfig;
 }
 
@@ -239,6 +244,8 @@ export function parseKmsPluginConfig(text: string, opts: { file?: string } = {})
       timeoutMs: f.durationMs('timeout', '3s', { minMs: 1 }),
       backend: parseBackend(f.mapping('backend'), path),
     };
+    const callerSecret = f.optionalString('callerSecret');
+    if (callerSecret !== undefined) config.callerSecret = f.oneOf('callerSecret', ['stdin'] as const);
     f.rejectUnknown();
     return config;
   } catch (e) {

@@ -3,6 +3,7 @@
 // method but never carry the request's bytes.
 import * as grpc from '@grpc/grpc-js';
 import { CofferError, UnavailableError } from '../lib/errors.js';
+import { CALLER_SECRET_METADATA } from './kms-service.js';
 
 /** A plugin answered with a gRPC error other than "unreachable". */
 export class KmsCallError extends CofferError {
@@ -24,7 +25,7 @@ export function callUnary<Res>(
   client: grpc.Client,
   method: string,
   request: object,
-  opts: { endpoint: string; timeoutMs: number; signal?: AbortSignal | undefined },
+  opts: { endpoint: string; timeoutMs: number; signal?: AbortSignal | undefined; callerSecret?: string | undefined },
 ): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     if (opts.signal?.aborted) {
@@ -33,6 +34,7 @@ export function callUnary<Res>(
     }
     const fn = (client as unknown as Record<string, UnaryMethod>)[method]!.bind(client);
     const metadata = new grpc.Metadata({ waitForReady: true });
+    if (opts.callerSecret) metadata.set(CALLER_SECRET_METADATA, opts.callerSecret);
     const call = fn(request, metadata, { deadline: Date.now() + opts.timeoutMs }, (error, response) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (error) reject(toKmsError(error, method, opts.endpoint));

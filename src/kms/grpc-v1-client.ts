@@ -12,17 +12,20 @@ export const KMS_V1_API_VERSION = 'v1beta1';
 export class GrpcKmsV1Client implements KmsV1Service {
   private readonly client: grpc.Client;
   private readonly timeoutMs: number;
+  private readonly callerSecret: string | undefined;
   private versionChecked: Promise<void> | undefined;
 
   constructor(
     private readonly endpoint: string,
-    opts: { timeoutMs: number },
+    /** callerSecret: sent with every call, for a plugin that authenticates its callers (grpc-server.ts). */
+    opts: { timeoutMs: number; callerSecret?: string | undefined },
   ) {
     const Service = kmsV1beta1Service();
     this.client = new Service(parseKmsEndpoint(endpoint).grpcTarget, grpc.credentials.createInsecure(), {
       'grpc.default_authority': 'localhost',
     });
     this.timeoutMs = opts.timeoutMs;
+    this.callerSecret = opts.callerSecret;
   }
 
   async encrypt(plain: Uint8Array, opts?: CallOptions): Promise<Uint8Array> {
@@ -63,6 +66,7 @@ export class GrpcKmsV1Client implements KmsV1Service {
       endpoint: this.endpoint,
       timeoutMs: this.timeoutMs,
       signal: opts?.signal,
+      callerSecret: this.callerSecret,
     });
   }
 }

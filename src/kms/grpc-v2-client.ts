@@ -9,16 +9,19 @@ import { parseKmsEndpoint } from './unix-endpoint.js';
 export class GrpcKmsV2Client implements KmsV2Service {
   private readonly client: grpc.Client;
   private readonly timeoutMs: number;
+  private readonly callerSecret: string | undefined;
 
   constructor(
     private readonly endpoint: string,
-    opts: { timeoutMs: number },
+    /** callerSecret: sent with every call, for a plugin that authenticates its callers (grpc-server.ts). */
+    opts: { timeoutMs: number; callerSecret?: string | undefined },
   ) {
     const Service = kmsV2Service();
     this.client = new Service(parseKmsEndpoint(endpoint).grpcTarget, grpc.credentials.createInsecure(), {
       'grpc.default_authority': 'localhost',
     });
     this.timeoutMs = opts.timeoutMs;
+    this.callerSecret = opts.callerSecret;
   }
 
   async status(opts?: CallOptions): Promise<KmsV2StatusResponse> {
@@ -49,6 +52,7 @@ export class GrpcKmsV2Client implements KmsV2Service {
       endpoint: this.endpoint,
       timeoutMs: this.timeoutMs,
       signal: opts?.signal,
+      callerSecret: this.callerSecret,
     });
   }
 }

@@ -34,3 +34,6 @@ export interface KmsV2Service {
   ): Promise<Uint8Array>;
   close(): void;
 }
+
+/** The gRPC metadata key a caller puts a plugin's caller secret under (`coffer kms-plugin` with `callerSecret: stdin`). */
+export const CALLER_SECRET_METADATA = 'coffer-caller-secret';

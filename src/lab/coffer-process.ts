@@ -21,6 +21,8 @@ export interface CofferUpArgs {
   etcdEndpoints?: string[];
   storeEncryptionKeyFile?: string;
   kmsNoDekCache?: boolean;
+  /** `--kms-caller-auth`: handed over on coffer up's stdin, as a supervisor would (never in a file). */
+  kmsCallerSecret?: string;
 }
 
 export interface RunningCoffer {
@@ -51,6 +53,7 @@ export function cofferUpArgv(a: CofferUpArgs, port: number): string[] {
   if (a.store === 'etcd') argv.push('--etcd-endpoints', (a.etcdEndpoints ?? []).join(','));
   if (a.storeEncryptionKeyFile) argv.push('--store-encryption-key-file', a.storeEncryptionKeyFile);
   if (a.kmsNoDekCache) argv.push('--kms-no-dek-cache');
+  if (a.kmsCallerSecret) argv.push('--kms-caller-auth');
   return argv;
 }
 
@@ -68,8 +71,10 @@ export async function startCoffer(a: CofferUpArgs, opts: { onChild?: (c: ChildPr
 }
 
 async function startOnce(a: CofferUpArgs, port: number, onChild?: (c: ChildProcess) => void): Promise<RunningCoffer> {
-  const child = spawn(process.execPath, cofferUpArgv(a, port), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cofferUpArgv(a, port), { stdio: ['pipe', 'pipe', 'pipe'] });
   onChild?.(child);
+  child.stdin.on('error', () => undefined); // a child that exits early closes the pipe; its exit is handled below
+  child.stdin.end(a.kmsCallerSecret ? `${a.kmsCallerSecret}\n` : undefined);
   let tail = '';
   let kubeconfig = join(a.dataDir, 'kubeconfig');
   child.stderr.on('data', (c: Buffer) => (tail = (tail + c.toString('utf8')).slice(-LOG_TAIL)));

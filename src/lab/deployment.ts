@@ -197,6 +197,7 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
       {
         onChild: (c) => stack.defer(`stop KMS plugin pid ${c.pid}`, () => stopChild(c)),
         tokenOnDisk: spec.kmsTokenOnDisk ?? false,
+        callerAuth: spec.kmsCallerAuth ?? false,
         ...(spec.awsKms ? { awsKms: spec.awsKms } : {}),
       },
     );
@@ -225,6 +226,7 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
     ...(etcdEndpoint ? { etcdEndpoints: [etcdEndpoint] } : {}),
     ...(storeKeyFile ? { storeEncryptionKeyFile: storeKeyFile } : {}),
     ...(spec.kmsNoDekCache ? { kmsNoDekCache: true } : {}),
+    ...(kms?.callerSecret ? { kmsCallerSecret: kms.callerSecret } : {}),
   };
   const up = async (): Promise<RunningCoffer> => {
     const c = await startCoffer(upArgs, { onChild: (child) => stack.defer(`stop coffer up pid ${child.pid}`, () => stopChild(child)) });

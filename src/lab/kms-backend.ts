@@ -11,6 +11,7 @@
 // PLACEHOLDER fallback (LAB_KMS=placeholder, or when the key server cannot start): src/kms/testing/base64-kms-plugin.ts,
 // whose "KEK" is base64 - it exercises the API server's KMS code paths but protects nothing; the report says so.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,8 @@ export interface LabKms {
   endpoint: string;
   describe: string;
   placeholder: boolean;
+  /** With callerAuth: what the plugin requires of its callers, for `coffer up --kms-caller-auth` on its stdin. */
+  callerSecret?: string;
   /** Full control of the key server: what it yields (kms-server column). */
   takeOver(signal: AbortSignal): Promise<Loot>;
   stop(): Promise<void>;
@@ -66,6 +69,8 @@ interface LabKmsOptions {
   onChild?: (c: ChildProcess) => void;
   /** Keep the plugin's token in a file on the node's disk (the pre-wrapping layout). */
   tokenOnDisk?: boolean;
+  /** The plugin requires a caller secret (handed over on its stdin before the wrapping token; kept in memory here). */
+  callerAuth?: boolean;
   /** The aws-kms backend (against the AWS test double) with these node credentials, instead of the key server. */
   awsKms?: AwsKmsCredentials;
 }
@@ -112,23 +117,27 @@ async function startRealKms(dirs: LabKmsDirs, opts: LabKmsOptions): Promise<LabK
   const tokenFile = join(pluginDir, 'vault-token');
   let auth = '    type: wrapped-token\n';
   let stdin: Buffer | undefined;
+  // As coffer up's supervisor does: minted for this start, kept in this process's memory, sent on the pipes only.
+  const callerSecret = opts.callerAuth ? randomBytes(32).toString('base64url') : undefined;
   if (opts.tokenOnDisk) {
     await writePluginTokenFileUnsafe(url, ks.rootTokenFile, tokenFile);
     auth = `    type: token\n    tokenFile: ${tokenFile}\n`;
+    if (callerSecret) stdin = Buffer.from(`${callerSecret}\n`);
   } else {
-    stdin = Buffer.from(`${(await issuePluginCredential(url, ks.rootTokenFile)).wrappingToken}\n`);
+    stdin = Buffer.from(`${callerSecret ? `${callerSecret}\n` : ''}${(await issuePluginCredential(url, ks.rootTokenFile)).wrappingToken}\n`);
   }
   await writeFile(
     config,
-    `endpoint: ${endpoint}\nhealthListen: 127.0.0.1:0\nbackend:\n  type: vault-transit\n  address: ${url}\n  key: ${KEK_NAME}\n  auth:\n${auth}`,
+    `endpoint: ${endpoint}\nhealthListen: 127.0.0.1:0\n${callerSecret ? 'callerSecret: stdin\n' : ''}backend:\n  type: vault-transit\n  address: ${url}\n  key: ${KEK_NAME}\n  auth:\n${auth}`,
     { mode: 0o600 },
   );
   const plugin = await spawnCoffer(['kms-plugin', '--config', config, '--log-level', 'warn'], /coffer kms-plugin ready endpoint=(\S+)/, opts.onChild, 'stdout', stdin);
   stdin?.fill(0);
   return {
     endpoint: plugin.match[1]!,
-    describe: `coffer kms-plugin (vault-transit backend, ${opts.tokenOnDisk ? 'token in a file on the node disk' : 'token handed over wrapped on stdin'}) -> coffer keyserver (Transit KEK)`,
+    describe: `coffer kms-plugin (vault-transit backend, ${opts.tokenOnDisk ? 'token in a file on the node disk' : 'token handed over wrapped on stdin'}${callerSecret ? ', Encrypt/Decrypt only for callers with the caller secret' : ''}) -> coffer keyserver (Transit KEK)`,
     placeholder: false,
+    ...(callerSecret ? { callerSecret } : {}),
     takeOver: (signal) => ks.takeOver(signal),
     async stop() {
       await stopChild(plugin.child);

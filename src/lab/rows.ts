@@ -19,6 +19,8 @@ export interface VariantSpec {
   kmsNoDekCache?: boolean;
   /** The KMS plugin's key-server token in a file on the node disk (earlier `coffer up`), not handed over on stdin. */
   kmsTokenOnDisk?: boolean;
+  /** The plugin answers Encrypt/Decrypt only to coffer up (`--kms-caller-auth`, a caller secret handed over on stdin). */
+  kmsCallerAuth?: boolean;
   /** SQLCipher on the embedded store, the unlock key outside the node's disk. */
   sqlcipher?: boolean;
   /** etcd's data directory on a gocryptfs mount (password outside the node's disk). */
@@ -95,6 +97,7 @@ export const ROWS: readonly RowSpec[] = [
  */
 export const EXTRA_VARIANTS: readonly VariantSpec[] = [
   v('aescbc-key-off-disk/sqlite', 'encryption-at-rest', 'aescbc, the EncryptionConfiguration kept off the node disk', { store: 'sqlite', provider: 'aescbc', configOnDisk: false }),
+  v('kms-v2-caller-auth/sqlite', 'kms', "KMS v2 as coffer up's default, and the plugin answers Encrypt/Decrypt only to coffer up: a caller secret minted per start, handed to both over stdin, never on disk (--kms-caller-auth)", { store: 'sqlite', provider: 'kms', kmsCallerAuth: true }),
   v('kms-v2-token-on-disk/sqlite', 'kms', "KMS v2, the plugin's key-server token in a file on the node disk (coffer up before the wrapped hand-over)", { store: 'sqlite', provider: 'kms', kmsTokenOnDisk: true }),
   v('kms-v2-aws-kms/sqlite', 'kms', 'KMS v2, plugin backend aws-kms (AWS test double), a static access key pair on the node disk', { store: 'sqlite', provider: 'kms', awsKms: 'static' }),
   v('kms-v2-aws-kms-web-identity/sqlite', 'kms', 'KMS v2, plugin backend aws-kms (AWS test double), a web identity token file on the node disk', { store: 'sqlite', provider: 'kms', awsKms: 'web-identity' }),

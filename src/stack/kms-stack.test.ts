@@ -1,6 +1,8 @@
 // `coffer up`'s default KMS stack keeps no reusable key-server credential on the node's disk (issue 11 defect 9): the
 // plugin's token is minted at each (re)start, handed over response-wrapped on stdin, bound to 127.0.0.1, and the
-// previous one revoked. Checked on a real `coffer up` with its real keyserver and kms-plugin processes.
+// previous one revoked. With --kms-caller-auth the plugin answers Encrypt/Decrypt only to coffer up's own API server
+// (a caller secret handed over on the same pipes), so another process on the node that opens the socket unwraps
+// nothing. Checked on a real `coffer up` with its real keyserver and kms-plugin processes.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
@@ -8,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, until } from '../../test/support/processes.js';
+import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
+import { ApiClient } from '../lab/api-client.js';
 
 const BIN = new URL('../../bin/coffer.js', import.meta.url).pathname;
 const TOKEN_SHAPE = /hvs\.[A-Za-z0-9]{20,}/;
@@ -26,12 +30,14 @@ void describe('coffer up: the kms-plugin credential', () => {
   let dir: string;
   let child: ChildProcess;
   let stderr = '';
+  let port: number;
   const dataDir = () => join(dir, 'data');
   const keyDir = () => `${dataDir()}.keys`;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-kms-stack-'));
-    child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir(), '--listen', `127.0.0.1:${await freePort()}`, '--no-controller'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    port = await freePort();
+    child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir(), '--listen', `127.0.0.1:${port}`, '--no-controller', '--kms-caller-auth'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (c: Buffer) => c.toString().includes('\n') && resolve());
@@ -90,5 +96,21 @@ void describe('coffer up: the kms-plugin credential', () => {
     const afterRestart = await pluginTokens();
     assert.equal(afterRestart.length, 1);
     assert.notEqual(afterRestart[0]!.accessor, before[0]!.accessor);
+  });
+
+  void it('with --kms-caller-auth: the API server writes and reads through the (restarted) plugin, another caller of its socket is refused', async () => {
+    const api = await ApiClient.fromDataDir(dataDir(), `https://127.0.0.1:${port}`);
+    await until(async () => (await api.request('POST', '/api/v1/namespaces/default/secrets', { body: { metadata: { name: 'after-restart' }, stringData: { v: 'x' } } })).status === 201, 'a write through the restarted plugin', 60_000);
+    assert.equal((await api.request('GET', '/api/v1/namespaces/default/secrets/after-restart')).status, 200);
+    const endpoint = `unix://${join(dataDir(), 'kms-plugin', 'kms.sock')}`;
+    const outsider = new GrpcKmsV2Client(endpoint, { timeoutMs: 5000 });
+    try {
+      const status = await outsider.status();
+      await assert.rejects(outsider.encrypt(Buffer.alloc(32, 1), { uid: 'lab' }), /UNAUTHENTICATED/);
+      await assert.rejects(outsider.decrypt(Buffer.alloc(32, 1), { uid: 'lab', keyId: status.keyId, annotations: {} }), /UNAUTHENTICATED/);
+    } finally {
+      outsider.close();
+    }
+    assert.match(await readFile(join(dataDir(), 'kms-plugin', 'config.yaml'), 'utf8'), /^callerSecret: stdin$/m);
   });
 });

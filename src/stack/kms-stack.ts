@@ -30,8 +30,16 @@ export interface KmsStackOptions {
   keyDir: string;
   logger: Logger;
   logLevel: string;
-  /** The API server's KMS v2 Status period: the plugin caches its backend probe for at most half of it. */
+  /**
+   * The API server's KMS v2 Status period: the plugin caches its backend probe (a good one, and a failed one: 3 s at
+   * most, the plugin's default) for at most half of it, so a shortened period also sees a recovery sooner.
+   */
   statusIntervalMs: number;
+  /**
+   * The plugin answers Encrypt and Decrypt only to callers that send this (kms/grpc-server.ts): minted by `coffer up`
+   * at its start, kept in memory, handed to each plugin start on its stdin before the wrapping token.
+   */
+  callerSecret?: string;
 }
 
 export interface RunningKmsStack {
@@ -217,7 +225,8 @@ export async function startKmsStack(o: KmsStackOptions): Promise<RunningKmsStack
       `endpoint: ${endpoint}
 healthListen: 127.0.0.1:0
 statusCacheTtl: ${Math.max(1, Math.min(20_000, Math.floor(o.statusIntervalMs / 2)))}ms
-backend:
+statusErrorCacheTtl: ${Math.max(1, Math.min(3_000, Math.floor(o.statusIntervalMs / 2)))}ms
+${o.callerSecret ? 'callerSecret: stdin\n' : ''}backend:
   type: vault-transit
   address: ${url}
   key: ${KEK_NAME}
@@ -233,11 +242,12 @@ backend:
       ready: /^coffer kms-plugin ready endpoint=(\S+) health=(\S+)/,
       logger: log,
       pidFile: join(pluginDir, 'kms-plugin.pid'),
-      // At each (re)start a fresh credential over the stdin pipe; nothing reusable is written to the node's disk.
+      // At each (re)start a fresh credential (after the caller secret, if any) over the stdin pipe; nothing reusable is
+      // written to the node's disk.
       stdin: async () => {
         const issued = await issuePluginCredential(url, rootTokenFile, { previousAccessor });
         previousAccessor = issued.accessor;
-        return Buffer.from(`${issued.wrappingToken}\n`);
+        return Buffer.from(`${o.callerSecret ? `${o.callerSecret}\n` : ''}${issued.wrappingToken}\n`);
       },
     });
     const ready = await plugin.ready;

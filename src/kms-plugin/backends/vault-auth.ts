@@ -242,15 +242,20 @@ export class AppRoleAuth extends LeasedAuth {
 const WRAPPING_TOKEN_MAX = 4096;
 export const WRAPPING_TOKEN_WAIT_MS = 30_000;
 
-/** The first line of a stream (a pipe from the supervisor), bounded in size and time; the stream stays open. */
-export async function readFirstLine(input: Readable, o: { maxBytes: number; timeoutMs: number }): Promise<Buffer> {
+/**
+ * The first line of a stream (a pipe from the supervisor), bounded in size and time; the stream stays open, and what
+ * followed the line in the same read is put back for the next reader (the supervisor may send several lines at once).
+ */
+export async function readFirstLine(input: Readable, o: { maxBytes: number; timeoutMs: number; what?: string }): Promise<Buffer> {
+  const what = o.what ?? 'wrapping token';
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
-    const done = (e: Error | undefined, line?: Buffer) => {
+    const done = (e: Error | undefined, line?: Buffer, rest?: Buffer) => {
       clearTimeout(timer);
       input.off('data', onData);
       input.off('end', onEnd);
       input.pause();
+      if (rest?.length) input.unshift(rest);
       buf.fill(0);
       if (e) reject(e);
       else resolve(line!);
@@ -261,11 +266,11 @@ export async function readFirstLine(input: Readable, o: { maxBytes: number; time
       c.fill(0);
       buf = next;
       const nl = buf.indexOf(0x0a);
-      if (nl >= 0) return done(undefined, Buffer.from(buf.subarray(0, buf[nl - 1] === 0x0d ? nl - 1 : nl)));
+      if (nl >= 0) return done(undefined, Buffer.from(buf.subarray(0, buf[nl - 1] === 0x0d ? nl - 1 : nl)), Buffer.from(buf.subarray(nl + 1)));
       if (buf.length > o.maxBytes) done(new UnavailableError(`stdin: no line within ${o.maxBytes} bytes`));
     };
-    const onEnd = () => done(new UnavailableError('stdin closed before a wrapping token arrived'));
-    const timer = setTimeout(() => done(new UnavailableError(`stdin: no wrapping token within ${o.timeoutMs} ms`)), o.timeoutMs);
+    const onEnd = () => done(new UnavailableError(`stdin closed before a ${what} arrived`));
+    const timer = setTimeout(() => done(new UnavailableError(`stdin: no ${what} within ${o.timeoutMs} ms`)), o.timeoutMs);
     input.on('data', onData);
     input.on('end', onEnd);
     input.resume();

@@ -128,4 +128,16 @@ void describe('wrapped-token auth against coffer keyserver', () => {
     long.write('x'.repeat(200));
     await assert.rejects(readFirstLine(long, { maxBytes: 100, timeoutMs: 5000 }), /no line within 100 bytes/);
   });
+
+  void it('leaves what follows the first line for the next reader (a caller secret and a wrapping token in one write)', async () => {
+    const { readFirstLine } = await import('./vault-auth.js');
+    const { PassThrough } = await import('node:stream');
+    const both = new PassThrough();
+    both.write('first-line\r\nsecond-line\nthird');
+    const o = { maxBytes: 100, timeoutMs: 5000 };
+    assert.equal((await readFirstLine(both, o)).toString(), 'first-line');
+    assert.equal((await readFirstLine(both, o)).toString(), 'second-line');
+    both.end('-line\n');
+    assert.equal((await readFirstLine(both, o)).toString(), 'third-line');
+  });
 });

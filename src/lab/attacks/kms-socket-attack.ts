@@ -1,6 +1,7 @@
 // kms-socket: a process on the node calls the KMS plugin's unix socket, as the API server does. KMS v2 plugins
 // authenticate nobody (the socket's file mode is the only guard), so Decrypt unwraps any EDEK the caller holds - the
-// attacker still needs the EDEKs, i.e. stored values from another capability.
+// attacker still needs the EDEKs, i.e. stored values from another capability. A plugin with a caller secret
+// (`coffer up --kms-caller-auth`) answers this caller UNAUTHENTICATED: it has the socket, not the secret.
 import { randomUUID } from 'node:crypto';
 import { GrpcKmsV2Client } from '../../kms/grpc-v2-client.js';
 import type { Attack } from '../attack.js';
@@ -25,7 +26,7 @@ export const kmsSocketAttack: Attack = {
         }
       },
     });
-    loot.notes.push(`the plugin socket ${endpoint} answers Decrypt for any caller on the node`);
+    loot.notes.push(`Decrypt asked on the plugin socket ${endpoint} without the API server's caller secret`);
     return loot;
   },
 };
