@@ -11,6 +11,8 @@ export interface TransformerContractOptions {
   passthrough?: boolean;
   /** Default true. False for aescbc, which authenticates nothing: only structurally broken values are refused. */
   detectsTampering?: boolean;
+  /** Cases (by title) this implementation is known to fail, with the reason: they still run and report, as todo. */
+  knownDisagreements?: Record<string, string>;
 }
 
 const TIMEOUT_MS = 20_000;
@@ -27,10 +29,14 @@ export function runTransformerContract(
   const ctx = contextForKey('/registry/secrets/default/contract');
   const passthrough = opts.passthrough ?? false;
   const detectsTampering = opts.detectsTampering ?? true;
+  const test = (title: string, fn: () => Promise<void>) => {
+    const todo = opts.knownDisagreements?.[title];
+    void it(title, todo ? { todo } : {}, fn);
+  };
 
   void describe(`Transformer contract: ${name}`, { timeout: TIMEOUT_MS }, () => {
     for (const size of PAYLOAD_SIZES) {
-      void it(`round-trips a ${size}-byte payload, not stale`, async () => {
+      test(`round-trips a ${size}-byte payload, not stale`, async () => {
         const t = await makeTransformer();
         const plain = randomBytes(size);
         const stored = await t.toStorage(plain, ctx);
@@ -41,7 +47,7 @@ export function runTransformerContract(
       });
     }
 
-    void it('does not modify the input it is given', async () => {
+    test('does not modify the input it is given', async () => {
       const t = await makeTransformer();
       const plain = randomBytes(100);
       const copy = Buffer.from(plain);
@@ -54,14 +60,14 @@ export function runTransformerContract(
 
     if (passthrough) return;
 
-    void it('never stores the plaintext', async () => {
+    test('never stores the plaintext', async () => {
       const t = await makeTransformer();
       const canary = Buffer.from('coffer-contract-canary-'.repeat(40), 'utf8');
       const stored = Buffer.from(await t.toStorage(canary, ctx));
       assert.equal(stored.indexOf(canary.subarray(0, 23)), -1);
     });
 
-    void it('two writes of the same plaintext differ', async () => {
+    test('two writes of the same plaintext differ', async () => {
       const t = await makeTransformer();
       const plain = Buffer.from('same plaintext', 'utf8');
       const a = Buffer.from(await t.toStorage(plain, ctx));
@@ -69,14 +75,14 @@ export function runTransformerContract(
       assert.notDeepEqual(a, b);
     });
 
-    void it('refuses random bytes of many lengths with an Error', async () => {
+    test('refuses random bytes of many lengths with an Error', async () => {
       const t = await makeTransformer();
       for (const size of GARBAGE_SIZES) {
         await assert.rejects(t.fromStorage(randomBytes(size), ctx), Error, `${size} random bytes`);
       }
     });
 
-    void it('refuses a stored value cut short or extended by a byte', async () => {
+    test('refuses a stored value cut short or extended by a byte', async () => {
       const t = await makeTransformer();
       const stored = Buffer.from(await t.toStorage(randomBytes(64), ctx));
       for (let cut = 1; cut < 16; cut++) {
@@ -87,7 +93,7 @@ export function runTransformerContract(
 
     if (!detectsTampering) return;
 
-    void it('refuses every truncation of a stored value', async () => {
+    test('refuses every truncation of a stored value', async () => {
       const t = await makeTransformer();
       const stored = Buffer.from(await t.toStorage(Buffer.from('x'), ctx));
       for (let len = 0; len < stored.length; len++) {
@@ -95,7 +101,7 @@ export function runTransformerContract(
       }
     });
 
-    void it('refuses a stored value with any one byte flipped', async () => {
+    test('refuses a stored value with any one byte flipped', async () => {
       const t = await makeTransformer();
       const stored = Buffer.from(await t.toStorage(Buffer.from('tamper me'), ctx));
       for (let i = 0; i < stored.length; i++) {

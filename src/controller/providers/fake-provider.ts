@@ -6,7 +6,7 @@ import { GoRegexp } from '../../lib/go/regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
-import { jsonMemberToBytes, NoSecretError, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { jsonMemberToBytes, NoSecretError, type CallOptions, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
 export interface FakeProviderSpec {
   data?: { key: string; value: string; version?: string }[];
@@ -32,11 +32,14 @@ export class FakeProvider implements SecretsProvider {
     return jsonValueToBytes(v).toString();
   }
 
-  async getSecret(ref: RemoteRef): Promise<Buffer> {
+  // It contacts nothing, but a caller that gave up gets no answer, as from every provider that does.
+  async getSecret(ref: RemoteRef, opts?: CallOptions): Promise<Buffer> {
+    opts?.signal.throwIfAborted();
     return Buffer.from(this.lookup(ref));
   }
 
-  async getSecretMap(ref: RemoteRef): Promise<Record<string, Buffer>> {
+  async getSecretMap(ref: RemoteRef, opts?: CallOptions): Promise<Record<string, Buffer>> {
+    opts?.signal.throwIfAborted();
     const text = this.lookup(ref);
     let parsed: unknown;
     try {
@@ -50,7 +53,8 @@ export class FakeProvider implements SecretsProvider {
     return out;
   }
 
-  async getAllSecrets(find: FindRef): Promise<Record<string, Buffer>> {
+  async getAllSecrets(find: FindRef, opts?: CallOptions): Promise<Record<string, Buffer>> {
+    opts?.signal.throwIfAborted();
     if (!find.name?.regexp) throw new InvalidError(`unsupported find operator: ${JSON.stringify(find)}`);
     const re = GoRegexp.compile(find.name.regexp);
     const best = new Map<string, { version: string; value: string }>();
@@ -64,7 +68,8 @@ export class FakeProvider implements SecretsProvider {
     return convertKeys(out, find.conversionStrategy);
   }
 
-  async validate(): Promise<ValidationResult> {
+  async validate(opts?: CallOptions): Promise<ValidationResult> {
+    opts?.signal.throwIfAborted();
     if (this.spec.validationResult === 1) return 'Unknown';
     if (this.spec.validationResult === 2) throw new InvalidError('unable to validate');
     return 'Ready';

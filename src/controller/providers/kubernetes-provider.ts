@@ -8,7 +8,7 @@
 // reconnects once with fresh credentials.
 import { createHash } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { CofferError, InvalidError } from '../../lib/errors.js';
+import { CofferError, InvalidError, NotFoundError } from '../../lib/errors.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
@@ -271,7 +271,7 @@ export class KubernetesProvider implements SecretsProvider {
   async getSecret(ref: RemoteRef, opts: CallOptions): Promise<Buffer> {
     const s = await this.read(ref.key, opts);
     // ESO returns the API's NotFound as is here (not NoSecretError), so deletionPolicy does not apply to data[].
-    if (!s) throw new InvalidError(`secrets "${ref.key}" not found`);
+    if (!s) throw new NotFoundError(`secrets "${ref.key}" not found`);
     if (ref.metadataPolicy === 'Fetch') {
       const meta = { annotations: s.metadata?.annotations ?? {}, labels: s.metadata?.labels ?? {} };
       if (!ref.property) return Buffer.from(JSON.stringify(meta));

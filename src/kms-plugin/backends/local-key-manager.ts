@@ -67,12 +67,16 @@ export class LocalKeyManager implements KeyManager {
     return [...this.keys.keys()];
   }
 
-  async status(): Promise<KeyManagerStatus> {
+  // The work is local and quick, but a caller that already gave up (the adapter's deadline) gets no answer, as from
+  // every other backend.
+  async status(opts?: { signal: AbortSignal }): Promise<KeyManagerStatus> {
+    opts?.signal.throwIfAborted();
     if (!this.keys.has(this.currentKeyId)) return { healthy: false, keyId: this.currentKeyId, reason: 'local backend is closed' };
     return { healthy: true, keyId: this.currentKeyId };
   }
 
-  async encrypt(plaintext: Uint8Array): Promise<KeyManagerEncryptResult> {
+  async encrypt(plaintext: Uint8Array, opts?: { signal: AbortSignal }): Promise<KeyManagerEncryptResult> {
+    opts?.signal.throwIfAborted();
     const key = this.keys.get(this.currentKeyId);
     if (!key) throw new InvalidError('local backend is closed');
     const nonce = randomBytes(NONCE_BYTES);
@@ -82,7 +86,8 @@ export class LocalKeyManager implements KeyManager {
     return { ciphertext: Buffer.concat([nonce, body, cipher.getAuthTag()]), keyId: this.currentKeyId };
   }
 
-  async decrypt(ciphertext: Uint8Array, opts: { keyId: string; annotations: Record<string, Uint8Array> }): Promise<Uint8Array> {
+  async decrypt(ciphertext: Uint8Array, opts: { keyId: string; annotations: Record<string, Uint8Array>; signal?: AbortSignal }): Promise<Uint8Array> {
+    opts.signal?.throwIfAborted();
     const extra = Object.keys(opts.annotations);
     if (extra.length > 0) {
       throw new InvalidError(`the local backend writes no annotations, got ${extra.length} (${extra.map((k) => JSON.stringify(k)).join(', ')})`);

@@ -146,7 +146,10 @@ export class VaultTransitKeyManager implements KeyManager {
     const text = Buffer.from(ciphertext).toString('latin1');
     const m = CIPHERTEXT.exec(text);
     // Strict base64 (padded to a multiple of 4), as Vault decodes it: lenient decoders silently drop a damaged tail.
-    if (!m || (text.length - text.indexOf(':', 7) - 1) % 4 !== 0) throw new DecryptError(`ciphertext (${ciphertext.length} bytes) is not a Vault transit ciphertext (vault:vN:<base64>)`);
+    // Canonical too: Vault only writes canonical base64, and its decoder (like Node's) ignores the unused low bits of
+    // the last character, so a ciphertext with those bits changed would otherwise still decrypt.
+    const b64 = m ? text.slice(text.indexOf(':', 7) + 1) : '';
+    if (!m || b64.length % 4 !== 0 || Buffer.from(b64, 'base64').toString('base64') !== b64) throw new DecryptError(`ciphertext (${ciphertext.length} bytes) is not a Vault transit ciphertext (vault:vN:<base64>)`);
     const version = Number(m[1]);
     if (version !== id.version) {
       throw new InvalidError(`ciphertext was made by key version ${version} but key id says version ${id.version}`);
