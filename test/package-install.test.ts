@@ -1,5 +1,6 @@
 // The package as a user gets it: `npm pack` of a copy of this checkout (its `prepare` compiles dist/), then
-// `npm install -g --prefix <tmp> coffer-*.tgz`, then `coffer` from <tmp>/bin with no TypeScript tooling installed:
+// `npx` from the tarball, and `npm install -g --prefix <tmp> coffer-*.tgz`, then `coffer` from <tmp>/bin with no
+// TypeScript tooling installed:
 // `coffer up` (which starts `coffer keyserver` and `coffer kms-plugin` from the installed package), and
 // `coffer kms-plugin` on a read-only root filesystem with no writable temp directory, as in its static pod.
 //
@@ -10,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ void describe('the packed package, installed into a temporary prefix', () => {
   let dir: string;
   let coffer: string;
   let pkgDir: string;
+  let tarball: string;
   const env = (): NodeJS.ProcessEnv => {
     // No tsx loader, no NODE_OPTIONS from the test runner: the installed CLI must stand on its own.
     const { NODE_OPTIONS: _ignored, ...rest } = process.env;
@@ -47,7 +49,8 @@ void describe('the packed package, installed into a temporary prefix', () => {
     run('npm', ['pack', '--pack-destination', dir, '--no-audit', '--no-fund'], { cwd: checkout });
     const tgz = readdirSync(dir).find((f) => /^coffer-.*\.tgz$/.test(f));
     assert.ok(tgz, 'npm pack wrote no coffer-*.tgz');
-    run('npm', ['install', '-g', '--prefix', join(dir, 'prefix'), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', join(dir, tgz)], { cwd: dir });
+    tarball = join(dir, tgz);
+    run('npm', ['install', '-g', '--prefix', join(dir, 'prefix'), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], { cwd: dir });
     pkgDir = join(dir, 'prefix/lib/node_modules/coffer');
     for (const m of NATIVE_MODULES) {
       const version = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
@@ -94,6 +97,17 @@ void describe('the packed package, installed into a temporary prefix', () => {
     for (const tool of ['tsx', 'typescript', 'esbuild']) assert.equal(existsSync(join(pkgDir, 'node_modules', tool)), false, `${tool} installed`);
     const help = run(coffer, ['--help'], { cwd: dir, env: env() });
     assert.match(help, /^ {2}kms-plugin {2,}serve the Kubernetes KMS plugin API/m);
+  });
+
+  void it('runs from the tarball with npx (npm exec --package), offline', () => {
+    // npx installs into <cache>/_npx: a cache of our own whose package store is the shared one, so the install is
+    // offline and leaves nothing behind in the user's cache but the store entries a normal install adds.
+    const cache = join(dir, 'npx-cache');
+    mkdirSync(cache);
+    symlinkSync(join(run('npm', ['config', 'get', 'cache'], { cwd: dir, env: env() }).trim(), '_cacache'), join(cache, '_cacache'));
+    const help = run('npm', ['exec', '--yes', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', cache, '--package', tarball, '--', 'coffer', '--help'], { cwd: dir, env: env() });
+    assert.match(help, /^ {2}up {2,}run the Kubernetes-compatible API server for Secrets/m);
+    assert.equal(existsSync(join(cache, '_npx')), true, 'npx installed into the temporary cache');
   });
 
   void it('coffer up runs the API server with the key server and plugin it starts from the installed package', async () => {

@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { providersFor } from '../encryption/encryption-config-resolution.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys, type ProviderConfig } from '../encryption/encryption-config.js';
 import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
-import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import type { LogFormat } from '../lib/log-format.js';
 
 export interface ReadyFacts {
@@ -30,6 +29,7 @@ export async function describeEncryption(configFile: string, opts: { signal?: Ab
   if (!first || first.type === 'identity') return 'none (identity: Secrets are stored in plaintext)';
   if (first.type !== 'kms') return `${first.type} (key "${first.keys[0]?.name ?? ''}")`;
   if (first.apiVersion === 'v1') return `KMS v1 (provider "${first.name}", ${first.endpoint})`;
+  const { GrpcKmsV2Client } = await import('../kms/grpc-v2-client.js'); // gRPC only when a plugin is to be asked
   const client = new GrpcKmsV2Client(first.endpoint, { timeoutMs: first.timeoutMs });
   try {
     const status = await client.status(opts.signal ? { signal: opts.signal } : {});

@@ -346,27 +346,12 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       },
       'coffer API server ready',
     );
-    // The External Secrets controller talks to this server as any client would, through its kubeconfig.
+    // The External Secrets controller talks to this server as any client would, through its kubeconfig. It starts
+    // beside the ready announcement, not before it: the Kubernetes client takes a second or more to import, and the
+    // API server needs nothing from the controller. Its informers list what was created in the meantime, and a stop
+    // during its start ends that start (startExternalSecretsController checks the signal between informers).
     const stopController = new AbortController();
-    let controllerDone: Promise<void> | undefined;
-    if (o.controller !== false) {
-      // Imported only when it runs: the Kubernetes client takes seconds to load. Started (informers synced) before
-      // `coffer up` reports ready, so a stop always finds a controller that can stop.
-      const [{ KubeConfig }, { startExternalSecretsController }] = await Promise.all([
-        import('@kubernetes/client-node'),
-        import('../controller/external-secrets-controller.js'),
-      ]);
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromFile(server.kubeconfigPath);
-      const controller = await startExternalSecretsController({
-        kubeConfig,
-        logger: log.child({ component: 'external-secrets-controller' }),
-        metricsRegistry: server.metrics.registry,
-        signal: stopController.signal,
-      });
-      controllerDone = controller.done;
-      log.info('external secrets controller running');
-    }
+    const controllerDone = o.controller === false ? undefined : runController(server, log.child({ component: 'external-secrets-controller' }), stopController.signal);
     const opened = store;
     return {
       server,
@@ -388,6 +373,24 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     engine.close();
     await kms?.close();
     throw e;
+  }
+}
+
+/** Imports and runs the External Secrets controller until `signal`; failures are logged, never thrown. */
+async function runController(server: RunningApiServer, log: Logger, signal: AbortSignal): Promise<void> {
+  try {
+    // A stop while the modules load does not wait for them: nothing has started yet.
+    const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+    const modules = await Promise.race([Promise.all([import('@kubernetes/client-node'), import('../controller/external-secrets-controller.js')]), aborted]);
+    if (!modules || signal.aborted) return;
+    const [{ KubeConfig }, { startExternalSecretsController }] = modules;
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(server.kubeconfigPath);
+    const controller = await startExternalSecretsController({ kubeConfig, logger: log, metricsRegistry: server.metrics.registry, signal });
+    if (!signal.aborted) log.info('external secrets controller running');
+    await controller.done;
+  } catch (e) {
+    log.error({ error: e instanceof Error ? e.message : String(e) }, 'external secrets controller failed; the API server goes on without it');
   }
 }
 

@@ -161,8 +161,12 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
 
   // Caches first (namespaces and stores before the objects that need them), then the workers.
   const informers: ObjectInformer<KubernetesObject>[] = [nsInformer, storeInformer, clusterStoreInformer, secretInformer, esInformer, cesInformer] as ObjectInformer<KubernetesObject>[];
-  for (const i of informers) await i.start();
-  logger.info({ controllerClass }, 'external-secrets controller started');
+  for (const i of informers) {
+    // A stop during the start (`coffer up` stopped while its controller is still syncing) goes straight to shutdown.
+    if (signal.aborted) break;
+    await i.start();
+  }
+  if (!signal.aborted) logger.info({ controllerClass }, 'external-secrets controller started');
 
   const base = { clock, logger, ...(metrics ? { metrics } : {}) };
   const loops = [

@@ -30,17 +30,23 @@ export function startInformer<T extends KubernetesObject>(
     const delay = Math.min(30_000, 500 * 2 ** failures++) * (0.5 + Math.random() / 2);
     opts.logger.warn({ path, error: err instanceof Error ? err.message : String(err), retryInMs: Math.round(delay) }, 'watch failed; restarting');
     timer = setTimeout(() => {
-      if (!stopped) informer.start().catch(() => undefined); // a failed start emits 'error' again
+      if (!stopped) void start().catch(() => undefined); // a failed start emits 'error' again
     }, delay);
     timer.unref();
   });
+  // client-node opens the watch once its list returns, without looking whether it was stopped in between: a stop
+  // during a start is repeated once the start is over, so no watch outlives stop() (a server could not close on it).
+  const start = async () => {
+    await informer.start();
+    if (stopped) await informer.stop();
+  };
   return {
     get: (name, namespace) => informer.get(name, namespace),
     list: (namespace) => informer.list(namespace),
     onAdd: (cb) => informer.on('add', cb),
     onUpdate: (cb) => informer.on('update', cb),
     onDelete: (cb) => informer.on('delete', cb),
-    start: () => informer.start(),
+    start,
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -37,7 +37,9 @@ export async function runReconcileLoop(queue: WorkQueue, reconciler: Reconciler,
     }
   };
   const stop = () => queue.shutDown();
-  opts.signal.addEventListener('abort', stop, { once: true });
+  // Already aborted (a stop while the controller was starting): 'abort' will not fire again, so shut down now.
+  if (opts.signal.aborted) stop();
+  else opts.signal.addEventListener('abort', stop, { once: true });
   try {
     await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, worker));
   } finally {

@@ -1,8 +1,6 @@
 // Turns a loaded EncryptionConfiguration into the transformers kube-apiserver would use for each resource, and owns
 // what they hold: KMS plugin connections, KMS v2 seed states, key bytes. One transformer per provider entry of the
 // file (two resources of one entry share it, two entries naming one plugin get two clients), as upstream builds them.
-import { GrpcKmsV1Client } from '../kms/grpc-v1-client.js';
-import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import type { KmsV1Service, KmsV2Service } from '../kms/kms-service.js';
 import type { Clock } from '../lib/clock.js';
 import { UnavailableError } from '../lib/errors.js';
@@ -58,7 +56,7 @@ export class EncryptionEngine {
 
   /** Builds every transformer and primes KMS v2 states (one Status + Encrypt each, as kube-apiserver at start). */
   static async create(config: EncryptionConfiguration, opts: EncryptionEngineOptions = {}): Promise<EncryptionEngine> {
-    const engine = new EncryptionEngine(config, opts);
+    const engine = new EncryptionEngine(config, await withGrpcConnectors(config, opts));
     await Promise.all(engine.kmsV2.map((t) => t.prime()));
     return engine;
   }
@@ -111,7 +109,7 @@ export class EncryptionEngine {
   }
 
   private buildKmsV1(p: KmsProviderConfig, opts: EncryptionEngineOptions): PrefixTransformerEntry {
-    const service = opts.connectKmsV1?.(p) ?? new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs });
+    const service = opts.connectKmsV1!(p);
     const transformer = new KmsV1EnvelopeTransformer(service, {
       cacheSize: p.cachesize ?? 1000,
       name: p.name,
@@ -123,7 +121,7 @@ export class EncryptionEngine {
   }
 
   private buildKmsV2(p: KmsProviderConfig, opts: EncryptionEngineOptions): PrefixTransformerEntry {
-    const service = opts.connectKmsV2?.(p) ?? new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs });
+    const service = opts.connectKmsV2!(p);
     const transformer = new KmsV2EnvelopeTransformer(service, {
       name: p.name,
       noDekCache: p.noDekCache,
@@ -135,4 +133,22 @@ export class EncryptionEngine {
     this.probes.push({ name: p.name, check: () => transformer.healthCheck() });
     return { prefix: kmsV2Prefix(p.name), transformer, label: `kms v2 ${JSON.stringify(p.name)}` };
   }
+}
+
+/**
+ * The gRPC clients for KMS providers a test did not replace. gRPC is loaded only for a configuration that names a KMS
+ * plugin: importing it takes most of a second, which an aescbc/aesgcm/secretbox start need not wait for.
+ */
+async function withGrpcConnectors(config: EncryptionConfiguration, opts: EncryptionEngineOptions): Promise<EncryptionEngineOptions> {
+  const kms = [...config.providersByResource.values()].flat().filter((p): p is KmsProviderConfig => p.type === 'kms');
+  const filled = { ...opts };
+  if (!opts.connectKmsV1 && kms.some((p) => p.apiVersion === 'v1')) {
+    const { GrpcKmsV1Client } = await import('../kms/grpc-v1-client.js');
+    filled.connectKmsV1 = (p) => new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs });
+  }
+  if (!opts.connectKmsV2 && kms.some((p) => p.apiVersion !== 'v1')) {
+    const { GrpcKmsV2Client } = await import('../kms/grpc-v2-client.js');
+    filled.connectKmsV2 = (p) => new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs });
+  }
+  return filled;
 }

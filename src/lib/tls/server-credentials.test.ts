@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,20 @@ void describe('server credentials', () => {
     assert.equal(cert.checkIP('127.0.0.1'), '127.0.0.1');
     assert.equal(cert.checkHost('localhost'), 'localhost');
     assert.match(credentials.adminToken, /^[A-Za-z0-9_-]{43}$/);
+  });
+
+  void it('issues certificates that OpenSSL verifies strictly (RFC 5280 profile, TLS server purpose)', async () => {
+    const { credentials } = await ensureServerCredentials(dir, { listenHost: '127.0.0.1' });
+    const ca = new X509Certificate(credentials.caPem);
+    const cert = new X509Certificate(credentials.certPem);
+    assert.equal(ca.ca, true);
+    assert.equal(cert.ca, false);
+    assert.ok(cert.verify(ca.publicKey));
+    assert.equal(cert.checkIP('::1'), '::1');
+    assert.equal(cert.checkIP('10.0.0.1'), undefined);
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1']); // extended key usage: serverAuth only
+    const r = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(dir, 'ca.crt'), join(dir, 'apiserver.crt')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
   void it('reuses everything on the next start, and re-issues only the serving certificate for a new address', async () => {

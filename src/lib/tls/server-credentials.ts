@@ -2,15 +2,12 @@
 // it for 127.0.0.1, ::1, localhost and the listen address, and an admin bearer token. Every file is owner-only (0600)
 // in an owner-only data directory, and reused on later starts so clients keep working. The serving certificate is
 // re-issued (same CA, so kubeconfigs stay valid) when the listen address is not in it or it is about to expire.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { writePrivateFile } from '../private-file.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { commonName, issueCertificate, KEY_USAGE, subjectOf } from './x509-der.js';
 
 export interface ServerCredentials {
   caPem: string;
@@ -38,7 +35,6 @@ export function credentialFiles(dataDir: string): CredentialFiles {
   };
 }
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600 * 1000;
 const CA_LIFETIME_MS = 10 * 365 * DAY_MS;
 const SERVING_LIFETIME_MS = 365 * DAY_MS; // kubeadm's serving certificates last a year
@@ -49,15 +45,6 @@ async function readOptional(path: string): Promise<string | undefined> {
     if (e.code === 'ENOENT') return undefined;
     throw e;
   });
-}
-
-function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
-}
-
-function derOf(pemText: string): Buffer {
-  return Buffer.from(pemText.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
 
 /** The names a serving certificate needs: loopback always, plus the host it listens on (unless a wildcard). */
@@ -72,49 +59,47 @@ export function servingNames(listenHost: string): { ips: string[]; dns: string[]
   return { ips, dns };
 }
 
-async function createCa(now: Date): Promise<{ caPem: string; caKeyPem: string }> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8).toString('hex'),
-    name: 'CN=coffer-ca',
-    notBefore: now,
-    notAfter: new Date(now.getTime() + CA_LIFETIME_MS),
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { caPem: ca.toString('pem') + '\n', caKeyPem: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+/** A fresh P-256 key pair, the private half as PKCS#8 PEM. */
+function ecKeyPair() {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { publicKey, privateKey, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
-async function issueServingCert(caPem: string, caKeyPem: string, listenHost: string, now: Date): Promise<{ certPem: string; keyPem: string }> {
-  const ca = new x509.X509Certificate(caPem);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', derOf(caKeyPem), ALG, false, ['sign']);
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const { ips, dns } = servingNames(listenHost);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(8).toString('hex'),
-    subject: 'CN=coffer-apiserver',
-    issuer: ca.subject,
+function createCa(now: Date): { caPem: string; caKeyPem: string } {
+  const keys = ecKeyPair();
+  const name = commonName('coffer-ca');
+  const caPem = issueCertificate({
+    serial: randomBytes(8),
+    subject: name,
+    issuer: name,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + CA_LIFETIME_MS),
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    issuerPublicKey: keys.publicKey,
+    ca: true,
+    keyUsage: [KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign],
+  });
+  return { caPem, caKeyPem: keys.privateKeyPem };
+}
+
+function issueServingCert(caPem: string, caKeyPem: string, listenHost: string, now: Date): { certPem: string; keyPem: string } {
+  const keys = ecKeyPair();
+  const ca = new X509Certificate(caPem);
+  const certPem = issueCertificate({
+    serial: randomBytes(8),
+    subject: commonName('coffer-apiserver'),
+    issuer: subjectOf(ca.raw), // byte for byte, also for a CA made by an older version
     notBefore: new Date(now.getTime() - 60_000), // tolerate a little clock skew on clients
     notAfter: new Date(now.getTime() + SERVING_LIFETIME_MS),
     publicKey: keys.publicKey,
-    signingKey: caKey,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...ips.map((value) => ({ type: 'ip' as const, value })),
-        ...dns.map((value) => ({ type: 'dns' as const, value })),
-      ]),
-    ],
+    signingKey: createPrivateKey(caKeyPem),
+    issuerPublicKey: ca.publicKey,
+    ca: false,
+    keyUsage: [KEY_USAGE.digitalSignature],
+    serverAuthFor: servingNames(listenHost),
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+  return { certPem, keyPem: keys.privateKeyPem };
 }
 
 /** True when the certificate covers every name the listen host needs and does not expire soon. */
@@ -139,7 +124,7 @@ export async function ensureServerCredentials(
   let caPem = await readOptional(files.ca);
   let caKeyPem = await readOptional(files.caKey);
   if (!caPem || !caKeyPem) {
-    ({ caPem, caKeyPem } = await createCa(now));
+    ({ caPem, caKeyPem } = createCa(now));
     await writePrivateFile(files.caKey, caKeyPem);
     await writePrivateFile(files.ca, caPem);
     created.push(files.ca, files.caKey);
@@ -147,7 +132,7 @@ export async function ensureServerCredentials(
   let certPem = await readOptional(files.cert);
   let keyPem = await readOptional(files.key);
   if (!certPem || !keyPem || created.length > 0 || !servingCertFits(certPem, opts.listenHost, now)) {
-    ({ certPem, keyPem } = await issueServingCert(caPem, caKeyPem, opts.listenHost, now));
+    ({ certPem, keyPem } = issueServingCert(caPem, caKeyPem, opts.listenHost, now));
     await writePrivateFile(files.key, keyPem);
     await writePrivateFile(files.cert, certPem);
     created.push(files.cert, files.key);
