@@ -9,12 +9,13 @@ import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { ClientNodeKubeApi } from './client-node-kube-api.js';
 import { ClusterExternalSecretReconciler } from './external-secrets/cluster-external-secret-reconciler.js';
 import { ExternalSecretReconciler } from './external-secrets/external-secret-reconciler.js';
-import { GROUP, VERSION, type ClusterExternalSecret, type ExternalSecret, type SecretStore } from './external-secrets/external-secret-types.js';
+import { GROUP, LABEL_CREATED_BY, VERSION, type ClusterExternalSecret, type ExternalSecret, type SecretStore } from './external-secrets/external-secret-types.js';
 import { ExternalSecretsMetrics } from './external-secrets/external-secrets-metrics.js';
 import type { ObjectReader } from './external-secrets/object-reader.js';
 import { targetName } from './external-secrets/render-secret.js';
 import { SecretStoreReconciler } from './external-secrets/secret-store-reconciler.js';
 import { KubeEventRecorder } from './event-recorder.js';
+import { KubeConnectionPool } from './kube-connection-pool.js';
 import { startInformer, type ObjectInformer } from './informer.js';
 import { ProviderPool } from './providers/provider-pool.js';
 import { runReconcileLoop } from './reconcile-loop.js';
@@ -55,9 +56,14 @@ function triggerFingerprint(o: ExternalSecret): string {
 export async function startExternalSecretsController(opts: ExternalSecretsControllerOptions): Promise<RunningExternalSecretsController> {
   const { kubeConfig: kc, logger, signal } = opts;
   const clock = opts.clock ?? SYSTEM_CLOCK;
-  const kube = new ClientNodeKubeApi(kc);
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  // Every request of the controller goes over one keep-alive pool; watches hold their own connection each.
+  const connections = new KubeConnectionPool(kc);
+  // Secrets as this controller last wrote them (resourceVersion by namespace/name): the watch's echo of our own write
+  // must not queue the ExternalSecret again, or each sync would be followed by a second, empty one.
+  const ownWrites = new Map<string, string>();
+  const kube = new ClientNodeKubeApi(kc, { connections, onSecretWritten: (s) => ownWrites.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s.metadata?.resourceVersion ?? '') });
+  const core = connections.makeApiClient(CoreV1Api);
+  const custom = connections.makeApiClient(CustomObjectsApi);
   const metrics = opts.metricsRegistry ? new ExternalSecretsMetrics(opts.metricsRegistry) : undefined;
   const controllerClass = opts.controllerClass ?? 'default';
 
@@ -78,6 +84,8 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     namespace: async (name) => nsInformer.get(name),
     namespaces: async () => [...nsInformer.list()],
     externalSecrets: async (ns) => [...esInformer.list(ns)],
+    managedSecret: async (ns, name) => secretInformer.get(name, ns),
+    createdSecrets: async (ns, createdBy) => secretInformer.list(ns).filter((s) => s.metadata?.labels?.[LABEL_CREATED_BY] === createdBy),
     generator: (resource, ns, name) => kube.getCustom(resource, ns, name),
   };
   const events = new KubeEventRecorder(kube, { component: 'external-secrets', clock, logger });
@@ -123,6 +131,12 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
   // Managed Secrets: any change or deletion re-checks the ExternalSecrets targeting it (drift repair at once).
   const secretChanged = (s: V1Secret) => {
     const ns = s.metadata?.namespace ?? '';
+    const own = `${ns}/${s.metadata?.name}`;
+    if (ownWrites.has(own)) {
+      const ours = ownWrites.get(own) === s.metadata?.resourceVersion;
+      ownWrites.delete(own);
+      if (ours) return;
+    }
     for (const es of esInformer.list(ns)) if (targetName(es) === s.metadata?.name) queues.externalsecret.add(keyOf(es));
   };
   secretInformer.onAdd(secretChanged);
@@ -175,6 +189,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     await events.flush();
     await storeEvents.flush();
     await pool.close();
+    connections.close();
     logger.info('external-secrets controller stopped');
   })();
   return {
