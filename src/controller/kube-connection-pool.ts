@@ -38,7 +38,7 @@ export class KubeConnectionPool {
     if (!isHttps && oneOff.constructor !== HttpAgent) return oneOff;
     const options = (oneOff as HttpAgent & { options: AgentOptions }).options;
     const h = createHash('sha256').update(isHttps ? 'https' : 'http');
-    for (const k of IDENTITY) h.update(`\0${k}=`).update(String(options[k] ?? ''));
+    for (const k of IDENTITY) h.update(`\0${k}=${JSON.stringify(options[k] ?? null)}`);
     const key = h.digest('hex');
     let agent = this.agents.get(key);
     if (!agent) {
