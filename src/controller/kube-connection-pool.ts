@@ -10,6 +10,7 @@ import { createConfiguration, ServerConfiguration, type Configuration, type Kube
 
 /** The TLS options of an agent that decide which connections it may reuse. */
 const IDENTITY: (keyof AgentOptions)[] = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'];
+const MAX_SOCKETS = 32;
 
 export class KubeConnectionPool {
   private readonly agents = new Map<string, HttpAgent>();
@@ -43,7 +44,9 @@ export class KubeConnectionPool {
     let agent = this.agents.get(key);
     if (!agent) {
       const identity = Object.fromEntries(IDENTITY.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
-      agent = isHttps ? new HttpsAgent({ ...identity, keepAlive: true }) : new HttpAgent({ keepAlive: true });
+      // Requests beyond MAX_SOCKETS wait for a free connection instead of opening more (bursts of fire-and-forget
+      // Events); watches do not count, client-node gives each its own agent.
+      agent = isHttps ? new HttpsAgent({ ...identity, keepAlive: true, maxSockets: MAX_SOCKETS }) : new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
       this.agents.set(key, agent);
     }
     return agent;

@@ -1,5 +1,5 @@
 // The kms row with the `aws-kms` backend: `coffer kms-plugin` (its own process, configuration on the node's disk) whose
-// KEK is a KMS key of the AWS test double (test/support/aws-test-server/main.ts, its own process, "AWS" being the KMS
+// KEK is a KMS key of the AWS test double (src/testing/aws-test-server/main.ts, its own process, "AWS" being the KMS
 // server's machine). No AWS can be reached from the lab's machines, so the report names the double.
 //
 // Two ways the node holds its AWS credentials, both on the node's disk as the disk column defines it:
@@ -16,11 +16,12 @@ import { stopChild } from './cleanup.js';
 import type { LabKms, LabKmsDirs } from './kms-backend.js';
 import { emptyLoot } from './loot.js';
 
-const AWS_MAIN = fileURLToPath(new URL('../../test/support/aws-test-server/main.ts', import.meta.url));
+// Shipped with the lab (dist/testing when built), so `coffer lab` needs nothing from the repository's test/ folder.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const AWS_MAIN = fileURLToPath(new URL(`../testing/aws-test-server/main.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url));
 const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
 /** Both processes load the AWS SDK and the plugin makes a KMS round trip before it serves: slow on a busy machine. */
 const START_TIMEOUT_MS = 120_000;
-const TSX = import.meta.resolve('tsx');
 export const LAB_AWS_CONTEXT = { cluster: 'coffer-lab' };
 const REGION = 'us-east-1';
 
@@ -54,7 +55,7 @@ async function spawnReady(args: string[], ready: RegExp, what: string, onChild?:
 
 export async function startAwsLabKms(dirs: LabKmsDirs, credentials: AwsKmsCredentials, opts: { onChild?: (c: ChildProcess) => void } = {}): Promise<LabKms> {
   const awsDir = join(dirs.serverDir, 'aws');
-  const started = await spawnReady(['--import', TSX, AWS_MAIN, '--port', '0', '--region', REGION, '--dir', awsDir], /listening on (http:\/\/\S+)/, 'the AWS test server', opts.onChild);
+  const started = await spawnReady([...(FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), AWS_MAIN, '--port', '0', '--region', REGION, '--dir', awsDir], /listening on (http:\/\/\S+)/, 'the AWS test server', opts.onChild);
   const aws = { endpoint: started.match[1]!, child: started.child };
   const pluginDir = join(dirs.nodeEtc, 'kms-plugin');
   await mkdir(pluginDir, { recursive: true, mode: 0o700 });
