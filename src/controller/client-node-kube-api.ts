@@ -47,20 +47,12 @@ export class ClientNodeKubeApi implements KubeApi {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
 
-  /**
-   * connections: send requests over this keep-alive pool (one TLS handshake per connection, not per request).
-   * onSecretWritten: told of every Secret this client created or updated, as stored (its resourceVersion), so the
-   * controller can tell its own writes from other writers' when the watch echoes them.
-   */
-  constructor(kc: KubeConfig, private readonly opts: { connections?: KubeConnectionPool; onSecretWritten?: (s: V1Secret) => void } = {}) {
+  /** connections: send requests over this keep-alive pool (one TLS handshake per connection, not per request). */
+  constructor(kc: KubeConfig, opts: { connections?: KubeConnectionPool } = {}) {
     this.core = opts.connections ? opts.connections.makeApiClient(CoreV1Api) : kc.makeApiClient(CoreV1Api);
     this.custom = opts.connections ? opts.connections.makeApiClient(CustomObjectsApi) : kc.makeApiClient(CustomObjectsApi);
   }
 
-  private written(s: V1Secret): V1Secret {
-    this.opts.onSecretWritten?.(s);
-    return s;
-  }
 
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     return orUndefined(this.core.readNamespacedSecret({ namespace, name }), `get secret ${namespace}/${name}`);
@@ -68,14 +60,14 @@ export class ClientNodeKubeApi implements KubeApi {
   async listSecrets(namespace: string, opts: { labelSelector?: string }): Promise<V1Secret[]> {
     return (await orThrow(this.core.listNamespacedSecret({ namespace, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) }), `list secrets in ${namespace}`)).items;
   }
-  async createSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
+  createSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
     const namespace = secret.metadata!.namespace!;
-    return this.written(await orThrow(this.core.createNamespacedSecret({ namespace, body: secret, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) }), `create secret ${namespace}/${secret.metadata!.name}`));
+    return orThrow(this.core.createNamespacedSecret({ namespace, body: secret, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) }), `create secret ${namespace}/${secret.metadata!.name}`);
   }
-  async replaceSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
+  replaceSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
     const namespace = secret.metadata!.namespace!;
     const name = secret.metadata!.name!;
-    return this.written(await orThrow(this.core.replaceNamespacedSecret({ namespace, name, body: secret, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) }), `update secret ${namespace}/${name}`));
+    return orThrow(this.core.replaceNamespacedSecret({ namespace, name, body: secret, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) }), `update secret ${namespace}/${name}`);
   }
   async deleteSecret(namespace: string, name: string, opts: { uid?: string }): Promise<void> {
     await orUndefined(this.core.deleteNamespacedSecret({ namespace, name, ...(opts.uid ? { body: { preconditions: { uid: opts.uid } } } : {}) }), `delete secret ${namespace}/${name}`);

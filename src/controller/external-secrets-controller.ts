@@ -12,6 +12,7 @@ import { ExternalSecretReconciler } from './external-secrets/external-secret-rec
 import { GROUP, LABEL_CREATED_BY, VERSION, type ClusterExternalSecret, type ExternalSecret, type SecretStore } from './external-secrets/external-secret-types.js';
 import { ExternalSecretsMetrics } from './external-secrets/external-secrets-metrics.js';
 import type { ObjectReader } from './external-secrets/object-reader.js';
+import { isSecretValid } from './external-secrets/refresh-decision.js';
 import { targetName } from './external-secrets/render-secret.js';
 import { SecretStoreReconciler } from './external-secrets/secret-store-reconciler.js';
 import { KubeEventRecorder } from './event-recorder.js';
@@ -58,10 +59,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
   const clock = opts.clock ?? SYSTEM_CLOCK;
   // Every request of the controller goes over one keep-alive pool; watches hold their own connection each.
   const connections = new KubeConnectionPool(kc);
-  // Secrets as this controller last wrote them (resourceVersion by namespace/name): the watch's echo of our own write
-  // must not queue the ExternalSecret again, or each sync would be followed by a second, empty one.
-  const ownWrites = new Map<string, string>();
-  const kube = new ClientNodeKubeApi(kc, { connections, onSecretWritten: (s) => ownWrites.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s.metadata?.resourceVersion ?? '') });
+  const kube = new ClientNodeKubeApi(kc, { connections });
   const core = connections.makeApiClient(CoreV1Api);
   const custom = connections.makeApiClient(CustomObjectsApi);
   const metrics = opts.metricsRegistry ? new ExternalSecretsMetrics(opts.metricsRegistry) : undefined;
@@ -128,20 +126,19 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     const ces = o.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'ClusterExternalSecret');
     if (ces) queues.clusterexternalsecret.add(ces.name);
   });
-  // Managed Secrets: any change or deletion re-checks the ExternalSecrets targeting it (drift repair at once).
-  const secretChanged = (s: V1Secret) => {
+  // Managed Secrets: a deletion, or a change that leaves the Secret invalid (managed label or data hash off), re-checks
+  // the ExternalSecrets targeting it (drift repair at once). A change that leaves it valid is skipped: the reconcile
+  // would skip it too (ESO's shouldRefresh/isSecretValid), and the watch's echo of the controller's own writes would
+  // otherwise queue every ExternalSecret a second time right after its sync.
+  const secretChanged = (deleted: boolean) => (s: V1Secret) => {
     const ns = s.metadata?.namespace ?? '';
-    const own = `${ns}/${s.metadata?.name}`;
-    if (ownWrites.has(own)) {
-      const ours = ownWrites.get(own) === s.metadata?.resourceVersion;
-      ownWrites.delete(own);
-      if (ours) return;
+    for (const es of esInformer.list(ns)) {
+      if (targetName(es) === s.metadata?.name && (deleted || !isSecretValid(s, es))) queues.externalsecret.add(keyOf(es));
     }
-    for (const es of esInformer.list(ns)) if (targetName(es) === s.metadata?.name) queues.externalsecret.add(keyOf(es));
   };
-  secretInformer.onAdd(secretChanged);
-  secretInformer.onUpdate(secretChanged);
-  secretInformer.onDelete(secretChanged);
+  secretInformer.onAdd(secretChanged(false));
+  secretInformer.onUpdate(secretChanged(false));
+  secretInformer.onDelete(secretChanged(true));
   // Stores: validate on change; when one becomes Ready, the ExternalSecrets waiting on it need not wait for backoff.
   const readyOf = (s: SecretStore) => s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   const storeReady = new Map<string, boolean>();
