@@ -2,6 +2,7 @@
 // CustomObjectsApi for external-secrets.io objects (status through the status subresource). HTTP 404 becomes
 // undefined on reads, 409 becomes ConflictError, so reconcilers never see client-node's exception types.
 import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type KubeConfig, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConnectionPool } from './kube-connection-pool.js';
 import { AlreadyExistsError, ConflictError, CofferError } from '../lib/errors.js';
 import { GROUP, VERSION } from './external-secrets/external-secret-types.js';
 import { CLUSTER_SCOPED, GENERATOR_RESOURCES, type CustomObject, type CustomResource, type KubeApi, type WriteOptions } from './kube-api.js';
@@ -46,10 +47,12 @@ export class ClientNodeKubeApi implements KubeApi {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
 
-  constructor(kc: KubeConfig) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+  /** connections: send requests over this keep-alive pool (one TLS handshake per connection, not per request). */
+  constructor(kc: KubeConfig, opts: { connections?: KubeConnectionPool } = {}) {
+    this.core = opts.connections ? opts.connections.makeApiClient(CoreV1Api) : kc.makeApiClient(CoreV1Api);
+    this.custom = opts.connections ? opts.connections.makeApiClient(CustomObjectsApi) : kc.makeApiClient(CustomObjectsApi);
   }
+
 
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     return orUndefined(this.core.readNamespacedSecret({ namespace, name }), `get secret ${namespace}/${name}`);

@@ -9,12 +9,14 @@ import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { ClientNodeKubeApi } from './client-node-kube-api.js';
 import { ClusterExternalSecretReconciler } from './external-secrets/cluster-external-secret-reconciler.js';
 import { ExternalSecretReconciler } from './external-secrets/external-secret-reconciler.js';
-import { GROUP, VERSION, type ClusterExternalSecret, type ExternalSecret, type SecretStore } from './external-secrets/external-secret-types.js';
+import { GROUP, LABEL_CREATED_BY, VERSION, type ClusterExternalSecret, type ExternalSecret, type SecretStore } from './external-secrets/external-secret-types.js';
 import { ExternalSecretsMetrics } from './external-secrets/external-secrets-metrics.js';
 import type { ObjectReader } from './external-secrets/object-reader.js';
+import { isSecretValid } from './external-secrets/refresh-decision.js';
 import { targetName } from './external-secrets/render-secret.js';
 import { SecretStoreReconciler } from './external-secrets/secret-store-reconciler.js';
 import { KubeEventRecorder } from './event-recorder.js';
+import { KubeConnectionPool } from './kube-connection-pool.js';
 import { startInformer, type ObjectInformer } from './informer.js';
 import { ProviderPool } from './providers/provider-pool.js';
 import { runReconcileLoop } from './reconcile-loop.js';
@@ -58,9 +60,11 @@ function triggerFingerprint(o: ExternalSecret): string {
 export async function startExternalSecretsController(opts: ExternalSecretsControllerOptions): Promise<RunningExternalSecretsController> {
   const { kubeConfig: kc, logger, signal } = opts;
   const clock = opts.clock ?? SYSTEM_CLOCK;
-  const kube = new ClientNodeKubeApi(kc);
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  // Every request of the controller goes over one keep-alive pool; watches hold their own connection each.
+  const connections = new KubeConnectionPool(kc);
+  const kube = new ClientNodeKubeApi(kc, { connections });
+  const core = connections.makeApiClient(CoreV1Api);
+  const custom = connections.makeApiClient(CustomObjectsApi);
   const metrics = opts.metricsRegistry ? new ExternalSecretsMetrics(opts.metricsRegistry) : undefined;
   const controllerClass = opts.controllerClass ?? 'default';
 
@@ -81,6 +85,8 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     namespace: async (name) => nsInformer.get(name),
     namespaces: async () => [...nsInformer.list()],
     externalSecrets: async (ns) => [...esInformer.list(ns)],
+    managedSecret: async (ns, name) => secretInformer.get(name, ns),
+    createdSecrets: async (ns, createdBy) => secretInformer.list(ns).filter((s) => s.metadata?.labels?.[LABEL_CREATED_BY] === createdBy),
     generator: (resource, ns, name) => kube.getCustom(resource, ns, name),
   };
   const events = new KubeEventRecorder(kube, { component: 'external-secrets', clock, logger });
@@ -123,14 +129,19 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     const ces = o.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'ClusterExternalSecret');
     if (ces) queues.clusterexternalsecret.add(ces.name);
   });
-  // Managed Secrets: any change or deletion re-checks the ExternalSecrets targeting it (drift repair at once).
-  const secretChanged = (s: V1Secret) => {
+  // Managed Secrets: a deletion, or a change that leaves the Secret invalid (managed label or data hash off), re-checks
+  // the ExternalSecrets targeting it (drift repair at once). A change that leaves it valid is skipped: the reconcile
+  // would skip it too (ESO's shouldRefresh/isSecretValid), and the watch's echo of the controller's own writes would
+  // otherwise queue every ExternalSecret a second time right after its sync.
+  const secretChanged = (deleted: boolean) => (s: V1Secret) => {
     const ns = s.metadata?.namespace ?? '';
-    for (const es of esInformer.list(ns)) if (targetName(es) === s.metadata?.name) queues.externalsecret.add(keyOf(es));
+    for (const es of esInformer.list(ns)) {
+      if (targetName(es) === s.metadata?.name && (deleted || !isSecretValid(s, es))) queues.externalsecret.add(keyOf(es));
+    }
   };
-  secretInformer.onAdd(secretChanged);
-  secretInformer.onUpdate(secretChanged);
-  secretInformer.onDelete(secretChanged);
+  secretInformer.onAdd(secretChanged(false));
+  secretInformer.onUpdate(secretChanged(false));
+  secretInformer.onDelete(secretChanged(true));
   // Stores: validate on change; when one becomes Ready, the ExternalSecrets waiting on it need not wait for backoff.
   const readyOf = (s: SecretStore) => s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   const storeReady = new Map<string, boolean>();
@@ -182,6 +193,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     await events.flush();
     await storeEvents.flush();
     await pool.close();
+    connections.close();
     logger.info('external-secrets controller stopped');
   })();
   return {

@@ -1,61 +1,30 @@
 // The kms row with the `aws-kms` backend: `coffer kms-plugin` (its own process, configuration on the node's disk) whose
-// KEK is a KMS key of the AWS test double (test/support/aws-test-server/main.ts, its own process, "AWS" being the KMS
-// server's machine). No AWS can be reached from the lab's machines, so the report names the double.
+// KEK is a KMS key of the AWS test double (aws-process.ts, its own process, "AWS" being the KMS server's machine).
 //
 // Two ways the node holds its AWS credentials, both on the node's disk as the disk column defines it:
 //   - static: an access key pair in files (aws-access-key-id, aws-secret-access-key);
 //   - web identity: a ServiceAccount token file exchanged with STS AssumeRoleWithWebIdentity (IRSA's shape).
 // The kms-server take-over is full control of the KMS service: Decrypt with any key, the encryption context being in
 // the service's own logs (CloudTrail records it).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { LAB_AWS_REGION, spawnReady, startLabAws } from './aws-process.js';
 import { stopChild } from './cleanup.js';
 import type { LabKms, LabKmsDirs } from './kms-backend.js';
 import { emptyLoot } from './loot.js';
 
-const AWS_MAIN = fileURLToPath(new URL('../../test/support/aws-test-server/main.ts', import.meta.url));
 const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
-/** Both processes load the AWS SDK and the plugin makes a KMS round trip before it serves: slow on a busy machine. */
-const START_TIMEOUT_MS = 120_000;
-const TSX = import.meta.resolve('tsx');
 export const LAB_AWS_CONTEXT = { cluster: 'coffer-lab' };
-const REGION = 'us-east-1';
+const REGION = LAB_AWS_REGION;
 
 export type AwsKmsCredentials = 'static' | 'web-identity';
 
-/** Starts a Node process; resolves with the first match of `ready` on its stdout. */
-async function spawnReady(args: string[], ready: RegExp, what: string, onChild?: (c: ChildProcess) => void): Promise<{ match: RegExpExecArray; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  onChild?.(child);
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${START_TIMEOUT_MS / 1000} s: ${err}`)), START_TIMEOUT_MS);
-    child.stdout.on('data', (c: Buffer) => {
-      out = (out + c.toString()).slice(-8000);
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${err}`));
-    });
-    child.once('error', reject);
-  });
-  return { match, child };
-}
-
 export async function startAwsLabKms(dirs: LabKmsDirs, credentials: AwsKmsCredentials, opts: { onChild?: (c: ChildProcess) => void } = {}): Promise<LabKms> {
   const awsDir = join(dirs.serverDir, 'aws');
-  const started = await spawnReady(['--import', TSX, AWS_MAIN, '--port', '0', '--region', REGION, '--dir', awsDir], /listening on (http:\/\/\S+)/, 'the AWS test server', opts.onChild);
-  const aws = { endpoint: started.match[1]!, child: started.child };
+  const aws = await startLabAws(awsDir, opts.onChild);
   const pluginDir = join(dirs.nodeEtc, 'kms-plugin');
   await mkdir(pluginDir, { recursive: true, mode: 0o700 });
   let creds: string;
@@ -83,9 +52,7 @@ export async function startAwsLabKms(dirs: LabKmsDirs, credentials: AwsKmsCreden
     placeholder: false,
     async takeOver() {
       const loot = emptyLoot();
-      const id = (await readFile(join(awsDir, 'aws-access-key-id'), 'utf8')).trim();
-      const secret = (await readFile(join(awsDir, 'aws-secret-access-key'), 'utf8')).trim();
-      const kms = new KMSClient({ region: REGION, endpoint: aws.endpoint, credentials: { accessKeyId: id, secretAccessKey: secret }, maxAttempts: 1 });
+      const kms = new KMSClient({ region: REGION, endpoint: aws.endpoint, credentials: await aws.adminCredentials(), maxAttempts: 1 });
       loot.notes.push('full control of the KMS service: Decrypt with its administrator, the encryption context read from its request log');
       loot.oracles.push({
         name: `Decrypt on the KMS service (${aws.endpoint}) as its administrator`,

@@ -31,6 +31,7 @@ import { stopChild, type CleanupStack } from './cleanup.js';
 import { startCoffer, type CofferUpArgs, type RunningCoffer } from './coffer-process.js';
 import type { StoredValue } from './decrypt-trial.js';
 import { runEtcd } from './etcd-runner.js';
+import { applyAwsExternalSecrets, provisionSecretsManagerSource, startLabSecretsManager, type LabSecretsManager } from './aws-secrets-source.js';
 import { applyExternalSecrets, provisionKvSource, startController, waitForSync, type RunningController } from './external-secrets-source.js';
 import { EXTERNAL_SECRETS_END, EXTERNAL_SECRETS_PREFIX } from './attacks/secret-store-tokens.js';
 import { emptyFinding, type Finding } from './finding.js';
@@ -206,7 +207,11 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
 
   // --- the External Secrets source: the key server (its own process, its own machine directory)
   let keyserver: LabKeyserver | undefined;
-  if (spec.externalSecrets) {
+  let secretsManager: LabSecretsManager | undefined;
+  if (spec.externalSecrets === 'aws-secrets-manager') {
+    secretsManager = await startLabSecretsManager(join(dirs.kmsServer, 'aws'), (c) => stack.defer(`stop the AWS test server pid ${c.pid}`, () => stopChild(c)));
+    log(`${spec.id}: AWS test server pid ${secretsManager.aws.child.pid} at ${secretsManager.aws.endpoint}`);
+  } else if (spec.externalSecrets) {
     keyserver = await startLabKeyserver(dirs.kmsServer, { onChild: (c) => stack.defer(`stop coffer keyserver pid ${c.pid}`, () => stopChild(c)) });
     log(`${spec.id}: key server pid ${keyserver.pid} at ${keyserver.url}`);
   }
@@ -247,12 +252,19 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
   await createNamespace(s.client, CANARY_NAMESPACE, signal);
   await createNamespace(s.client, INTEGRITY_NAMESPACE, signal);
   const controllerChild = (c: ChildProcess) => stack.defer(`stop coffer controller pid ${c.pid}`, () => stopChild(c));
-  let esoToken: Buffer | undefined;
-  if (keyserver) {
-    // The canaries exist only in the key server; the controller writes the Secrets.
-    esoToken = await provisionKvSource(keyserver, canaries, signal);
-    await applyExternalSecrets(s.client, keyserver.url, esoToken, canaries, CANARY_NAMESPACE, signal);
-    const controller = await startController(s.kubeconfig, controllerChild);
+  const esoCredentials: Buffer[] = [];
+  const controllerEnv = secretsManager?.controllerEnv;
+  if (keyserver || secretsManager) {
+    // The canaries exist only in the source; the controller writes the Secrets.
+    if (keyserver) {
+      const token = await provisionKvSource(keyserver, canaries, signal);
+      esoCredentials.push(token);
+      await applyExternalSecrets(s.client, keyserver.url, token, canaries, CANARY_NAMESPACE, signal);
+    } else {
+      await provisionSecretsManagerSource(secretsManager!, canaries, signal);
+      esoCredentials.push(...(await applyAwsExternalSecrets(s.client, secretsManager!, canaries, CANARY_NAMESPACE, signal)));
+    }
+    const controller = await startController(s.kubeconfig, controllerChild, controllerEnv);
     log(`${spec.id}: coffer controller pid ${controller.pid} syncing ${canaries.length} ExternalSecrets`);
     try {
       notes.push(await waitForSync(s.client, canaries, controller, signal));
@@ -278,7 +290,7 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
   // then the memory dump of the API server
   s = await up();
   let controller: RunningController | undefined;
-  if (keyserver) controller = await startController(s.kubeconfig, controllerChild);
+  if (keyserver || secretsManager) controller = await startController(s.kubeconfig, controllerChild, controllerEnv);
   const list = await s.client.must('GET', '/api/v1/secrets', { signal });
   const listed = (JSON.parse(list.body.toString('utf8')) as { items: unknown[] }).items.length;
   list.body.fill(0);
@@ -385,7 +397,10 @@ export async function deployVariant(spec: VariantSpec, stack: CleanupStack, opts
     target['kms-server'] = { describe: kms.describe, takeOver: (sig) => kms.takeOver(sig) };
   } else if (keyserver) {
     target['kms-server'] = { describe: "coffer keyserver (KV v2 at secret/, the ExternalSecrets' source)", takeOver: (sig) => keyserver.takeOver(sig) };
+  } else if (secretsManager) {
+    target['kms-server'] = { describe: secretsManager.describe, takeOver: (sig) => secretsManager.takeOver(sig) };
+    target.awsEndpoint = secretsManager.aws.endpoint;
   }
-  const plantedValues = [...canaries.map((c) => c.value), ...Object.values(fx), ...(esoToken ? [esoToken] : [])];
+  const plantedValues = [...canaries.map((c) => c.value), ...Object.values(fx), ...esoCredentials];
   return { spec, target, canaries, plantedValues, integrity, notes, ...(kms?.placeholder ? { placeholder: kms.describe } : {}) };
 }

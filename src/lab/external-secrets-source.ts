@@ -78,8 +78,8 @@ export interface RunningController {
 }
 
 /** `coffer controller --kubeconfig FILE` as its own process; resolves once its caches are filled and it reconciles. */
-export async function startController(kubeconfig: string, onChild?: (c: ChildProcess) => void): Promise<RunningController> {
-  const p = await spawnCoffer(['controller', '--kubeconfig', kubeconfig, '--log-level', 'info'], /external-secrets controller started/, onChild, 'stderr');
+export async function startController(kubeconfig: string, onChild?: (c: ChildProcess) => void, env?: Record<string, string>): Promise<RunningController> {
+  const p = await spawnCoffer(['controller', '--kubeconfig', kubeconfig, '--log-level', 'info'], /external-secrets controller started/, onChild, 'stderr', undefined, env);
   return { pid: p.child.pid!, logTail: p.errTail, stop: () => stopChild(p.child) };
 }
 

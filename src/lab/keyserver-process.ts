@@ -28,8 +28,10 @@ export async function spawnCoffer(
   stream: 'stdout' | 'stderr' = 'stdout',
   /** Bytes for the child's stdin (a wrapping token, as `coffer up` hands the plugin); the pipe stays open. */
   stdin?: Uint8Array,
+  /** Added to the child's environment. */
+  env?: Record<string, string>,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray; errTail: () => string }> {
-  const child = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [COFFER_BIN, ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   onChild?.(child);
   if (stdin) {
     child.stdin!.on('error', () => undefined);

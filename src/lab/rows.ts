@@ -25,8 +25,11 @@ export interface VariantSpec {
   sqlcipher?: boolean;
   /** etcd's data directory on a gocryptfs mount (password outside the node's disk). */
   gocryptfs?: boolean;
-  /** The canaries live in the key server's KV v2 store; `coffer controller` syncs them into Secrets (ExternalSecrets). */
-  externalSecrets?: boolean;
+  /**
+   * Where the canaries live for `coffer controller` to sync into Secrets (ExternalSecrets): the key server's KV v2 store
+   * (vault provider) or AWS Secrets Manager (aws provider, the AWS test double).
+   */
+  externalSecrets?: 'keyserver' | 'aws-secrets-manager';
   /**
    * Where the EncryptionConfiguration lives: on the node's disk (as kube-apiserver's --encryption-provider-config
    * usually is) or elsewhere (a tmpfs, a secret store): then the disk copy lacks the key.
@@ -68,7 +71,7 @@ export const ROWS: readonly RowSpec[] = [
   {
     id: 'eso',
     title: 'External Secrets Operator',
-    variants: [v('eso/sqlite', 'eso', 'coffer controller (its own process) syncs one ExternalSecret per canary from coffer keyserver KV v2 (SecretStore: vault provider, token in a Secret) into native Secrets (identity)', { store: 'sqlite', provider: 'identity', externalSecrets: true })],
+    variants: [v('eso/sqlite', 'eso', 'coffer controller (its own process) syncs one ExternalSecret per canary from coffer keyserver KV v2 (SecretStore: vault provider, token in a Secret) into native Secrets (identity)', { store: 'sqlite', provider: 'identity', externalSecrets: 'keyserver' })],
   },
   {
     id: 'encryption-at-rest',
@@ -100,6 +103,7 @@ export const EXTRA_VARIANTS: readonly VariantSpec[] = [
   v('kms-v2-caller-auth/sqlite', 'kms', "KMS v2 as coffer up's default, and the plugin answers Encrypt/Decrypt only to coffer up: a caller secret minted per start, handed to both over stdin, never on disk (--kms-caller-auth)", { store: 'sqlite', provider: 'kms', kmsCallerAuth: true }),
   v('kms-v2-token-on-disk/sqlite', 'kms', "KMS v2, the plugin's key-server token in a file on the node disk (coffer up before the wrapped hand-over)", { store: 'sqlite', provider: 'kms', kmsTokenOnDisk: true }),
   v('kms-v2-aws-kms/sqlite', 'kms', 'KMS v2, plugin backend aws-kms (AWS test double), a static access key pair on the node disk', { store: 'sqlite', provider: 'kms', awsKms: 'static' }),
+  v('eso-aws-secrets-manager/sqlite', 'eso', 'coffer controller syncs one ExternalSecret per canary from AWS Secrets Manager (AWS test double; SecretStore: aws provider, access key pair in a Secret) into native Secrets (identity)', { store: 'sqlite', provider: 'identity', externalSecrets: 'aws-secrets-manager' }),
   v('kms-v2-aws-kms-web-identity/sqlite', 'kms', 'KMS v2, plugin backend aws-kms (AWS test double), a web identity token file on the node disk', { store: 'sqlite', provider: 'kms', awsKms: 'web-identity' }),
 ];
 

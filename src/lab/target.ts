@@ -42,6 +42,8 @@ export interface Target {
   variant: string;
   /** A private directory each attack may write to (copies, its own etcd). */
   scratch: string;
+  /** Where AWS is (the test double standing in for AWS's public endpoints): known to every attacker, no capability. */
+  awsEndpoint?: string;
   disk?: DiskHandle;
   ram?: RamHandle;
   etcd?: DatastoreHandle;
@@ -50,7 +52,7 @@ export interface Target {
   'kms-socket'?: KmsSocketHandle;
 }
 
-type HandleKey = Exclude<keyof Target, 'row' | 'variant' | 'scratch'>;
+type HandleKey = Exclude<keyof Target, 'row' | 'variant' | 'scratch' | 'awsEndpoint'>;
 
 const HANDLE_OF: Partial<Record<Capability, HandleKey>> = {
   disk: 'disk',
@@ -63,7 +65,7 @@ const HANDLE_OF: Partial<Record<Capability, HandleKey>> = {
 
 /** A copy of `full` holding only the handles of `caps`. */
 export function restrictTarget(full: Target, caps: readonly Capability[], scratch: string): Target {
-  const t: Target = { row: full.row, variant: full.variant, scratch };
+  const t: Target = { row: full.row, variant: full.variant, scratch, ...(full.awsEndpoint ? { awsEndpoint: full.awsEndpoint } : {}) };
   for (const c of caps) {
     const k = HANDLE_OF[c];
     if (k && full[k] !== undefined) (t as unknown as Record<string, unknown>)[k] = full[k];

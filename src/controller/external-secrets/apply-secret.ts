@@ -5,7 +5,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { KubeApi } from '../kube-api.js';
 import type { EventRecorder } from '../event-recorder.js';
-import { LABEL_CREATED_BY, type ExternalSecret } from './external-secret-types.js';
+import type { ExternalSecret } from './external-secret-types.js';
 import { fieldManagerName } from './managed-fields.js';
 import { createdByLabel, targetName } from './render-secret.js';
 
@@ -26,12 +26,15 @@ function comparable(s: V1Secret): string {
   return canonical([m.labels ?? {}, m.annotations ?? {}, m.ownerReferences ?? [], m.finalizers ?? [], s.type ?? 'Opaque', s.immutable ?? false, s.data ?? {}]);
 }
 
-export async function applySecret(
-  es: ExternalSecret,
-  existing: V1Secret | undefined,
-  desired: V1Secret,
-  ctx: { kube: KubeApi; events: EventRecorder; signal: AbortSignal },
-): Promise<ApplyResult> {
+export interface ApplyContext {
+  kube: KubeApi;
+  /** The Secrets carrying this created-by label (from the managed-Secret cache in production). */
+  owned: (createdBy: string) => Promise<V1Secret[]>;
+  events: EventRecorder;
+  signal: AbortSignal;
+}
+
+export async function applySecret(es: ExternalSecret, existing: V1Secret | undefined, desired: V1Secret, ctx: ApplyContext): Promise<ApplyResult> {
   const policy = es.spec?.target?.creationPolicy ?? 'Owner';
   const fieldManager = fieldManagerName(es.metadata.name!);
   if (policy === 'None') return 'skipped';
@@ -49,11 +52,9 @@ export async function applySecret(
 }
 
 /** Secrets this ExternalSecret created under another name (target.name changed) are deleted, as ESO does. */
-async function deleteOrphanedSecrets(es: ExternalSecret, ctx: { kube: KubeApi; events: EventRecorder; signal: AbortSignal }): Promise<void> {
+async function deleteOrphanedSecrets(es: ExternalSecret, ctx: ApplyContext): Promise<void> {
   const ns = es.metadata.namespace!;
-  const label = createdByLabel(es);
-  const owned = await ctx.kube.listSecrets(ns, { signal: ctx.signal, labelSelector: `${LABEL_CREATED_BY}=${label}` });
-  for (const s of owned) {
+  for (const s of await ctx.owned(createdByLabel(es))) {
     if (s.metadata?.name === targetName(es)) continue;
     await ctx.kube.deleteSecret(ns, s.metadata!.name!, { signal: ctx.signal, ...(s.metadata?.uid ? { uid: s.metadata.uid } : {}) });
     ctx.events.record(es, 'Normal', 'Deleted', 'secret deleted because it was orphaned');

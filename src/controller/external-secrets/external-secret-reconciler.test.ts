@@ -145,6 +145,22 @@ void describe('ExternalSecret reconcile pipeline', () => {
     assert.deepEqual(t.kube.events.map((e) => e.reason), ['Created']);
   });
 
+  void it('adopts an unlabelled Secret of the target name: the managed-Secret cache misses it, the create is refused, the Secret is read and updated', async () => {
+    const t = setup();
+    t.kube.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'app', labels: { team: 'a' } }, data: { old: Buffer.from('x').toString('base64') } });
+    t.es('db', { data: [{ secretKey: 'token', remoteRef: { key: '/token' } }] });
+    const before = t.kube.requests.length;
+    await t.run();
+    assert.deepEqual(t.kube.requests.slice(before).filter((r) => r.includes('secret app/db')), ['get secret app/db', 'create secret app/db', 'get secret app/db', 'update secret app/db']);
+    assert.deepEqual(await t.readSecret(), { token: 'tok-v1' });
+    const secret = (await t.kube.getSecret('app', 'db'))!;
+    assert.equal(secret.metadata?.labels?.team, 'a');
+    assert.equal(secret.metadata?.labels?.['reconcile.external-secrets.io/managed'], 'true');
+    assert.equal(secret.metadata?.ownerReferences?.[0]?.name, 'db');
+    assert.equal((await t.ready())?.reason, 'SecretSynced');
+    assert.deepEqual(t.kube.events.map((e) => e.reason), ['Updated']);
+  });
+
   void it('aggregates a repeated event into one Event with a count, as client-go does', async () => {
     const t = setup();
     t.es('db', { data: [{ secretKey: 'token', remoteRef: { key: '/nope' } }] });

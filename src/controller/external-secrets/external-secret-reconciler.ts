@@ -4,7 +4,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
-import { ConflictError } from '../../lib/errors.js';
+import { AlreadyExistsError, ConflictError } from '../../lib/errors.js';
 import type { EventRecorder, EventType } from '../event-recorder.js';
 import type { KubeApi } from '../kube-api.js';
 import type { ProviderPool } from '../providers/provider-pool.js';
@@ -98,7 +98,13 @@ export class ExternalSecretReconciler implements Reconciler {
       return fail('could not get secret data from provider', e as Error, true);
     }
     const name = targetName(es);
-    const existing = await kube.getSecret(es.metadata.namespace!, name, { signal });
+    const namespace = es.metadata.namespace!;
+    const policy = es.spec?.target?.creationPolicy ?? 'Owner';
+    // The managed-Secret cache answers for labelled Secrets. Owner and Orphan create the target, so a miss is taken at
+    // its word and the rare unlabelled Secret of that name shows up as AlreadyExists on create (then read below);
+    // Merge and None only ever touch an existing Secret, which may be unlabelled, so their misses ask the API.
+    let existing = await this.deps.reader.managedSecret(namespace, name, { signal });
+    if (!existing && policy !== 'Owner' && policy !== 'Orphan') existing = await kube.getSecret(namespace, name, { signal });
     const refreshTime = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : undefined;
     const due = shouldRefresh(es, start, intervalMs);
     const valid = isSecretValid(existing, es);
@@ -142,7 +148,6 @@ export class ExternalSecretReconciler implements Reconciler {
       events,
       requeueAfterMs: this.requeue(es, intervalMs, start, start) ?? -1,
     });
-    const policy = es.spec?.target?.creationPolicy ?? 'Owner';
     const deletion = es.spec?.target?.deletionPolicy ?? 'Retain';
 
     if (Object.keys(fetched.data).length === 0) {
@@ -150,7 +155,7 @@ export class ExternalSecretReconciler implements Reconciler {
         if (policy !== 'Owner') return failWith('could not delete secret', new Error(`unable to delete secret ${name}: creationPolicy=${policy} is not Owner`), true);
         if (existing) {
           try {
-            await kube.deleteSecret(es.metadata.namespace!, name, { signal, ...(existing.metadata?.uid ? { uid: existing.metadata.uid } : {}) });
+            await kube.deleteSecret(namespace, name, { signal, ...(existing.metadata?.uid ? { uid: existing.metadata.uid } : {}) });
           } catch (e) {
             return failWith('could not delete secret', e as Error);
           }
@@ -161,24 +166,33 @@ export class ExternalSecretReconciler implements Reconciler {
       if (deletion === 'Retain') return success('SecretSynced', 'secret retained due to DeletionPolicy=Retain');
     }
 
-    let desired: V1Secret;
-    try {
-      desired = await renderSecret({ es, existing, data: fetched.data, kube, signal });
-      checkImmutableChange(existing, desired);
-    } catch (e) {
-      if (!(e instanceof RenderError)) throw e;
-      // Ownership conflicts and immutable targets cannot heal by retrying; template errors are retried like ESO.
-      return failWith(e.conditionMessage, e, e.conditionMessage !== 'could not update secret');
-    }
     let applied;
-    try {
-      applied = await applySecret(es, existing, desired, { kube, events: { record: (_o, t, r, msg) => events.push([t, r, msg]) }, signal });
-    } catch (e) {
-      if (e instanceof ConflictError || signal.aborted) {
-        this.flushEvents(es, events);
-        throw e; // someone else wrote the Secret: retry on fresh state
+    for (let adopting = false; ; adopting = true) {
+      let desired: V1Secret;
+      try {
+        desired = await renderSecret({ es, existing, data: fetched.data, kube, signal });
+        checkImmutableChange(existing, desired);
+      } catch (e) {
+        if (!(e instanceof RenderError)) throw e;
+        // Ownership conflicts and immutable targets cannot heal by retrying; template errors are retried like ESO.
+        return failWith(e.conditionMessage, e, e.conditionMessage !== 'could not update secret');
       }
-      return failWith('could not update secret', e as Error);
+      try {
+        const owned = (createdBy: string) => this.deps.reader.createdSecrets(namespace, createdBy, { signal });
+        applied = await applySecret(es, existing, desired, { kube, owned, events: { record: (_o, t, r, msg) => events.push([t, r, msg]) }, signal });
+        break;
+      } catch (e) {
+        if (e instanceof AlreadyExistsError && !existing && !adopting) {
+          // The cache missed an unlabelled Secret of that name: render again onto it as the API has it.
+          existing = await kube.getSecret(namespace, name, { signal });
+          continue;
+        }
+        if (e instanceof ConflictError || e instanceof AlreadyExistsError || signal.aborted) {
+          this.flushEvents(es, events);
+          throw e; // someone else wrote the Secret: retry on fresh state
+        }
+        return failWith('could not update secret', e as Error);
+      }
     }
     if (applied === 'missing') {
       return {

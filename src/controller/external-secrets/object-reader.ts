@@ -1,9 +1,10 @@
 // Where reconcilers read the objects they look at: informer caches in production (no API request per reconcile),
-// the API itself in tests and one-off tools. Secrets are not here: the target Secret is read from the API, because
-// unlabelled targets (Merge) are not in the managed-Secret cache.
-import type { V1Namespace } from '@kubernetes/client-node';
+// the API itself in tests and one-off tools. Secrets are cached only when they carry the managed label (as ESO's
+// --enable-managed-secrets-caching), so managedSecret() answers for those alone and the reconciler reads other
+// targets (Merge onto an unlabelled Secret, adoption) from the API.
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { CustomObject, GeneratorResource, KubeApi } from '../kube-api.js';
-import type { ClusterExternalSecret, ExternalSecret, SecretStore } from './external-secret-types.js';
+import { LABEL_CREATED_BY, LABEL_MANAGED, type ClusterExternalSecret, type ExternalSecret, type SecretStore } from './external-secret-types.js';
 
 export interface ObjectReader {
   externalSecret(namespace: string, name: string, opts: { signal: AbortSignal }): Promise<ExternalSecret | undefined>;
@@ -13,6 +14,10 @@ export interface ObjectReader {
   namespace(name: string, opts: { signal: AbortSignal }): Promise<V1Namespace | undefined>;
   namespaces(opts: { signal: AbortSignal }): Promise<V1Namespace[]>;
   externalSecrets(namespace: string | undefined, opts: { signal: AbortSignal }): Promise<ExternalSecret[]>;
+  /** The Secret when it carries the managed label; undefined when it is absent or unlabelled. */
+  managedSecret(namespace: string, name: string, opts: { signal: AbortSignal }): Promise<V1Secret | undefined>;
+  /** Managed Secrets whose created-by label is `createdBy` (the Secrets an ExternalSecret created). */
+  createdSecrets(namespace: string, createdBy: string, opts: { signal: AbortSignal }): Promise<V1Secret[]>;
   /** A generators.external-secrets.io object (read from the API: generators are few and read once per refresh). */
   generator(resource: GeneratorResource, namespace: string, name: string, opts: { signal: AbortSignal }): Promise<CustomObject | undefined>;
 }
@@ -26,6 +31,11 @@ export function kubeApiReader(kube: KubeApi): ObjectReader {
     namespace: (name, o) => kube.getNamespace(name, o),
     namespaces: (o) => kube.listNamespaces(o),
     externalSecrets: (ns, o) => kube.listCustom<ExternalSecret>('externalsecrets', ns, o),
+    managedSecret: async (ns, name, o) => {
+      const s = await kube.getSecret(ns, name, o);
+      return s?.metadata?.labels?.[LABEL_MANAGED] === 'true' ? s : undefined;
+    },
+    createdSecrets: (ns, createdBy, o) => kube.listSecrets(ns, { ...o, labelSelector: `${LABEL_MANAGED}=true,${LABEL_CREATED_BY}=${createdBy}` }),
     generator: (resource, ns, name, o) => kube.getCustom(resource, ns, name, o),
   };
 }

@@ -38,7 +38,7 @@ export const etcdAttack: Attack = {
     loot.values.push(...ds.values);
     loot.notes.push(`${ds.values.length} stored Secret value(s) via ${ds.how}`);
     for (const v of ds.values) loot.keys.push(...findKeyCandidates(v.value).map((k) => ({ ...k, where: `inside the value of ${v.key} ${k.where}` })));
-    if (ds.objects.length > 0) await replaySecretStoreTokens(ds.objects, ds.values, 'etcd', loot, signal);
+    if (ds.objects.length > 0) await replaySecretStoreTokens(ds.objects, ds.values, 'etcd', loot, signal, target.awsEndpoint);
     return loot;
   },
 };

@@ -185,7 +185,7 @@ export const diskAttack: Attack = {
         await etcd.stop();
       }
     }
-    if (objects.length > 0) await replaySecretStoreTokens(objects, loot.values, 'disk', loot, signal);
+    if (objects.length > 0) await replaySecretStoreTokens(objects, loot.values, 'disk', loot, signal, target.awsEndpoint);
     return loot;
   },
 };
