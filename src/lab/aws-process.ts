@@ -1,4 +1,4 @@
-// The AWS test double as its own process (src/testing/aws-test-server/main.ts, "AWS" being the KMS or secret store's
+// The AWS test double as its own process (src/lab/aws-test-server/main.ts, "AWS" being the KMS or secret store's
 // machine), for the lab rows whose KMS or External Secrets source is AWS. No AWS can be reached from the lab's
 // machines, so the report names the double. main.ts writes its administrator's access key pair to DIR.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 // Shipped with the lab (dist/testing when built), so `coffer lab` needs nothing from the repository's test/ folder.
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const AWS_MAIN = fileURLToPath(new URL(`../testing/aws-test-server/main.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url));
+const AWS_MAIN = fileURLToPath(new URL(`./aws-test-server/main.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url));
 /** Both processes load the AWS SDK and the plugin makes a KMS round trip before it serves: slow on a busy machine. */
 const START_TIMEOUT_MS = 120_000;
 export const LAB_AWS_REGION = 'us-east-1';

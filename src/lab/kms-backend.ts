@@ -7,23 +7,15 @@
 // disk holds no credential. With `tokenOnDisk` the token is kept in a file beside the config instead, as earlier
 // versions of `coffer up` did - the variant that shows what that costs. The kms-server take-over is keyserver-process.ts's: full control of the key
 // server's machine (transit/decrypt on the EDEKs, and whatever KV secrets it holds).
-//
-// PLACEHOLDER fallback (LAB_KMS=placeholder, or when the key server cannot start): src/kms/testing/base64-kms-plugin.ts,
-// whose "KEK" is base64 - it exercises the API server's KMS code paths but protects nothing; the report says so.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { startAwsLabKms, type AwsKmsCredentials } from './aws-kms-backend.js';
 import { stopChild } from './cleanup.js';
 import { startLabKeyserver, spawnCoffer } from './keyserver-process.js';
-import { emptyLoot, type Loot } from './loot.js';
-
-// Compiled (dist/) it is a .js file beside this one; from the sources a .ts file that needs tsx.
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const PLUGIN_MAIN = fileURLToPath(new URL(`./placeholder-kms-plugin-main.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url));
+import type { Loot } from './loot.js';
 
 export interface LabKms {
   /** `unix:///.../kms.sock` */
@@ -46,25 +38,6 @@ export interface LabKmsDirs {
   serverDir: string;
 }
 
-/** The placeholder plugin as its own process; resolves with its endpoint once it serves. */
-async function spawnPlaceholderPlugin(runDir: string, onChild?: (c: ChildProcess) => void): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...(FROM_SOURCES ? ['--import', import.meta.resolve('tsx')] : []), PLUGIN_MAIN, runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  onChild?.(child);
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /^ready (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`placeholder KMS plugin exited with ${code}: ${err}`)));
-    child.once('error', reject);
-  });
-  return { endpoint, child };
-}
-
 interface LabKmsOptions {
   onChild?: (c: ChildProcess) => void;
   /** Keep the plugin's token in a file on the node's disk (the pre-wrapping layout). */
@@ -77,32 +50,7 @@ interface LabKmsOptions {
 
 export async function startLabKms(dirs: LabKmsDirs, opts: LabKmsOptions = {}): Promise<LabKms> {
   if (opts.awsKms) return startAwsLabKms(dirs, opts.awsKms, opts);
-  if (process.env.LAB_KMS !== 'placeholder') return startRealKms(dirs, opts);
-  return startPlaceholderKms(dirs, opts);
-}
-
-async function startPlaceholderKms(dirs: LabKmsDirs, opts: { onChild?: (c: ChildProcess) => void } = {}): Promise<LabKms> {
-  const plugin = await spawnPlaceholderPlugin(dirs.runDir, opts.onChild);
-  return {
-    endpoint: plugin.endpoint,
-    describe: 'PLACEHOLDER base64 test plugin (src/kms/testing/base64-kms-plugin.ts), not a KMS: its KEK is base64',
-    placeholder: true,
-    async takeOver() {
-      const loot = emptyLoot();
-      // Full control of this "KMS" is knowing that it base64-encodes: that unwraps every EDEK.
-      loot.oracles.push({
-        name: 'the placeholder KMS server (base64 unwrap)',
-        async unwrap(o) {
-          const text = Buffer.from(o.encryptedDekSource).toString('latin1');
-          const plain = Buffer.from(text, 'base64');
-          return plain.toString('base64') === text ? plain : undefined;
-        },
-      });
-      loot.notes.push('placeholder KMS: its key is base64 encoding itself');
-      return loot;
-    },
-    stop: () => stopChild(plugin.child),
-  };
+  return startRealKms(dirs, opts);
 }
 
 async function startRealKms(dirs: LabKmsDirs, opts: LabKmsOptions): Promise<LabKms> {

@@ -2,7 +2,7 @@
 // server (SigV4 checked): the secrets as Secrets Manager SecretStrings and as Parameter Store SecureStrings of JSON,
 // credentials read from a Secret as ESO reads them.
 import { after, before } from 'node:test';
-import { startAwsTestServer, type AwsTestServer } from '../../../test/support/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer } from '../../lab/aws-test-server/aws-test-server.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { createAwsProvider } from './aws-provider.js';
 import { CONTRACT_SECRETS, runSecretsProviderContract } from './secrets-provider.contract.js';

@@ -4,7 +4,7 @@
 // AWS's own reason in the "no secret" error.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startAwsTestServer, type AwsTestServer, type Identity } from '../../testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer, type Identity } from '../../lab/aws-test-server/aws-test-server.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { createAwsProvider, type AwsProviderSpec } from './aws-provider.js';
 import type { StoreScope } from './credential-secrets.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import pino from 'pino';
-import { startAwsTestServer, type AwsTestServer } from '../../../test/support/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer } from '../../lab/aws-test-server/aws-test-server.js';
 import { SYSTEM_CLOCK } from '../../lib/clock.js';
 import { runKeyManagerContract } from '../key-manager.contract.js';
 import { createKeyManager } from '../key-manager-factory.js';

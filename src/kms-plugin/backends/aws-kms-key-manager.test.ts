@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
-import { startAwsTestServer, type AwsTestServer, type Identity } from '../../testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer, type Identity } from '../../lab/aws-test-server/aws-test-server.js';
 import { KmsStatusError } from '../../kms/grpc-server.js';
 import { FakeClock } from '../../lib/clock.js';
 import { DecryptError, NotFoundError } from '../../lib/errors.js';

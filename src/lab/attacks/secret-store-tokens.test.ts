@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startAwsTestServer, type AwsTestServer } from '../../testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer } from '../aws-test-server/aws-test-server.js';
 import type { StoredValue } from '../decrypt-trial.js';
 import { emptyLoot } from '../loot.js';
 import { replaySecretStoreTokens } from './secret-store-tokens.js';

@@ -1,5 +1,5 @@
 // Runs the AWS test double on its own, for trying the aws-kms backend and the aws provider by hand (the docs'
-// examples): `node --import tsx src/testing/aws-test-server/main.ts --port 4566 --dir /tmp/coffer-aws`.
+// examples): `node --import tsx src/lab/aws-test-server/main.ts --port 4566 --dir /tmp/coffer-aws`.
 // It creates a user whose access key pair is written to DIR/aws-access-key-id and DIR/aws-secret-access-key (mode
 // 0600), a KMS key behind alias/coffer-kek, a Secrets Manager secret `db` ({"password":"s3cr3t"}), and a role
 // arn:aws:iam::123456789012:role/coffer-kms that this user may assume and that trusts web identity tokens of the
