@@ -12,6 +12,7 @@ import { Agent, createServer, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '../src/apiserver/api-server.js';
+import { IDLE_TIMEOUT_MS } from '../src/apiserver/http/secure-server.js';
 import { ensureServerCredentials } from '../src/apiserver/tls/server-credentials.js';
 import { loadEncryptionConfiguration } from '../src/encryption/encryption-config.js';
 import { EncryptionEngine } from '../src/encryption/encryption-engine.js';
@@ -104,6 +105,7 @@ async function startBaseline(): Promise<Target> {
     })().catch(() => res.writeHead(500).end());
   };
   const server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, handler);
+  server.keepAliveTimeout = IDLE_TIMEOUT_MS; // as Coffer's listener: connections idle while other targets run stay open
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const c = client(`https://127.0.0.1:${port}`, credentials.caPem, credentials.adminToken);

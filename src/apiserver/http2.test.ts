@@ -80,6 +80,8 @@ void describe('HTTP/2', () => {
     assert.equal(await alpn(['http/1.1']), 'http/1.1');
     const reply = await api.call('GET', '/api/v1/namespaces/default');
     assert.equal(reply.status, 200);
+    // kube's IdleTimeout for HTTP/1.1 keep-alives, as Node's HTTPS server would have had its own 5 s.
+    assert.equal(reply.headers['keep-alive'], 'timeout=90');
   });
 
   void it("advertises kube-apiserver's stream, frame and header limits", () => {

@@ -9,6 +9,8 @@ import type { TLSSocket } from 'node:tls';
 
 const RESOURCE_BODY_99_PERCENTILE = 256 * 1024;
 const MAX_CONCURRENT_STREAMS = 250;
+/** kube-apiserver's IdleTimeout ("matches http.DefaultTransport keep-alive timeout"). */
+export const IDLE_TIMEOUT_MS = 90_000;
 
 export const HTTP2_SETTINGS = {
   maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
@@ -48,6 +50,8 @@ export function createSecureApiServer(tls: { cert: string; key: string }, handle
     { cert: tls.cert, key: tls.key, allowHTTP1: true, settings: HTTP2_SETTINGS },
     serve as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   );
+  // kube's IdleTimeout for HTTP/1.1 keep-alive connections (Node's compatibility server sets none).
+  (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = IDLE_TIMEOUT_MS;
   server.on('secureConnection', (socket: TLSSocket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
