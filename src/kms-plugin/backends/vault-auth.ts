@@ -46,8 +46,11 @@ export class TokenFileAuth implements VaultAuth {
     // a 403) follows a rotated file just as well.
     const now = Date.now();
     if (!this.current || now - this.current.at >= TOKEN_FILE_RECHECK_MS) {
-      this.current = { at: now, token: this.file.read() };
-      this.current.token.catch(() => (this.current = undefined));
+      const read = { at: now, token: this.file.read() };
+      read.token.catch(() => {
+        if (this.current === read) this.current = undefined; // a failed read is not kept for a second
+      });
+      this.current = read;
     }
     return this.current.token;
   }
