@@ -2,7 +2,10 @@
 // measured in this run:
 //   1. plugin Encrypt/Decrypt RPCs per second (32 bytes, 16 in flight) with the `local` and `vault-transit` backends,
 //      as ratios to a bare grpc-js echo service (same payload, same kind of unix socket, same client call path; the
-//      plugins and the echo service run in this process, client and server sharing one event loop alike);
+//      plugins and the echo service run in this process, client and server sharing one event loop alike); the
+//      vault-transit ones also against a bare HTTP round trip (keep-alive, 16 in flight) to a Node server in its own
+//      process that does nothing, the floor under any call to a key server - and so is the backend's own call (its
+//      HTTP client and the key server, the gRPC hop left out), which has the target;
 //   2. API server Secret creates per second (1 KiB, 16 in flight) with KMS v2 (and v1) through the plugin running as
 //      its own process, as ratios to identity;
 //   3. KMS v1 against v2 through that one plugin: key server calls per 1,000 creates (counted from the key server's
@@ -13,6 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +30,9 @@ import { GrpcKmsV2Client } from '../src/kms/grpc-v2-client.js';
 import { callUnary } from '../src/kms/grpc-unary.js';
 import { startKmsPlugin } from '../src/kms-plugin/kms-plugin.js';
 import type { BackendConfig } from '../src/kms-plugin/plugin-config.js';
+import type { KeyManager } from '../src/kms-plugin/key-manager.js';
+import { createKeyManager } from '../src/kms-plugin/key-manager-factory.js';
+import { SYSTEM_CLOCK } from '../src/lib/clock.js';
 import { superviseProcess, type SupervisedProcess } from '../src/lib/process-supervisor.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { printRows, type BenchRow } from './measure.js';
@@ -106,6 +113,31 @@ async function startEchoServer(dir: string): Promise<{ call(data: Buffer): Promi
     close: async () => {
       client.close();
       await new Promise<void>((res) => server.tryShutdown(() => res()));
+    },
+  };
+}
+
+/** A Node HTTP server in its own process that reads a request and answers `{}`; PUTs to it, keep-alive. */
+async function startBareHttpServer(): Promise<{ call(): Promise<void>; close(): Promise<void> }> {
+  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.writeHead(200, { 'Content-Type': 'application/json' }).end('{}')); })
+    .listen(0, '127.0.0.1', function () { console.log('listening ' + this.address().port); });`;
+  const proc = superviseProcess({ name: 'bare-http', command: process.execPath, args: ['-e', code], ready: /^listening (\d+)/, logger: silent });
+  const port = Number((await proc.ready)[1]);
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const body = JSON.stringify({ plaintext: randomBytes(32).toString('base64') });
+  return {
+    call: () =>
+      new Promise<void>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/transit/encrypt/k', method: 'PUT', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end(body);
+      }),
+    close: async () => {
+      agent.destroy();
+      await proc.stop();
     },
   };
 }
@@ -355,22 +387,39 @@ async function startBenchServer(label: string, providerYaml: string): Promise<Be
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Plugin RPCs against a bare echo
 
-async function pluginRpcRows(echo: { call(data: Buffer): Promise<unknown> }, plugins: { name: string; plugin: PluginHandle }[]): Promise<BenchRow[]> {
+async function pluginRpcRows(
+  echo: { call(data: Buffer): Promise<unknown> },
+  bareHttp: { call(): Promise<void> },
+  transitBackend: KeyManager,
+  plugins: { name: string; plugin: PluginHandle; viaHttp?: boolean }[],
+): Promise<BenchRow[]> {
   const payload = randomBytes(32);
   const clients = plugins.map((p) => ({ ...p, client: new GrpcKmsV2Client(p.plugin.endpoint, { timeoutMs: 3000 }) }));
   try {
-    const ops: (() => Promise<unknown>)[] = [() => echo.call(payload)];
+    const signal = new AbortController().signal;
+    const wrappedByBackend = await transitBackend.encrypt(payload, { uid: randomUUID(), signal });
+    const ops: (() => Promise<unknown>)[] = [
+      () => echo.call(payload),
+      () => bareHttp.call(),
+      // The plugin's backend call alone: its HTTP client and the key server, without the gRPC hop in front.
+      () => transitBackend.encrypt(payload, { uid: randomUUID(), signal }),
+      () => transitBackend.decrypt(wrappedByBackend.ciphertext, { uid: randomUUID(), keyId: wrappedByBackend.keyId, annotations: {}, signal }),
+    ];
     for (const { client } of clients) {
       const wrapped = await client.encrypt(payload, { uid: randomUUID() });
       ops.push(() => client.encrypt(payload, { uid: randomUUID() }));
       ops.push(() => client.decrypt(wrapped.ciphertext, { uid: randomUUID(), keyId: wrapped.keyId, annotations: wrapped.annotations }));
     }
-    const [echoRate, ...rates] = await interleaved(ops, RPC_MS);
+    const [echoRate, httpRate, backendEncrypt, backendDecrypt, ...rates] = await interleaved(ops, RPC_MS);
     const rows: BenchRow[] = [];
-    clients.forEach(({ name }, i) => {
+    for (const [method, r] of [['Encrypt', backendEncrypt!], ['Decrypt', backendDecrypt!]] as const) {
+      rows.push({ name: `vault-transit backend → coffer keyserver: ${method}`, baseline: 'bare HTTP round trip (Node, own process)', opsPerSec: r, baselineOpsPerSec: httpRate!, ratio: r / httpRate!, target: 0.6 });
+    }
+    clients.forEach(({ name, viaHttp }, i) => {
       for (const [j, method] of ['Encrypt', 'Decrypt'].entries()) {
         const r = rates[i * 2 + j]!;
         rows.push({ name: `${name}: v2 ${method}`, baseline: 'bare grpc-js echo', opsPerSec: r, baselineOpsPerSec: echoRate!, ratio: r / echoRate! });
+        if (viaHttp) rows.push({ name: `${name}: v2 ${method}`, baseline: 'bare HTTP round trip (Node, own process)', opsPerSec: r, baselineOpsPerSec: httpRate!, ratio: r / httpRate! });
       }
     });
     return rows;
@@ -548,22 +597,27 @@ export async function run(): Promise<void> {
 
     {
       const echo = await startEchoServer(dir);
+      const bareHttp = await startBareHttpServer();
       const local = await inProcessPlugin(dir, 'rpc-local', { type: 'local', keyFiles: [keyFile] });
       const transit = await inProcessPlugin(dir, 'rpc-transit', transitBackend);
+      const backend = await createKeyManager(transitBackend, { logger: silent, clock: SYSTEM_CLOCK, timeoutMs: 3000 });
       try {
         printRows(
           `KMS plugin (in process): v2 RPCs over a unix socket, 32-byte plaintext, ${CONCURRENCY} in flight`,
-          await pluginRpcRows(echo, [
+          await pluginRpcRows(echo, bareHttp, backend, [
             { name: 'local', plugin: local },
-            { name: 'vault-transit → coffer keyserver', plugin: transit },
+            { name: 'vault-transit → coffer keyserver', plugin: transit, viaHttp: true },
           ]),
         );
       } finally {
+        await backend.close();
         await transit.close();
         await local.close();
+        await bareHttp.close();
         await echo.close();
       }
     }
+    if (process.env.BENCH_KMS_RPC_ONLY) return;
 
     const local = await childPlugin(dir, 'kms-local', localYaml, '3s');
     closers.push(() => local.close());

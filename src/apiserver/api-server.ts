@@ -3,7 +3,6 @@
 // lets in-flight requests finish briefly, and leaves the Store and engine to the caller (who opened them).
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -13,6 +12,7 @@ import { TokenAuthenticator, type UserInfo } from './auth/authenticator.js';
 import { MASTERS_GROUP, type PolicyRule } from './auth/authorization-policy.js';
 import { createApiHandler } from './http/api-handler.js';
 import { kmsHealthChecks, type KmsProbe } from './http/health.js';
+import { createSecureApiServer } from './http/secure-server.js';
 import type { ServedResource } from './http/resource-handler.js';
 import { ApiMetrics } from './metrics.js';
 import type { TransformerSource } from './registry/generic-store.js';
@@ -143,7 +143,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     const mount = opts.mount;
     const route = mount ? (req: IncomingMessage, res: ServerResponse) => (mount.claims(req.url) ? mount.handle(req, res) : handler(req, res)) : handler;
-    const server: Server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, route);
+    const secure = createSecureApiServer({ cert: credentials.certPem, key: credentials.keyPem }, route);
+    const server = secure.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {
@@ -170,12 +171,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       close() {
         closing ??= (async () => {
           stopCompaction();
-          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           shutdown.abort(); // watches end their streams normally, as kube does on shutdown
-          server.closeIdleConnections();
-          const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-          await closed;
-          clearTimeout(grace);
+          await secure.close(SHUTDOWN_GRACE_MS);
           stores.close();
         })();
         return closing;

@@ -295,6 +295,23 @@ void describe('KMS v2 envelope: reads that must fail (k8s.io/apiserver pkg/stora
     t.close();
   });
 
+  void it('validates every header that differs from the last valid one, however close', async () => {
+    const { t } = await primed();
+    const edek = Buffer.from(randomBytes(32).toString('base64'));
+    // A valid header is remembered (its Decrypt then fails on the random EDEK, which is not what is tested).
+    await assert.rejects(t.fromStorage(objectBytes({ encryptedDekSource: edek }), ctx), (e) => e instanceof DecryptError && !/validate/.test(e.message));
+    const cases: [Partial<EncryptedObject>, RegExp][] = [
+      [{ encryptedDekSource: edek, keyId: '' }, /keyID is empty/],
+      [{ encryptedDekSource: edek, annotations: { ...fakeAnnotations(), 'not_fqdn.io': Buffer.of(1) } }, /failed to validate annotations/],
+      [{ encryptedDekSource: edek, encryptedDekSourceType: 7 }, /unknown encryptedDEKSourceType: 7/],
+      [{ encryptedDekSource: edek, encryptedData: new Uint8Array(0) }, /encrypted data is empty/],
+    ];
+    for (const [overrides, message] of cases) {
+      await assert.rejects(t.fromStorage(objectBytes(overrides), ctx), withMessage(DecryptError, message), String(message));
+    }
+    t.close();
+  });
+
   void it('refuses to write an object the plugin made invalid', async () => {
     const fake = new FakeKmsV2Service();
     const { t, clock } = await primed({ noDekCache: true }, fake);

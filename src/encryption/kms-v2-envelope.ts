@@ -121,6 +121,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
   private readonly clock: Clock;
   private readonly cache: DecryptCache;
   private readonly decrypting = new Map<string, Promise<SharedDekSource>>();
+  private lastHeader: { header: EncryptedObjectHeader; key: string } | undefined;
 
   constructor(
     private readonly service: KmsV2Service,
@@ -209,6 +210,23 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
     }
   }
 
+  /**
+   * Validates o and returns its decrypt-cache key. Every object written under one seed carries the same header (type,
+   * EDEK, key id, annotations), so the last valid one is remembered: a LIST of thousands validates and hashes it once.
+   */
+  private checkedHeader(o: EncryptedObject): string {
+    const last = this.lastHeader;
+    if (last && sameHeader(last.header, o)) {
+      if (o.encryptedData.length === 0) throw new InvalidError('encrypted data is empty');
+      return last.key;
+    }
+    validateEncryptedObject(o);
+    const key = decryptCacheKey(o);
+    const annotations = Object.fromEntries(Object.entries(o.annotations).map(([k, v]) => [k, Buffer.from(v)]));
+    this.lastHeader = { header: { encryptedDekSourceType: o.encryptedDekSourceType, encryptedDekSource: Buffer.from(o.encryptedDekSource), keyId: o.keyId, annotations }, key };
+    return key;
+  }
+
   private encode(o: EncryptedObject): Buffer {
     try {
       validateEncryptedObject(o);
@@ -220,9 +238,10 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
 
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
     let o: EncryptedObject;
+    let key: string;
     try {
       o = decodeEncryptedObject(data);
-      validateEncryptedObject(o);
+      key = this.checkedHeader(o);
     } catch (cause) {
       if (!(cause instanceof InvalidError)) throw cause;
       throw new DecryptError(cause.message, { cause });
@@ -245,7 +264,6 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       }
     }
 
-    const key = decryptCacheKey(o);
     let source = this.cache.get(key);
     if (!source) {
       // One Decrypt per seed even when many reads miss together (a list after a restart): they share the call.
@@ -289,4 +307,14 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       plain.fill(0);
     }
   }
+}
+
+type EncryptedObjectHeader = Pick<EncryptedObject, 'encryptedDekSourceType' | 'encryptedDekSource' | 'keyId' | 'annotations'>;
+
+function sameHeader(a: EncryptedObjectHeader, b: EncryptedObjectHeader): boolean {
+  if (a.encryptedDekSourceType !== b.encryptedDekSourceType || a.keyId !== b.keyId) return false;
+  if (Buffer.compare(a.encryptedDekSource, b.encryptedDekSource) !== 0) return false;
+  const keys = Object.keys(a.annotations);
+  if (keys.length !== Object.keys(b.annotations).length) return false;
+  return keys.every((k) => b.annotations[k] !== undefined && Buffer.compare(a.annotations[k]!, b.annotations[k]) === 0);
 }

@@ -13,12 +13,22 @@ export function parseCidr(cidr: string, field: string): { address: string; prefi
   return { address, prefix, type: family === 6 ? 'ipv6' : 'ipv4' };
 }
 
+/** Built BlockLists by CIDR list: a bound token is checked on every request, and building one costs more than the check. */
+const blockLists = new Map<string, BlockList>();
+const MAX_CACHED_BLOCK_LISTS = 1024;
+
 /** Whether a peer address (IPv4-mapped IPv6 included, as Node reports it on a dual-stack socket) is in any block. */
 export function inCidrs(remote: string, cidrs: readonly string[]): boolean {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const { address, prefix, type } = parseCidr(c, 'cidr');
-    list.addSubnet(address, prefix, type);
+  const key = cidrs.join(',');
+  let list = blockLists.get(key);
+  if (!list) {
+    list = new BlockList();
+    for (const c of cidrs) {
+      const { address, prefix, type } = parseCidr(c, 'cidr');
+      list.addSubnet(address, prefix, type);
+    }
+    if (blockLists.size >= MAX_CACHED_BLOCK_LISTS) blockLists.clear();
+    blockLists.set(key, list);
   }
   const addr = remote.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   const family = isIP(addr);

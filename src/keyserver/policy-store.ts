@@ -5,6 +5,8 @@ import { RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT } from './respo
 import type { SealedStorage } from './sealed-storage.js';
 import { badRequest } from './vault-error.js';
 
+const MAX_CACHED_ACLS = 1024;
+
 interface StoredPolicy {
   name: string;
   policy: string;
@@ -12,6 +14,8 @@ interface StoredPolicy {
 
 export class PolicyStore {
   private readonly cache = new Map<string, Policy | null>();
+  /** Merged ACLs by token policy list (a token's list is sorted): every request needs one. Any policy change drops them all. */
+  private readonly acls = new Map<string, Acl>();
 
   constructor(private readonly storage: SealedStorage) {}
 
@@ -36,6 +40,7 @@ export class PolicyStore {
     }
     this.storage.putJson(`policy/${name}`, { name, policy: text } satisfies StoredPolicy);
     this.cache.set(name, parsed);
+    this.acls.clear();
   }
 
   delete(name: string): void {
@@ -43,6 +48,7 @@ export class PolicyStore {
     if (name === 'default') throw badRequest('cannot delete default policy');
     this.storage.delete(`policy/${name}`);
     this.cache.delete(name);
+    this.acls.clear();
   }
 
   list(): string[] {
@@ -58,6 +64,17 @@ export class PolicyStore {
 
   /** The merged ACL of a token's policies; unknown names contribute nothing (a policy may be written later). */
   aclFor(names: readonly string[]): Acl {
+    const id = names.join('\n');
+    let acl = this.acls.get(id);
+    if (!acl) {
+      acl = this.buildAcl(names);
+      if (this.acls.size >= MAX_CACHED_ACLS) this.acls.clear();
+      this.acls.set(id, acl);
+    }
+    return acl;
+  }
+
+  private buildAcl(names: readonly string[]): Acl {
     if (names.includes('root')) return new Acl([], { root: true });
     const policies: Policy[] = [];
     for (const name of names) {

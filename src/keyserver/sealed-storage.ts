@@ -18,6 +18,8 @@ const KEYRING_PATH = 'core/keyring';
 const FORMAT = 1; // first byte of every sealed value, so the layout can change later
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+/** Bound of the opened-metadata cache (entries); it is emptied when full. */
+const METADATA_CACHE_ENTRIES = 4096;
 
 export class WrongRootKeyError extends DecryptError {}
 
@@ -26,6 +28,12 @@ export class SealedStorage {
   /** True when this open created the storage (and so the caller should mint a root token). */
   readonly created: boolean;
   private closed = false;
+  /**
+   * Opened JSON text of entries that hold no key material or secret value (token entries, key and policy metadata),
+   * so a request does not decrypt them again; any write or delete of a path drops its entry first, so a rolled-back
+   * transaction leaves nothing stale.
+   */
+  private readonly metadata = new Map<string, string>();
   private readonly getStmt;
   private readonly putStmt;
   private readonly deleteStmt;
@@ -109,8 +117,27 @@ export class SealedStorage {
     }
   }
 
+  /**
+   * getJson for entries that are not secret, served from memory after the first open. Never for key material or
+   * secret values: those are opened per use and wiped.
+   */
+  getMetadataJson<T>(path: string): T | undefined {
+    let text = this.metadata.get(path);
+    if (text === undefined) {
+      const bytes = this.get(path);
+      if (!bytes) return undefined;
+      text = bytes.toString('utf8');
+      if (this.metadata.size >= METADATA_CACHE_ENTRIES) this.metadata.clear();
+      this.metadata.set(path, text);
+    } else {
+      this.check(path);
+    }
+    return JSON.parse(text) as T;
+  }
+
   put(path: string, value: Uint8Array): void {
     this.check(path);
+    this.metadata.delete(path);
     this.putStmt.run(path, seal(this.barrierKey, path, value));
   }
 
@@ -125,6 +152,7 @@ export class SealedStorage {
 
   delete(path: string): void {
     this.check(path);
+    this.metadata.delete(path);
     this.deleteStmt.run(path);
   }
 
@@ -143,6 +171,7 @@ export class SealedStorage {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.metadata.clear();
     this.db.close();
     this.barrierKey.fill(0);
   }

@@ -118,7 +118,7 @@ export class TokenStore {
   }
 
   private lookupHash(hash: string): TokenEntry | undefined {
-    const entry = this.storage.getJson<TokenEntry>(`token/id/${hash}`);
+    const entry = this.storage.getMetadataJson<TokenEntry>(`token/id/${hash}`);
     if (!entry) return undefined;
     if (entry.expireTimeMs > 0 && entry.expireTimeMs <= this.clock.now()) {
       this.revoke(entry);

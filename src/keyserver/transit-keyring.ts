@@ -42,7 +42,7 @@ export class TransitKeyring {
   ) {}
 
   get(name: string): TransitKey | undefined {
-    return this.storage.getJson<TransitKey>(policyPath(name));
+    return this.storage.getMetadataJson<TransitKey>(policyPath(name));
   }
 
   list(): string[] {

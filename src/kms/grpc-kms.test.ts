@@ -132,6 +132,32 @@ void describe('KMS gRPC over unix sockets', () => {
     }
   });
 
+  void it('shares one abort listener among every call in flight on a signal, and still cancels them all', async () => {
+    reset();
+    plugin.controls.hang = true;
+    const client = new GrpcKmsV2Client(plugin.endpoint, { timeoutMs: 10_000 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      // A transformer's close signal is shared like this by all of its calls (a LIST, 16 creates in flight).
+      const ac = new AbortController();
+      const calls = Array.from({ length: 40 }, () => client.encrypt(Buffer.from('seed'), { uid: 'u', signal: ac.signal }));
+      const arrived = calls.length + plugin.controls.calls.encrypt;
+      while (plugin.controls.calls.encrypt < arrived) await new Promise((r) => setTimeout(r, 10));
+      ac.abort();
+      const results = await Promise.allSettled(calls);
+      assert.deepEqual(new Set(results.map((r) => r.status)), new Set(['rejected']));
+      assert.match(String((results[0] as PromiseRejectedResult).reason), /was cancelled/);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+    } finally {
+      process.off('warning', onWarning);
+      client.close();
+      reset();
+    }
+  });
+
   void it('says the plugin is unreachable when nothing listens, within the timeout', async () => {
     const endpoint = `unix://${join(dir, 'nobody.sock')}`;
     const client = new GrpcKmsV2Client(endpoint, { timeoutMs: 300 });

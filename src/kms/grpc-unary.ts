@@ -36,13 +36,31 @@ export function callUnary<Res>(
     const metadata = new grpc.Metadata({ waitForReady: true });
     if (opts.callerSecret) metadata.set(CALLER_SECRET_METADATA, opts.callerSecret);
     const call = fn(request, metadata, { deadline: Date.now() + opts.timeoutMs }, (error, response) => {
-      opts.signal?.removeEventListener('abort', onAbort);
+      untrack?.();
       if (error) reject(toKmsError(error, method, opts.endpoint));
       else resolve(response as Res);
     });
-    const onAbort = () => call.cancel();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const untrack = opts.signal ? track(opts.signal, call) : undefined;
   });
+}
+
+/**
+ * In-flight calls by the signal that cancels them. A transformer passes its one close signal to every call it makes,
+ * so a listener per call piled up on it under load (MaxListenersExceededWarning past 10 in flight); a signal gets one
+ * listener, however many calls share it.
+ */
+const callsBySignal = new WeakMap<AbortSignal, Set<grpc.ClientUnaryCall>>();
+
+function track(signal: AbortSignal, call: grpc.ClientUnaryCall): () => void {
+  let calls = callsBySignal.get(signal);
+  if (!calls) {
+    const set = new Set<grpc.ClientUnaryCall>();
+    callsBySignal.set(signal, set);
+    signal.addEventListener('abort', () => set.forEach((c) => c.cancel()), { once: true });
+    calls = set;
+  }
+  calls.add(call);
+  return () => calls.delete(call);
 }
 
 function toKmsError(error: grpc.ServiceError, method: string, endpoint: string): Error {

@@ -44,6 +44,9 @@ export interface ApiHandlerOptions {
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
+/** Why a request's signal aborts: the response closed (client gone, or done) or the server shuts down. */
+const CLOSED = new DOMException('the request ended', 'AbortError');
+
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', uid: '', groups: ['system:unauthenticated'] };
 
 function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
@@ -225,10 +228,11 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
       authorize(user, resourceAccess(route, verb), route.name);
       rep = negotiate(req.headers.accept, { tables: method === 'GET' });
       const abort = new AbortController();
-      const stop = () => abort.abort();
+      const stop = () => abort.abort(CLOSED);
       opts.shutdown?.addEventListener('abort', stop, { once: true });
       res.once('close', () => {
-        abort.abort();
+        // A shared reason: abort() without one builds a DOMException (with its stack) on every request.
+        abort.abort(CLOSED);
         opts.shutdown?.removeEventListener('abort', stop);
       });
       if (route.watchPath) query.set('watch', 'true');

@@ -27,7 +27,8 @@ export function watchTimeoutMs(timeoutSeconds: number | undefined): number {
 export async function writeWatch(res: ServerResponse, events: AsyncIterable<ApiWatchEvent>, opts: WatchResponseOptions): Promise<void> {
   const { abort } = opts;
   const timer = setTimeout(() => abort.abort(), watchTimeoutMs(opts.timeoutSeconds));
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // No Content-Length: HTTP/1.1 chunks the body, HTTP/2 (where Transfer-Encoding is forbidden) sends DATA frames.
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
   res.flushHeaders(); // clients count the watch as started once the headers arrive
   let first = true;
   const iterator = events[Symbol.asyncIterator]();

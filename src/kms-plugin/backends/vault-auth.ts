@@ -1,5 +1,6 @@
 // How the vault-transit backend gets a Vault token:
-// - token: read from a file on each use, so whatever rotates the file (vault-agent, a mounted Secret) is followed;
+// - token: read from a file (looked at again each second, and at once after a 403), so whatever rotates the file
+//   (vault-agent, a mounted Secret) is followed;
 // - approle: log in with role_id and secret_id (both files), renew the token with renew-self before two thirds of
 //   its lease are gone, and log in again when renewal fails or Vault rejects the token;
 // - wrapped-token: a single-use response-wrapping token arrives on stdin (from `coffer up`'s supervisor, minted at each
@@ -23,9 +24,12 @@ export interface VaultAuth {
 
 /** How often a token from a file is looked up (and renewed when half its TTL is gone), as vault-kubernetes-kms does. */
 export const TOKEN_CHECK_INTERVAL_MS = 60_000;
+/** How long a token read from its file is used before the file is looked at again. */
+const TOKEN_FILE_RECHECK_MS = 1000;
 
 export class TokenFileAuth implements VaultAuth {
   private readonly file: SecretFile;
+  private current: { at: number; token: Promise<Buffer> } | undefined;
   private timer: { cancel(): void } | undefined;
   private closed = false;
 
@@ -38,11 +42,22 @@ export class TokenFileAuth implements VaultAuth {
   }
 
   token(): Promise<Buffer> {
-    return this.file.read();
+    // A stat per call is a thread-pool round trip per DEK operation; looking again after a second (or at once after
+    // a 403) follows a rotated file just as well.
+    const now = Date.now();
+    if (!this.current || now - this.current.at >= TOKEN_FILE_RECHECK_MS) {
+      const read = { at: now, token: this.file.read() };
+      read.token.catch(() => {
+        if (this.current === read) this.current = undefined; // a failed read is not kept for a second
+      });
+      this.current = read;
+    }
+    return this.current.token;
   }
 
   rejected(): void {
     // Nothing to log in with: the file's owner rotates it, and the next read picks up a new one.
+    this.current = undefined;
   }
 
   private scheduleCheck(): void {
