@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '../src/apiserver/api-server.js';
 import { IDLE_TIMEOUT_MS } from '../src/apiserver/http/secure-server.js';
-import { ensureServerCredentials } from '../src/apiserver/tls/server-credentials.js';
+import { ensureServerCredentials } from '../src/lib/tls/server-credentials.js';
 import { loadEncryptionConfiguration } from '../src/encryption/encryption-config.js';
 import { EncryptionEngine } from '../src/encryption/encryption-engine.js';
 import { startBase64KmsPlugin } from '../src/kms/testing/base64-kms-plugin.js';
