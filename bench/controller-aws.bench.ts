@@ -18,7 +18,7 @@ import { startExternalSecretsController } from '../src/controller/external-secre
 import { loadEncryptionConfiguration } from '../src/encryption/encryption-config.js';
 import { EncryptionEngine } from '../src/encryption/encryption-engine.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { startAwsTestServer } from '../src/testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer } from '../src/lab/aws-test-server/aws-test-server.js';
 
 const NS = 'bench-aws';
 const EXTERNAL_SECRETS = 1000;

@@ -10,7 +10,7 @@ import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import pino from 'pino';
 import { GrpcKmsV2Client } from '../src/kms/grpc-v2-client.js';
 import { startKmsPlugin } from '../src/kms-plugin/kms-plugin.js';
-import { startAwsTestServer } from '../src/testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer } from '../src/lab/aws-test-server/aws-test-server.js';
 
 const CONCURRENCY = 16;
 const MS = 1000;

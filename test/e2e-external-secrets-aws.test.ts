@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startAwsTestServer, type AwsTestServer, type Identity } from '../src/testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer, type Identity } from '../src/lab/aws-test-server/aws-test-server.js';
 import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface KubeObject {

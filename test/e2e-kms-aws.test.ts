@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeEncryptedObject } from '../src/encryption/kms-v2-encrypted-object.js';
 import { openEtcdStore } from '../src/storage/etcd/etcd-store.js';
 import { startEtcd, type EtcdProcess } from '../src/storage/etcd/testing/etcd-process.js';
-import { startAwsTestServer, type AwsTestServer, type Identity } from '../src/testing/aws-test-server/aws-test-server.js';
+import { startAwsTestServer, type AwsTestServer, type Identity } from '../src/lab/aws-test-server/aws-test-server.js';
 import { freePort, run, runWithInput, startCoffer, until, type CofferChild } from './support/processes.js';
 
 const PREFIX = 'k8s:enc:kms:v2:aws:';
