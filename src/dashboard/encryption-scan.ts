@@ -68,7 +68,7 @@ export interface ScanSource {
   /** A source for one pass; `release` is called after it. */
   acquire(): Promise<{ source: Source; release(): Promise<void> }>;
   /** Change notices of what the source reads; absent for a source that does not change (a snapshot file). */
-  watch?(onChange: () => void, signal: AbortSignal): void;
+  watch?: (onChange: () => void, signal: AbortSignal) => void;
   close(): Promise<void>;
 }
 
@@ -175,11 +175,11 @@ export function sourceScanProvider(src: ScanSource, opts: { configFile?: string;
     }
   }
   async function withSource<T>(fn: (s: Source) => Promise<T>): Promise<T> {
-    const { source, release } = await src.acquire();
+    const held = await src.acquire();
     try {
-      return await fn(source);
+      return await fn(held.source);
     } finally {
-      await release();
+      await held.release();
     }
   }
   return {
