@@ -160,7 +160,7 @@ function RotationView() {
         ? html`<p class="stage">Stage (<code>coffer rotate status</code>): <strong data-test="rotation-stage">${r.stage}</strong>
             ${r.from ? html` <span class="muted">${r.resource}: <code>${r.from}</code> → <code>${r.to}</code></span>` : ''}</p>
             <p>${r.error ?? STAGE_WORDS[r.stage] ?? ''} Next step: <code data-test="rotation-next">${r.next}</code></p>`
-        : html`<p class="muted" data-test="rotation-stage">No EncryptionConfiguration given, so no rotation can be followed (${d.configError}).</p>`}
+        : html`<p class="muted" data-test="rotation-stage">No rotation can be followed: ${d.configError}.</p>`}
       <p class="big">Stale ${secrets.resource ?? 'secrets'}: <strong data-test="rotation-stale">${fmt(secrets.stale)}</strong> of ${secrets.total}</p>
       <progress max=${secrets.total || 1} value=${done} aria-label="re-encrypted"></progress>
       <p class="muted">The stage is read from the rotation's state file beside the configuration, the counts from the stored objects; both update live as they change.</p>
