@@ -1,8 +1,9 @@
 // Issue 17's "Must show", in Debian's chromium driven by playwright-core against real processes: `coffer up` (aesgcm
 // from a given EncryptionConfiguration reloaded every second, a token file and an authorization policy, its
 // in-process External Secrets controller) and `coffer keyserver` (the Vault-compatible KV the ExternalSecret reads).
-// Sign in with the one-time link; the counts change when Secrets are written under a new key; a rotation's stale
-// count falls to 0 as Secrets are rewritten through the API; an ExternalSecret turns failed when its key is removed;
+// Sign in with the one-time link; the counts change when Secrets are written under a new key; a `coffer rotate` run's
+// stage and stale count follow it live, the count falling to 0 as Secrets are rewritten through the API; the lab runs
+// from the page with live progress, beside the seed's table; an ExternalSecret turns failed when its key is removed;
 // a user without list rights on Secrets gets a "not allowed" panel; every dashboard path is 401 without a session;
 // no Secret value reaches the DOM or the network. Screenshots of each view, at 1280x800 and phone width, go to
 // $DASHBOARD_SCREENSHOTS_DIR (scripts/dashboard-screenshots.mjs points it at docs/screenshots/) or a temp dir.
@@ -13,10 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { freePort, run, runWithInput, startCoffer, until, type CofferChild } from './support/processes.js';
+import { COFFER_BIN, freePort, run, runWithInput, startCoffer, until, type CofferChild } from './support/processes.js';
 
 const KEY1 = Buffer.alloc(32, 1).toString('base64');
-const KEY2 = Buffer.alloc(32, 2).toString('base64');
 const config = (keys: [string, string][]) => `apiVersion: apiserver.config.k8s.io/v1
 kind: EncryptionConfiguration
 resources:
@@ -44,6 +44,9 @@ void describe('dashboard in a browser (coffer up + keyserver, Debian chromium)',
   let vaultUrl: string;
   let rootToken: string;
   const bodies: string[] = [];
+  /** `coffer rotate <step>` against the test's server and configuration file. */
+  const rotate = (step: string, ...more: string[]) =>
+    run(process.execPath, [COFFER_BIN, 'rotate', step, '--encryption-config', join(dir, 'encryption-config.yaml'), '--kubeconfig', join(dir, 'data', 'kubeconfig'), ...more]);
   const kubectl = async (...args: string[]) => (await run('kubectl', ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache'), ...args])).stdout;
   const apply = (manifest: string) => runWithInput('kubectl', ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache'), 'apply', '-f', '-'], manifest);
   async function vault(method: string, path: string, body?: unknown): Promise<Record<string, unknown> | undefined> {
@@ -178,9 +181,10 @@ void describe('dashboard in a browser (coffer up + keyserver, Debian chromium)',
     await waitText(page, '[data-test="row-secrets"] [data-test="stale"]', /^0$/);
     await shot(page, 'encryption-1280');
 
-    // Rotation, stage prepare + promote by hand: key2 first, key1 still read.
-    await writeFile(join(dir, 'encryption-config.yaml'), config([['key2', KEY2], ['key1', KEY1]]));
-    await until(() => /encryption configuration reloaded/.test(up.out()), 'the API server to reload the configuration', 30_000);
+    // A rotation with `coffer rotate`: prepare (key2 second, read only), then promote (key2 writes, key1 still read).
+    await rotate('prepare', '--provider', 'aesgcm', '--key-name', 'key2');
+    await waitText(page, '[data-test="encryption-config"]', /aesgcm keys: key1, key2\s*writes \(aesgcm\/key1\)/);
+    await rotate('promote');
     await waitText(page, '[data-test="row-secrets"] [data-test="stale"]', /^3$/);
     for (const i of [0, 1]) await kubectl('create', 'secret', 'generic', `new-${i}`, `--from-literal=v=${CANARIES[1]}`);
     await waitText(page, '[data-test="row-secrets"] [data-test="writer-aesgcm/key2"]', /: 2$/);
@@ -194,10 +198,11 @@ void describe('dashboard in a browser (coffer up + keyserver, Debian chromium)',
     await shot(page, 'encryption-drilldown-1280');
   });
 
-  void it("follows a rotation's re-encryption live until the stale count reaches 0", async () => {
+  void it("follows `coffer rotate`'s stage and the re-encryption live until the stale count reaches 0", async () => {
     await view(page, 'rotation');
     await waitText(page, '[data-test="rotation-stale"]', /^3$/);
-    await waitText(page, '[data-test="rotation-stage"]', /reencrypting/);
+    await waitText(page, '[data-test="rotation-stage"]', /^promoted$/);
+    await waitText(page, '[data-test="rotation-next"]', /coffer rotate reencrypt/);
     await shot(page, 'rotation-in-progress-1280');
     // `coffer reencrypt`'s method: GET + PUT of each object unchanged, so the API server rewrites it with the write key.
     for (const i of [0, 1, 2]) {
@@ -205,8 +210,14 @@ void describe('dashboard in a browser (coffer up + keyserver, Debian chromium)',
       await runWithInput('kubectl', ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache'), 'replace', '-f', '-'], json);
       await waitText(page, '[data-test="rotation-stale"]', new RegExp(`^${2 - i}$`));
     }
-    await waitText(page, '[data-test="rotation-stage"]', /reencrypt finished/);
+    // The stage moves only when `coffer rotate` says so: reencrypt (nothing stale is left to rewrite), then prune.
+    assert.equal(await page.textContent('[data-test="rotation-stage"]'), 'promoted');
+    await rotate('reencrypt', '--data-dir', join(dir, 'data'));
+    await waitText(page, '[data-test="rotation-stage"]', /^reencrypted$/);
     await shot(page, 'rotation-done-1280');
+    await rotate('prune', '--data-dir', join(dir, 'data'));
+    await waitText(page, '[data-test="rotation-stage"]', /^pruned$/);
+    await waitText(page, '[data-test="rotation-next"]', /rotation finished/);
   });
 
   void it('shows an ExternalSecret turn failed when its key is removed from the key server', async () => {
@@ -255,18 +266,28 @@ spec:
     await shot(page, 'kms-1280');
   });
 
-  void it('runs the lab from the page with live progress, and shows its report honest about the subset it ran', async () => {
+  void it('runs the lab from the page with live progress, and shows its report beside the seed, honest about the subset', async () => {
     await view(page, 'lab');
+    // One variant and one column: a run of seconds (the whole lab takes many minutes), which the page says.
+    await waitText(page, '[data-test="lab-run"]', /one variant and one column .* take seconds/);
     await page.fill('input[name="rows"]', 'identity/sqlite');
-    await page.fill('input[name="columns"]', 'disk,etcd');
+    await page.fill('input[name="columns"]', 'disk');
     await page.click('[data-test="lab-run"] button[type="submit"]');
-    await waitText(page, '[data-test="lab-progress"]', /lab: /);
+    await waitText(page, '[data-test="lab-status"]', /running|finished/);
+    // Progress lines arrive while it runs (the live stream); the last ones stay after it ends.
+    await waitText(page, '[data-test="lab-progress"]', /identity\/sqlite: .*(deployment|API server|planting)/, 120_000);
     // Exit 2: an attack could not run (its cell is ?); the report is still written, as `coffer lab` does.
     await waitText(page, '[data-test="lab-status"]', /finished \(exit [02]\)/, 300_000);
     await waitText(page, '[data-test="lab-subset"]', /did not try RAM/);
     const marks = await page.$$eval('[data-test="lab-table"] td[data-mark]', (tds) => tds.map((td) => td.getAttribute('data-mark')));
-    assert.equal(marks.length, 2);
+    assert.equal(marks.length, 1);
     assert.ok(!marks.includes('✓✓'), `a subset shows no ✓✓: ${marks.join(' ')}`);
+    // The seed's marks (src/lab/seed-table.ts: native Secrets are ✗ on disk) beside the lab's measured one.
+    const seed = await page.$$eval('[data-test="lab-seed-table"] tbody tr', (trs) =>
+      trs.map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('td[data-seed="disk"]')?.textContent, tr.querySelector('td[data-lab="disk"]')?.textContent?.trim()]));
+    assert.deepEqual(seed, [['Native Kubernetes Secrets', '✗', marks[0]]]);
+    // A cell the lab could not measure (?, e.g. an attack timed out on a loaded machine) is no difference.
+    await waitText(page, '[data-test="lab-differences"]', marks[0] === '✗' || marks[0] === '?' ? /agrees with the seed/ : /native \/ disk/);
     await shot(page, 'lab-1280');
   });
 

@@ -1,6 +1,7 @@
 // `coffer dashboard --kubeconfig FILE --etcd-endpoints URL`: the dashboard against a cluster it does not run, here
 // `coffer up` on a real etcd (as a kube-apiserver would be). Without a session every path is 401; the one-time link
 // signs in; the encryption view counts what etcd holds and the views reach the API server as the kubeconfig's user.
+// With --snapshot (an `etcdctl snapshot save` file, as the operations commands take it) it counts the same.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -69,5 +70,22 @@ void describe('coffer dashboard --kubeconfig against coffer up on etcd', () => {
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
     assert.ok(!dash.out().includes('dashboard-cmd-canary'));
+  });
+
+  void it('reads an etcd snapshot file with --snapshot, counting what the live etcd holds', async () => {
+    const snapshot = join(dir, 'etcd.snapshot');
+    await run('etcdctl', ['--endpoints', etcd.endpoints.join(','), 'snapshot', 'save', snapshot]);
+    const port = await freePort();
+    const { child, match } = await startCoffer(['dashboard', '--kubeconfig', join(dir, 'data', 'kubeconfig'), '--listen', `127.0.0.1:${port}`, '--cert-dir', join(dir, 'dash'),
+      '--snapshot', snapshot, '--encryption-config', join(`${join(dir, 'data')}.keys`, 'encryption-config.yaml')], /Dashboard: open (https:\/\/\S+)/, 'coffer dashboard --snapshot');
+    try {
+      const signIn = await get(match[1]!);
+      const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+      const enc = JSON.parse((await get(`${new URL(match[1]!).origin}/dashboard/api/encryption`, cookie)).body) as { source: string; resources: { resource: string }[] };
+      assert.match(enc.source, /etcd\.snapshot/);
+      assert.deepEqual(enc.resources.find((r) => r.resource === 'secrets'), { resource: 'secrets', total: 1, byWriter: { 'aesgcm/key1': 1 }, plaintext: 0, unknown: 0, stale: 0 });
+    } finally {
+      await child.stop();
+    }
   });
 });

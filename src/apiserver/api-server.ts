@@ -28,7 +28,11 @@ export interface ApiServerOptions {
   port: number;
   store: Store;
   /** An EncryptionEngine, or a ReloadingEncryptionEngine that swaps configurations; its KMS probes feed /readyz. */
-  engine: TransformerSource & { readonly healthProbes?: readonly KmsProbe[]; readonly configHash?: string };
+  engine: TransformerSource & {
+    readonly healthProbes?: readonly KmsProbe[];
+    readonly configHash?: string;
+    readonly kmsV2WriteDeadlines?: readonly { name: string; deadline: number | undefined }[];
+  };
   /** Bearer tokens besides the generated admin token (kube-apiserver --token-auth-file). */
   tokens?: Iterable<[string, UserInfo]>;
   /** Authorization rules; without them every authenticated user may do everything. */
@@ -107,6 +111,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = new ApiMetrics({ processMetrics: opts.processMetrics ?? false });
   metrics.reportEncryptionConfig(() => opts.engine.configHash);
+  metrics.reportKmsV2WriteDeadlines(() => opts.engine.kmsV2WriteDeadlines ?? []);
   const stores = createResourceStores({
     store: opts.store,
     engine: opts.engine,

@@ -68,6 +68,25 @@ export class ApiMetrics {
     });
   }
 
+  /**
+   * Coffer's own coffer_kmsv2_write_deadline_timestamp_seconds: per KMS v2 provider, when writes will be refused unless
+   * the plugin answers a good Status first (the last good Status plus the write TTL, 3 min upstream; k8s.io/apiserver
+   * pkg/server/options/encryptionconfig config.go, rotateDEKOnKeyIDChange). kube-apiserver keeps this deadline but
+   * exports no metric for it; while the KMS is down it is the time left before writes fail.
+   */
+  reportKmsV2WriteDeadlines(deadlines: () => readonly { name: string; deadline: number | undefined }[]): void {
+    new Gauge({
+      name: 'coffer_kmsv2_write_deadline_timestamp_seconds',
+      help: 'When KMS v2 writes are refused unless the plugin answers a good Status first (Unix seconds), by provider.',
+      labelNames: ['provider_name'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of deadlines()) if (d.deadline !== undefined) this.set({ provider_name: d.name }, d.deadline / 1000);
+      },
+    });
+  }
+
   /** Counts a finished request; watches are counted but kept out of the latency histogram, as their length is the client's. */
   observe(labels: RequestLabels, code: number, seconds: number): void {
     this.requests.inc({ ...labels, code: String(code) });

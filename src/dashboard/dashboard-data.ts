@@ -162,6 +162,8 @@ export interface MetricsPoint {
   /** KMS plugin operations: totals, errors and latency sums. */
   kms: { encrypt: number; decrypt: number; errors: number; encryptSeconds: number; decryptSeconds: number } | null;
   kmsHealth: { healthy: boolean; text: string; keyId: string | null } | null;
+  /** Per KMS v2 provider, when the API server refuses writes unless a good Status comes first (epoch ms). */
+  kmsWriteDeadlines: { provider: string; at: number }[];
   transformations: { ok: number; failed: number };
   providerCalls: number;
 }
@@ -172,6 +174,7 @@ const API_FAMILIES = new Set([
   'apiserver_request_duration_seconds_count',
   'apiserver_storage_transformation_operations_total',
   'externalsecret_provider_api_calls_count',
+  'coffer_kmsv2_write_deadline_timestamp_seconds',
 ]);
 const PLUGIN_FAMILIES = new Set([
   'coffer_kms_plugin_operations_total',
@@ -180,8 +183,12 @@ const PLUGIN_FAMILIES = new Set([
   'coffer_kms_plugin_current_key_id',
 ]);
 
+/** A plugin that is stopped or hung answers nothing; 3 s is what the page waits before saying so. */
+const PLUGIN_TIMEOUT_MS = 3_000;
+
 async function fetchText(url: string, signal?: AbortSignal): Promise<{ ok: boolean; text: string }> {
-  const r = await fetch(url, { ...(signal ? { signal } : {}) });
+  const timeout = AbortSignal.timeout(PLUGIN_TIMEOUT_MS);
+  const r = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
   return { ok: r.ok, text: (await r.text()).slice(0, 4 * 1024 * 1024) };
 }
 
@@ -228,6 +235,9 @@ export async function scrapeMetrics(
     requestSeconds: { sum: sum(s, 'apiserver_request_duration_seconds_sum'), count: sum(s, 'apiserver_request_duration_seconds_count') },
     kms,
     kmsHealth,
+    kmsWriteDeadlines: s
+      .filter((x) => x.name === 'coffer_kmsv2_write_deadline_timestamp_seconds')
+      .map((x) => ({ provider: x.labels.provider_name ?? '', at: x.value * 1000 })),
     transformations: { ok: transformed(true), failed: transformed(false) },
     providerCalls: sum(s, 'externalsecret_provider_api_calls_count'),
   };

@@ -1,15 +1,18 @@
 // The dashboard's scan over a real SQLite store, with values written by the real encryption engine under two keys,
-// plaintext, and a foreign prefix: counts per writer, stale for the configuration, the storage keys behind a count,
-// and a change notice from the store's watch and from the configuration file.
+// plaintext, and a foreign prefix: counts per writer, stale for the configuration (the same counts as the operations
+// scan behind `coffer encryption status`), the storage keys behind a count, `coffer rotate status`'s stage, and change
+// notices from the store's watch, the configuration file and the rotation state file.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadEncryptionConfiguration } from '../encryption/encryption-config.js';
+import { loadEncryptionConfiguration, readEncryptionConfigurationFile } from '../encryption/encryption-config.js';
 import { EncryptionEngine } from '../encryption/encryption-engine.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { storeScanProvider, writerOf } from './encryption-scan.js';
+import { rotatePrepare } from '../operations/rotate.js';
+import { scanSource } from '../operations/scan.js';
+import { sourceScanProvider, storeSource } from './encryption-scan.js';
 
 const KEY1 = Buffer.alloc(32, 1).toString('base64');
 const KEY2 = Buffer.alloc(32, 2).toString('base64');
@@ -28,6 +31,7 @@ const PLAINTEXT = Buffer.from('k8s\0plain-secret-value');
 void describe('dashboard encryption scan over a Store', () => {
   let dir: string;
   let store: SqliteStore;
+  const provider = (configFile?: string) => sourceScanProvider(storeSource(store, 'test store', '/registry/'), configFile ? { configFile } : {});
   const put = async (key: string, text: string, names: [string, string][]) => {
     const engine = await EncryptionEngine.create(loadEncryptionConfiguration(config(names)));
     const t = engine.transformerFor({ group: '', resource: 'secrets' });
@@ -51,16 +55,8 @@ void describe('dashboard encryption scan over a Store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  void it('labels stored values by their prefix without decrypting', () => {
-    assert.deepEqual(writerOf(PLAINTEXT), { label: 'identity', kind: 'plaintext' });
-    assert.deepEqual(writerOf(Buffer.from('k8s:enc:aescbc:v1:k:xx')), { label: 'aescbc/k', kind: 'encrypted' });
-    assert.deepEqual(writerOf(Buffer.from('k8s:enc:kms:v1:vault:xx')), { label: 'kms-v1/vault', kind: 'encrypted' });
-    assert.equal(writerOf(Buffer.from('k8s:enc:kms:v2:p:not-protobuf')).kind, 'unknown');
-    assert.deepEqual(writerOf(Buffer.from('k8s:enc:vault:v1:x:opaque')), { label: 'unknown "k8s:enc:vault:v1:"', kind: 'unknown' });
-  });
-
   void it('counts per resource and writer, plaintext, unknown and stale for the configuration', async () => {
-    const scan = await storeScanProvider(store, { description: 'test store', configFile: join(dir, 'config.yaml') }).scan({});
+    const scan = await provider(join(dir, 'config.yaml')).scan({});
     const secrets = scan.resources.find((r) => r.resource === 'secrets');
     assert.deepEqual(secrets, {
       resource: 'secrets',
@@ -79,16 +75,23 @@ void describe('dashboard encryption scan over a Store', () => {
       { type: 'identity', keys: [] },
     ]);
     assert.ok(!JSON.stringify(scan).includes(KEY1) && !JSON.stringify(scan).includes('plain-secret-value'), 'no key or value in the scan');
+    // One classifier: the counts are those of the operations scan behind `coffer encryption status`.
+    const ops = await scanSource((await storeSource(store, 'test store', '/registry/').acquire()).source, {
+      prefix: '/registry/',
+      config: await readEncryptionConfigurationFile(join(dir, 'config.yaml')),
+    });
+    assert.deepEqual(scan.resources, ops.resources);
+    assert.equal(scan.rotation?.stage, 'start');
   });
 
   void it('without a configuration counts everything and says why stale is unknown', async () => {
-    const scan = await storeScanProvider(store, { description: 'test store' }).scan({});
+    const scan = await provider().scan({});
     assert.equal(scan.resources.find((r) => r.resource === 'secrets')?.stale, null);
     assert.match(scan.configError ?? '', /no EncryptionConfiguration given/);
   });
 
   void it('lists the storage keys behind a count, names only', async () => {
-    const p = storeScanProvider(store, { description: 'test store', configFile: join(dir, 'config.yaml') });
+    const p = provider(join(dir, 'config.yaml'));
     assert.deepEqual(await p.keys('secrets', { kind: 'writer', writer: 'aesgcm/key1' }, { limit: 10 }), { keys: ['/registry/secrets/a/one', '/registry/secrets/a/two'], more: false });
     assert.deepEqual(await p.keys('secrets', { kind: 'stale' }, { limit: 2 }), { keys: ['/registry/secrets/a/one', '/registry/secrets/a/two'], more: true });
     assert.deepEqual(await p.keys('secrets', { kind: 'plaintext' }, { limit: 10 }), { keys: ['/registry/secrets/b/plain'], more: false });
@@ -96,7 +99,7 @@ void describe('dashboard encryption scan over a Store', () => {
   });
 
   void it('notices a stored change and a configuration change through watches', async () => {
-    const p = storeScanProvider(store, { description: 'test store', configFile: join(dir, 'config.yaml') });
+    const p = provider(join(dir, 'config.yaml'));
     const ac = new AbortController();
     let changes = 0;
     let notify: () => void = () => undefined;
@@ -119,6 +122,27 @@ void describe('dashboard encryption scan over a Store', () => {
       await writeFile(join(dir, 'config.yaml'), config([['key1', KEY1]]));
       await seen;
       assert.ok(changes >= 2);
+    } finally {
+      ac.abort();
+    }
+  });
+
+  void it("shows `coffer rotate status`'s stage, and hears each stage's state file", async () => {
+    await writeFile(join(dir, 'config.yaml'), config([['key2', KEY2], ['key1', KEY1]]));
+    const p = provider(join(dir, 'config.yaml'));
+    const ac = new AbortController();
+    let heard!: () => void;
+    const changed = new Promise<void>((r) => (heard = r));
+    p.watch(() => heard(), ac.signal);
+    try {
+      await rotatePrepare({ encryptionConfig: join(dir, 'config.yaml'), kubeconfigs: [], reloadIntervalMs: 0, log: () => undefined }, { resource: 'secrets', keyName: 'key3' });
+      await changed;
+      const scan = await p.scan({});
+      assert.deepEqual(scan.rotation, { stage: 'prepared', next: 'coffer rotate promote', resource: 'secrets', from: 'aesgcm/key2', to: 'aesgcm/key3' });
+      // Prepared: key3 is second and writes nothing yet; key2 still writes, so only what key2 did not write is stale.
+      const secrets = scan.resources.find((r) => r.resource === 'secrets')!;
+      assert.equal(secrets.stale, secrets.total - (secrets.byWriter['aesgcm/key2'] ?? 0));
+      assert.ok(!JSON.stringify(scan).includes(KEY2), 'no key in the scan');
     } finally {
       ac.abort();
     }

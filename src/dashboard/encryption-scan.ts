@@ -1,25 +1,18 @@
-// What the dashboard needs from the encryption-status scan (`coffer encryption status`, issue 15): per resource, how
-// many stored objects each provider/key/key_id wrote, how many are plaintext, have an unknown prefix, or are stale for
-// the current EncryptionConfiguration, and the storage keys behind each count. Read from stored bytes only, never
-// decrypting. This file holds the interface and a small implementation over a Store; once src/operations lands, the
-// provider should be built on its scanSource() and Source instead (see docs/dashboard.md, "Wiring").
+// The dashboard's encryption and rotation views over the operations scan (src/operations/scan.ts), so the page and
+// `coffer encryption status` count the same way: per resource, objects by provider/key/key_id, plaintext, unknown
+// prefix, and stale for the EncryptionConfiguration (and the KMS v2 plugins' current key_ids), read from stored
+// bytes only, never decrypting. The rotation stage is `coffer rotate status`'s. What this file adds is what a page
+// needs beyond one command run: a fresh pass per change notice, the keys behind one count, and the change notices.
 import { watch as watchFile } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys, type EncryptionConfiguration, type ProviderConfig } from '../encryption/encryption-config.js';
-import { providersFor } from '../encryption/encryption-config-resolution.js';
-import { decodeEncryptedObject, keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys, type EncryptionConfiguration } from '../encryption/encryption-config.js';
+import { probeKmsV2 } from '../operations/config-health.js';
+import { rotationStatus, stateFileOf } from '../operations/rotate.js';
+import { classifyEntry, keyNamesOf, keyPrefixOf, resourceOfKey, scanSource, type ResourceCounts } from '../operations/scan.js';
+import { pagedEntries, type Source } from '../operations/source.js';
 import type { Store } from '../storage/store.js';
 
-export interface ResourceCounts {
-  resource: string;
-  total: number;
-  /** Objects per writer label: `aesgcm/key1`, `kms-v2/name/sha256:<hex of key_id>`, `identity`, `unknown "k8s:enc:x:v1:"`. */
-  byWriter: Record<string, number>;
-  plaintext: number;
-  unknown: number;
-  /** null when no configuration is known. */
-  stale: number | null;
-}
+export type { ResourceCounts };
 
 /** A provider of the configuration, in order, without key material. */
 export interface ProviderSummary {
@@ -37,6 +30,17 @@ export interface ConfigSummary {
   rules: { resources: string[]; providers: ProviderSummary[] }[];
 }
 
+/** `coffer rotate status`: the stage of a local-key rotation of the configuration file, and the next step. */
+export interface RotationSummary {
+  stage: string;
+  next: string;
+  resource?: string;
+  from?: string;
+  to?: string;
+  /** Why the stage could not be read (an unreadable state file), in plain words. */
+  error?: string;
+}
+
 export interface EncryptionScan {
   /** Where the values were read (a store or source description, never a credential). */
   source: string;
@@ -45,6 +49,7 @@ export interface EncryptionScan {
   config: ConfigSummary | null;
   /** Why the configuration is missing or unreadable, in plain words. */
   configError?: string;
+  rotation: RotationSummary | null;
 }
 
 export type KeyFilter = { kind: 'stale' | 'plaintext' | 'unknown' } | { kind: 'writer'; writer: string };
@@ -57,41 +62,65 @@ export interface EncryptionScanProvider {
   watch(onChange: () => void, signal: AbortSignal): void;
 }
 
-const ENC = 'k8s:enc:';
-
-/** Writer label of a stored value, read from its prefix; the value itself is never kept or shown. */
-export function writerOf(value: Uint8Array): { label: string; kind: 'plaintext' | 'unknown' | 'encrypted' } {
-  const head = Buffer.from(value.buffer, value.byteOffset, Math.min(value.byteLength, 300)).toString('latin1');
-  if (!head.startsWith(ENC)) return { label: 'identity', kind: 'plaintext' };
-  const [, , provider, version, name] = head.split(':', 5);
-  const unknown = { label: `unknown ${JSON.stringify(`${ENC}${provider ?? ''}:${version ?? ''}:`.replace(/[^\x20-\x7e]/g, '?'))}`, kind: 'unknown' as const };
-  if (name === undefined || name.length > 250) return unknown;
-  if (['aescbc', 'aesgcm', 'secretbox'].includes(provider!) && version === 'v1') return { label: `${provider}/${name}`, kind: 'encrypted' };
-  if (provider === 'kms' && version === 'v1') return { label: `kms-v1/${name}`, kind: 'encrypted' };
-  if (provider === 'kms' && version === 'v2') {
-    const at = `${ENC}kms:v2:${name}:`.length;
-    try {
-      const keyId = decodeEncryptedObject(value.subarray(at)).keyId;
-      return { label: `kms-v2/${name}/${keyIdHash(keyId) || '(empty key_id)'}`, kind: 'encrypted' };
-    } catch {
-      return unknown;
-    }
-  }
-  return unknown;
+/** Where a scan reads: a source opened per pass (a fresh copy of a SQLite store) or kept open, and its change notices. */
+export interface ScanSource {
+  description: string;
+  /** A source for one pass; `release` is called after it. */
+  acquire(): Promise<{ source: Source; release(): Promise<void> }>;
+  /** Change notices of what the source reads; absent for a source that does not change (a snapshot file). */
+  watch?: (onChange: () => void, signal: AbortSignal) => void;
+  close(): Promise<void>;
 }
 
-function firstWriter(p: ProviderConfig | undefined): string {
-  if (!p || p.type === 'identity') return 'identity';
-  if (p.type === 'kms') return p.apiVersion === 'v1' ? `kms-v1/${p.name}` : `kms-v2/${p.name}/`;
+/** A source kept open for the dashboard's life (a live store, an etcd, a snapshot file). */
+export function openedSource(source: Source, watch?: ScanSource['watch']): ScanSource {
+  return {
+    description: source.description,
+    acquire: async () => ({ source, release: async () => undefined }),
+    ...(watch ? { watch } : {}),
+    close: () => source.close(),
+  };
+}
+
+/** A Store (Coffer's own, SQLite or etcd) read as a Source, with its watch as the change notice. */
+export function storeSource(store: Store, description: string, prefix: string): ScanSource {
+  const source: Source = { description, entries: (p, o) => pagedEntries(store, p, o), close: async () => undefined };
+  return openedSource(source, watchStore(store, prefix));
+}
+
+/** A store's watch of everything under `prefix` as change notices, re-opened from the current revision when it ends. */
+export function watchStore(store: Pick<Store, 'watch' | 'currentRevision'>, prefix: string): NonNullable<ScanSource['watch']> {
+  return (onChange, signal) =>
+    void (async () => {
+      for (;;) {
+        try {
+          const from = await store.currentRevision({ signal });
+          for await (const _ of store.watch(prefix, { fromRevision: from, signal })) onChange();
+        } catch {
+          // compacted or the store restarting: start again from the current revision
+        }
+        if (signal.aborted) return;
+        await new Promise((r) => setTimeout(r, 1000));
+        onChange();
+      }
+    })();
+}
+
+/** Calls `onChange` when one of the named files in `dir` is written, created or renamed over. */
+export function watchFiles(dir: string, names: string[], onChange: () => void, signal: AbortSignal): void {
+  const w = watchFile(dir, (_event, file) => {
+    if (file && names.includes(file.toString())) onChange();
+  });
+  w.on('error', () => undefined);
+  signal.addEventListener('abort', () => w.close(), { once: true });
+}
+
+const kmsV2Providers = (c: EncryptionConfiguration) => c.resources.some((r) => r.providers.some((p) => p.type === 'kms' && p.apiVersion === 'v2'));
+
+function firstWriter(p: EncryptionConfiguration['resources'][number]['providers'][number]): string {
+  if (p.type === 'identity') return 'identity';
+  if (p.type === 'kms') return p.apiVersion === 'v1' ? `kms-v1/${p.name}` : `kms-v2/${p.name}`;
   return `${p.type}/${p.keys[0]?.name ?? ''}`;
-}
-
-/** Stale: not written by the first provider (and key) of the resource's rule. KMS v2 matches by name here. */
-function isStale(label: string, config: EncryptionConfiguration, resource: string): boolean {
-  const dot = resource.indexOf('.');
-  const gr = dot > 0 ? { group: resource.slice(dot + 1), resource: resource.slice(0, dot) } : { group: '', resource };
-  const first = firstWriter(providersFor(config, gr.group, gr.resource)?.[0]);
-  return first.endsWith('/') ? !label.startsWith(first) : label !== first;
 }
 
 export function summarizeConfig(config: EncryptionConfiguration): ConfigSummary {
@@ -102,114 +131,93 @@ export function summarizeConfig(config: EncryptionConfiguration): ConfigSummary 
       providers: r.providers.map((p, i) => ({
         type: p.type === 'kms' ? `kms-${p.apiVersion}` : p.type,
         keys: p.type === 'kms' ? [p.name] : p.type === 'identity' ? [] : p.keys.map((k) => k.name),
-        ...(i === 0 ? { writes: firstWriter(p).replace(/\/$/, '') } : {}),
+        ...(i === 0 ? { writes: firstWriter(p) } : {}),
       })),
     })),
   };
 }
 
-/** Over a Store (Coffer's own, SQLite or etcd) with kube-apiserver's key layout `<prefix><resource>/...`. */
-export function storeScanProvider(store: Store, opts: { description: string; configFile?: string; prefix?: string }): EncryptionScanProvider {
+async function rotationOf(configFile: string): Promise<RotationSummary> {
+  try {
+    const s = await rotationStatus(configFile);
+    const key = (k: { type: string; name: string }) => `${k.type}/${k.name}`;
+    return {
+      stage: s.stage,
+      next: s.next,
+      ...(s.state ? { resource: s.state.resource, from: key(s.state.from), to: key(s.state.to) } : s.writes ? { to: key(s.writes) } : {}),
+    };
+  } catch (e) {
+    return { stage: 'unknown', next: 'coffer rotate status', error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * The scan over a source with kube-apiserver's key layout `<prefix><resource>/...`. With a configuration file, stale
+ * objects are counted, the KMS v2 plugins it names are asked for their current key_id (as `coffer encryption status`
+ * does), and the rotation stage is read beside it.
+ */
+export function sourceScanProvider(src: ScanSource, opts: { configFile?: string; prefix?: string }): EncryptionScanProvider {
   const prefix = opts.prefix ?? '/registry/';
-  // kube-apiserver keeps core resources at <prefix><resource>/ and others (custom resources) at <prefix><group>/<resource>/;
-  // the dashboard names the latter `<resource>.<group>`, as kubectl does.
-  const resourceOf = (key: string) => {
-    const [first, second, third] = key.slice(prefix.length).split('/', 3);
-    if (!first || second === undefined) return undefined;
-    return first.includes('.') && third !== undefined ? `${second}.${first}` : first;
-  };
-  const keyPrefixOf = (resource: string) => {
-    const dot = resource.indexOf('.');
-    return dot > 0 ? `${prefix}${resource.slice(dot + 1)}/${resource.slice(0, dot)}/` : `${prefix}${resource}/`;
-  };
-  async function readConfig(): Promise<{ config?: EncryptionConfiguration; error?: string }> {
-    if (!opts.configFile) return { error: 'no EncryptionConfiguration given, so stale objects cannot be told apart' };
+  async function withConfig<T>(fn: (c: { config?: EncryptionConfiguration; error?: string; kmsV2KeyIds?: Map<string, string> }) => Promise<T>): Promise<T> {
+    if (!opts.configFile) return fn({ error: 'no EncryptionConfiguration given, so stale objects cannot be told apart' });
+    let config: EncryptionConfiguration;
     try {
-      return { config: await readEncryptionConfigurationFile(opts.configFile) };
+      config = await readEncryptionConfigurationFile(opts.configFile);
     } catch (e) {
-      return { error: e instanceof Error ? e.message : String(e) };
+      return fn({ error: e instanceof Error ? e.message : String(e) });
+    }
+    try {
+      // A plugin that does not answer within 3 s leaves its objects judged by provider name only.
+      const kmsV2KeyIds = kmsV2Providers(config) ? (await probeKmsV2(config, 3_000)).keyIds : undefined;
+      return await fn({ config, ...(kmsV2KeyIds ? { kmsV2KeyIds } : {}) });
+    } finally {
+      wipeEncryptionConfigurationKeys(config);
     }
   }
-  async function* entries(under: string, signal?: AbortSignal) {
-    let revision: number | undefined;
-    let startKey: string | undefined;
-    for (;;) {
-      const page = await store.list(under, { limit: 500, ...(revision ? { revision } : {}), ...(startKey ? { startKey } : {}), ...(signal ? { signal } : {}) });
-      revision ??= page.revision;
-      yield* page.kvs;
-      if (!page.more || page.kvs.length === 0) return;
-      startKey = `${page.kvs.at(-1)!.key}\0`;
+  async function withSource<T>(fn: (s: Source) => Promise<T>): Promise<T> {
+    const held = await src.acquire();
+    try {
+      return await fn(held.source);
+    } finally {
+      await held.release();
     }
   }
   return {
-    async scan({ signal }) {
-      const { config, error } = await readConfig();
-      try {
-        const counts = new Map<string, ResourceCounts>();
-        for await (const kv of entries(prefix, signal)) {
-          const resource = resourceOf(kv.key);
-          if (!resource) continue;
-          let c = counts.get(resource);
-          if (!c) counts.set(resource, (c = { resource, total: 0, byWriter: {}, plaintext: 0, unknown: 0, stale: config ? 0 : null }));
-          const w = writerOf(kv.value);
-          c.total++;
-          c.byWriter[w.label] = (c.byWriter[w.label] ?? 0) + 1;
-          if (w.kind === 'plaintext') c.plaintext++;
-          if (w.kind === 'unknown') c.unknown++;
-          if (config && isStale(w.label, config, resource)) c.stale!++;
-        }
+    scan: ({ signal }) =>
+      withConfig(async ({ config, error, kmsV2KeyIds }) => {
+        const result = await withSource((source) =>
+          scanSource(source, { prefix, ...(config ? { config } : {}), ...(kmsV2KeyIds ? { kmsV2KeyIds } : {}), ...(signal ? { signal } : {}) }),
+        );
         return {
-          source: opts.description,
+          source: src.description,
           scannedAt: new Date().toISOString(),
-          resources: [...counts.values()].sort((a, b) => a.resource.localeCompare(b.resource)),
+          resources: result.resources,
           config: config ? summarizeConfig(config) : null,
           ...(error ? { configError: error } : {}),
+          rotation: opts.configFile && config ? await rotationOf(opts.configFile) : null,
         };
-      } finally {
-        if (config) wipeEncryptionConfigurationKeys(config);
-      }
-    },
-    async keys(resource, filter, { limit, signal }) {
-      const { config } = filter.kind === 'stale' ? await readConfig() : {};
-      try {
-        const out: string[] = [];
-        for await (const kv of entries(keyPrefixOf(resource), signal)) {
-          const w = writerOf(kv.value);
-          const hit =
-            filter.kind === 'writer' ? w.label === filter.writer
-            : filter.kind === 'stale' ? config !== undefined && isStale(w.label, config, resource)
-            : w.kind === filter.kind;
-          if (!hit) continue;
-          if (out.length === limit) return { keys: out, more: true };
-          out.push(kv.key);
-        }
-        return { keys: out, more: false };
-      } finally {
-        if (config) wipeEncryptionConfigurationKeys(config);
-      }
-    },
-    watch(onChange, signal) {
-      void (async () => {
-        for (;;) {
-          try {
-            const from = await store.currentRevision({ signal });
-            for await (const _ of store.watch(prefix, { fromRevision: from, signal })) onChange();
-          } catch {
-            // compacted or the store restarting: start again from the current revision
+      }),
+    keys: (resource, filter, { limit, signal }) =>
+      withConfig(({ config, kmsV2KeyIds }) =>
+        withSource(async (source) => {
+          const ctx = { ...(config ? { config } : {}), ...(kmsV2KeyIds ? { kmsV2KeyIds } : {}), keyNames: keyNamesOf(config) ?? new Map<string, string[]>() };
+          const out: string[] = [];
+          for await (const entry of source.entries(keyPrefixOf(resource, prefix), signal ? { signal } : {})) {
+            if (resourceOfKey(entry.key, prefix) !== resource) continue;
+            const c = classifyEntry(entry.value, resource, ctx);
+            const hit = filter.kind === 'writer' ? c.writer === filter.writer : filter.kind === 'stale' ? c.stale : c.kind === filter.kind;
+            if (!hit) continue;
+            if (out.length === limit) return { keys: out, more: true };
+            out.push(entry.key);
           }
-          if (signal.aborted) return;
-          await new Promise((r) => setTimeout(r, 1000));
-          onChange();
-        }
-      })();
-      if (opts.configFile) {
-        // The directory, not the file: editors and `kubectl`-style tools replace the file by renaming over it.
-        const name = basename(opts.configFile);
-        const w = watchFile(dirname(opts.configFile), (_event, file) => {
-          if (file === name) onChange();
-        });
-        signal.addEventListener('abort', () => w.close(), { once: true });
-      }
+          return { keys: out, more: false };
+        }),
+      ),
+    watch(onChange, signal) {
+      src.watch?.(onChange, signal);
+      // The directory, not the file: editors and tools replace the file by renaming over it. The rotation state file
+      // `coffer rotate` keeps beside the configuration changes with each stage.
+      if (opts.configFile) watchFiles(dirname(opts.configFile), [basename(opts.configFile), basename(stateFileOf(opts.configFile))], onChange, signal);
     },
   };
 }

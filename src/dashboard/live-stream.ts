@@ -74,8 +74,9 @@ export class LiveStreams {
         return;
       }
       delete s.denied;
-      const before = s.points.at(-1)?.kmsHealth?.keyId;
-      if (before !== undefined && before !== p.kmsHealth?.keyId) s.keyIdChangedAt = p.t;
+      // A sample where the plugin did not answer has no key_id; that is no change of key.
+      const before = [...s.points].reverse().find((x) => x.kmsHealth?.keyId)?.kmsHealth?.keyId;
+      if (before && p.kmsHealth?.keyId && before !== p.kmsHealth.keyId) s.keyIdChangedAt = p.t;
       s.points.push(p);
       if (s.points.length > SERIES_POINTS) s.points.shift();
     } catch (e) {

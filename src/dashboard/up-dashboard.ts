@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Store } from '../storage/store.js';
 import { createDashboard, isDashboardPath, type Dashboard } from './dashboard-server.js';
-import { storeScanProvider } from './encryption-scan.js';
+import { sourceScanProvider, storeSource } from './encryption-scan.js';
 
 export interface UpDashboard {
   /** For the API server's `mount` option. */
@@ -33,7 +33,7 @@ export function upDashboard(): UpDashboard {
       dashboard = createDashboard({
         api: { server: o.url, ca },
         ownCredential: { token: token.trim() },
-        scan: storeScanProvider(o.store, { description: o.storeDescription, configFile: o.encryptionConfig }),
+        scan: sourceScanProvider(storeSource(o.store, o.storeDescription, '/registry/'), { configFile: o.encryptionConfig }),
         ...(o.kmsPluginUrl ? { kmsPluginUrl: o.kmsPluginUrl } : {}),
         logger: o.logger,
       });

@@ -87,6 +87,11 @@ export class EncryptionEngine {
     return this.probes;
   }
 
+  /** Each KMS v2 provider's write deadline (epoch ms; undefined before its first good Status), in file order. */
+  get kmsV2WriteDeadlines(): { name: string; deadline: number | undefined }[] {
+    return this.kmsV2.map((t) => ({ name: t.state.name, deadline: t.state.writeDeadline }));
+  }
+
   /** Stops KMS loops, closes plugin connections and zero-fills the keys and seeds this engine holds. */
   close(): void {
     for (const close of this.closers.splice(0)) close();

@@ -257,7 +257,13 @@ void describe('KMS v2 state: expiry, close, no-DEK-cache mode', () => {
     await clock.advance(5 * MIN);
     assert.equal(state.current().expiresAt, start + 4 * MIN);
     assert.equal(formatRfc3339(state.current().expiresAt), '2026-01-01T00:04:00Z');
+    // What /metrics exports (coffer_kmsv2_write_deadline_timestamp_seconds) for the dashboard's time left.
+    assert.equal(state.writeDeadline, start + 4 * MIN);
     state.close();
+    const never = new KmsV2State(Object.assign(new FakeKmsV2Service(), { statusError: new Error('down') }), { name: 'p', clock: new FakeClock() });
+    await never.prime();
+    assert.equal(never.writeDeadline, undefined, 'no deadline before a good Status');
+    never.close();
   });
 
   void it('close() stops the loop and leaves no timer running', async () => {

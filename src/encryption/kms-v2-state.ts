@@ -165,6 +165,14 @@ export class KmsV2State {
     throw new UnavailableError(`kmsv2 provider ${this.name} is not ready: the plugin has not yet answered ${needs} (${why})`);
   }
 
+  /**
+   * When writes stop unless a good Status comes first (epoch ms): the last good Status plus the write TTL. Undefined
+   * before the first good Status. Exported as a metric so an operator sees the time left while the KMS is down.
+   */
+  get writeDeadline(): number | undefined {
+    return this.state?.expiresAt;
+  }
+
   /** Stops the loop, cancels calls in flight and releases the current seed (wiped unless the read cache holds it). */
   close(): void {
     if (this.closed) return;

@@ -53,6 +53,10 @@ export class ReloadingEncryptionEngine {
     return this.current.healthProbes;
   }
 
+  get kmsV2WriteDeadlines(): EncryptionEngine['kmsV2WriteDeadlines'] {
+    return this.current.kmsV2WriteDeadlines;
+  }
+
   /** Checks the file now (the timer calls this); resolves whether or not a reload happened. */
   async check(): Promise<void> {
     let next: EncryptionEngine | undefined;

@@ -17,7 +17,10 @@ export function parseEndpoints(text: string): string[] {
   return endpoints;
 }
 
-export async function openEtcdSource(opts: EtcdSourceOptions, description?: string): Promise<Source> {
+/** A live etcd source; its store is there for a reader that also watches (the dashboard), never to write. */
+export type EtcdSource = Source & { readonly store: EtcdStore };
+
+export async function openEtcdSource(opts: EtcdSourceOptions, description?: string): Promise<EtcdSource> {
   if ((opts.cert === undefined) !== (opts.key === undefined)) {
     throw new InvalidError('--cert and --key go together (a client certificate and its key)', { field: opts.cert ? '--key' : '--cert' });
   }
@@ -31,5 +34,6 @@ export async function openEtcdSource(opts: EtcdSourceOptions, description?: stri
     description: description ?? `etcd ${opts.endpoints.join(',')}`,
     entries: (prefix, o) => pagedEntries(store, prefix, o),
     close: () => store.close(),
+    store,
   };
 }

@@ -20,7 +20,8 @@ export interface SqliteSourceOptions {
 const WAL_HEADER_BYTES = 32;
 const COPY_ATTEMPTS = 5;
 
-async function storeDir(dataDir: string): Promise<string> {
+/** The directory holding coffer.db: `<data-dir>/store`, or the directory itself. */
+export async function storeDir(dataDir: string): Promise<string> {
   for (const dir of [join(dataDir, 'store'), dataDir]) {
     if (await stat(join(dir, SQLITE_FILE_NAME)).then((s) => s.isFile(), () => false)) return dir;
   }

@@ -125,4 +125,16 @@ void describe('scanSource', () => {
     const bare = await scanSource(memorySource(entries), { prefix: '/registry/' });
     assert.equal(bare.resources[0]!.stale, null);
   });
+
+  void it('names a custom resource <resource>.<group> (its keys hold the group) and reads only its keys when asked', async () => {
+    const entries: StoredEntry[] = [
+      { key: '/registry/external-secrets.io/externalsecrets/ns/e', value: Buffer.from('{}'), modRevision: 2 },
+      { key: '/registry/external-secrets.io/clustersecretstores/s', value: Buffer.from('{}'), modRevision: 3 },
+      { key: '/registry/secrets/ns/s', value: Buffer.from('k8s\0s'), modRevision: 4 },
+    ];
+    const all = await scanSource(memorySource(entries), { prefix: '/registry/' });
+    assert.deepEqual(all.resources.map((r) => r.resource), ['clustersecretstores.external-secrets.io', 'externalsecrets.external-secrets.io', 'secrets']);
+    const one = await scanSource(memorySource(entries), { prefix: '/registry/', resources: ['externalsecrets.external-secrets.io'] });
+    assert.deepEqual(one.resources.map((r) => [r.resource, r.total]), [['externalsecrets.external-secrets.io', 1]]);
+  });
 });

@@ -140,31 +140,30 @@ function EncryptionView() {
           <//>`}<//>`;
 }
 
-/** The rotation stage as the k3s state machine names it, read from the configuration and the scan. */
-function rotationStage(d) {
-  const secrets = d.resources.find((r) => r.resource === 'secrets');
-  const rule = d.config?.rules.find((r) => r.resources.some((x) => x === 'secrets' || x === '*.*' || x === '*.')) ?? d.config?.rules[0];
-  const first = rule?.providers[0];
-  const readKeys = rule ? rule.providers.flatMap((p, i) => (i === 0 ? p.keys.slice(1) : p.type === 'identity' ? [] : p.keys)) : [];
-  if (!secrets || secrets.stale === null) return { stage: 'unknown', words: 'No configuration known, so no rotation can be followed.' };
-  if (secrets.stale > 0) return { stage: 'reencrypting', words: `Re-encryption in progress: ${secrets.stale} Secrets are still written by an older key or provider.` };
-  if (readKeys.length > 0) return { stage: 'reencrypt finished', words: `Every Secret is written by ${first?.writes}. The old keys (${readKeys.join(', ')}) can be pruned.` };
-  return { stage: 'start', words: `Every Secret is written by ${first?.writes}; no older key is configured.` };
-}
+const STAGE_WORDS = {
+  start: 'No rotation in progress.',
+  prepared: 'A new key is configured second: every API server can read it, none writes with it yet.',
+  promoted: 'The new key writes; objects written under the old key are stale until re-encrypted.',
+  reencrypted: 'Every object was rewritten under the new key; the old key can be pruned.',
+  pruned: 'The old key is removed; the rotation is finished.',
+};
 
 function RotationView() {
   const state = useLive('encryption', 'encryption');
   return html`<${Loading} state=${state}>${(d) => {
     if (!d.available) return html`<p class="muted">${d.message}</p>`;
-    const secrets = d.resources.find((r) => r.resource === 'secrets') ?? { total: 0, stale: 0 };
-    const s = rotationStage(d);
+    const secrets = d.resources.find((r) => r.resource === (d.rotation?.resource ?? 'secrets')) ?? { total: 0, stale: 0 };
+    const r = d.rotation;
     const done = secrets.total - (secrets.stale ?? 0);
     return html`<${Panel} title="Key rotation" id="rotation">
-      <p class="stage">Stage: <strong data-test="rotation-stage">${s.stage}</strong></p>
-      <p>${s.words}</p>
-      <p class="big">Stale Secrets: <strong data-test="rotation-stale">${fmt(secrets.stale)}</strong> of ${secrets.total}</p>
+      ${r
+        ? html`<p class="stage">Stage (<code>coffer rotate status</code>): <strong data-test="rotation-stage">${r.stage}</strong>
+            ${r.from ? html` <span class="muted">${r.resource}: <code>${r.from}</code> → <code>${r.to}</code></span>` : ''}</p>
+            <p>${r.error ?? STAGE_WORDS[r.stage] ?? ''} Next step: <code data-test="rotation-next">${r.next}</code></p>`
+        : html`<p class="muted" data-test="rotation-stage">No rotation can be followed: ${d.configError}.</p>`}
+      <p class="big">Stale ${secrets.resource ?? 'secrets'}: <strong data-test="rotation-stale">${fmt(secrets.stale)}</strong> of ${secrets.total}</p>
       <progress max=${secrets.total || 1} value=${done} aria-label="re-encrypted"></progress>
-      <p class="muted">Counts update live from the store's watch as objects are rewritten. <code>coffer rotate status</code> gives the same stage from the command line.</p>
+      <p class="muted">The stage is read from the rotation's state file beside the configuration, the counts from the stored objects; both update live as they change.</p>
     <//>`;
   }}<//>`;
 }
@@ -207,22 +206,45 @@ function MetricsView({ render: body }) {
   return html`<${Loading} state=${state}>${(d) => body(d)}<//>`;
 }
 
+const seconds = (ms) => `${Math.max(0, Math.round(ms / 1000))} s`;
+
+/**
+ * The API server's KMS v2 write deadline: writes go on until the last good Status plus the write TTL (3 min upstream),
+ * so while the plugin is down this is the time left before they fail.
+ */
+function WriteDeadlines({ point, healthy }) {
+  if (!point.kmsWriteDeadlines.length) {
+    return html`<p class="muted" data-test="kms-write-deadline">Write deadline: not exported by this API server (Coffer's exports <code>coffer_kmsv2_write_deadline_timestamp_seconds</code>; kube-apiserver keeps the deadline but has no metric for it).</p>`;
+  }
+  return html`<ul class="events" data-test="kms-write-deadline">${point.kmsWriteDeadlines.map((d) => {
+    const left = d.at - point.t;
+    const at = new Date(d.at).toLocaleTimeString();
+    if (left <= 0) return html`<li class="bad"><strong>✗ Writes refused</strong> by provider <code>${d.provider}</code> since ${at}: no good Status from the plugin within the write deadline. Reads of cached keys go on.</li>`;
+    if (healthy === false) return html`<li class="bad"><strong>⚠ KMS not answering: writes stop in ${seconds(left)}</strong> (provider <code>${d.provider}</code>, at ${at}) unless a Status succeeds first.</li>`;
+    return html`<li><strong>✓ Writes allowed</strong> for another ${seconds(left)} by provider <code>${d.provider}</code> (until ${at}); each good Status moves this on.</li>`;
+  })}</ul>`;
+}
+
 function KmsView() {
   return html`<${MetricsView} render=${(d) => {
     const last = d.points.at(-1);
-    if (!d.kmsKnown || !last?.kms) {
-      return html`<${Panel} title="KMS" id="kms"><p class="muted">This server does not run Coffer's KMS plugin (coffer up --encryption kms does); the plugin's health and call rates appear here when it does.</p>
-        ${last ? html`<p>Storage transformations: ${last.transformations.ok} succeeded, ${last.transformations.failed} failed.</p>` : ''}<//>`;
+    if (!d.kmsKnown || !last?.kmsHealth) {
+      return html`<${Panel} title="KMS" id="kms"><p class="muted">This server does not run Coffer's KMS plugin (coffer up --encryption kms does; coffer dashboard --kms-health-url names one); the plugin's health and call rates appear here when it does.</p>
+        ${last ? html`<${WriteDeadlines} point=${last} /><p>Storage transformations: ${last.transformations.ok} succeeded, ${last.transformations.failed} failed.</p>` : ''}<//>`;
     }
-    const lat = deltas(d.points, (a, b) => [
+    // A sample where the plugin did not answer has no counts; the charts join the ones around it.
+    const counted = d.points.filter((p) => p.kms);
+    const calls = counted.at(-1)?.kms;
+    const lat = deltas(counted, (a, b) => [
       b.kms.encrypt > a.kms.encrypt ? ((b.kms.encryptSeconds - a.kms.encryptSeconds) / (b.kms.encrypt - a.kms.encrypt)) * 1000 : null,
       b.kms.decrypt > a.kms.decrypt ? ((b.kms.decryptSeconds - a.kms.decryptSeconds) / (b.kms.decrypt - a.kms.decrypt)) * 1000 : null,
     ]);
-    const err = deltas(d.points, (a, b, dt) => [Math.max(0, b.kms.errors - a.kms.errors) / dt]);
+    const err = deltas(counted, (a, b, dt) => [Math.max(0, b.kms.errors - a.kms.errors) / dt]);
     return html`<${Panel} title="KMS plugin" id="kms">
       <p>Health: <strong data-test="kms-health" class=${last.kmsHealth.healthy ? 'ok' : 'bad'}>${last.kmsHealth.healthy ? '✓ healthy' : '✗ unhealthy'}</strong> <span class="muted">${last.kmsHealth.healthy ? '' : last.kmsHealth.text}</span></p>
       <p>Current key_id: <code data-test="kms-key-id">${last.kmsHealth.keyId ?? 'unknown'}</code>${d.keyIdChangedAt ? html`, changed at ${new Date(d.keyIdChangedAt).toLocaleTimeString()}` : html` <span class="muted">(unchanged while this page was open)</span>`}</p>
-      <p>Calls so far: ${last.kms.encrypt} Encrypt, ${last.kms.decrypt} Decrypt, ${last.kms.errors} errors.</p>
+      <${WriteDeadlines} point=${last} healthy=${last.kmsHealth.healthy} />
+      ${calls && html`<p>Calls so far: ${calls.encrypt} Encrypt, ${calls.decrypt} Decrypt, ${calls.errors} errors.</p>`}
       <${Chart} id="kms-latency" title="Mean latency (ms)" unit="ms" xs=${lat.xs} series=${[{ label: 'Encrypt', values: lat.out.map((v) => v[0]) }, { label: 'Decrypt', values: lat.out.map((v) => v[1]) }]} />
       <${Chart} id="kms-errors" title="Errors per second" unit="/s" xs=${err.xs} series=${[{ label: 'errors', values: err.out.map((v) => v[0]) }]} />
     <//>`;
@@ -300,7 +322,8 @@ function LabView() {
             <label>Rows or variants <input name="rows" value=${rows} onInput=${(e) => setRows(e.target.value)} placeholder="all (e.g. native,kms or aescbc/sqlite)" /></label>
             <label>Columns <input name="columns" value=${columns} onInput=${(e) => setColumns(e.target.value)} placeholder="all (e.g. disk,etcd)" /></label>
             <button type="submit" disabled=${d.running}>${d.running ? 'Running…' : 'Run the lab'}</button>
-          </form>`
+          </form>
+          <p class="muted">The whole lab deploys every variant and takes many minutes; one variant and one column (e.g. <code>identity/sqlite</code>, <code>disk</code>) take seconds. A subset's report names what it did not try.</p>`
         : html`<${NotAllowed} message="running the lab starts processes on this machine; only a session opened with the one-time sign-in link may. The latest report is below." />`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${d.command && html`<p><code>${d.command}</code>: <strong data-test="lab-status">${d.running ? 'running' : d.error ? `✗ ${d.error}` : `finished (exit ${d.exitCode})`}</strong></p>`}
@@ -319,11 +342,32 @@ function LabView() {
                   ${cell ? cell.mark : ''}${cell?.caveat ? html`<small> (${cell.caveat})</small>` : ''}<small class="word">${cell ? MARK_WORD[cell.mark] : ''}</small></td>`;
               })}</tr>`,
             )}</tbody></table></div>
-          ${d.report.seed.differences.length > 0 &&
-          html`<h3>Where the lab differs from the seed</h3><p class="muted">${d.report.seed.check}</p>
-            <ul class="events" data-test="lab-differences">${d.report.seed.differences.map((x) => html`<li><strong>${x.row} / ${x.column}</strong>: seed ${x.seed}, lab ${x.lab}. <span class="muted">${x.why}</span></li>`)}</ul>`}
-        <//>`
+        <//>
+        <${SeedComparison} seed=${d.report.seed} columns=${d.report.columns} />`
       : html`<p class="muted">No lab report yet in this server's lifetime. Run one above, or from a shell: <code>coffer lab --html report.html</code>.</p>`}`}<//>`;
+}
+
+/** The seed's table (src/lab/seed-table.ts) beside the lab's marks, cell by cell, and why they differ. */
+function SeedComparison({ seed, columns }) {
+  if (!seed.rows.length) return '';
+  const cols = columns.filter((c) => c.id in seed.rows[0].cells);
+  return html`<${Panel} title="The seed's table beside the lab's" id="lab-seed">
+    <p class="muted">${seed.check}</p>
+    <div class="table-wrap"><table data-test="lab-seed-table">
+      <thead><tr><th scope="col">Implementation</th>${cols.map((c) => html`<th scope="col">${c.title}: seed</th><th scope="col">${c.title}: lab</th>`)}</tr></thead>
+      <tbody>${seed.rows.map(
+        (r) => html`<tr><th scope="row">${r.name}</th>${cols.map((c) => {
+          const lab = r.lab[c.id] ?? '';
+          const differs = lab && lab !== '?' && lab !== r.cells[c.id].split(' ')[0];
+          return html`<td data-seed=${c.id}>${r.cells[c.id]}</td><td data-lab=${c.id} class=${differs ? 'differs' : ''}>${lab}${differs ? html`<small class="word">≠ differs</small>` : ''}</td>`;
+        })}</tr>`,
+      )}</tbody></table></div>
+    ${Object.keys(seed.notes).length > 0 && html`<ul class="muted">${Object.entries(seed.notes).map(([k, v]) => html`<li>${k} ${v}</li>`)}</ul>`}
+    ${seed.differences.length > 0
+      ? html`<h3>Where the lab differs from the seed</h3>
+          <ul class="events" data-test="lab-differences">${seed.differences.map((x) => html`<li><strong>${x.row} / ${x.column}</strong>: seed ${x.seed}, lab ${x.lab}. <span class="muted">${x.why}</span></li>`)}</ul>`
+      : html`<p data-test="lab-differences">The lab agrees with the seed on every cell it measured.</p>`}
+  <//>`;
 }
 
 const VIEW_COMPONENTS = { encryption: EncryptionView, rotation: RotationView, kms: KmsView, 'external-secrets': ExternalSecretsView, apiserver: ApiServerView, lab: LabView };
