@@ -1,11 +1,11 @@
 // The layers of Coffer's source, checked on the import graph (static imports and dynamic import() alike) by
 // `npm run check:imports`, which `npm test` runs (test/architecture.test.ts). docs/architecture.md explains them:
-//   cli → services (apiserver, controller, keyserver, kms-plugin, lab, dashboard, operations)
-//       → core (encryption, objects, storage, kms, stack) → lib
+//   cli → services (apiserver, controller, keyserver, kms-plugin, lab, dashboard, library)
+//       → core (encryption, objects, storage, kms, stack, operations) → lib
 // A layer imports only the layers below it; services talk to each other over the wire, never by import; production
 // code never imports a testing/ fixture. Tests (*.test.ts, *.contract.ts, testing/ folders) may import anything.
-const SERVICES = 'apiserver|controller|keyserver|kms-plugin|lab|dashboard|operations|library';
-const CORE = 'encryption|objects|storage|kms|stack';
+const SERVICES = 'apiserver|controller|keyserver|kms-plugin|lab|dashboard|library';
+const CORE = 'encryption|objects|storage|kms|stack|operations';
 const TEST_CODE = '(\\.test\\.ts|\\.contract\\.ts|\\.fuzz\\.test\\.ts)$|/testing/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -20,7 +20,7 @@ module.exports = {
     },
     {
       name: 'core-imports-core-and-lib',
-      comment: 'The core (encryption, objects, storage, kms, stack) is used by the services and knows none of them.',
+      comment: 'The core (encryption, objects, storage, kms, stack, operations) is used by the services and knows none of them.',
       severity: 'error',
       from: { path: `^src/(${CORE})/`, pathNot: TEST_CODE },
       to: { path: '^src/', pathNot: `^src/(${CORE}|lib)/` },
