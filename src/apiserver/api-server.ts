@@ -19,6 +19,7 @@ import type { TransformerSource } from './registry/generic-store.js';
 import { createResourceStores, type ResourceStores } from './registry/resource-stores.js';
 import { writeKubeconfig } from './tls/kubeconfig.js';
 import { ensureServerCredentials } from './tls/server-credentials.js';
+import { RootCaPublisher } from './registry/root-ca-publisher.js';
 
 export interface ApiServerOptions {
   /** Where the credentials and the kubeconfig live (created 0700 by the caller). */
@@ -114,6 +115,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
     logger,
   });
+  let stopOnFailure = () => undefined as void;
   try {
     await stores.ensureDefaultNamespaces();
     // kube-controller-manager's garbage collector, run here so ownerReferences work against Coffer alone.
@@ -121,6 +123,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const { credentials, created } = await ensureServerCredentials(opts.dataDir, { listenHost: opts.host });
     const authenticator = new TokenAuthenticator(opts.tokens ?? []);
     authenticator.add(credentials.adminToken, { name: 'admin', uid: 'coffer-admin', groups: [MASTERS_GROUP] });
+    // kube-controller-manager's root-ca-cert-publisher: kube-root-ca.crt in every namespace.
+    const rootCaPublisher = new RootCaPublisher({ namespaces: stores.namespaces, configmaps: stores.configmaps, caPem: credentials.caPem, logger });
+    rootCaPublisher.start();
+    stopOnFailure = () => rootCaPublisher.close();
 
     const shutdown = new AbortController();
     setMaxListeners(0, shutdown.signal); // one listener per open request
@@ -170,6 +176,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       close() {
         closing ??= (async () => {
           stopCompaction();
+          rootCaPublisher.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           shutdown.abort(); // watches end their streams normally, as kube does on shutdown
           server.closeIdleConnections();
@@ -182,6 +189,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       },
     };
   } catch (e) {
+    stopOnFailure();
     stores.close();
     throw e;
   }

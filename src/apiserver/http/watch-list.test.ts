@@ -13,8 +13,8 @@ void describe('WatchList (sendInitialEvents)', () => {
   before(async () => {
     api = await startTestApiServer();
     for (const name of ['a', 'b']) {
-      const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { k: name } });
-      assert.equal((await api.call('POST', '/api/v1/namespaces/default/configmaps', { body })).status, 201);
+      const body = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, stringData: { k: name } });
+      assert.equal((await api.call('POST', '/api/v1/namespaces/default/secrets', { body })).status, 201);
     }
   });
   after(() => api.close());
@@ -25,7 +25,7 @@ void describe('WatchList (sendInitialEvents)', () => {
     const ca = await readFile(join(api.dir, 'ca.crt'), 'utf8');
     const token = (await readFile(join(api.dir, 'admin.token'), 'utf8')).trim();
     return new Promise((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: `/api/v1/namespaces/default/configmaps?watch=true&${query}`, ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path: `/api/v1/namespaces/default/secrets?watch=true&${query}`, ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
         let buffered = '';
         const lines: string[] = [];
         res.on('data', (c: Buffer) => {
@@ -47,7 +47,7 @@ void describe('WatchList (sendInitialEvents)', () => {
   }
 
   void it('sends the state, then the initial-events-end bookmark at its revision', async () => {
-    const list = (await api.call('GET', '/api/v1/namespaces/default/configmaps')).json() as { metadata: { resourceVersion: string } };
+    const list = (await api.call('GET', '/api/v1/namespaces/default/secrets')).json() as { metadata: { resourceVersion: string } };
     const events = await firstEvents('sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true', 3);
     assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name ?? ''}`), ['ADDED a', 'ADDED b', 'BOOKMARK ']);
     assert.deepEqual(events[2]!.object.metadata, { resourceVersion: list.metadata.resourceVersion, creationTimestamp: null, annotations: { 'k8s.io/initial-events-end': 'true' } });
@@ -62,8 +62,8 @@ void describe('WatchList (sendInitialEvents)', () => {
     // A write made before a stream has started would be missed by the changes-only watch, so writes (under new names)
     // go on until both streams have their events.
     for (let i = 0; i < 50; i++) {
-      const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}`, namespace: 'default' } });
-      await api.call('POST', '/api/v1/namespaces/default/configmaps', { body });
+      const body = JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `c${i}`, namespace: 'default' } });
+      await api.call('POST', '/api/v1/namespaces/default/secrets', { body });
       const done = await Promise.race([Promise.all([noBookmarks, changesOnly]), new Promise((r) => setTimeout(r, 200, undefined))]);
       if (done) break;
     }
@@ -86,7 +86,7 @@ void describe('WatchList (sendInitialEvents)', () => {
       ['sendInitialEvents=true', 'sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list'],
     ];
     for (const [query, message] of cases) {
-      const reply = await api.call('GET', `/api/v1/namespaces/default/configmaps?${query}`);
+      const reply = await api.call('GET', `/api/v1/namespaces/default/secrets?${query}`);
       assert.equal(reply.status, 422, query);
       assert.equal(reply.json().message, `ListOptions.meta.k8s.io "" is invalid: ${message}`, query);
     }
