@@ -168,7 +168,7 @@ void describe('API server over HTTPS', () => {
         // Issue 14: the built-in review groups (kubectl auth whoami / can-i), before the custom resources' groups.
         { name: 'authentication.k8s.io', versions: [authn], preferredVersion: authn },
         { name: 'authorization.k8s.io', versions: [authz], preferredVersion: authz },
-        { name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }], preferredVersion: eso },
+        { name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }, { groupVersion: 'external-secrets.io/v1alpha1', version: 'v1alpha1' }], preferredVersion: eso },
         { name: 'generators.external-secrets.io', versions: [generators], preferredVersion: generators },
       ],
     });
