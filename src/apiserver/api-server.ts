@@ -115,7 +115,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
     logger,
   });
-  let stopOnFailure = () => undefined as void;
+  let rootCaPublisher: RootCaPublisher | undefined;
   try {
     await stores.ensureDefaultNamespaces();
     // kube-controller-manager's garbage collector, run here so ownerReferences work against Coffer alone.
@@ -124,9 +124,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const authenticator = new TokenAuthenticator(opts.tokens ?? []);
     authenticator.add(credentials.adminToken, { name: 'admin', uid: 'coffer-admin', groups: [MASTERS_GROUP] });
     // kube-controller-manager's root-ca-cert-publisher: kube-root-ca.crt in every namespace.
-    const rootCaPublisher = new RootCaPublisher({ namespaces: stores.namespaces, configmaps: stores.configmaps, caPem: credentials.caPem, logger });
-    rootCaPublisher.start();
-    stopOnFailure = () => rootCaPublisher.close();
+    const publisher = new RootCaPublisher({ namespaces: stores.namespaces, configmaps: stores.configmaps, caPem: credentials.caPem, logger });
+    rootCaPublisher = publisher;
+    publisher.start();
 
     const shutdown = new AbortController();
     setMaxListeners(0, shutdown.signal); // one listener per open request
@@ -176,7 +176,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       close() {
         closing ??= (async () => {
           stopCompaction();
-          rootCaPublisher.close();
+          publisher.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           shutdown.abort(); // watches end their streams normally, as kube does on shutdown
           server.closeIdleConnections();
@@ -189,7 +189,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       },
     };
   } catch (e) {
-    stopOnFailure();
+    rootCaPublisher?.close();
     stores.close();
     throw e;
   }
