@@ -90,6 +90,34 @@ void describe('client-node against the API server', () => {
     assert.deepEqual(events, ['ADDED two', 'DELETED two']);
   });
 
+  // Issue 14: WatchList, as a 1.32 server serves it (k8s.io/apiserver pkg/storage/cacher).
+  void it('streams the initial state, a marked bookmark and then changes for a WatchList request', async () => {
+    const events: { type: string; name?: string; rv?: string; annotations?: Record<string, string> }[] = [];
+    const req = await new Watch(kc).watch(
+      '/api/v1/namespaces/default/secrets',
+      { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true },
+      (type: string, obj: V1Secret) => events.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, annotations: obj.metadata?.annotations }),
+      () => undefined,
+    );
+    try {
+      const end = await until(() => {
+        const i = events.findIndex((e) => e.type === 'BOOKMARK');
+        return i >= 0 ? i : undefined;
+      });
+      const { items, metadata } = await api.listNamespacedSecret({ namespace: 'default' });
+      assert.deepEqual(events.slice(0, end).map((e) => `${e.type} ${e.name}`), items.map((s) => `ADDED ${s.metadata?.name}`));
+      assert.ok(end > 0, 'the namespace has secrets to announce');
+      assert.deepEqual(events[end]!.annotations, { 'k8s.io/initial-events-end': 'true' });
+      assert.equal(events[end]!.rv, metadata?.resourceVersion, 'the bookmark carries the revision of the state sent');
+      await api.createNamespacedSecret({ namespace: 'default', body: secret('watchlist', 'v') });
+      await until(() => (events.some((e) => e.type === 'ADDED' && e.name === 'watchlist') ? true : undefined));
+      assert.equal(events.filter((e) => e.name === 'watchlist').length, 1);
+    } finally {
+      req.abort();
+    }
+    await api.deleteNamespacedSecret({ namespace: 'default', name: 'watchlist' });
+  });
+
   void it('keeps an informer cache in sync', async () => {
     const informer = makeInformer(kc, '/api/v1/namespaces/default/secrets', () =>
       api.listNamespacedSecret({ namespace: 'default' }),

@@ -343,8 +343,8 @@ void describe('External Secrets end to end: kubernetes and fake providers, Clust
 
   void it('kubernetes provider, serviceAccount: a TokenRequest token (audiences, 3600 s), CA from a ConfigMap; a missing ServiceAccount fails clearly', async () => {
     await apply(
+      // No ConfigMap applied: the API server publishes kube-root-ca.crt in every namespace, as kube-controller-manager does.
       namespace('sa'),
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: 'sa' }, data: { 'ca.crt': ca } },
       store('sa', 'remote', {
         kubernetes: {
           remoteNamespace: 'source',

@@ -159,11 +159,16 @@ void describe('API server over HTTPS', () => {
     assert.equal(list.resources.find((r) => r.name === 'secrets')!.storageVersionHash, 'S6u1pOWzb84=');
     const eso = { groupVersion: 'external-secrets.io/v1', version: 'v1' };
     const generators = { groupVersion: 'generators.external-secrets.io/v1alpha1', version: 'v1alpha1' };
+    const authn = { groupVersion: 'authentication.k8s.io/v1', version: 'v1' };
+    const authz = { groupVersion: 'authorization.k8s.io/v1', version: 'v1' };
     assert.deepEqual((await call('GET', '/apis')).json(), {
       kind: 'APIGroupList',
       apiVersion: 'v1',
       groups: [
-        { name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }], preferredVersion: eso },
+        // Issue 14: the built-in review groups (kubectl auth whoami / can-i), before the custom resources' groups.
+        { name: 'authentication.k8s.io', versions: [authn], preferredVersion: authn },
+        { name: 'authorization.k8s.io', versions: [authz], preferredVersion: authz },
+        { name: 'external-secrets.io', versions: [eso, { groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' }, { groupVersion: 'external-secrets.io/v1alpha1', version: 'v1alpha1' }], preferredVersion: eso },
         { name: 'generators.external-secrets.io', versions: [generators], preferredVersion: generators },
       ],
     });

@@ -19,6 +19,7 @@ import type { TransformerSource } from './registry/generic-store.js';
 import { createResourceStores, type ResourceStores } from './registry/resource-stores.js';
 import { writeKubeconfig } from './tls/kubeconfig.js';
 import { ensureServerCredentials } from '../lib/tls/server-credentials.js';
+import { RootCaPublisher } from './registry/root-ca-publisher.js';
 
 export interface ApiServerOptions {
   /** Where the credentials and the kubeconfig live (created 0700 by the caller). */
@@ -119,6 +120,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
     logger,
   });
+  let rootCaPublisher: RootCaPublisher | undefined;
   try {
     await stores.ensureDefaultNamespaces();
     // kube-controller-manager's garbage collector, run here so ownerReferences work against Coffer alone.
@@ -126,6 +128,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const { credentials, created } = await ensureServerCredentials(opts.dataDir, { listenHost: opts.host });
     const authenticator = new TokenAuthenticator(opts.tokens ?? []);
     authenticator.add(credentials.adminToken, { name: 'admin', uid: 'coffer-admin', groups: [MASTERS_GROUP] });
+    // kube-controller-manager's root-ca-cert-publisher: kube-root-ca.crt in every namespace.
+    const publisher = new RootCaPublisher({ namespaces: stores.namespaces, configmaps: stores.configmaps, caPem: credentials.caPem, logger });
+    rootCaPublisher = publisher;
+    publisher.start();
 
     const shutdown = new AbortController();
     setMaxListeners(0, shutdown.signal); // one listener per open request
@@ -176,6 +182,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       close() {
         closing ??= (async () => {
           stopCompaction();
+          publisher.close();
           shutdown.abort(); // watches end their streams normally, as kube does on shutdown
           await secure.close(SHUTDOWN_GRACE_MS);
           stores.close();
@@ -184,6 +191,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       },
     };
   } catch (e) {
+    rootCaPublisher?.close();
     stores.close();
     throw e;
   }

@@ -40,6 +40,11 @@ export interface WatchOptions {
   /** Unset or "0": synthetic ADDED events for what exists now, then changes. A number: changes after it. */
   resourceVersion?: string;
   allowWatchBookmarks?: boolean;
+  /**
+   * WatchList: true sends the state not older than resourceVersion as ADDED events, then (with bookmarks allowed) a
+   * BOOKMARK annotated `k8s.io/initial-events-end`; false starts at resourceVersion (unset or "0": now) without them.
+   */
+  sendInitialEvents?: boolean;
   /** For a single-object watch (`fieldSelector=metadata.name=x` as kubectl sends it, or a name in the URL). */
   name?: string;
   signal: AbortSignal;

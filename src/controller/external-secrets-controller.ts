@@ -15,6 +15,7 @@ import type { ObjectReader } from './external-secrets/object-reader.js';
 import { isSecretValid } from './external-secrets/refresh-decision.js';
 import { targetName } from './external-secrets/render-secret.js';
 import { SecretStoreReconciler } from './external-secrets/secret-store-reconciler.js';
+import { runPushSecretController } from './external-secrets/push-secret-controller.js';
 import { KubeEventRecorder } from './event-recorder.js';
 import { KubeConnectionPool } from './kube-connection-pool.js';
 import { startInformer, type ObjectInformer } from './informer.js';
@@ -185,6 +186,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     runReconcileLoop(queues.secretstore, new SecretStoreReconciler({ ...base, kind: 'SecretStore', kube, reader, pool, events: storeEvents, controllerClass }), { name: 'secretstore', workers: 1, signal, logger }),
     runReconcileLoop(queues.clustersecretstore, new SecretStoreReconciler({ ...base, kind: 'ClusterSecretStore', kube, reader, pool, events: storeEvents, controllerClass }), { name: 'clustersecretstore', workers: 1, signal, logger }),
     runReconcileLoop(queues.clusterexternalsecret, new ClusterExternalSecretReconciler({ ...base, kube, reader }), { name: 'clusterexternalsecret', workers: 1, signal, logger }),
+    runPushSecretController({ kubeConfig: kc, kube, clock, logger, signal, record: (p, c, ok) => metrics?.recordProviderCall(p, c, ok) }),
   ];
   const done = (async () => {
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));

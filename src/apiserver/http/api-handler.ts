@@ -21,6 +21,8 @@ import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../openap
 import { OpenApiDocuments } from '../openapi/openapi-documents.js';
 import { serveHealth, type HealthCheck } from './health.js';
 import { SELF_SUBJECT_REVIEW_PATH, serveSelfSubjectReview } from './self-subject-review.js';
+import { ACCESS_REVIEW_PATHS, serveAccessReview } from './access-review.js';
+import { reviewGroupDocument, reviewGroupEntries } from '../discovery/review-groups.js';
 import { JSON_REPRESENTATION, negotiate, parseMediaType, type Representation } from './media-type.js';
 import { boolParam, watchRequested } from './request-options.js';
 import { serveResource, verbOf, type ServedResource } from './resource-handler.js';
@@ -140,8 +142,10 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     const path = segments.join('/');
     let doc: unknown;
     if (path === 'api') doc = apiVersionsDocument(opts.serverAddress);
-    else if (path === 'apis') doc = apiGroupListDocument(infos);
-    else {
+    else if (path === 'apis') {
+      const list = apiGroupListDocument(infos);
+      doc = { ...list, groups: [...reviewGroupEntries(), ...(list.groups as unknown[])] };
+    } else if ((doc = reviewGroupDocument(segments)) === undefined) {
       const route = router.route(segments);
       if (route.kind === 'group') doc = apiGroupDocument(infos, route.group);
       else if (route.kind === 'group-version') {
@@ -204,6 +208,8 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
       if (segments.join('/') === SELF_SUBJECT_REVIEW_PATH) {
         return await serveSelfSubjectReview(req, res, user, negotiate(req.headers.accept, { tables: false }));
       }
+      const review = ACCESS_REVIEW_PATHS.get(segments.join('/'));
+      if (review) return await serveAccessReview(req, res, review, user, opts.policy, negotiate(req.headers.accept, { tables: false }));
       if (segments[0] === 'openapi') {
         if (serveOpenApi(req, res, segments, query)) return;
         return writeNotFoundPage(res);

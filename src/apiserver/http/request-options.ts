@@ -112,15 +112,29 @@ export function watchTimeoutSeconds(q: URLSearchParams): number | undefined {
 }
 
 /**
- * kube refuses WatchList requests when the feature is off; clients then fall back to list+watch (k8s.io/apimachinery
- * pkg/apis/meta/internalversion/validation).
+ * sendInitialEvents (WatchList, on by default in kube 1.32), checked as k8s.io/apimachinery
+ * pkg/apis/meta/internalversion/validation ValidateListOptions checks it: only for a watch, and only with
+ * resourceVersionMatch=NotOlderThan, which in turn a watch may send only with sendInitialEvents. Returns the
+ * watch's sendInitialEvents (undefined when not asked).
  */
-export function checkSendInitialEvents(q: URLSearchParams, watch: boolean): void {
-  if (q.get('sendInitialEvents') === null) return;
-  const detail = watch
-    ? 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled'
-    : 'sendInitialEvents is forbidden for list';
-  throw optionsInvalid('ListOptions', [forbiddenField('sendInitialEvents', detail)]);
+export function checkSendInitialEvents(q: URLSearchParams, watch: boolean): boolean | undefined {
+  const send = boolParam(q, 'sendInitialEvents');
+  if (!watch) {
+    if (send !== undefined) throw optionsInvalid('ListOptions', [forbiddenField('sendInitialEvents', 'sendInitialEvents is forbidden for list')]);
+    return undefined;
+  }
+  const match = q.get('resourceVersionMatch') ?? '';
+  const errors: FieldError[] = [];
+  if (send !== undefined && match !== 'NotOlderThan') {
+    errors.push(forbiddenField('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'));
+  }
+  if (match !== '') {
+    if (send === undefined) errors.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
+    if (match !== 'NotOlderThan') errors.push(notSupported('resourceVersionMatch', match, ['NotOlderThan']));
+    if (q.get('continue')) errors.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
+  }
+  if (errors.length > 0) throw optionsInvalid('ListOptions', errors);
+  return send;
 }
 
 const PROPAGATION = ['Foreground', 'Background', 'Orphan'] as const;

@@ -106,11 +106,12 @@ function writeOptions(r: ResourceRequest, m: MutationOptions, extra: { managedFi
 async function list(r: ResourceRequest): Promise<void> {
   const { store } = r.resource;
   const watch = watchRequested(r.query);
-  checkSendInitialEvents(r.query, watch);
+  const sendInitialEvents = checkSendInitialEvents(r.query, watch);
   if (watch) {
     const events = store.watch(r.namespace, {
       ...listOptions(r.query),
       ...(r.name ? { name: r.name } : {}),
+      ...(sendInitialEvents !== undefined ? { sendInitialEvents } : {}),
       allowWatchBookmarks: r.query.get('allowWatchBookmarks') === 'true',
       signal: r.abort.signal,
     });

@@ -307,12 +307,24 @@ export class GenericStore implements ResourceStore {
     const prefix = this.keys.listPrefix(namespace);
     let fromRevision = rv;
     let initial: KubeObject[] | undefined;
-    if (rv === 0) {
-      // "Get state and start at most recent": the current objects as ADDED, then changes after that state.
+    let initialEventsEnd: KubeObject | undefined;
+    const send = opts.sendInitialEvents;
+    if (rv === 0 || send !== undefined) {
       try {
-        const now = await this.collect(prefix, label, field, { revision: 0, from: prefix, continued: false, signal: opts.signal });
-        initial = now.items;
-        fromRevision = now.revision;
+        if (send === true || (send === undefined && rv === 0)) {
+          // "Get state and start at most recent" (WatchList: a state not older than rv, so the current one): the
+          // current objects as ADDED, then changes after that state.
+          if (rv > 0) await this.requireRevision(rv, opts.signal);
+          const now = await this.collect(prefix, label, field, { revision: 0, from: prefix, continued: false, signal: opts.signal });
+          initial = now.items;
+          fromRevision = now.revision;
+          // k8s.io/apiserver pkg/storage/cacher: the end of the initial events is a bookmark, sent only to clients that
+          // allow bookmarks.
+          if (send && opts.allowWatchBookmarks) initialEventsEnd = this.bookmark(now.revision, { 'k8s.io/initial-events-end': 'true' });
+        } else if (rv === 0) {
+          // sendInitialEvents=false without a resourceVersion: changes from now on only.
+          fromRevision = await this.store.currentRevision({ signal: opts.signal });
+        }
       } catch (err) {
         if (opts.signal.aborted) return;
         // Once a watch is open, failures travel in the stream (the response may already be committed).
@@ -326,6 +338,7 @@ export class GenericStore implements ResourceStore {
       prefix,
       fromRevision,
       ...(initial ? { initial } : {}),
+      ...(initialEventsEnd ? { initialEventsEnd } : {}),
       decode: (kv) => this.open(kv),
       matches: (obj) => this.matches(obj, label, field),
       matchesEverything: label.empty && field.empty,
@@ -813,8 +826,9 @@ export class GenericStore implements ResourceStore {
     return err;
   }
 
-  private bookmark(revision: number): KubeObject {
-    return { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata: { resourceVersion: String(revision), creationTimestamp: null } };
+  private bookmark(revision: number, annotations?: Record<string, string>): KubeObject {
+    const metadata = { resourceVersion: String(revision), creationTimestamp: null, ...(annotations ? { annotations } : {}) };
+    return { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata };
   }
 
   private tombstone(key: string, revision: number): KubeObject {

@@ -22,6 +22,8 @@ export interface WatchStreamSource {
   fromRevision: number;
   /** Objects to announce as ADDED first (already filtered), when the watch starts from the current state. */
   initial?: KubeObject[];
+  /** The BOOKMARK that ends the initial events of a WatchList request. */
+  initialEventsEnd?: KubeObject;
   /** Decrypts and decodes a stored value; the object carries resourceVersion = the value's modRevision. */
   decode(kv: KeyValue): Promise<KubeObject>;
   matches(obj: KubeObject): boolean;
@@ -49,6 +51,7 @@ export async function* watchStream(src: WatchStreamSource): AsyncGenerator<ApiWa
   let pending: Promise<IteratorResult<WatchEvent>> | undefined;
   try {
     for (const obj of src.initial ?? []) yield { type: 'ADDED', object: obj };
+    if (src.initialEventsEnd) yield { type: 'BOOKMARK', object: src.initialEventsEnd };
 
     // Everything up to `seen` has been delivered or filtered out: the only revision a bookmark may promise.
     let seen = src.fromRevision;

@@ -147,5 +147,8 @@ void describe('ESO PEM and decoding functions', () => {
     assert.equal(render('{{ .s | b64dec }}', { s: 'MTIzNA' }), 'illegal base64 data at input byte 4');
     assert.equal(render('{{ .s | b64dec }}', { s: 'not base64!' }), 'illegal base64 data at input byte 3');
     assert.equal(render('{{ "6869" | hexdec }} {{ "0g" | hexdec }} {{ "abc" | hexdec }}'), "hi encoding/hex: invalid byte: U+0067 'g' encoding/hex: odd length hex string");
+    // sprig's base32decode (strings.go) and its strings_test.go TestBase32EncodeDecode.
+    assert.equal(render('{{ "this is a test" | b32enc }} {{ "ORUGS4ZANFZSAYJAORSXG5A=" | b32dec }}'), 'ORUGS4ZANFZSAYJAORSXG5A= this is a test');
+    assert.equal(render('{{ .s | b32dec }}', { s: 'ORUGS4ZA' + 'x' }), 'illegal base32 data at input byte 8');
   });
 });

@@ -4,7 +4,7 @@
 // error naming the function, never a silent empty string.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
+import { decodeBase32Std, decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
 import { certSANs, filterCertChain, jwkPrivateKeyPem, jwkPublicKeyPem, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from './eso-crypto-functions.js';
@@ -147,6 +147,7 @@ const fns: Record<string, TemplateFunction> = {
   // sprig prints the decoder's error text into the value instead of failing; templates are written for that.
   b64dec: (...a) => (arity('b64dec', a, 1), goDecodeOrText(() => decodeBase64Std(str(a[0])))),
   b32enc: (...a) => (arity('b32enc', a, 1), base32Encode(bytes(a[0]))),
+  b32dec: (...a) => (arity('b32dec', a, 1), goDecodeOrText(() => decodeBase32Std(str(a[0])))),
   hexdec: (...a) => (arity('hexdec', a, 1), goDecodeOrText(() => decodeHex(str(a[0])))),
   // strings
   upper: (...a) => (arity('upper', a, 1), str(a[0]).toUpperCase()),

@@ -10,6 +10,12 @@ export class NoSecretError extends NotFoundError {
   }
 }
 
+/** Where a PushSecret writes: spec.data[].match.remoteRef. */
+export interface PushRemoteRef {
+  remoteKey: string;
+  property?: string;
+}
+
 export type ValidationResult = 'Ready' | 'Unknown';
 
 export interface CallOptions {
@@ -24,6 +30,10 @@ export interface SecretsProvider {
   getAllSecrets(find: FindRef, opts: CallOptions): Promise<Record<string, Buffer>>;
   /** Contacts the provider; throws when the store cannot work; 'Unknown' when it cannot tell (referent auth). */
   validate(opts: CallOptions): Promise<ValidationResult>;
+  /** PushSecret (ESO's SecretsClient PushSecret/DeleteSecret/SecretExists); absent for read-only providers. */
+  pushSecret?(value: Buffer, ref: PushRemoteRef, opts: CallOptions): Promise<void>;
+  deleteSecret?(ref: PushRemoteRef, opts: CallOptions): Promise<void>;
+  secretExists?(ref: PushRemoteRef, opts: CallOptions): Promise<boolean>;
   /** Releases what the provider holds (a logged-in token); called when the store changes or the controller stops. */
   close?(opts: CallOptions): Promise<void>;
 }

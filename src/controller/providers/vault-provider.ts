@@ -9,7 +9,7 @@ import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
-import { jsonMemberToBytes, marshalGoJson, NoSecretError, type CallOptions, type ProviderCallRecorder, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { jsonMemberToBytes, marshalGoJson, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 import { VaultHttpClient, VaultHttpError } from './vault-http-client.js';
 
 export interface VaultProviderSpec {
@@ -162,13 +162,13 @@ export class VaultProvider implements SecretsProvider {
   }
 
   /** One authenticated request; a rejected logged-in token is replaced once by a fresh login. */
-  private async request(callName: string, method: string, path: string, opts: CallOptions & { query?: Record<string, string> }) {
+  private async request(callName: string, method: string, path: string, opts: CallOptions & { query?: Record<string, string>; body?: unknown }) {
     const http = await this.client(opts.signal);
     for (let attempt = 0; ; attempt++) {
       const token = await this.tokenFor(opts.signal);
       try {
         return (await this.call(callName, () =>
-          http.send(method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}) }),
+          http.send(method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }),
         )) as { status: number; body?: Record<string, unknown> };
       } catch (e) {
         if (attempt === 0 && !this.tokenIsStatic && e instanceof VaultHttpError && e.status === 403 && this.spec.auth) {
@@ -319,6 +319,69 @@ export class VaultProvider implements SecretsProvider {
     const res = await this.request('LookupSelf', 'GET', 'auth/token/lookup-self', opts);
     if (res.status === 404) throw new InvalidError('token lookup-self returned 404');
     return 'Ready';
+  }
+
+  // ---- PushSecret (external-secrets pkg/provider/vault/client_push.go) ----
+
+  /** The secret's current data, or undefined when there is none. */
+  private async currentData(key: string, opts: CallOptions): Promise<Record<string, unknown> | undefined> {
+    try {
+      return await this.readData({ key }, opts);
+    } catch (e) {
+      if (e instanceof NoSecretError) return undefined;
+      throw e;
+    }
+  }
+
+  /** ESO writes only secrets it created, which it marks with custom metadata managed-by=external-secrets. */
+  private async managedByEso(key: string, opts: CallOptions): Promise<boolean> {
+    if (this.kv === 'v1') return true; // kv v1 has no metadata: ESO's check reads it from the data, which pushes never add
+    const meta = await this.readMetadata(key, opts).catch((e: unknown) => {
+      if (e instanceof NoSecretError) return undefined;
+      throw e;
+    });
+    return meta?.['managed-by'] === 'external-secrets';
+  }
+
+  async secretExists(ref: PushRemoteRef, opts: CallOptions): Promise<boolean> {
+    const data = await this.currentData(ref.remoteKey, opts);
+    return data !== undefined && (!ref.property || Object.hasOwn(data, ref.property));
+  }
+
+  /** Writes `value` at remoteKey: as one property of the secret, or (no property) as the whole secret's JSON object. */
+  async pushSecret(value: Buffer, ref: PushRemoteRef, opts: CallOptions): Promise<void> {
+    const current = await this.currentData(ref.remoteKey, opts);
+    if (current !== undefined && !(await this.managedByEso(ref.remoteKey, opts))) throw new InvalidError('secret not managed by external-secrets');
+    let next: Record<string, unknown>;
+    if (ref.property) next = { ...(current ?? {}), [ref.property]: value.toString('utf8') };
+    else {
+      try {
+        next = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+      } catch (e) {
+        throw new InvalidError(`error unmarshalling vault secret: ${(e as Error).message}`);
+      }
+      if (!next || typeof next !== 'object' || Array.isArray(next)) throw new InvalidError('error unmarshalling vault secret: not a JSON object');
+    }
+    if (current !== undefined && marshalGoJson(current) === marshalGoJson(next)) return; // nothing to change
+    if (this.kv === 'v2') {
+      await this.request('WriteSecretData', 'POST', this.buildMetadataPath(ref.remoteKey), { ...opts, body: { custom_metadata: { 'managed-by': 'external-secrets' } } });
+    }
+    await this.request('WriteSecretData', 'POST', this.buildDataPath(ref.remoteKey), { ...opts, body: this.kv === 'v2' ? { data: next } : next });
+  }
+
+  /** Removes what a push wrote: the property, or the whole secret with all its versions; others' secrets are left alone. */
+  async deleteSecret(ref: PushRemoteRef, opts: CallOptions): Promise<void> {
+    const current = await this.currentData(ref.remoteKey, opts);
+    if (current === undefined || !(await this.managedByEso(ref.remoteKey, opts))) return;
+    if (ref.property) {
+      const { [ref.property]: _gone, ...rest } = current;
+      if (Object.keys(rest).length > 0) {
+        await this.request('WriteSecretData', 'POST', this.buildDataPath(ref.remoteKey), { ...opts, body: this.kv === 'v2' ? { data: rest } : rest });
+        return;
+      }
+    }
+    const path = this.kv === 'v2' ? this.buildMetadataPath(ref.remoteKey) : this.buildDataPath(ref.remoteKey);
+    await this.request('DeleteSecret', 'DELETE', path, opts);
   }
 
   /** Revokes a token this provider logged in for (never a static token from a Secret). */

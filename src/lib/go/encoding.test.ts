@@ -1,7 +1,26 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { decodeBase64Std, decodeHex, GoDecodeError } from './encoding.js';
+import { decodeBase32Std, decodeBase64Std, decodeHex, GoDecodeError } from './encoding.js';
+
+/** RFC 4648 base32 with padding, to round-trip random bytes through the decoder. */
+function encode32(buf: Uint8Array): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of buf) {
+    value = ((value << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  while (out.length % 8 !== 0) out += '=';
+  return out;
+}
 
 const failsAt = (f: () => unknown): string => {
   try {
@@ -14,6 +33,24 @@ const failsAt = (f: () => unknown): string => {
 };
 
 void describe("Go's base64 and hex decoders", () => {
+  // Go's encoding/base32/base32_test.go TestDecodeCorrupt, the whole table (offset, or -1 for success).
+  void it('base32: reports the byte Go reports for corrupt input, and accepts what Go accepts', () => {
+    const cases: [string, number][] = [
+      ['', -1], ['!!!!', 0], ['x===', 0], ['AA=A====', 2], ['AAA=AAAA', 3], ['MMMMMMMMM', 8], ['MMMMMM', 0], ['A=', 1], ['AA=', 3],
+      ['AA==', 4], ['AA===', 5], ['AAAA=', 5], ['AAAA==', 6], ['AAAAA=', 6], ['AAAAA==', 7], ['A=======', 1], ['AA======', -1],
+      ['AAA=====', 3], ['AAAA====', -1], ['AAAAA===', -1], ['AAAAAA==', 6], ['AAAAAAA=', -1], ['AAAAAAAA', -1],
+    ];
+    for (const [input, offset] of cases) {
+      assert.equal(failsAt(() => decodeBase32Std(input)), offset < 0 ? 'ok' : `illegal base32 data at input byte ${offset}`, JSON.stringify(input));
+    }
+    // RFC 4648 section 10 vectors (Go's base32_test.go pairs), with a newline Go strips.
+    const vectors: [string, string][] = [['f', 'MY======'], ['fo', 'MZXQ===='], ['foo', 'MZXW6==='], ['foob', 'MZXW6YQ='], ['fooba', 'MZXW6YTB'], ['foobar', 'MZXW6YTBOI======']];
+    for (const [plain, encoded] of vectors) assert.equal(decodeBase32Std(encoded).toString(), plain, encoded);
+    assert.equal(decodeBase32Std('MZXW6\r\nYTBOI======').toString(), 'foobar');
+    const bytes = randomBytes(37);
+    assert.deepEqual(decodeBase32Std(encode32(bytes)), bytes);
+  });
+
   // Cases follow Go's encoding/base64/base64_test.go (TestDecodeCorrupt): the offset Go reports, or -1 for success.
   void it('reports the byte Go reports for corrupt input, and accepts what Go accepts', () => {
     const cases: [string, number][] = [

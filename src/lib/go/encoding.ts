@@ -56,6 +56,52 @@ export function decodeBase64Std(input: string | Uint8Array): Buffer {
   }
 }
 
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const B32_VALUE = new Int16Array(256).fill(-1);
+for (let i = 0; i < B32.length; i++) B32_VALUE[B32.charCodeAt(i)] = i;
+
+/**
+ * base32.StdEncoding.DecodeString: \r and \n are removed first (offsets count the rest), then 8-symbol quantums with
+ * required padding; only 2, 4, 5 or 7 symbols may precede the padding (RFC 4648 section 6).
+ */
+export function decodeBase32Std(input: string | Uint8Array): Buffer {
+  const raw = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const src = Buffer.from(raw.filter((c) => !isNewline(c)));
+  const fail = (at: number) => new GoDecodeError(`illegal base32 data at input byte ${at}`);
+  const olen = src.length;
+  const out: number[] = [];
+  let si = 0;
+  let end = false;
+  while (si < olen && !end) {
+    const q = [0, 0, 0, 0, 0, 0, 0, 0];
+    let dlen = 8;
+    for (let j = 0; j < 8; ) {
+      if (si === olen) throw fail(olen - j); // missing padding
+      const c = src[si++]!;
+      const left = olen - si;
+      if (c === 0x3d && j >= 2 && left < 8) {
+        if (left + j < 7) throw fail(olen); // not enough padding
+        for (let k = 0; k < 7 - j; k++) {
+          if (left > k && src[si + k] !== 0x3d) throw fail(si + k - 1);
+        }
+        dlen = j;
+        end = true;
+        if (dlen === 1 || dlen === 3 || dlen === 6) throw fail(si - 1);
+        break;
+      }
+      const v = B32_VALUE[c]!;
+      if (v < 0) throw fail(si - 1);
+      q[j++] = v;
+    }
+    // 8 symbols of 5 bits are 5 bytes; a short final quantum gives floor(dlen * 5 / 8) of them.
+    let bits = 0n;
+    for (const v of q) bits = (bits << 5n) | BigInt(v);
+    const bytes = Math.floor((dlen * 5) / 8);
+    for (let b = 0; b < bytes; b++) out.push(Number((bits >> BigInt(32 - 8 * b)) & 0xffn));
+  }
+  return Buffer.from(out);
+}
+
 /** base64.StdEncoding.EncodeToString. */
 export function encodeBase64Std(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');

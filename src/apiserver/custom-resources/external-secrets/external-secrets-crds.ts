@@ -7,6 +7,7 @@ import { arrayOf, bool, enumOf, obj, str, stringMap, type JsonSchemaProps } from
 import { EXTERNAL_SECRET_COLUMNS, EXTERNAL_SECRET_SCHEMA, EXTERNAL_SECRET_SELECTABLE_FIELDS, EXTERNAL_SECRET_SPEC } from './external-secret-schema.js';
 import { SECRET_STORE_COLUMNS, secretStoreSchema } from './secret-store-schema.js';
 import { LABEL_SELECTOR, namespaceName, objectName } from './shared-types.js';
+import { PUSH_SECRET_CRD } from './push-secret-crd.js';
 
 export const EXTERNAL_SECRETS_GROUP = 'external-secrets.io';
 const LABELS = { 'external-secrets.io/component': 'controller' };
@@ -152,4 +153,5 @@ export const EXTERNAL_SECRETS_CRDS: readonly CustomResourceDefinitionSpec[] = [
   SECRET_STORE_CRD,
   PASSWORD_CRD,
   UUID_CRD,
+  PUSH_SECRET_CRD,
 ];

@@ -1,0 +1,146 @@
+// PushSecret (external-secrets.io/v1alpha1) end to end: `coffer up` serves the CRD, `coffer controller` pushes the keys
+// of a Secret to `coffer keyserver` (KV v2) with a write-capable store token, kubectl drives it all. Replace and
+// IfNotExists, ESO's managed-by marker (a remote secret ESO did not create is never overwritten), status conditions
+// and syncedPushSecrets, and deletionPolicy Delete (the finalizer removes what was pushed).
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
+
+interface PushSecretStatus {
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  syncedPushSecrets?: Record<string, Record<string, unknown>>;
+}
+
+void describe('PushSecret end to end: kubectl, coffer up, coffer controller and coffer keyserver', () => {
+  let dir: string;
+  let vaultUrl: string;
+  let rootToken: string;
+  const children: CofferChild[] = [];
+  const start = async (args: string[], ready: RegExp, what: string) => {
+    const started = await startCoffer(args, ready, what);
+    children.push(started.child);
+    return started;
+  };
+
+  const kubeArgs = () => ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache')];
+  const kubectl = async (...args: string[]) => (await run('kubectl', [...kubeArgs(), ...args])).stdout;
+  const apply = async (objects: object[]) => (await runWithInput('kubectl', [...kubeArgs(), 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }))).stdout;
+  const status = async (name: string): Promise<PushSecretStatus | undefined> => {
+    const out = await kubectl('-n', 'push', 'get', 'pushsecret', name, '--ignore-not-found', '-o', 'json');
+    return out.trim() === '' ? undefined : (JSON.parse(out) as { status?: PushSecretStatus }).status;
+  };
+  async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+    const t0 = Date.now();
+    for (;;) {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; controller log:\n${children[2]?.out().split('\n').slice(-10).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  const ready = (name: string, want: 'True' | 'False') =>
+    waitFor(`${name} Ready=${want}`, async () => {
+      const c = (await status(name))?.conditions?.find((x) => x.type === 'Ready');
+      return c?.status === want ? c : undefined;
+    });
+  async function vault(method: string, path: string, body?: unknown): Promise<{ status: number; body?: Record<string, unknown> }> {
+    const res = await fetch(`${vaultUrl}/v1/${path}`, { method, headers: { 'X-Vault-Token': rootToken }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    return { status: res.status, ...(text ? { body: JSON.parse(text) as Record<string, unknown> } : {}) };
+  }
+  const kvData = async (path: string) => {
+    const r = await vault('GET', `secret/data/${path}`);
+    return r.status === 200 ? ((r.body!.data as { data: Record<string, string> }).data) : undefined;
+  };
+  const pushSecret = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'PushSecret',
+    metadata: { name, namespace: 'push' },
+    spec: { refreshInterval: '1s', secretStoreRefs: [{ name: 'vault', kind: 'SecretStore' }], selector: { secret: { name: 'source' } }, ...spec },
+  });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-e2e-push-'));
+    const port = await freePort();
+    const [ks] = await Promise.all([
+      start(['keyserver', '--data-dir', join(dir, 'ks'), '--root-key-file', join(dir, 'ks-root.key'), '--init', '--root-token-file', join(dir, 'ks-root.token'), '--listen', '127.0.0.1:0'], /keyserver listening on (http:\/\/\S+)/, 'coffer keyserver'),
+      start(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--encryption', 'aesgcm', '--no-controller'], /export KUBECONFIG=/, 'coffer up'),
+    ]);
+    vaultUrl = ks.match[1]!;
+    rootToken = (await readFile(join(dir, 'ks-root.token'), 'utf8')).trim();
+    await start(['controller', '--kubeconfig', join(dir, 'data', 'kubeconfig'), '--log-level', 'debug'], /external-secrets controller started/, 'coffer controller');
+    // A token that may write what it pushes, as a PushSecret store needs.
+    await vault('PUT', 'sys/policies/acl/pusher', { policy: 'path "secret/data/pushed/*" { capabilities = ["create", "update", "read", "delete"] }\npath "secret/metadata/pushed/*" { capabilities = ["create", "update", "read", "delete"] }' });
+    const token = ((await vault('POST', 'auth/token/create', { policies: ['pusher'], ttl: '1h' })).body!.auth as { client_token: string }).client_token;
+    await apply([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'push' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-token', namespace: 'push' }, stringData: { token } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'source', namespace: 'push' }, stringData: { username: 'app', password: 'p@ss-1' } },
+      {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'SecretStore',
+        metadata: { name: 'vault', namespace: 'push' },
+        spec: { provider: { vault: { server: vaultUrl, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } },
+      },
+    ]);
+  });
+  after(async () => {
+    await Promise.all(children.map((c) => c.stop()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('pushes one key as a property and the whole Secret as an object, with ESO status and the managed-by marker', async () => {
+    assert.match(await kubectl('api-resources', '--api-group=external-secrets.io'), /^pushsecrets\s+external-secrets\.io\/v1alpha1\s+true\s+PushSecret$/m);
+    await apply([
+      pushSecret('db', {
+        deletionPolicy: 'Delete',
+        data: [
+          { match: { secretKey: 'password', remoteRef: { remoteKey: 'pushed/db', property: 'password' } } },
+          { match: { remoteRef: { remoteKey: 'pushed/all' } } },
+        ],
+      }),
+    ]);
+    const cond = await ready('db', 'True');
+    assert.equal(cond.reason, 'Synced');
+    assert.equal(cond.message, 'PushSecret synced successfully');
+    assert.deepEqual(await kvData('pushed/db'), { password: 'p@ss-1' });
+    assert.deepEqual(await kvData('pushed/all'), { username: 'app', password: 'p@ss-1' });
+    const meta = await vault('GET', 'secret/metadata/pushed/db');
+    assert.deepEqual((meta.body!.data as { custom_metadata: unknown }).custom_metadata, { 'managed-by': 'external-secrets' });
+    const synced = (await status('db'))!.syncedPushSecrets!;
+    assert.deepEqual(Object.keys(synced), ['SecretStore/vault']);
+    assert.deepEqual(Object.keys(synced['SecretStore/vault']!).sort(), ['pushed/all', 'pushed/db/password']);
+    const ps = JSON.parse(await kubectl('-n', 'push', 'get', 'pushsecret', 'db', '-o', 'json')) as { metadata: { finalizers?: string[] } };
+    assert.deepEqual(ps.metadata.finalizers, ['pushsecret.externalsecrets.io/finalizer']);
+
+    // A new value in the Secret reaches the store on the next refresh (1s).
+    await kubectl('-n', 'push', 'patch', 'secret', 'source', '--type=merge', '-p', JSON.stringify({ stringData: { password: 'p@ss-2' } }));
+    await waitFor('the new password in the key server', async () => (await kvData('pushed/db'))?.password === 'p@ss-2');
+  });
+
+  void it('never overwrites a remote secret ESO did not create, and leaves existing ones alone with IfNotExists', async () => {
+    await vault('POST', 'secret/data/pushed/foreign', { data: { owner: 'someone-else' } });
+    await apply([pushSecret('foreign', { data: [{ match: { secretKey: 'password', remoteRef: { remoteKey: 'pushed/foreign', property: 'password' } } }] })]);
+    const failed = await ready('foreign', 'False');
+    assert.equal(failed.reason, 'Errored');
+    assert.equal(failed.message, 'set secret failed: could not write remote ref password to target secretstore vault: secret not managed by external-secrets');
+    assert.deepEqual(await kvData('pushed/foreign'), { owner: 'someone-else' });
+
+    await apply([pushSecret('once', { updatePolicy: 'IfNotExists', data: [{ match: { secretKey: 'username', remoteRef: { remoteKey: 'pushed/db', property: 'password' } } }] })]);
+    const cond = await ready('once', 'True');
+    assert.equal(cond.message, 'PushSecret synced successfully. Existing secrets in providers unchanged.');
+    assert.notEqual((await kvData('pushed/db'))?.password, 'app', 'the existing property was not replaced');
+    await kubectl('-n', 'push', 'delete', 'pushsecret', 'once', 'foreign');
+  });
+
+  void it('deletes what it pushed when the PushSecret is deleted (deletionPolicy Delete)', async () => {
+    await kubectl('-n', 'push', 'delete', 'pushsecret', 'db', '--wait=true', '--timeout=30s');
+    assert.equal(await status('db'), undefined);
+    assert.equal((await vault('GET', 'secret/metadata/pushed/db')).status, 404);
+    assert.equal((await vault('GET', 'secret/metadata/pushed/all')).status, 404);
+    assert.deepEqual(await kvData('pushed/foreign'), { owner: 'someone-else' }, 'not ours: kept');
+  });
+});
