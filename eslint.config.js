@@ -30,7 +30,7 @@ export const layerBans = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'dist.*/**', 'bin/**', 'eslint.config.js', 'scripts/**', 'src/dashboard/web/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'dist.*/**', 'bin/**', 'eslint.config.js', '.dependency-cruiser.cjs', 'scripts/**', 'src/dashboard/web/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -18,6 +18,11 @@ export interface ListResult {
   kvs: KeyValue[];
   /** True when `limit` cut the result short; continue from the last key + "\0". */
   more: boolean;
+  /**
+   * When `more`: how many keys the range from `startKey` holds at the revision, ignoring `limit` (etcd's
+   * RangeResponse.count), so a paged LIST can answer remainingItemCount without reading the rest.
+   */
+  count?: number;
 }
 
 export type WatchEvent =

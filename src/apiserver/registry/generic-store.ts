@@ -242,10 +242,7 @@ export class GenericStore implements ResourceStore {
     };
     if (page.next !== undefined) {
       list.metadata.continue = encodeContinue(page.next, prefix, page.revision);
-      if (label.empty && field.empty) {
-        const rest = await this.store.list(prefix, { revision: page.revision, startKey: page.next, signal: opts.signal });
-        list.metadata.remainingItemCount = rest.kvs.length;
-      }
+      if (label.empty && field.empty && page.remaining !== undefined) list.metadata.remainingItemCount = page.remaining;
     }
     return list;
   }
@@ -259,7 +256,7 @@ export class GenericStore implements ResourceStore {
     label: LabelSelector,
     field: FieldSelector,
     o: { revision: number; from: string; limit?: number | undefined; continued: boolean; signal?: AbortSignal | undefined },
-  ): Promise<{ items: KubeObject[]; revision: number; next?: string }> {
+  ): Promise<{ items: KubeObject[]; revision: number; next?: string; remaining?: number }> {
     const items: KubeObject[] = [];
     let revision = o.revision;
     let from = o.from;
@@ -284,7 +281,11 @@ export class GenericStore implements ResourceStore {
       });
       if (!page.more || page.kvs.length === 0) return { items, revision: readAt };
       from = `${page.kvs[page.kvs.length - 1]!.key}\0`;
-      if (o.limit !== undefined && items.length >= o.limit) return { items, revision: readAt, next: from };
+      if (o.limit !== undefined && items.length >= o.limit) {
+        // Keys after this page, from the store's count (exact for an unfiltered list, the only one that reports it).
+        const remaining = page.count === undefined ? undefined : page.count - page.kvs.length;
+        return { items, revision: readAt, next: from, ...(remaining !== undefined ? { remaining } : {}) };
+      }
     }
   }
 

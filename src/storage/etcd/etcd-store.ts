@@ -77,7 +77,9 @@ async function clientOptions(opts: EtcdStoreOptions): Promise<IOptions> {
   const options: IOptions = {
     hosts: opts.endpoints,
     // Notice a member that vanished without closing its connections (a partition) on a long-lived watch stream.
-    grpcOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 },
+    // etcd's Go client takes responses of any size (clientv3 defaultMaxCallRecvMsgSize = math.MaxInt32); grpc-js's
+    // default of 4 MiB made an unpaged LIST of a few thousand Secrets fail with RESOURCE_EXHAUSTED.
+    grpcOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.max_receive_message_length': 2 ** 31 - 1 },
   };
   if (opts.tls) {
     const { caFile, certFile, keyFile } = opts.tls;
@@ -153,7 +155,7 @@ export class EtcdStore implements Store {
         this.#client.kv.range({ key, range_end: range.rangeEnd, limit, revision }, o),
       ),
     );
-    return { revision: revision || Number(res.header.revision), kvs: res.kvs.map(toKeyValue), more: res.more };
+    return { revision: revision || Number(res.header.revision), kvs: res.kvs.map(toKeyValue), more: res.more, ...(res.more ? { count: Number(res.count) } : {}) };
   }
 
   async create(key: string, value: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<number> {

@@ -99,6 +99,8 @@ export class SqliteStore implements Store {
   private readonly insertDelete;
   private readonly listRange;
   private readonly listOpen;
+  private readonly countRange;
+  private readonly countOpen;
   private readonly eventsRange;
   private readonly eventsOpen;
   private readonly compactRows;
@@ -150,6 +152,14 @@ export class SqliteStore implements Store {
        ORDER BY k.name LIMIT :limit`;
     this.listRange = db.prepare<[ListParams], KvRow>(listSql(true));
     this.listOpen = db.prepare<[Omit<ListParams, 'upper'>], KvRow>(listSql(false));
+    // The same rows counted, values unread: remainingItemCount of a paged LIST.
+    const countSql = (upper: boolean) =>
+      `SELECT count(*) AS n FROM kv AS k
+       WHERE k.name >= :from ${upper ? 'AND k.name < :upper' : ''}
+         AND k.id = (SELECT max(n.id) FROM kv AS n WHERE n.name = k.name AND n.id <= :revision)
+         AND k.deleted = 0`;
+    this.countRange = db.prepare<[Omit<ListParams, 'limit'>], { n: number }>(countSql(true));
+    this.countOpen = db.prepare<[Omit<ListParams, 'upper' | 'limit'>], { n: number }>(countSql(false));
     // Walks the log forward from the cursor; "+name" keeps the planner off the name index, which would read every
     // revision of every key under the prefix and sort them.
     const eventsSql = (upper: boolean) =>
@@ -262,8 +272,10 @@ export class SqliteStore implements Store {
         ? this.listOpen.all({ from, revision, limit: sqlLimit })
         : this.listRange.all({ from, upper, revision, limit: sqlLimit });
     const more = limit !== undefined && rows.length > limit;
-    if (more) rows.length = limit;
-    return { revision, kvs: rows.map(toKeyValue), more };
+    if (!more) return { revision, kvs: rows.map(toKeyValue), more };
+    rows.length = limit;
+    const count = (upper === undefined ? this.countOpen.get({ from, revision }) : this.countRange.get({ from, upper, revision }))!.n;
+    return { revision, kvs: rows.map(toKeyValue), more, count };
   }
 
   async create(key: string, value: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<number> {
