@@ -9,7 +9,7 @@ import { secretPath, type ApiClient } from './api-client.js';
 import { LAB_AWS_REGION, startLabAws, type LabAws } from './aws-process.js';
 import type { Canary } from './canary.js';
 import { stopChild } from './cleanup.js';
-import { ESO_GROUP_VERSION, kvKeyOf, SECRET_STORE_NAME } from './external-secrets-source.js';
+import { applyCanaryExternalSecrets, ESO_GROUP_VERSION, kvKeyOf, SECRET_STORE_NAME } from './external-secrets-source.js';
 import { emptyLoot, type Loot } from './loot.js';
 
 export const AWS_CREDENTIALS_SECRET = 'aws-credentials';
@@ -87,21 +87,6 @@ export async function applyAwsExternalSecrets(client: ApiClient, sm: LabSecretsM
     },
     signal,
   });
-  for (const c of canaries) {
-    await client.must('POST', `/apis/${ESO_GROUP_VERSION}/namespaces/${namespace}/externalsecrets`, {
-      body: {
-        apiVersion: ESO_GROUP_VERSION,
-        kind: 'ExternalSecret',
-        metadata: { name: c.name, namespace },
-        spec: {
-          refreshInterval: '1h',
-          secretStoreRef: { name: SECRET_STORE_NAME, kind: 'SecretStore' },
-          target: { name: c.name },
-          data: [{ secretKey: c.dataKey, remoteRef: { key: kvKeyOf(c), property: c.dataKey } }],
-        },
-      },
-      signal,
-    });
-  }
+  await applyCanaryExternalSecrets(client, canaries, namespace, signal);
   return [Buffer.from(accessKeyId, 'latin1'), Buffer.from(secretAccessKey, 'latin1')];
 }

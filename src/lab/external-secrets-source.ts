@@ -53,6 +53,11 @@ export async function applyExternalSecrets(client: ApiClient, serverUrl: string,
     },
     signal,
   });
+  await applyCanaryExternalSecrets(client, canaries, namespace, signal);
+}
+
+/** One ExternalSecret per canary, reading its key from the SecretStore named SECRET_STORE_NAME (any provider). */
+export async function applyCanaryExternalSecrets(client: ApiClient, canaries: readonly Canary[], namespace: string, signal: AbortSignal): Promise<void> {
   for (const c of canaries) {
     await client.must('POST', `/apis/${ESO_GROUP_VERSION}/namespaces/${namespace}/externalsecrets`, {
       body: {
