@@ -199,9 +199,11 @@ spec:
   - secretKey: x
     remoteRef: {key: does/not/exist}
 `);
-    const cond = await waitFor('Ready=False', async () => {
+    // Store and ExternalSecret arrive together, so the first Ready=False may say the store is not ready yet (as ESO
+    // does); the controller retries when the store turns Ready, and the condition then carries AWS's reason.
+    const cond = await waitFor("Ready=False with AWS's reason", async () => {
       const c = await ready('aws-missing', 'externalsecret', 'missing');
-      return c?.status === 'False' ? c : undefined;
+      return c?.status === 'False' && c.message?.includes('ResourceNotFoundException') ? c : undefined;
     });
     assert.equal(cond.reason, 'SecretSyncedError');
     assert.match(cond.message ?? '', /could not get secret data from provider: .*ResourceNotFoundException: Secrets Manager can't find the specified secret\./);
