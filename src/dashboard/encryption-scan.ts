@@ -95,13 +95,15 @@ export function watchStore(store: Pick<Store, 'watch' | 'currentRevision'>, pref
       for (;;) {
         try {
           const from = await store.currentRevision({ signal });
+          // Whatever changed before `from` (while the page loaded, or while the watch was down) is announced once
+          // here; what changes after it, the watch replays.
+          onChange();
           for await (const _ of store.watch(prefix, { fromRevision: from, signal })) onChange();
         } catch {
           // compacted or the store restarting: start again from the current revision
         }
         if (signal.aborted) return;
         await new Promise((r) => setTimeout(r, 1000));
-        onChange();
       }
     })();
 }

@@ -42,11 +42,22 @@ function useLive(path, topic) {
   const [state, setState] = useState({ loading: true });
   useEffect(() => {
     let alive = true;
-    const load = () =>
-      getJson(path).then(
-        (data) => alive && setState({ data }),
-        (e) => alive && setState({ error: e.message }),
+    // Notices can outrun answers: a slow answer to an older notice must not overwrite a newer one's, or the page would
+    // keep a stale view until the next change.
+    let asked = 0;
+    let shown = 0;
+    const load = () => {
+      const n = ++asked;
+      const show = (next) => {
+        if (!alive || n < shown) return;
+        shown = n;
+        setState(next);
+      };
+      return getJson(path).then(
+        (data) => show({ data }),
+        (e) => show({ error: e.message }),
       );
+    };
     void load();
     const off = onChanged(topic, load);
     return () => {
