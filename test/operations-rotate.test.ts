@@ -171,5 +171,9 @@ void describe('coffer rotate kms-v2: a Transit key rotation behind coffer up on 
       '--vault-addr', keyserver, '--vault-token-file', tokenFile]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /the last rotation finished \(transit key version 2\); give --again to rotate once more/);
+    // `coffer rotate status` reports the KEK rotation beside the local-key one.
+    const status = await coffer(['rotate', 'status', '--encryption-config', config]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^kms-v2 rotation: finished \(transit key version 2\)\nkms-v2 next: nothing \(KEK rotation finished; coffer rotate kms-v2 --again starts the next one\)$/m);
   });
 });

@@ -72,7 +72,8 @@ export function registerRotateCommand(program: Command): void {
       process.stdout.write(
         `stage: ${s.stage}\nwrites: ${key(s.writes)}\n` +
           (s.state ? `rotation: ${key(s.state.from)} -> ${key(s.state.to)}\n` : '') +
-          `next: ${s.next}\n`,
+          `next: ${s.next}\n` +
+          (s.kms ? `kms-v2 rotation: ${s.kms.stage}${s.kms.latestVersion ? ` (transit key version ${s.kms.latestVersion})` : ''}\nkms-v2 next: ${s.kms.next}\n` : ''),
       );
     });
   addSourceOptions(rotate.command('kms-v2'))

@@ -12,7 +12,8 @@ import { EncryptionEngine } from '../encryption/encryption-engine.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { rotatePrepare } from '../operations/rotate.js';
 import { scanSource } from '../operations/scan.js';
-import { sourceScanProvider, storeSource } from './encryption-scan.js';
+import { KMS_ROTATION_NEXT, kmsStateFileOf } from '../operations/kms-rotation-state.js';
+import { sourceScanProvider, storeSource, type EncryptionScanProvider } from './encryption-scan.js';
 
 const KEY1 = Buffer.alloc(32, 1).toString('base64');
 const KEY2 = Buffer.alloc(32, 2).toString('base64');
@@ -98,30 +99,19 @@ void describe('dashboard encryption scan over a Store', () => {
     assert.deepEqual(await p.keys('externalsecrets.external-secrets.io', { kind: 'plaintext' }, { limit: 10 }), { keys: ['/registry/external-secrets.io/externalsecrets/a/es'], more: false });
   });
 
-  void it('notices a stored change and a configuration change through watches', async () => {
-    const p = provider(join(dir, 'config.yaml'));
+  void it('announces once when its watch opens, then notices a stored change and a configuration change', async () => {
     const ac = new AbortController();
-    let changes = 0;
-    let notify: () => void = () => undefined;
-    p.watch(() => {
-      changes++;
-      notify();
-    }, ac.signal);
-    const next = () => new Promise<void>((r) => (notify = r));
+    const w = noticesOf(provider(join(dir, 'config.yaml')), ac.signal);
     try {
-      // The watch starts from the revision current when it opens: write until one write is seen.
-      let seen = next();
-      let heard = false;
-      void seen.then(() => (heard = true));
-      for (let i = 0; !heard; i++) {
-        assert.ok(i < 100, 'no change notice for 100 writes');
-        await store.create(`/registry/secrets/c/new-${i}`, PLAINTEXT);
-        await Promise.race([seen, new Promise((r) => setTimeout(r, 100))]);
-      }
-      seen = next();
+      // What changed before the watch opened (while a page loaded) is announced once, without polling.
+      await w.after(0, 'the watch opening');
+      // What changes after it, the store's watch replays.
+      const opened = w.count;
+      await store.create('/registry/secrets/c/new-0', PLAINTEXT);
+      await w.after(opened, 'a stored write');
+      const written = w.count;
       await writeFile(join(dir, 'config.yaml'), config([['key1', KEY1]]));
-      await seen;
-      assert.ok(changes >= 2);
+      await w.after(written, 'a configuration change');
     } finally {
       ac.abort();
     }
@@ -131,20 +121,43 @@ void describe('dashboard encryption scan over a Store', () => {
     await writeFile(join(dir, 'config.yaml'), config([['key2', KEY2], ['key1', KEY1]]));
     const p = provider(join(dir, 'config.yaml'));
     const ac = new AbortController();
-    let heard!: () => void;
-    const changed = new Promise<void>((r) => (heard = r));
-    p.watch(() => heard(), ac.signal);
+    const w = noticesOf(p, ac.signal);
     try {
+      await w.after(0, 'the watch opening');
+      const opened = w.count;
       await rotatePrepare({ encryptionConfig: join(dir, 'config.yaml'), kubeconfigs: [], reloadIntervalMs: 0, log: () => undefined }, { resource: 'secrets', keyName: 'key3' });
-      await changed;
+      await w.after(opened, 'coffer rotate prepare');
       const scan = await p.scan({});
       assert.deepEqual(scan.rotation, { stage: 'prepared', next: 'coffer rotate promote', resource: 'secrets', from: 'aesgcm/key2', to: 'aesgcm/key3' });
       // Prepared: key3 is second and writes nothing yet; key2 still writes, so only what key2 did not write is stale.
       const secrets = scan.resources.find((r) => r.resource === 'secrets')!;
       assert.equal(secrets.stale, secrets.total - (secrets.byWriter['aesgcm/key2'] ?? 0));
       assert.ok(!JSON.stringify(scan).includes(KEY2), 'no key in the scan');
+
+      // `coffer rotate kms-v2` keeps its own state file: its stage shows beside the local-key rotation.
+      const prepared = w.count;
+      await writeFile(kmsStateFileOf(join(dir, 'config.yaml')), JSON.stringify({ coffer: 'kms-rotation', version: 1, stage: 'rotated', before: 'h', latestVersion: 2 }));
+      await w.after(prepared, "coffer rotate kms-v2's state file");
+      assert.deepEqual((await p.scan({})).rotation?.kms, { stage: 'rotated', next: KMS_ROTATION_NEXT.rotated, latestVersion: 2 });
     } finally {
       ac.abort();
     }
   });
 });
+
+/** Counts the change notices of a scan provider's watch; `after(n)` waits (up to 10 s) until more than n arrived. */
+function noticesOf(p: EncryptionScanProvider, signal: AbortSignal): { readonly count: number; after(n: number, what: string): Promise<void> } {
+  let count = 0;
+  p.watch(() => count++, signal);
+  return {
+    get count() {
+      return count;
+    },
+    async after(n, what) {
+      for (let i = 0; count <= n; i++) {
+        assert.ok(i < 200, `no change notice for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}

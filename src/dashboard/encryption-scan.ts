@@ -7,6 +7,7 @@ import { watch as watchFile } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys, type EncryptionConfiguration } from '../encryption/encryption-config.js';
 import { probeKmsV2 } from '../operations/config-health.js';
+import { kmsStateFileOf } from '../operations/kms-rotation-state.js';
 import { rotationStatus, stateFileOf } from '../operations/rotate.js';
 import { classifyEntry, keyNamesOf, keyPrefixOf, resourceOfKey, scanSource, type ResourceCounts } from '../operations/scan.js';
 import { pagedEntries, type Source } from '../operations/source.js';
@@ -39,6 +40,8 @@ export interface RotationSummary {
   to?: string;
   /** Why the stage could not be read (an unreadable state file), in plain words. */
   error?: string;
+  /** `coffer rotate kms-v2`'s KEK rotation, when one was started against this configuration. */
+  kms?: { stage: string; next: string; latestVersion?: number };
 }
 
 export interface EncryptionScan {
@@ -147,6 +150,7 @@ async function rotationOf(configFile: string): Promise<RotationSummary> {
       stage: s.stage,
       next: s.next,
       ...(s.state ? { resource: s.state.resource, from: key(s.state.from), to: key(s.state.to) } : s.writes ? { to: key(s.writes) } : {}),
+      ...(s.kms ? { kms: s.kms } : {}),
     };
   } catch (e) {
     return { stage: 'unknown', next: 'coffer rotate status', error: e instanceof Error ? e.message : String(e) };
@@ -218,8 +222,8 @@ export function sourceScanProvider(src: ScanSource, opts: { configFile?: string;
     watch(onChange, signal) {
       src.watch?.(onChange, signal);
       // The directory, not the file: editors and tools replace the file by renaming over it. The rotation state file
-      // `coffer rotate` keeps beside the configuration changes with each stage.
-      if (opts.configFile) watchFiles(dirname(opts.configFile), [basename(opts.configFile), basename(stateFileOf(opts.configFile))], onChange, signal);
+      // `coffer rotate` keeps beside the configuration changes with each stage (and `coffer rotate kms-v2`'s, with its own).
+      if (opts.configFile) watchFiles(dirname(opts.configFile), [basename(opts.configFile), basename(stateFileOf(opts.configFile)), basename(kmsStateFileOf(opts.configFile))], onChange, signal);
     },
   };
 }

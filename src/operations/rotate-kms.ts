@@ -11,22 +11,13 @@ import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
 import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { CofferError, InvalidError } from '../lib/errors.js';
 import { KubeClient } from './kube-client.js';
+import { kmsStateFileOf, readKmsRotationState, type KmsRotationState } from './kms-rotation-state.js';
 import { chosenSource, openSourceFromFlags, type SourceFlags } from './open-source.js';
 import { writePrivateJson } from '../lib/private-file.js';
 import { rewriteOne, targetOfKey } from './reencrypt.js';
 import { runReencrypt, staleFindings } from './reencrypt-run.js';
 import { normalizeEtcdPrefix } from './source.js';
 import { classifyStoredValue } from './stored-value.js';
-
-export interface KmsRotationState {
-  coffer: 'kms-rotation';
-  version: 1;
-  stage: 'rotated' | 'reencrypted' | 'finished';
-  /** sha256 of the key_id before the rotation (key_ids are not secret, but reports use the hash as upstream logs do). */
-  before: string;
-  /** The Transit key's latest version after the rotation (keyserver backend). */
-  latestVersion?: number;
-}
 
 export interface KmsRotateOptions {
   encryptionConfig: string;
@@ -46,7 +37,6 @@ export interface KmsRotateOptions {
   log: (line: string) => void;
 }
 
-const stateFile = (config: string) => `${config}.kms-rotation.json`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function transit(o: KmsRotateOptions, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -82,11 +72,6 @@ async function pluginKeyId(o: KmsRotateOptions): Promise<{ name: string; keyId: 
   } finally {
     client.close();
   }
-}
-
-async function readState(config: string): Promise<KmsRotationState | undefined> {
-  const text = await readFile(stateFile(config), 'utf8').catch(() => undefined);
-  return text ? (JSON.parse(text) as KmsRotationState) : undefined;
 }
 
 /** Rewrites one stale object until the source shows it under the plugin's current key_id: the API server writes with it. */
@@ -129,7 +114,7 @@ export async function rotateKmsV2(o: KmsRotateOptions): Promise<KmsRotationState
   if (o.backend === 'keyserver' && (!o.vaultAddr || !o.vaultTokenFile)) {
     throw new InvalidError('--backend keyserver needs --vault-addr and --vault-token-file', { field: '--vault-addr' });
   }
-  let state = await readState(o.encryptionConfig);
+  let state = await readKmsRotationState(o.encryptionConfig);
   if (state?.stage === 'finished' && !o.again) {
     o.log(`the last rotation finished${state.latestVersion ? ` (transit key version ${state.latestVersion})` : ''}; give --again to rotate once more`);
     return state;
@@ -143,7 +128,7 @@ export async function rotateKmsV2(o: KmsRotateOptions): Promise<KmsRotationState
       o.log(`rotated transit key ${o.transitKey} to version ${latest}`);
     }
     state = { coffer: 'kms-rotation', version: 1, stage: 'rotated', before: keyIdHash(before.keyId), ...(latest ? { latestVersion: latest } : {}) };
-    await writePrivateJson(stateFile(o.encryptionConfig), state);
+    await writePrivateJson(kmsStateFileOf(o.encryptionConfig), state);
   }
   if (state.stage === 'rotated') {
     // The plugin caches its backend's answer for a while; wait for the key_id to change.
@@ -165,7 +150,7 @@ export async function rotateKmsV2(o: KmsRotateOptions): Promise<KmsRotationState
       throw new CofferError(`${summary.failed.length} objects failed and ${stillStale?.length ?? 0} are still stale; run the command again`);
     }
     state = { ...state, stage: 'reencrypted' };
-    await writePrivateJson(stateFile(o.encryptionConfig), state);
+    await writePrivateJson(kmsStateFileOf(o.encryptionConfig), state);
   }
   if (state.stage === 'reencrypted') {
     if (o.backend === 'keyserver' && state.latestVersion) {
@@ -174,7 +159,7 @@ export async function rotateKmsV2(o: KmsRotateOptions): Promise<KmsRotationState
       o.log(`raised min_decryption_version of ${o.transitKey} to ${state.latestVersion}`);
     }
     state = { ...state, stage: 'finished' };
-    await writePrivateJson(stateFile(o.encryptionConfig), state);
+    await writePrivateJson(kmsStateFileOf(o.encryptionConfig), state);
   }
   return state;
 }

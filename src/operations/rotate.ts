@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { CofferError, InvalidError } from '../lib/errors.js';
 import { addKeySecond, hasKey, LOCAL_TYPES, promoteKey, readRawConfig, removeKey, ruleIndexFor, writeRawConfig, writingKey, type KeyRef, type LocalType } from './config-file-edit.js';
+import { KMS_ROTATION_NEXT, readKmsRotationState, type KmsRotationStage } from './kms-rotation-state.js';
 import { KubeClient } from './kube-client.js';
 import { chosenSource, openSourceFromFlags, type SourceFlags } from './open-source.js';
 import { runReencrypt } from './reencrypt-run.js';
@@ -156,6 +157,8 @@ export async function rotatePromote(ctx: RotateContext): Promise<RotationState> 
   const hash = await writeRawConfig(ctx.encryptionConfig, raw);
   const next: RotationState = { ...state, stage: 'promoted', hashes: { ...state.hashes, promoted: hash }, writtenAt: Date.now() };
   await saveState(ctx.encryptionConfig, next);
+  // Said only once the servers write with it: an object created right after this step must be under the new key.
+  await waitForServers(ctx, hash, next.writtenAt);
   ctx.log(`promoted: ${describeKey(state.to)} writes; ${describeKey(state.from)} reads only. Configuration ${hash}`);
   return next;
 }
@@ -233,10 +236,24 @@ export async function rotatePrune(ctx: RotateContext, opts: { source: SourceFlag
   return next;
 }
 
-export async function rotationStatus(config: string): Promise<{ stage: RotationStage; state?: RotationState; next: string; writes?: KeyRef }> {
-  const state = await readRotationState(config);
+/** The KEK rotation of a KMS v2 provider (`coffer rotate kms-v2`), beside the local-key rotation. */
+export interface KmsRotationStatus {
+  stage: KmsRotationStage;
+  next: string;
+  latestVersion?: number;
+}
+
+export async function rotationStatus(
+  config: string,
+): Promise<{ stage: RotationStage; state?: RotationState; next: string; writes?: KeyRef; kms?: KmsRotationStatus }> {
+  const [state, kmsState] = await Promise.all([readRotationState(config), readKmsRotationState(config)]);
   const { raw } = await readRawConfig(config);
   const stage: RotationStage = state?.stage ?? 'start';
   const writes = writingKey(raw, ruleIndexFor(raw, state?.resource ?? 'secrets'));
-  return { stage, ...(state ? { state } : {}), next: NEXT[stage], ...(writes ? { writes } : {}) };
+  const kms = kmsState && {
+    stage: kmsState.stage,
+    next: KMS_ROTATION_NEXT[kmsState.stage],
+    ...(kmsState.latestVersion ? { latestVersion: kmsState.latestVersion } : {}),
+  };
+  return { stage, ...(state ? { state } : {}), next: NEXT[stage], ...(writes ? { writes } : {}), ...(kms ? { kms } : {}) };
 }

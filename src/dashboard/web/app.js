@@ -159,6 +159,12 @@ const STAGE_WORDS = {
   pruned: 'The old key is removed; the rotation is finished.',
 };
 
+const KMS_STAGE_WORDS = {
+  rotated: 'The KEK was rotated; objects whose DEK seed the old key_id wraps are stale until re-encrypted.',
+  reencrypted: 'Every object is under the new key_id; the old KEK version can be retired.',
+  finished: 'The old KEK version can no longer decrypt; the KEK rotation is finished.',
+};
+
 function RotationView() {
   const state = useLive('encryption', 'encryption');
   return html`<${Loading} state=${state}>${(d) => {
@@ -172,6 +178,11 @@ function RotationView() {
             ${r.from ? html` <span class="muted">${r.resource}: <code>${r.from}</code> → <code>${r.to}</code></span>` : ''}</p>
             <p>${r.error ?? STAGE_WORDS[r.stage] ?? ''} Next step: <code data-test="rotation-next">${r.next}</code></p>`
         : html`<p class="muted" data-test="rotation-stage">No rotation can be followed: ${d.configError}.</p>`}
+      ${r?.kms
+        ? html`<p class="stage">KMS v2 key rotation (<code>coffer rotate kms-v2</code>): <strong data-test="kms-rotation-stage">${r.kms.stage}</strong>
+            ${r.kms.latestVersion ? html` <span class="muted">Transit key version ${r.kms.latestVersion}</span>` : ''}</p>
+            <p>${KMS_STAGE_WORDS[r.kms.stage] ?? ''} Next step: <code data-test="kms-rotation-next">${r.kms.next}</code></p>`
+        : ''}
       <p class="big">Stale ${secrets.resource ?? 'secrets'}: <strong data-test="rotation-stale">${fmt(secrets.stale)}</strong> of ${secrets.total}</p>
       <progress max=${secrets.total || 1} value=${done} aria-label="re-encrypted"></progress>
       <p class="muted">The stage is read from the rotation's state file beside the configuration, the counts from the stored objects; both update live as they change.</p>
