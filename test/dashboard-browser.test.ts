@@ -218,6 +218,10 @@ void describe('dashboard in a browser (coffer up + keyserver, Debian chromium)',
     await rotate('prune', '--data-dir', join(dir, 'data'));
     await waitText(page, '[data-test="rotation-stage"]', /^pruned$/);
     await waitText(page, '[data-test="rotation-next"]', /rotation finished/);
+    // A `coffer rotate kms-v2` KEK rotation keeps its own state file beside the configuration; its stage shows too.
+    await writeFile(join(dir, 'encryption-config.yaml.kms-rotation.json'), JSON.stringify({ coffer: 'kms-rotation', version: 1, stage: 'reencrypted', before: 'sha256:x', latestVersion: 3 }), { mode: 0o600 });
+    await waitText(page, '[data-test="kms-rotation-stage"]', /^reencrypted$/);
+    await waitText(page, '[data-test="kms-rotation-next"]', /coffer rotate kms-v2 \(continues: raises the Transit key min_decryption_version\)/);
   });
 
   void it('shows an ExternalSecret turn failed when its key is removed from the key server', async () => {
