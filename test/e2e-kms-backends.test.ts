@@ -75,7 +75,7 @@ function backendSuite(kind: 'pkcs11' | 'multi'): void {
   async function startServer(): Promise<void> {
     server = await startProcess(
       [COFFER_BIN, 'up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','),
-        '--encryption-config', join(dir, 'enc.yaml'), '--kms-v2-status-interval', '1', '--kms-v2-write-ttl', '4'],
+        '--encryption-config', join(dir, 'enc.yaml'), '--kms-v2-status-interval', '1', '--kms-v2-write-ttl', '30'],
       /export KUBECONFIG=/,
       process.env,
       logs,

@@ -47,8 +47,8 @@ export function runStoreContract(
     }
   };
 
-  void describe(`Store contract: ${name}`, { timeout }, () => {
-    void it('revisions strictly increase across all keys and match what reads report', withStore(async (s, p) => {
+  void describe(`Store contract: ${name}`, () => {
+    void it('revisions strictly increase across all keys and match what reads report', { timeout }, withStore(async (s, p) => {
       const before = await s.currentRevision();
       const r1 = await s.create(`${p}a`, text('a1'));
       const r2 = await s.create(`${p}b`, text('b1'));
@@ -72,7 +72,7 @@ export function runStoreContract(
       assert.equal(missing.revision, r5);
     }));
 
-    void it('stores values as exact bytes: empty, binary with zeros, 1 MiB', withStore(async (s, p) => {
+    void it('stores values as exact bytes: empty, binary with zeros, 1 MiB', { timeout }, withStore(async (s, p) => {
       const values = [new Uint8Array(0), Uint8Array.from([0, 255, 0, 1, 0]), randomBytes(1024 * 1024)];
       for (const [i, v] of values.entries()) await s.create(`${p}${i}`, v);
       for (const [i, v] of values.entries()) {
@@ -83,7 +83,7 @@ export function runStoreContract(
       }
     }));
 
-    void it('a list larger than 4 MiB (the gRPC default message size) is answered whole', withStore(async (s, p) => {
+    void it('a list larger than 4 MiB (the gRPC default message size) is answered whole', { timeout }, withStore(async (s, p) => {
       // A namespace of a few thousand Secrets: etcd's Go client takes any response size, so must the store.
       const value = randomBytes(1 << 20);
       for (let i = 0; i < 5; i++) await s.create(`${p}big-${i}`, value);
@@ -92,7 +92,7 @@ export function runStoreContract(
       assert.ok(all.kvs.every((kv) => Buffer.from(kv.value).equals(value)));
     }));
 
-    void it('create of an existing key fails with AlreadyExistsError and writes nothing', withStore(async (s, p) => {
+    void it('create of an existing key fails with AlreadyExistsError and writes nothing', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}k`, text('first'));
       await assert.rejects(s.create(`${p}k`, text('second')), AlreadyExistsError);
       assert.equal(await s.currentRevision(), r1);
@@ -101,7 +101,7 @@ export function runStoreContract(
       assert.equal(got.kv?.modRevision, r1);
     }));
 
-    void it('update with a stale revision fails with a conflict carrying the current value', withStore(async (s, p) => {
+    void it('update with a stale revision fails with a conflict carrying the current value', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}k`, text('v1'));
       const r2 = await s.update(`${p}k`, text('v2'), { ifRevision: r1 });
       const err = await rejectsWith(s.update(`${p}k`, text('v3'), { ifRevision: r1 }), RevisionConflictError);
@@ -114,7 +114,7 @@ export function runStoreContract(
       assert.equal(got.kv && str(got.kv.value), 'v2');
     }));
 
-    void it('update of a missing key fails with a conflict whose current value is undefined', withStore(async (s, p) => {
+    void it('update of a missing key fails with a conflict whose current value is undefined', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}k`, text('v1'));
       await s.delete(`${p}k`);
       const err = await rejectsWith(s.update(`${p}k`, text('v2'), { ifRevision: r1 }), RevisionConflictError);
@@ -124,7 +124,7 @@ export function runStoreContract(
       assert.equal((await s.get(`${p}k`)).kv, undefined);
     }));
 
-    void it('delete: returns the previous value; stale revision conflicts; missing key is NotFound', withStore(async (s, p) => {
+    void it('delete: returns the previous value; stale revision conflicts; missing key is NotFound', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}k`, text('v1'));
       const r2 = await s.update(`${p}k`, text('v2'), { ifRevision: r1 });
       const err = await rejectsWith(s.delete(`${p}k`, { ifRevision: r1 }), RevisionConflictError);
@@ -142,7 +142,7 @@ export function runStoreContract(
       assert.equal(await s.currentRevision(), d.revision);
     }));
 
-    void it('get and list at a past revision return that snapshot', withStore(async (s, p) => {
+    void it('get and list at a past revision return that snapshot', { timeout }, withStore(async (s, p) => {
       const ra = await s.create(`${p}a`, text('a1'));
       const rb = await s.create(`${p}b`, text('b1'));
       const ra2 = await s.update(`${p}a`, text('a2'), { ifRevision: ra });
@@ -174,7 +174,7 @@ export function runStoreContract(
       await assert.rejects(s.get(`${p}a`, { revision: rc + 1000 }));
     }));
 
-    void it('list: prefix, byte order, limit with more, startKey', withStore(async (s, p) => {
+    void it('list: prefix, byte order, limit with more, startKey', { timeout }, withStore(async (s, p) => {
       // U+1F600 sorts before U+FFFD in UTF-16 but after it in UTF-8 bytes; stores order by bytes, like etcd.
       const names = ['a', 'b', 'b/x', 'c', 'd', '\u00e9', '\uFFFD', '\u{1F600}'];
       for (const n of [...names].reverse()) await s.create(`${p}${n}`, text(n));
@@ -205,7 +205,7 @@ export function runStoreContract(
       assert.deepEqual(keys(await s.list(`${p}zzz/`)), []);
     }));
 
-    void it('watch from R replays every event after R in order with previous values, then live ones', withStore(async (s, p) => {
+    void it('watch from R replays every event after R in order with previous values, then live ones', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}a`, text('a1'));
       const r2 = await s.create(`${p}b`, text('b1'));
       const r3 = await s.update(`${p}a`, text('a2'), { ifRevision: r1 });
@@ -234,7 +234,7 @@ export function runStoreContract(
       }
     }));
 
-    void it('watch from the current revision delivers only new events, none twice, none lost', withStore(async (s, p) => {
+    void it('watch from the current revision delivers only new events, none twice, none lost', { timeout }, withStore(async (s, p) => {
       await s.create(`${p}old`, text('old'));
       const w = openWatch(s, p, await s.currentRevision());
       try {
@@ -253,7 +253,7 @@ export function runStoreContract(
       }
     }));
 
-    void it('compaction: older reads and watches fail with CompactedError; newer ones work', withStore(async (s, p) => {
+    void it('compaction: older reads and watches fail with CompactedError; newer ones work', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}a`, text('a1'));
       const r2 = await s.update(`${p}a`, text('a2'), { ifRevision: r1 });
       const r3 = await s.create(`${p}b`, text('b1'));
@@ -282,7 +282,7 @@ export function runStoreContract(
       assert.ok((await s.update(`${p}a`, text('a4'), { ifRevision: r5 })) > r5);
     }));
 
-    void it('concurrent read-modify-write loops on one key lose no update', withStore(async (s, p) => {
+    void it('concurrent read-modify-write loops on one key lose no update', { timeout }, withStore(async (s, p) => {
       const key = `${p}counter`;
       await s.create(key, text('0'));
       const WRITERS = 20;
@@ -309,7 +309,7 @@ export function runStoreContract(
       assert.ok(conflicts > 0, 'the writers did race');
     }));
 
-    void it('a watcher that does not read does not block writers, and later gets every event', withStore(async (s, p) => {
+    void it('a watcher that does not read does not block writers, and later gets every event', { timeout }, withStore(async (s, p) => {
       const from = await s.currentRevision();
       const w = openWatch(s, p, from);
       try {
@@ -325,7 +325,7 @@ export function runStoreContract(
       }
     }));
 
-    void it('aborting the signal ends a watch; close() ends the rest and refuses further calls', withStore(async (s, p) => {
+    void it('aborting the signal ends a watch; close() ends the rest and refuses further calls', { timeout }, withStore(async (s, p) => {
       const controller = new AbortController();
       const aborted = openWatch(s, p, await s.currentRevision(), controller.signal);
       const open = openWatch(s, p, await s.currentRevision());
@@ -341,7 +341,7 @@ export function runStoreContract(
       await s.close(); // twice is harmless
     }));
 
-    void it('bad input is refused with InvalidError before anything is written', withStore(async (s, p) => {
+    void it('bad input is refused with InvalidError before anything is written', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}k`, text('v'));
       const big = Buffer.alloc(MAX_VALUE_BYTES + 1, 'coffer-contract-canary ');
       const refusals: [string, () => Promise<unknown>][] = [
