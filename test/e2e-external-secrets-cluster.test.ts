@@ -147,7 +147,8 @@ void describe('External Secrets end to end: kubernetes and fake providers, Clust
   // Bearer tokens of the token file: `reader` may get/list Secrets in `source` only, `outsider` only in `elsewhere`.
   const readerToken = randomBytes(16).toString('hex');
   const outsiderToken = randomBytes(16).toString('hex');
-  const saTokens = Array.from({ length: 40 }, () => randomBytes(16).toString('hex'));
+  // One per renewal: a token lives 2.5 s and the suite runs for minutes on a loaded machine, so keep plenty.
+  const saTokens = Array.from({ length: 500 }, () => randomBytes(16).toString('hex'));
 
   const kubeArgs = () => ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache')];
   const kubectl = async (...args: string[]) => (await run('kubectl', [...kubeArgs(), ...args])).stdout;
