@@ -10,7 +10,7 @@ import { CompactedError } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const KEYS = 20;
-const REVISIONS = 20_000;
+const REVISIONS = 30_000;
 /** A liveness bound only: one batch takes milliseconds; the whole compaction in one go takes far longer here. */
 const MAX_STALL_MS = 2_000;
 

@@ -62,8 +62,12 @@ export const SQLITE_FILE_NAME = 'coffer.db';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
-/** Revisions one compaction transaction covers (etcd's default compaction batch limit is 1,000 keys). */
-const COMPACT_BATCH_IDS = 1000;
+/**
+ * Revisions one compaction transaction covers. Each batch rewrites the index pages of every key it touches, so small
+ * batches multiply the writes (1,000 made a 100,000-revision compaction 3.5 times slower than 10,000); what one batch
+ * holds the event loop for is measured by `npm run bench -- scale` (docs/performance.md).
+ */
+const COMPACT_BATCH_IDS = 10_000;
 
 interface Row {
   id: number;
