@@ -161,7 +161,7 @@ export async function run(argv: string[] = []): Promise<void> {
   }
   const work = await mkdtemp(join(tmpdir(), 'coffer-bench-scale-'));
   try {
-    console.log(`\n# scale: ${size} Secrets`);
+    console.log(`\n# scale: ${only === undefined ? `${size} Secrets` : `only ${only}`}`);
     if (wanted('sqlite')) table(`scale: SQLite, ${size} Secrets`, await storeRows('sqlite', size, work));
     if (wanted('etcd')) table(`scale: 3-member etcd, ${size} Secrets`, await storeRows('etcd', size, work));
     // Alone (--only compaction), the SQLite part only: writing a long history to etcd takes far longer than compacting it.
