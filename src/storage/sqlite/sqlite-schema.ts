@@ -17,17 +17,19 @@ export type Synchronous = 'full' | 'normal';
  *   reach no watcher), a second `coffer` on the same data directory fails fast instead of corrupting that promise, and
  *   WAL then keeps its index in heap memory, so there is no -shm file at all.
  * - journal_mode=WAL: readers never block the writer; a commit is one append.
- * - synchronous=FULL (default): the WAL is fsynced at every commit, so an acknowledged write survives power loss, as
- *   etcd's does. NORMAL already survives kill -9 (committed frames are in the OS page cache, which outlives the
- *   process) but may lose the last commits if the machine loses power.
+ * - synchronous=NORMAL: a commit does not fsync; the file stays consistent (SQLite syncs around checkpoints). With
+ *   the store's default, 'full', the store fsyncs the WAL itself after commits, off the event loop, before it answers
+ *   them, so an acknowledged write survives power loss, as etcd's does (the group commit in sqlite-store.ts). With
+ *   'normal' it does not: a write survives kill -9 (committed frames are in the OS page cache, which outlives the
+ *   process) but may be lost if the machine loses power.
  * - temp_store=MEMORY: sorts and temporary tables never spill plaintext to a temp file.
  * - secure_delete=ON: pages freed by compaction are zeroed, so superseded Secret values do not linger on the disk.
  */
-export function applyPragmas(db: Database, opts: { synchronous: Synchronous }): void {
+export function applyPragmas(db: Database): void {
   db.pragma('locking_mode = EXCLUSIVE');
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') throw new CofferError(`store file ${db.name}: could not switch to WAL mode (got ${String(mode)})`);
-  db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('synchronous = NORMAL');
   db.pragma('temp_store = MEMORY');
   db.pragma('secure_delete = ON');
 

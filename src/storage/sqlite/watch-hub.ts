@@ -1,9 +1,10 @@
 // In-process fan-out of committed writes to watchers, so a watch on the embedded store never polls the file.
 //
 // Why there is no gap and no duplicate: better-sqlite3 is synchronous and the store holds the file's exclusive lock, so
-// a writer's commit and its publish() happen in one turn of the event loop, and so do a watcher's last replay read and
-// its subscription. Nothing can commit between "read everything after the cursor" and "subscribe": the watcher sees a
-// revision either in the replay or live, never both, never neither.
+// a revision becoming durable (readable) and its publish() happen in one turn of the event loop, and so do a watcher's
+// last replay read (which reads only durable revisions) and its subscription. Nothing can become durable between "read
+// everything after the cursor" and "subscribe": the watcher sees a revision either in the replay or live, never both,
+// never neither.
 //
 // Why a slow watcher cannot block writers or eat memory: publish() only appends to a bounded queue. When a watcher
 // falls too far behind, it leaves the hub and, once it has drained what it holds, reads the rest back from the log table
@@ -38,7 +39,7 @@ export class WatchHub {
     private readonly limits: WatchHubLimits = DEFAULT_WATCH_LIMITS,
   ) {}
 
-  /** Called right after a commit, in the same synchronous turn. `build` runs at most once, and only if someone listens. */
+  /** Called when a revision becomes durable, in that synchronous turn. `build` runs at most once, if someone listens. */
   publish(key: string, revision: number, build: () => WatchEvent): void {
     let event: WatchEvent | undefined;
     for (const w of this.live) {
