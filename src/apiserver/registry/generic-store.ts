@@ -22,22 +22,9 @@ import {
   type TryUpdate,
   type UpdateState,
 } from '../../storage/object-storage.js';
-import { CompactedError, type Store } from '../../storage/store.js';
+import type { Store } from '../../storage/store.js';
 import type { TransformationMetrics } from '../../storage/transformation-metrics.js';
-import {
-  ApiStatusError,
-  alreadyExists,
-  badRequest,
-  conflict,
-  expired,
-  forbidden,
-  internalError,
-  opaqueInternalError,
-  serviceUnavailable,
-  invalid,
-  notFound,
-  type FieldError,
-} from '../api-status.js';
+import { ApiStatusError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../api-status.js';
 import type { ResourceInfo } from '../resource-info.js';
 import { apiVersionOf } from '../resource-info.js';
 import type {
@@ -49,16 +36,14 @@ import type {
   WatchOptions,
   WriteOptions,
 } from '../resource-store.js';
-import { ContinueTokenError, decodeContinue, encodeContinue } from './continue-token.js';
-import { forbiddenField, invalidValue, notSupported } from './field-errors.js';
-import { parseFieldSelector, type FieldSelector } from './field-selector.js';
-import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
+import { invalidValue } from './field-errors.js';
 import { sameIgnoringTimes, updatedManagedFields } from '../patch/managed-fields.js';
+import { ListWatch } from './list-watch.js';
 import { validatePathSegmentName } from './name-validation.js';
-import { parseResourceVersion, tooLargeResourceVersion } from './resource-version.js';
+import { parseResourceVersion } from './resource-version.js';
+import { storageStatus } from './storage-status.js';
 import { StorageKeys } from './storage-keys.js';
 import type { Strategy, Subresource } from './strategy.js';
-import { watchStream } from './watch-stream.js';
 
 
 /** kube's admission chain as far as these resources need it (NamespaceLifecycle). Throws ApiStatusError to refuse. */
@@ -111,8 +96,6 @@ export interface RegistryWriteOptions extends WriteOptions {
 const GENERATE_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;
 const MAX_GENERATE_NAME_PREFIX = 58;
-const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
-const LIST_OPTIONS = { group: 'meta.k8s.io', kind: 'ListOptions' };
 
 /** What a try-update function threw: it leaves the storage layer as it is, unlike the storage's own failures. */
 class Refusal extends Error {
@@ -135,6 +118,7 @@ export class GenericStore implements ResourceStore {
   readonly info: ResourceInfo;
   readonly keys: StorageKeys;
   private readonly storage: ObjectStorage;
+  private readonly listWatch: ListWatch;
   private readonly strategy: Strategy;
   private readonly clock: Clock;
   private readonly gr: { group: string; resource: string };
@@ -153,6 +137,7 @@ export class GenericStore implements ResourceStore {
       ...(opts.conversion ? { conversion: opts.conversion } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
+    this.listWatch = new ListWatch({ ...opts, storage: this.storage, keys: this.keys, clock: this.clock });
   }
 
   // ---- create ----
@@ -184,7 +169,7 @@ export class GenericStore implements ResourceStore {
       try {
         return await this.storage.create(key, obj, { dryRun: opts.dryRun, signal: opts.signal });
       } catch (err) {
-        if (!(err instanceof StorageError && err.code === 'KeyExists')) throw this.storageError(err, name);
+        if (!(err instanceof StorageError && err.code === 'KeyExists')) throw storageStatus(err, this.info, name);
         if (!generated || opts.dryRun) throw await this.alreadyExistsError(key, name);
         if (attempt >= GENERATE_NAME_ATTEMPTS) {
           throw new ApiStatusError(
@@ -204,159 +189,18 @@ export class GenericStore implements ResourceStore {
 
   async get(namespace: string | undefined, name: string, opts: { resourceVersion?: string; signal?: AbortSignal } = {}): Promise<KubeObject> {
     const rv = parseResourceVersion(opts.resourceVersion);
-    if (rv > 0) await this.requireRevision(rv, opts.signal);
+    if (rv > 0) await this.listWatch.requireRevision(rv, opts.signal);
     const obj = await this.storageOp(name, () => this.storage.get(this.keys.key(namespace, name), { signal: opts.signal }));
     if (!obj) throw notFound(this.gr, name);
     return obj;
   }
 
-  async list(namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
-    const label = this.parseLabels(opts.labelSelector);
-    const field = this.parseFields(opts.fieldSelector);
-    this.validateListOptions(opts);
-    const prefix = this.keys.listPrefix(namespace);
-    const limit = opts.limit !== undefined && opts.limit > 0 ? Math.floor(opts.limit) : undefined;
-
-    let revision = 0;
-    let from = prefix;
-    let continued = false;
-    if (opts.continue) {
-      if (opts.resourceVersion && opts.resourceVersion !== '0') throw badRequest('specifying resource version is not allowed when using continue');
-      try {
-        const token = decodeContinue(opts.continue, prefix);
-        from = token.startKey;
-        revision = Math.max(0, token.revision);
-      } catch (err) {
-        if (err instanceof ContinueTokenError) throw badRequest(`invalid continue token: ${err.message}`);
-        throw err;
-      }
-      continued = true;
-    } else {
-      revision = await this.listRevision(opts, limit !== undefined);
-    }
-
-    const page = await this.collect(prefix, label, field, { revision, from, limit, continued, signal: opts.signal });
-    const list: KubeList = {
-      apiVersion: apiVersionOf(this.info),
-      kind: this.info.listKind,
-      metadata: { resourceVersion: String(page.revision) },
-      items: page.items,
-    };
-    if (page.next !== undefined) {
-      list.metadata.continue = encodeContinue(page.next, prefix, page.revision);
-      if (label.empty && field.empty && page.remaining !== undefined) list.metadata.remainingItemCount = page.remaining;
-    }
-    return list;
-  }
-
-  /**
-   * Matching objects under the prefix at one snapshot, in key order, from `from`, at most `limit` of them (filling the
-   * page across store reads when selectors skip objects). `next` is where a continuation starts, when more keys follow.
-   */
-  private async collect(
-    prefix: string,
-    label: LabelSelector,
-    field: FieldSelector,
-    o: { revision: number; from: string; limit?: number | undefined; continued: boolean; signal?: AbortSignal | undefined },
-  ): Promise<{ items: KubeObject[]; revision: number; next?: string; remaining?: number }> {
-    const items: KubeObject[] = [];
-    let revision = o.revision;
-    let from = o.from;
-    let readAt: number | undefined;
-    for (;;) {
-      const pageLimit = o.limit === undefined ? undefined : o.limit - items.length;
-      let page;
-      try {
-        page = await this.storage.list(prefix, {
-          revision,
-          startKey: from,
-          signal: o.signal,
-          keyFilter: (key) => this.keyMayMatch(key, field),
-          ...(pageLimit ? { limit: pageLimit } : {}),
-        });
-      } catch (err) {
-        if (err instanceof CompactedError) throw this.listExpired(o.continued, from, prefix);
-        throw this.storageError(err);
-      }
-      // Later pages read the same snapshot as the first.
-      readAt ??= page.revision;
-      revision = readAt;
-      for (const obj of page.items) if (this.matches(obj, label, field)) items.push(obj);
-      if (!page.more || page.lastKey === undefined) return { items, revision: readAt };
-      from = `${page.lastKey}\0`;
-      if (o.limit !== undefined && items.length >= o.limit) {
-        // Keys after this page, from the store's count (exact for an unfiltered list, the only one that reports it).
-        const remaining = page.count === undefined ? undefined : page.count - page.read;
-        return { items, revision: readAt, next: from, ...(remaining !== undefined ? { remaining } : {}) };
-      }
-    }
+  list(namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
+    return this.listWatch.list(namespace, opts);
   }
 
   watch(namespace: string | undefined, opts: WatchOptions): AsyncIterable<ApiWatchEvent> {
-    // Bad input fails here, before the HTTP layer commits to a 200 streaming response.
-    const label = this.parseLabels(opts.labelSelector);
-    let field = this.parseFields(opts.fieldSelector);
-    if (opts.name !== undefined) field = field.and('metadata.name', opts.name);
-    const rv = parseResourceVersion(opts.resourceVersion);
-    return { [Symbol.asyncIterator]: () => this.watchEvents(namespace, opts, label, field, rv) };
-  }
-
-  private async *watchEvents(
-    namespace: string | undefined,
-    opts: WatchOptions,
-    label: LabelSelector,
-    field: FieldSelector,
-    rv: number,
-  ): AsyncGenerator<ApiWatchEvent, void, undefined> {
-    const prefix = this.keys.listPrefix(namespace);
-    let fromRevision = rv;
-    let initial: KubeObject[] | undefined;
-    let initialEventsEnd: KubeObject | undefined;
-    const send = opts.sendInitialEvents;
-    if (rv === 0 || send !== undefined) {
-      try {
-        if (send === true || (send === undefined && rv === 0)) {
-          // "Get state and start at most recent" (WatchList: a state not older than rv, so the current one): the
-          // current objects as ADDED, then changes after that state.
-          if (rv > 0) await this.requireRevision(rv, opts.signal);
-          const now = await this.collect(prefix, label, field, { revision: 0, from: prefix, continued: false, signal: opts.signal });
-          initial = now.items;
-          fromRevision = now.revision;
-          // k8s.io/apiserver pkg/storage/cacher: the end of the initial events is a bookmark, sent only to clients that
-          // allow bookmarks.
-          if (send && opts.allowWatchBookmarks) initialEventsEnd = this.bookmark(now.revision, { 'k8s.io/initial-events-end': 'true' });
-        } else if (rv === 0) {
-          // sendInitialEvents=false without a resourceVersion: changes from now on only.
-          fromRevision = await this.storage.currentRevision({ signal: opts.signal });
-        }
-      } catch (err) {
-        if (opts.signal.aborted) return;
-        // Once a watch is open, failures travel in the stream (the response may already be committed).
-        const status = err instanceof ApiStatusError ? err : opaqueInternalError(err);
-        yield { type: 'ERROR', object: status.status as unknown as KubeObject };
-        return;
-      }
-    }
-    yield* watchStream({
-      storage: this.storage,
-      prefix,
-      fromRevision,
-      ...(initial ? { initial } : {}),
-      ...(initialEventsEnd ? { initialEventsEnd } : {}),
-      matches: (obj) => this.matches(obj, label, field),
-      matchesEverything: label.empty && field.empty,
-      tombstone: (key, revision) => this.tombstone(key, revision),
-      ...(opts.allowWatchBookmarks
-        ? {
-            bookmarks: {
-              intervalMs: this.opts.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
-              clock: this.clock,
-              object: (r: number) => this.bookmark(r),
-            },
-          }
-        : {}),
-      signal: opts.signal,
-    });
+    return this.listWatch.watch(namespace, opts);
   }
 
   // ---- update ----
@@ -516,27 +360,7 @@ export class GenericStore implements ResourceStore {
       return await op();
     } catch (err) {
       if (err instanceof Refusal) throw err.reason;
-      throw this.storageError(err, name);
-    }
-  }
-
-  /** The Status of a storage failure (upstream's storage errors → apierrors, pkg/storage/errors/storage.go). */
-  private storageError(err: unknown, name = ''): Error {
-    if (err instanceof ApiStatusError) return err;
-    if (!(err instanceof StorageError)) return opaqueInternalError(err);
-    const kind = this.info.kind;
-    switch (err.code) {
-      case 'KeyNotFound':
-        return notFound(this.gr, name);
-      case 'KeyExists':
-        return alreadyExists(this.gr, name);
-      case 'Unencodable':
-        // Worded as kube's decoder words an object it cannot handle.
-        return badRequest(`${kind} in version "${this.info.version}" cannot be handled as a ${kind}: ${err.message}`);
-      case 'Unavailable':
-        return serviceUnavailable(err.message);
-      case 'Internal':
-        return internalError(err.message);
+      throw storageStatus(err, this.info, name);
     }
   }
 
@@ -626,101 +450,6 @@ export class GenericStore implements ResourceStore {
 
   private now(): string {
     return unixSecondsToRfc3339(Math.floor(this.clock.now() / 1000))!;
-  }
-
-  private parseLabels(text: string | undefined): LabelSelector {
-    try {
-      return parseLabelSelector(text);
-    } catch (err) {
-      if (err instanceof SelectorParseError) throw badRequest(err.message);
-      throw err;
-    }
-  }
-
-  private parseFields(text: string | undefined): FieldSelector {
-    try {
-      return parseFieldSelector(text, (f) => this.strategy.fieldLabelError(f));
-    } catch (err) {
-      if (err instanceof SelectorParseError) throw badRequest(err.message);
-      throw err;
-    }
-  }
-
-  private matches(obj: KubeObject, label: LabelSelector, field: FieldSelector): boolean {
-    return label.matches(obj.metadata?.labels) && (field.empty || field.matches(this.strategy.selectableFields(obj)));
-  }
-
-  /** metadata.name / metadata.namespace selectors can be decided from the key, saving a decryption. */
-  private keyMayMatch(key: string, field: FieldSelector): boolean {
-    if (field.empty) return true;
-    const { namespace, name } = this.keys.parse(key);
-    const wantName = field.exactValue('metadata.name');
-    if (wantName !== undefined && wantName !== name) return false;
-    const wantNamespace = field.exactValue('metadata.namespace');
-    return wantNamespace === undefined || namespace === undefined || wantNamespace === namespace;
-  }
-
-  private validateListOptions(opts: ListOptions): void {
-    const match = opts.resourceVersionMatch as string | undefined;
-    if (!match) return;
-    const errs: FieldError[] = [];
-    if (match !== 'Exact' && match !== 'NotOlderThan') errs.push(notSupported('resourceVersionMatch', match, ['Exact', 'NotOlderThan', '']));
-    else if (!opts.resourceVersion) errs.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'));
-    else if (opts.continue) errs.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
-    else if (match === 'Exact' && opts.resourceVersion === '0') {
-      errs.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
-    }
-    if (errs.length > 0) throw invalid(LIST_OPTIONS, '', errs);
-  }
-
-  /**
-   * The revision a list reads at (0 = current), as kube's resourceVersion semantics (k8s.io/apiserver
-   * pkg/storage/etcd3/store.go GetList).
-   */
-  private async listRevision(opts: ListOptions, limited: boolean): Promise<number> {
-    const rv = parseResourceVersion(opts.resourceVersion);
-    if (rv === 0) return 0;
-    // Exact when asked, and (legacy) for a paged list with a resourceVersion and no match.
-    const exact = opts.resourceVersionMatch === 'Exact' || (opts.resourceVersionMatch === undefined && limited);
-    await this.requireRevision(rv, opts.signal);
-    return exact ? rv : 0;
-  }
-
-  private async requireRevision(rv: number, signal: AbortSignal | undefined): Promise<void> {
-    let current: number;
-    try {
-      current = await this.storage.currentRevision({ signal });
-    } catch (err) {
-      throw this.storageError(err);
-    }
-    if (rv > current) throw tooLargeResourceVersion(rv, current);
-  }
-
-  private listExpired(continued: boolean, from: string, prefix: string): ApiStatusError {
-    if (!continued) return expired('The resourceVersion for the provided list is too old.');
-    const err = expired(
-      'The provided continue parameter is too old to display a consistent list result. You can start a new list without ' +
-        'the continue parameter, or use the continue token in this response to retrieve the remainder of the results. ' +
-        'Continuing with the provided token results in an inconsistent list - objects that were created, modified, or ' +
-        'deleted between the time the first chunk was returned and now may show up in the list.',
-    );
-    // A token at "now" (-1) from the same key lets the client finish, inconsistently, if it wants to.
-    if (from.length > prefix.length) err.status.metadata.continue = encodeContinue(from, prefix, -1);
-    return err;
-  }
-
-  private bookmark(revision: number, annotations?: Record<string, string>): KubeObject {
-    const metadata = { resourceVersion: String(revision), creationTimestamp: null, ...(annotations ? { annotations } : {}) };
-    return { kind: this.info.kind, apiVersion: apiVersionOf(this.info), metadata };
-  }
-
-  private tombstone(key: string, revision: number): KubeObject {
-    const { namespace, name } = this.keys.parse(key);
-    return {
-      kind: this.info.kind,
-      apiVersion: apiVersionOf(this.info),
-      metadata: { name, ...(namespace !== undefined ? { namespace } : {}), resourceVersion: String(revision) },
-    };
   }
 }
 
