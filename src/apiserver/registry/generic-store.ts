@@ -2,6 +2,8 @@
 // Kubernetes REST semantics (server-owned metadata, the strategy's defaults and validation, admission, preconditions,
 // deletion with finalizers, selectors, paging and watch) over the object storage (src/storage/object-storage.ts),
 // which owns the codec, the transformers and the compare-and-swap retry, as pkg/storage/etcd3/store.go does upstream.
+// LIST and WATCH live in list-watch.ts. Over 400 lines because create, update and delete each carry kube's metadata
+// rules, and they read best side by side, as in upstream's store.go.
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
@@ -44,7 +46,6 @@ import { parseResourceVersion } from './resource-version.js';
 import { storageStatus } from './storage-status.js';
 import { StorageKeys } from './storage-keys.js';
 import type { Strategy, Subresource } from './strategy.js';
-
 
 /** kube's admission chain as far as these resources need it (NamespaceLifecycle). Throws ApiStatusError to refuse. */
 export type Admission = (operation: 'create' | 'update', obj: KubeObject, info: ResourceInfo, signal?: AbortSignal) => Promise<void>;
@@ -93,6 +94,7 @@ export interface RegistryWriteOptions extends WriteOptions {
    */
   subresource?: Subresource;
 }
+
 const GENERATE_NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;
 const MAX_GENERATE_NAME_PREFIX = 58;
@@ -352,6 +354,7 @@ export class GenericStore implements ResourceStore {
     }
     return { ...list, metadata: { resourceVersion: list.metadata.resourceVersion }, items };
   }
+
   // ---- storage failures ----
 
   /** Runs a storage operation: what a try-update function threw passes as it is, storage failures become Statuses. */
