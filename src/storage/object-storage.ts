@@ -191,30 +191,13 @@ export class ObjectStorage {
   }
 
   /** Every change under the prefix after fromRevision, decoded only when asked (a filter may need neither state). */
-  watch(prefix: string, opts: { fromRevision: number; signal: AbortSignal }): AsyncIterable<ObjectWatchEvent> {
-    const events = this.opts.store.watch(prefix, opts);
-    const open = (kv: KeyValue | undefined) => (kv ? () => this.open(kv) : undefined);
-    return {
-      [Symbol.asyncIterator]: () => {
-        const it = events[Symbol.asyncIterator]();
-        return {
-          next: async (): Promise<IteratorResult<ObjectWatchEvent>> => {
-            const r = await it.next();
-            if (r.done) return { done: true, value: undefined };
-            const e = r.value;
-            const previous = open(e.prev);
-            const common = previous ? { previous } : {};
-            return e.type === 'put'
-              ? { done: false, value: { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.open(e.kv), ...common } }
-              : { done: false, value: { type: 'delete', key: e.key, revision: e.revision, ...common } };
-          },
-          return: async (): Promise<IteratorResult<ObjectWatchEvent>> => {
-            await it.return?.();
-            return { done: true, value: undefined };
-          },
-        };
-      },
-    };
+  async *watch(prefix: string, opts: { fromRevision: number; signal: AbortSignal }): AsyncGenerator<ObjectWatchEvent, void, undefined> {
+    for await (const e of this.opts.store.watch(prefix, opts)) {
+      const prev = e.prev;
+      const previous = prev ? { previous: () => this.open(prev) } : {};
+      if (e.type === 'put') yield { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.open(e.kv), ...previous };
+      else yield { type: 'delete', key: e.key, revision: e.revision, ...previous };
+    }
   }
 
   currentRevision(opts: { signal?: AbortSignal | undefined } = {}): Promise<number> {
