@@ -15,7 +15,7 @@ import { kmsHealthChecks, type KmsProbe } from './http/health.js';
 import { createSecureApiServer } from './http/secure-server.js';
 import type { ServedResource } from './http/resource-handler.js';
 import { ApiMetrics } from './metrics.js';
-import type { TransformerSource } from './registry/generic-store.js';
+import type { TransformerSource } from '../storage/object-storage.js';
 import { createResourceStores, type ResourceStores } from './registry/resource-stores.js';
 import { writeKubeconfig } from './tls/kubeconfig.js';
 import { ensureServerCredentials } from '../lib/tls/server-credentials.js';

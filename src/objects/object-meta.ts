@@ -373,3 +373,22 @@ function readFieldsV1(r: ProtoReader, wireType: number): Record<string, unknown>
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) r.fail('raw is not a JSON object', 'fieldsV1');
   return parsed as Record<string, unknown>;
 }
+
+// resourceVersion is the store revision of the object's last write, never stored (k8s.io/apiserver
+// pkg/storage/api_object_versioner.go). Go's ObjectMeta field order, so objects serialise the way kube's do.
+const META_ORDER: readonly (keyof ObjectMeta)[] = [
+  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+];
+
+/** A copy of obj whose metadata.resourceVersion is rv (removed when undefined), in Go's field order. */
+export function withResourceVersion(obj: KubeObject, rv: number | string | undefined): KubeObject {
+  const meta = (obj.metadata ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of META_ORDER) {
+    if (k === 'resourceVersion') {
+      if (rv !== undefined) out.resourceVersion = String(rv);
+    } else if (meta[k] !== undefined) out[k] = meta[k];
+  }
+  return { ...obj, metadata: out };
+}

@@ -1,12 +1,12 @@
-// The API server's request pipeline, in kube-apiserver's order: health and version (anonymous), authentication (401),
-// discovery and OpenAPI (every authenticated user, as kube's system:discovery role allows), then authorization (403)
-// and the resource handlers. Every error leaves as a Status; every request is counted in /metrics.
+// The API server's request pipeline, composed of filters in kube-apiserver's order (filters.ts): metrics, errors as
+// Status, request info, then health and version (anonymous), authentication (401), discovery and OpenAPI (every
+// authenticated user, as kube's system:discovery role allows), then the resource's authorization (403), content
+// negotiation, the request's lifetime and the resource handler.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { CofferError } from '../../lib/errors.js';
-import { ApiStatusError, forbidden, nonResourceForbidden, unauthorized } from '../api-status.js';
+import { nonResourceForbidden } from '../api-status.js';
 import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.js';
-import { denialReason, isAllowed, type AccessRequest, type PolicyRule } from '../auth/authorization-policy.js';
+import { isAllowed, type PolicyRule } from '../auth/authorization-policy.js';
 import {
   apiGroupDocument,
   apiGroupListDocument,
@@ -16,18 +16,28 @@ import {
   versionDocument,
   type SubresourceInfo,
 } from '../discovery/discovery.js';
-import { NON_RESOURCE, type ApiMetrics, type RequestLabels } from '../metrics.js';
+import type { ApiMetrics } from '../metrics.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../openapi/openapi-v2-protobuf.js';
 import { OpenApiDocuments } from '../openapi/openapi-documents.js';
+import {
+  compose,
+  toRequestHandler,
+  withAuthentication,
+  withAuthorization,
+  withErrorStatus,
+  withMetrics,
+  withRequestInfo,
+  withRequestLifetime,
+  type Filter,
+} from './filters.js';
 import { serveHealth, type HealthCheck } from './health.js';
 import { SELF_SUBJECT_REVIEW_PATH, serveSelfSubjectReview } from './self-subject-review.js';
 import { ACCESS_REVIEW_PATHS, serveAccessReview } from './access-review.js';
 import { reviewGroupDocument, reviewGroupEntries } from '../discovery/review-groups.js';
 import { JSON_REPRESENTATION, negotiate, parseMediaType, type Representation } from './media-type.js';
-import { boolParam, watchRequested } from './request-options.js';
 import { serveResource, verbOf, type ServedResource } from './resource-handler.js';
-import { writeError, writeNotFoundPage, writeObject } from './response-writer.js';
-import { pathSegments, ResourceRouter, splitRequestTarget, type ResourceRoute } from './router.js';
+import { writeNotFoundPage, writeObject } from './response-writer.js';
+import { ResourceRouter, type ResourceRoute } from './router.js';
 
 export interface ApiHandlerOptions {
   resources: readonly ServedResource[];
@@ -46,18 +56,7 @@ export interface ApiHandlerOptions {
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
-/** Why a request's signal aborts: the response closed (client gone, or done) or the server shuts down. */
-const CLOSED = new DOMException('the request ended', 'AbortError');
-
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', uid: '', groups: ['system:unauthenticated'] };
-
-function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
-  const { info } = route.resource;
-  const resource = route.subresource ? `${info.plural}/${route.subresource}` : info.plural;
-  // As kube's RequestInfo: a request on one namespace object is "in" that namespace, so namespace rules cover it.
-  const namespace = info.namespaced ? route.namespace : info.plural === 'namespaces' ? route.name : undefined;
-  return { verb, group: info.group, resource, namespace };
-}
 
 function metricVerb(method: string, route: ResourceRoute, query: URLSearchParams, contentType: string | undefined): string {
   const verb = verbOf(method, route.name !== undefined, query);
@@ -73,11 +72,6 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     (r.subresources ?? []).map((name) => ({ resource: r.info, name, verbs: name === 'finalize' ? ['update'] : ['get', 'patch', 'update'] })),
   );
   const openapi = new OpenApiDocuments(infos);
-
-  function authorize(user: UserInfo, access: AccessRequest, name?: string): void {
-    if (isAllowed(opts.policy, user, access)) return;
-    throw forbidden({ group: access.group, resource: access.resource }, name, denialReason(user, access));
-  }
 
   /**
    * A non-resource URL (kube's RBAC verb is the lower-case HTTP method). Without credentials the request is
@@ -158,119 +152,94 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     return true;
   }
 
-  /** Server-side failures are logged with their detail (Coffer's messages and drivers' texts hold no secret values). */
-  function logFailure(req: IncomingMessage, err: unknown): void {
-    const where = { method: req.method, path: (req.url ?? '').split('?')[0] };
-    if (err instanceof ApiStatusError) {
-      if (err.status.code < 500) return;
-      const cause = err.cause instanceof Error ? { cause: `${err.cause.name}: ${err.cause.message}` } : {};
-      opts.logger.warn({ ...where, code: err.status.code, reason: err.status.reason, message: err.status.message, ...cause }, 'request failed');
-    } else if (err instanceof CofferError) {
-      opts.logger.error({ ...where, error: err.name, message: err.message }, 'request failed');
-    } else {
-      // Not ours: its message may quote request bytes, so only the type and the stack are kept.
-      const stack = err instanceof Error ? err.stack?.split('\n').slice(1, 8).join('\n') : undefined;
-      opts.logger.error({ ...where, error: err instanceof Error ? err.name : typeof err, stack }, 'request failed');
+  /** /healthz, /livez, /readyz and /version, answered before authentication. */
+  const publicInfo: Filter = async (ctx, next) => {
+    const { segments, method } = ctx;
+    const health = segments.length >= 1 && segments.length <= 2 && HEALTH.has(segments[0]!);
+    const version = segments.length === 1 && segments[0] === 'version';
+    if (!health && !version) return next();
+    // kube's system:public-info-viewer lets anyone GET exactly these paths; any other verb, or one check's path, is
+    // authorized as a non-resource request (anonymous: 403), never answered as a GET would be.
+    const publicPath = (method === 'GET' || method === 'HEAD') && segments.length === 1;
+    if (!publicPath) authorizeNonResource(opts.authenticator.authenticate(ctx.req.headers), method, `/${segments.join('/')}`);
+    if (version) return writeObject(ctx.res, 200, versionDocument(), JSON_REPRESENTATION, { pretty: true });
+    const checks = segments[0] === 'livez' ? [] : (opts.healthChecks ?? []);
+    await serveHealth(ctx.res, segments[0]!, segments[1], ctx.query, { checks, logger: opts.logger });
+  };
+
+  /** /metrics, the reviews, OpenAPI and discovery: the non-resource endpoints every authenticated user reaches. */
+  const nonResource: Filter = async (ctx, next) => {
+    const { req, res, segments, user } = ctx;
+    const path = segments.join('/');
+    if (path === 'metrics') {
+      authorizeNonResource(user, ctx.method, '/metrics');
+      const { body, contentType } = await opts.metrics.text();
+      res.writeHead(200, { 'Content-Type': contentType }).end(body);
+      return;
     }
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, labels: { current: RequestLabels }): Promise<void> {
-    let rep: Representation = JSON_REPRESENTATION;
-    const method = req.method ?? 'GET';
-    try {
-      const target = splitRequestTarget(req.url ?? '/');
-      const segments = pathSegments(target.path);
-      if (!segments) return writeNotFoundPage(res);
-      const query = target.query;
-      const pretty = boolParam(query, 'pretty') === true;
-
-      const health = segments.length >= 1 && segments.length <= 2 && HEALTH.has(segments[0]!);
-      const version = segments.length === 1 && segments[0] === 'version';
-      if (health || version) {
-        // kube's system:public-info-viewer lets anyone GET exactly these paths; any other verb, or one check's path,
-        // is authorized as a non-resource request (anonymous: 403), never answered as a GET would be.
-        const publicInfo = (method === 'GET' || method === 'HEAD') && segments.length === 1;
-        if (!publicInfo) authorizeNonResource(opts.authenticator.authenticate(req.headers), method, `/${segments.join('/')}`);
-        if (version) return writeObject(res, 200, versionDocument(), JSON_REPRESENTATION, { pretty: true });
-        const checks = segments[0] === 'livez' ? [] : (opts.healthChecks ?? []);
-        return await serveHealth(res, segments[0]!, segments[1], query, { checks, logger: opts.logger });
-      }
-
-      const user = opts.authenticator.authenticate(req.headers);
-      if (!user) throw unauthorized();
-
-      if (segments.length === 1 && segments[0] === 'metrics') {
-        authorizeNonResource(user, method, '/metrics');
-        const { body, contentType } = await opts.metrics.text();
-        res.writeHead(200, { 'Content-Type': contentType }).end(body);
-        return;
-      }
-      if (segments.join('/') === SELF_SUBJECT_REVIEW_PATH) {
-        return await serveSelfSubjectReview(req, res, user, negotiate(req.headers.accept, { tables: false }));
-      }
-      const review = ACCESS_REVIEW_PATHS.get(segments.join('/'));
-      if (review) return await serveAccessReview(req, res, review, user, opts.policy, negotiate(req.headers.accept, { tables: false }));
-      if (segments[0] === 'openapi') {
-        if (serveOpenApi(req, res, segments, query)) return;
-        return writeNotFoundPage(res);
-      }
-      const route = router.route(segments);
-      if (route.kind !== 'resource') {
-        rep = negotiate(req.headers.accept, { tables: false });
-        if (serveDiscovery(res, segments, rep)) return;
-        return writeNotFoundPage(res);
-      }
-
-      const verb = verbOf(method, route.name !== undefined, route.watchPath ? new URLSearchParams('watch=true') : query);
+    if (path === SELF_SUBJECT_REVIEW_PATH) return serveSelfSubjectReview(req, res, user!, negotiate(req.headers.accept, { tables: false }));
+    const review = ACCESS_REVIEW_PATHS.get(path);
+    if (review) return serveAccessReview(req, res, review, user!, opts.policy, negotiate(req.headers.accept, { tables: false }));
+    if (segments[0] === 'openapi') {
+      if (!serveOpenApi(req, res, segments, ctx.query)) writeNotFoundPage(res);
+      return;
+    }
+    const route = router.route(segments);
+    if (route.kind === 'resource') {
+      // The verb as authorization and metrics name it; a watch path is a watch whatever the query says.
+      if (route.watchPath) ctx.query.set('watch', 'true');
+      const verb = verbOf(ctx.method, route.name !== undefined, ctx.query);
       const { info } = route.resource;
-      labels.current = {
-        verb: metricVerb(method, route, query, req.headers['content-type']),
+      ctx.resource = { route, verb };
+      ctx.labels = {
+        verb: metricVerb(ctx.method, route, ctx.query, req.headers['content-type']),
         group: info.group,
         version: info.version,
         resource: info.plural,
         subresource: route.subresource ?? '',
         scope: route.name !== undefined ? 'resource' : route.namespace !== undefined ? 'namespace' : 'cluster',
       };
-      authorize(user, resourceAccess(route, verb), route.name);
-      rep = negotiate(req.headers.accept, { tables: method === 'GET' });
-      const abort = new AbortController();
-      const stop = () => abort.abort(CLOSED);
-      opts.shutdown?.addEventListener('abort', stop, { once: true });
-      res.once('close', () => {
-        // A shared reason: abort() without one builds a DOMException (with its stack) on every request.
-        abort.abort(CLOSED);
-        opts.shutdown?.removeEventListener('abort', stop);
-      });
-      if (route.watchPath) query.set('watch', 'true');
-      let stopGauge: (() => void) | undefined;
-      if (watchRequested(query)) stopGauge = opts.metrics.watchStarted(labels.current);
-      try {
-        await serveResource({
-          req,
-          res,
-          resource: route.resource,
-          namespace: route.namespace,
-          name: route.name,
-          subresource: route.subresource,
-          query,
-          user,
-          rep,
-          abort,
-          pretty,
-        });
-      } finally {
-        stopGauge?.();
-      }
-    } catch (err) {
-      logFailure(req, err);
-      writeError(res, err, rep);
+      return next();
     }
-  }
-
-  return (req, res) => {
-    const start = process.hrtime.bigint();
-    const labels: { current: RequestLabels } = { current: { verb: req.method ?? 'GET', ...NON_RESOURCE } };
-    res.once('finish', () => opts.metrics.observe(labels.current, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
-    void handle(req, res, labels);
+    ctx.rep = negotiate(req.headers.accept, { tables: false });
+    if (!serveDiscovery(res, segments, ctx.rep)) writeNotFoundPage(res);
   };
+
+  /** The representation of the response (JSON, YAML, protobuf-like Tables for GET), or 406. */
+  const contentNegotiation: Filter = (ctx, next) => {
+    ctx.rep = negotiate(ctx.req.headers.accept, { tables: ctx.method === 'GET' });
+    return next();
+  };
+
+  const resourceHandler: Filter = (ctx) => {
+    const { route } = ctx.resource!;
+    return serveResource({
+      req: ctx.req,
+      res: ctx.res,
+      resource: route.resource,
+      namespace: route.namespace,
+      name: route.name,
+      subresource: route.subresource,
+      query: ctx.query,
+      user: ctx.user!,
+      rep: ctx.rep,
+      abort: ctx.abort!,
+      pretty: ctx.pretty,
+    });
+  };
+
+  return toRequestHandler(
+    compose([
+      withMetrics(opts.metrics),
+      withErrorStatus(opts.logger),
+      withRequestInfo,
+      publicInfo,
+      withAuthentication(opts.authenticator),
+      nonResource,
+      withAuthorization(opts.policy),
+      contentNegotiation,
+      withRequestLifetime(opts.metrics, opts.shutdown),
+      resourceHandler,
+    ]),
+  );
 }

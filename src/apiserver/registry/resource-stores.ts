@@ -12,11 +12,12 @@ import { CONFIG_MAP_STRATEGY } from './config-map-strategy.js';
 import { EVENT_STRATEGY } from './event-strategy.js';
 import { EventTtl } from './event-ttl.js';
 import { GarbageCollector } from './garbage-collector.js';
-import { GenericStore, type TransformerSource } from './generic-store.js';
+import { GenericStore } from './generic-store.js';
+import type { TransformerSource } from '../../storage/object-storage.js';
 import { NAMESPACE_DELETION, NamespaceDeletion, namespaceLifecycleAdmission } from './namespace-lifecycle.js';
 import { NAMESPACE_STRATEGY } from './namespace-strategy.js';
 import { SECRET_STRATEGY } from './secret-strategy.js';
-import { TransformationMetrics } from './transformation-metrics.js';
+import { TransformationMetrics } from '../../storage/transformation-metrics.js';
 
 /** The namespaces kube-apiserver creates at start (k8s.io/kubernetes pkg/controlplane/controller/systemnamespaces). */
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;

@@ -1,26 +1,7 @@
 // resourceVersion = the Store revision of an object's last write (etcd's ModRevision), rendered as a decimal string
 // and never stored (k8s.io/apiserver pkg/storage/api_object_versioner.go). Parsing and the errors kube gives for bad or
 // too-new values.
-import type { KubeObject, ObjectMeta } from '../../objects/object-meta.js';
 import { ApiStatusError, badRequest } from '../api-status.js';
-
-// Go's ObjectMeta field order, so objects serialise the way kube's do.
-const META_ORDER: readonly (keyof ObjectMeta)[] = [
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
-];
-
-/** A copy of obj whose metadata.resourceVersion is rv (removed when undefined), in Go's field order. */
-export function withResourceVersion(obj: KubeObject, rv: number | string | undefined): KubeObject {
-  const meta = (obj.metadata ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of META_ORDER) {
-    if (k === 'resourceVersion') {
-      if (rv !== undefined) out.resourceVersion = String(rv);
-    } else if (meta[k] !== undefined) out[k] = meta[k];
-  }
-  return { ...obj, metadata: out };
-}
 
 const DECIMAL = /^\d+$/;
 

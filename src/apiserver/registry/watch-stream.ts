@@ -1,4 +1,4 @@
-// Turns the Store's key-value watch into kube watch events (k8s.io/apiserver pkg/storage/cacher): synthetic ADDED for
+// Turns the object storage's watch into kube watch events (k8s.io/apiserver pkg/storage/cacher): synthetic ADDED for
 // the current state when the watch starts "now", selector transitions as kube's watch cache delivers them (leaving the
 // selector is DELETED with the previous state, entering is ADDED), BOOKMARKs, and an ERROR event with a 410 Expired
 // Status when history is gone.
@@ -7,16 +7,15 @@
 // for the next one, so nothing is buffered here. Each Store watch is per watcher and bounded (SQLite's hub falls back
 // to reading its log; etcd's gRPC stream applies backpressure); a watcher that falls behind compaction ends with the
 // same 410 ERROR event kube sends, and its client re-lists.
-import type { KeyValue, Store, WatchEvent } from '../../storage/store.js';
-import { CompactedError } from '../../storage/store.js';
 import type { Clock } from '../../lib/clock.js';
-import type { KubeObject } from '../../objects/object-meta.js';
+import { withResourceVersion, type KubeObject } from '../../objects/object-meta.js';
+import type { ObjectStorage, ObjectWatchEvent } from '../../storage/object-storage.js';
+import { CompactedError } from '../../storage/store.js';
 import { ApiStatusError, expired, internalError } from '../api-status.js';
 import type { ApiWatchEvent } from '../resource-store.js';
-import { withResourceVersion } from './resource-version.js';
 
 export interface WatchStreamSource {
-  store: Store;
+  storage: ObjectStorage;
   prefix: string;
   /** Watch changes after this revision. */
   fromRevision: number;
@@ -24,8 +23,6 @@ export interface WatchStreamSource {
   initial?: KubeObject[];
   /** The BOOKMARK that ends the initial events of a WatchList request. */
   initialEventsEnd?: KubeObject;
-  /** Decrypts and decodes a stored value; the object carries resourceVersion = the value's modRevision. */
-  decode(kv: KeyValue): Promise<KubeObject>;
   matches(obj: KubeObject): boolean;
   /** True when no selector is set: a put then needs no previous value decoded. */
   matchesEverything: boolean;
@@ -47,8 +44,8 @@ export async function* watchStream(src: WatchStreamSource): AsyncGenerator<ApiWa
   const onAbort = () => stop.abort();
   src.signal.addEventListener('abort', onAbort, { once: true });
   let timer: { cancel(): void } | undefined;
-  const it = src.store.watch(src.prefix, { fromRevision: src.fromRevision, signal: stop.signal })[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<WatchEvent>> | undefined;
+  const it = src.storage.watch(src.prefix, { fromRevision: src.fromRevision, signal: stop.signal })[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<ObjectWatchEvent>> | undefined;
   try {
     for (const obj of src.initial ?? []) yield { type: 'ADDED', object: obj };
     if (src.initialEventsEnd) yield { type: 'BOOKMARK', object: src.initialEventsEnd };
@@ -76,7 +73,7 @@ export async function* watchStream(src: WatchStreamSource): AsyncGenerator<ApiWa
       if (r.done) return;
       const event = r.value;
       const out = await translate(src, event);
-      seen = event.type === 'put' ? event.kv.modRevision : event.revision;
+      seen = event.revision;
       if (out) yield out;
     }
   } catch (err) {
@@ -100,19 +97,19 @@ export async function* watchStream(src: WatchStreamSource): AsyncGenerator<ApiWa
   }
 }
 
-async function translate(src: WatchStreamSource, event: WatchEvent): Promise<ApiWatchEvent | undefined> {
+async function translate(src: WatchStreamSource, event: ObjectWatchEvent): Promise<ApiWatchEvent | undefined> {
   if (event.type === 'delete') {
     // DELETED carries the last state of the object with the revision of the deletion.
-    const last = event.prev ? withResourceVersion(await src.decode(event.prev), event.revision) : src.tombstone(event.key, event.revision);
+    const last = event.previous ? withResourceVersion(await event.previous(), event.revision) : src.tombstone(event.key, event.revision);
     return src.matches(last) ? { type: 'DELETED', object: last } : undefined;
   }
-  const current = await src.decode(event.kv);
-  if (src.matchesEverything) return { type: event.prev ? 'MODIFIED' : 'ADDED', object: current };
-  const previous = event.prev ? await src.decode(event.prev) : undefined;
+  const current = await event.object();
+  if (src.matchesEverything) return { type: event.previous ? 'MODIFIED' : 'ADDED', object: current };
+  const previous = event.previous ? await event.previous() : undefined;
   const now = src.matches(current);
   const before = previous !== undefined && src.matches(previous);
   if (now) return { type: before ? 'MODIFIED' : 'ADDED', object: current };
   // Leaving the selector looks like a deletion to this watcher: the previous state, at this event's revision.
-  if (before) return { type: 'DELETED', object: withResourceVersion(previous, event.kv.modRevision) };
+  if (before) return { type: 'DELETED', object: withResourceVersion(previous, event.revision) };
   return undefined;
 }

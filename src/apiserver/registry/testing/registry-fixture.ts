@@ -10,7 +10,7 @@ import type { Transformer } from '../../../encryption/transformer.js';
 import type { Clock } from '../../../lib/clock.js';
 import { SqliteStore } from '../../../storage/sqlite/sqlite-store.js';
 import type { WatchHubLimits } from '../../../storage/sqlite/watch-hub.js';
-import type { TransformerSource } from '../generic-store.js';
+import type { TransformerSource } from '../../../storage/object-storage.js';
 import { createResourceStores, type ResourceStores } from '../resource-stores.js';
 
 export const KEY1 = 'c2VjcmV0IGlzIHNlY3VyZSwgSSB0aGluayBzbyEhISE='; // 32 bytes

@@ -1,0 +1,170 @@
+// The API server's request filters, composed into one handler as k8s.io/apiserver's DefaultBuildHandlerChain wraps
+// the API handler (pkg/server/config.go; the filters in pkg/endpoints/filters): each filter does one thing and calls
+// the next, or answers and stops. The chain itself is assembled in api-handler.ts.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { CofferError } from '../../lib/errors.js';
+import { ApiStatusError, forbidden, unauthorized } from '../api-status.js';
+import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.js';
+import { denialReason, isAllowed, type AccessRequest, type PolicyRule } from '../auth/authorization-policy.js';
+import { NON_RESOURCE, type ApiMetrics, type RequestLabels } from '../metrics.js';
+import { JSON_REPRESENTATION, type Representation } from './media-type.js';
+import { boolParam, watchRequested } from './request-options.js';
+import { writeError, writeNotFoundPage } from './response-writer.js';
+import { pathSegments, splitRequestTarget, type ResourceRoute } from './router.js';
+
+/** One request as it passes the filters; each filter fills in what it found out. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  /** The labels the request is counted under in /metrics (kube's apiserver_request_total). */
+  labels: RequestLabels;
+  /** How a response, and an error, is written: JSON until the content negotiation of the endpoint. */
+  rep: Representation;
+  // From withRequestInfo:
+  segments: string[];
+  query: URLSearchParams;
+  pretty: boolean;
+  /** From withAuthentication. */
+  user?: UserInfo;
+  /** For a resource request: where it goes and its Kubernetes verb (get, list, watch, create...). */
+  resource?: { route: ResourceRoute; verb: string };
+  /** From withRequestLifetime: aborted when the response closes (client gone, or done) or the server shuts down. */
+  abort?: AbortController;
+}
+
+export type Filter = (ctx: RequestContext, next: () => Promise<void>) => Promise<void>;
+
+/** One handler from filters, outermost first (hono's and koa's compose). The last filter's `next` does nothing. */
+export function compose(filters: readonly Filter[]): (ctx: RequestContext) => Promise<void> {
+  const run = (i: number, ctx: RequestContext): Promise<void> => (i < filters.length ? filters[i]!(ctx, () => run(i + 1, ctx)) : Promise.resolve());
+  return (ctx) => run(0, ctx);
+}
+
+/** A Node request handler running the chain; every request gets a context with defaults. */
+export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const method = req.method ?? 'GET';
+    void chain({
+      req,
+      res,
+      method,
+      labels: { verb: method, ...NON_RESOURCE },
+      rep: JSON_REPRESENTATION,
+      segments: [],
+      query: new URLSearchParams(),
+      pretty: false,
+    });
+  };
+}
+
+/** Counts every request and its latency once the response is written (WithMetrics-style instrumentation). */
+export function withMetrics(metrics: ApiMetrics): Filter {
+  return (ctx, next) => {
+    const start = process.hrtime.bigint();
+    ctx.res.once('finish', () => metrics.observe(ctx.labels, ctx.res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
+    return next();
+  };
+}
+
+/**
+ * Whatever a later filter throws leaves as a Status (k8s.io/apiserver pkg/endpoints/handlers/responsewriters);
+ * server-side failures are logged with their detail (Coffer's messages and drivers' texts hold no secret values).
+ */
+export function withErrorStatus(logger: Logger): Filter {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      logFailure(logger, ctx.req, err);
+      writeError(ctx.res, err, ctx.rep);
+    }
+  };
+}
+
+function logFailure(logger: Logger, req: IncomingMessage, err: unknown): void {
+  const where = { method: req.method, path: (req.url ?? '').split('?')[0] };
+  if (err instanceof ApiStatusError) {
+    if (err.status.code < 500) return;
+    const cause = err.cause instanceof Error ? { cause: `${err.cause.name}: ${err.cause.message}` } : {};
+    logger.warn({ ...where, code: err.status.code, reason: err.status.reason, message: err.status.message, ...cause }, 'request failed');
+  } else if (err instanceof CofferError) {
+    logger.error({ ...where, error: err.name, message: err.message }, 'request failed');
+  } else {
+    // Not ours: its message may quote request bytes, so only the type and the stack are kept.
+    const stack = err instanceof Error ? err.stack?.split('\n').slice(1, 8).join('\n') : undefined;
+    logger.error({ ...where, error: err instanceof Error ? err.name : typeof err, stack }, 'request failed');
+  }
+}
+
+/** The path's segments (validated, Go's http.NotFound page when they are not) and the query (WithRequestInfo). */
+export const withRequestInfo: Filter = (ctx, next) => {
+  const target = splitRequestTarget(ctx.req.url ?? '/');
+  const segments = pathSegments(target.path);
+  if (!segments) {
+    writeNotFoundPage(ctx.res);
+    return Promise.resolve();
+  }
+  ctx.segments = segments;
+  ctx.query = target.query;
+  ctx.pretty = boolParam(target.query, 'pretty') === true;
+  return next();
+};
+
+/** A bearer token that names a user, or 401 (WithAuthentication). */
+export function withAuthentication(authenticator: TokenAuthenticator): Filter {
+  return (ctx, next) => {
+    const user = authenticator.authenticate(ctx.req.headers);
+    if (!user) throw unauthorized();
+    ctx.user = user;
+    return next();
+  };
+}
+
+/** The resource request's verb on its resource, allowed by the policy, or 403 with kube's reason (WithAuthorization). */
+export function withAuthorization(policy: PolicyRule[] | undefined): Filter {
+  return (ctx, next) => {
+    const { route, verb } = ctx.resource!;
+    const access = resourceAccess(route, verb);
+    if (!isAllowed(policy, ctx.user!, access)) {
+      throw forbidden({ group: access.group, resource: access.resource }, route.name, denialReason(ctx.user!, access));
+    }
+    return next();
+  };
+}
+
+function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
+  const { info } = route.resource;
+  const resource = route.subresource ? `${info.plural}/${route.subresource}` : info.plural;
+  // As kube's RequestInfo: a request on one namespace object is "in" that namespace, so namespace rules cover it.
+  const namespace = info.namespaced ? route.namespace : info.plural === 'namespaces' ? route.name : undefined;
+  return { verb, group: info.group, resource, namespace };
+}
+
+/** Why a request's signal aborts: the response closed (client gone, or done) or the server shuts down. */
+const CLOSED = new DOMException('the request ended', 'AbortError');
+
+/**
+ * The request's AbortSignal, aborted when the response closes or the server shuts down (open watches then end their
+ * streams normally); a watch counts in the open-watches gauge while it runs.
+ */
+export function withRequestLifetime(metrics: ApiMetrics, shutdown: AbortSignal | undefined): Filter {
+  return async (ctx, next) => {
+    const abort = new AbortController();
+    const stop = () => abort.abort(CLOSED);
+    shutdown?.addEventListener('abort', stop, { once: true });
+    ctx.res.once('close', () => {
+      // A shared reason: abort() without one builds a DOMException (with its stack) on every request.
+      abort.abort(CLOSED);
+      shutdown?.removeEventListener('abort', stop);
+    });
+    ctx.abort = abort;
+    const stopGauge = watchRequested(ctx.query) ? metrics.watchStarted(ctx.labels) : undefined;
+    try {
+      await next();
+    } finally {
+      stopGauge?.();
+    }
+  };
+}
