@@ -35,19 +35,20 @@ const addonLoads = (dir) => spawnSync(node24, ['-e', `require(${JSON.stringify(j
 
 const nativeDir = process.env.COFFER_NATIVE_DIR ?? join(root, '.cache', 'node24-native');
 if (!addonLoads(nativeDir)) {
-  // npm run by Node 24 itself, so the install script (prebuild-install, else node-gyp) builds for Node 24's ABI.
+  // npm may skip install scripts (allowScripts), so the addon is fetched without them and built here with Node 24
+  // itself: its prebuilt binary for Node 24's ABI (prebuild-install), else compiled (node-gyp, needs Node's headers).
   const npmCli = process.env.npm_execpath ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+  const nodeGyp = join(dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const addonVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies[ADDON];
-  mkdirSync(nativeDir, { recursive: true });
-  console.error(`building ${ADDON}@${addonVersion} for ${version} in ${nativeDir}`);
+  const pkgDir = join(nativeDir, 'node_modules', ADDON);
   const env = { ...process.env, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` };
-  for (const args of [['install', '--no-save', '--no-audit', '--no-fund', '--prefix', nativeDir, `${ADDON}@${addonVersion}`], ['rebuild', ADDON, '--prefix', nativeDir]]) {
-    if (addonLoads(nativeDir)) break;
-    const r = spawnSync(node24, [npmCli, ...args], { stdio: 'inherit', env });
-    if (r.status !== 0) process.exit(r.status ?? 1);
-  }
+  const run = (args, cwd) => spawnSync(node24, args, { stdio: 'inherit', env, cwd }).status === 0;
+  console.error(`building ${ADDON}@${addonVersion} for ${version} in ${nativeDir}`);
+  mkdirSync(nativeDir, { recursive: true });
+  if (!existsSync(pkgDir) && !run([npmCli, 'install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefix', nativeDir, `${ADDON}@${addonVersion}`], nativeDir)) process.exit(1);
+  if (!run([join(nativeDir, 'node_modules', 'prebuild-install', 'bin.js')], pkgDir)) run([nodeGyp, 'rebuild', '--release'], pkgDir);
   if (!addonLoads(nativeDir)) {
-    console.error(`${ADDON} in ${nativeDir} still does not load in ${version}`);
+    console.error(`${ADDON} could not be built for ${version} in ${nativeDir}`);
     process.exit(1);
   }
 }

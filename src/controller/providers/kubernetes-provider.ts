@@ -400,7 +400,7 @@ export class KubernetesProvider implements SecretsProvider {
   }
 
   async secretExists(ref: PushRemoteRef, opts: CallOptions): Promise<boolean> {
-    const s = await this.withSource(opts.signal, (src) => this.call('GetSecret', () => src.get(this.remoteNamespace, ref.remoteKey, opts)));
+    const s = await this.read(ref.remoteKey, opts);
     if (!s) return false;
     return ref.property ? Object.hasOwn(s.data ?? {}, ref.property) : true;
   }
