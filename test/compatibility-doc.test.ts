@@ -57,10 +57,10 @@ void describe('docs/compatibility.md', () => {
     try {
       if (kind === 'template') return `ok ${GoTemplate.parse('compat', rest.join(' ')).execute({}).toString()}`;
       if (kind === 'store') {
-        const spec = rest[0] === 'vault' ? { server: 'https://vault.invalid' } : {};
-        const p = createProvider({ metadata: { name: 's', namespace: 'ns' }, spec: { provider: { [rest[0]!]: spec } } }, { kind: 'SecretStore', storeNamespace: 'ns' }, { kube: {} as never, record: () => undefined });
-        // vault serves PushSecret: it must have the write half too.
-        if (rest[0] === 'vault') assert.ok(['pushSecret', 'deleteSecret', 'secretExists'].every((m) => m in p), 'vault pushes');
+        const specs: Record<string, object> = { vault: { server: 'https://vault.invalid' }, kubernetes: { auth: { token: { bearerToken: { name: 't' } } } } };
+        const p = createProvider({ metadata: { name: 's', namespace: 'ns' }, spec: { provider: { [rest[0]!]: specs[rest[0]!] ?? {} } } }, { kind: 'SecretStore', storeNamespace: 'ns' }, { kube: {} as never, record: () => undefined });
+        // vault and kubernetes serve PushSecret: they must have the write half too.
+        if (rest[0] === 'vault' || rest[0] === 'kubernetes') assert.ok(['pushSecret', 'deleteSecret', 'secretExists'].every((m) => m in p), `${rest[0]} pushes`);
         return 'ok';
       }
     } catch (e) {

@@ -213,7 +213,8 @@ spec:
     assert.equal(secret.metadata.labels?.['reconcile.external-secrets.io/managed'], 'true');
     assert.equal(es.status?.binding?.name, 'secret-to-be-created');
     assert.match(await kubectl('-n', 'seed', 'get', 'es'), /example\s+SecretStore\s+secretstore-sample\s+2s\s+SecretSynced\s+True\s/);
-    assert.match(await kubectl('-n', 'seed', 'get', 'ss'), /secretstore-sample\s+\S+\s+Valid\s+ReadOnly\s+True/);
+    // ESO's vault provider reports ReadWrite (it can push).
+    assert.match(await kubectl('-n', 'seed', 'get', 'ss'), /secretstore-sample\s+\S+\s+Valid\s+ReadWrite\s+True/);
     await waitEvent('seed', 'example', 'Created', /^secret created$/);
     assert.match(await kubectl('-n', 'seed', 'describe', 'es', 'example'), /Normal\s+Created\s+\S+\s+external-secrets\s+secret created/);
   });

@@ -1,7 +1,8 @@
 // PushSecret (external-secrets.io/v1alpha1) end to end: `coffer up` serves the CRD, `coffer controller` pushes the keys
 // of a Secret to `coffer keyserver` (KV v2) with a write-capable store token, kubectl drives it all. Replace and
 // IfNotExists, ESO's managed-by marker (a remote secret ESO did not create is never overwritten), status conditions
-// and syncedPushSecrets, and deletionPolicy Delete (the finalizer removes what was pushed).
+// and syncedPushSecrets, and deletionPolicy Delete (the finalizer removes what was pushed); spec.template; the kubernetes
+// provider writing Secrets of another namespace of `coffer up` over TLS; both stores report ReadWrite capabilities.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
   let dir: string;
   let vaultUrl: string;
   let rootToken: string;
+  let apiUrl: string;
   const children: CofferChild[] = [];
   const start = async (args: string[], ready: RegExp, what: string) => {
     const started = await startCoffer(args, ready, what);
@@ -70,6 +72,7 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
       start(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--encryption', 'aesgcm', '--no-controller'], /export KUBECONFIG=/, 'coffer up'),
     ]);
     vaultUrl = ks.match[1]!;
+    apiUrl = `https://127.0.0.1:${port}`;
     rootToken = (await readFile(join(dir, 'ks-root.token'), 'utf8')).trim();
     await start(['controller', '--kubeconfig', join(dir, 'data', 'kubeconfig'), '--log-level', 'debug'], /external-secrets controller started/, 'coffer controller');
     // A token that may write what it pushes, as a PushSecret store needs.
@@ -87,6 +90,19 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
       },
     ]);
   });
+  const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+  const secretData = async (ns: string, name: string) => {
+    const out = await kubectl('-n', ns, 'get', 'secret', name, '--ignore-not-found', '-o', 'json');
+    if (out.trim() === '') return undefined;
+    const s = JSON.parse(out) as { type?: string; data?: Record<string, string> };
+    return { type: s.type, data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])) };
+  };
+  const storeCapabilities = (name: string) =>
+    waitFor(`SecretStore ${name} capabilities`, async () => {
+      const out = await kubectl('-n', 'push', 'get', 'secretstore', name, '-o', 'json');
+      return (JSON.parse(out) as { status?: { capabilities?: string } }).status?.capabilities;
+    });
+
   after(async () => {
     await Promise.all(children.map((c) => c.stop()));
     await rm(dir, { recursive: true, force: true });
@@ -142,5 +158,71 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
     assert.equal((await vault('GET', 'secret/metadata/pushed/db')).status, 404);
     assert.equal((await vault('GET', 'secret/metadata/pushed/all')).status, 404);
     assert.deepEqual(await kvData('pushed/foreign'), { owner: 'someone-else' }, 'not ours: kept');
+  });
+
+  void it('the vault store reports ReadWrite capabilities, as ESO\'s vault provider', async () => {
+    assert.equal(await storeCapabilities('vault'), 'ReadWrite');
+  });
+
+  void it('pushes what spec.template renders from the Secret, and fails clearly on a bad template', async () => {
+    await apply([pushSecret('templated', {
+      template: { data: { dsn: 'postgres://{{ .username }}:{{ .password | urlquery }}@db/app' } },
+      data: [{ match: { secretKey: 'dsn', remoteRef: { remoteKey: 'pushed/templated', property: 'dsn' } } }],
+    })]);
+    await ready('templated', 'True');
+    assert.match((await kvData('pushed/templated'))?.dsn ?? '', /^postgres:\/\/app:p%40ss-\d@db\/app$/);
+
+    await apply([pushSecret('bad-template', {
+      template: { data: { dsn: '{{ .username | nope }}' } },
+      data: [{ match: { secretKey: 'dsn', remoteRef: { remoteKey: 'pushed/bad', property: 'dsn' } } }],
+    })]);
+    const failed = await ready('bad-template', 'False');
+    assert.match(failed.message!, /^could not apply template: unable to parse template at key dsn: .*function "nope" not defined/);
+    assert.equal(await kvData('pushed/bad'), undefined);
+    await kubectl('-n', 'push', 'delete', 'pushsecret', 'templated', 'bad-template');
+  });
+
+  void it('the kubernetes provider writes Secrets of another namespace as ESO: a property, the whole Secret, IfNotExists, deletion', async () => {
+    const adminToken = (await readFile(join(dir, 'data', 'admin.token'), 'utf8')).trim();
+    const ca = await readFile(join(dir, 'data', 'ca.crt'));
+    await apply([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'target' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k8s-token', namespace: 'push' }, data: { token: b64(adminToken) } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kept', namespace: 'target' }, data: { pw: b64('old') } },
+      {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'SecretStore',
+        metadata: { name: 'k8s', namespace: 'push' },
+        spec: { provider: { kubernetes: { remoteNamespace: 'target', server: { url: apiUrl, caBundle: b64(ca) }, auth: { token: { bearerToken: { name: 'k8s-token', key: 'token' } } } } } },
+      },
+    ]);
+    assert.equal(await storeCapabilities('k8s'), 'ReadWrite');
+    const toK8s = (name: string, spec: Record<string, unknown>) => pushSecret(name, { secretStoreRefs: [{ name: 'k8s', kind: 'SecretStore' }], ...spec });
+    await apply([toK8s('to-k8s', {
+      deletionPolicy: 'Delete',
+      data: [
+        { match: { secretKey: 'password', remoteRef: { remoteKey: 'copied', property: 'pw' } } },
+        { match: { remoteRef: { remoteKey: 'whole' } } },
+        { match: { remoteRef: { remoteKey: 'as-json', property: 'all' } } },
+      ],
+    })]);
+    await ready('to-k8s', 'True');
+    const source = (await secretData('push', 'source'))!.data;
+    assert.deepEqual(await secretData('target', 'copied'), { type: 'Opaque', data: { pw: source['password'] } });
+    assert.deepEqual(await secretData('target', 'whole'), { type: 'Opaque', data: source });
+    assert.deepEqual(await secretData('target', 'as-json'), { type: 'Opaque', data: { all: JSON.stringify({ password: source['password'], username: 'app' }) } });
+
+    await apply([toK8s('keep', { updatePolicy: 'IfNotExists', data: [{ match: { secretKey: 'password', remoteRef: { remoteKey: 'kept', property: 'pw' } } }] })]);
+    assert.equal((await ready('keep', 'True')).message, 'PushSecret synced successfully. Existing secrets in providers unchanged.');
+    assert.deepEqual((await secretData('target', 'kept'))?.data, { pw: 'old' });
+
+    await apply([toK8s('no-property', { data: [{ match: { secretKey: 'password', remoteRef: { remoteKey: 'nowhere' } } }] })]);
+    assert.equal((await ready('no-property', 'False')).message, 'set secret failed: could not write remote ref password to target secretstore k8s: requires property in RemoteRef to push secret value if secret key is defined');
+
+    await kubectl('-n', 'push', 'delete', 'pushsecret', 'to-k8s', '--wait=true', '--timeout=30s');
+    assert.equal(await secretData('target', 'copied'), undefined);
+    assert.equal(await secretData('target', 'whole'), undefined);
+    assert.equal(await secretData('target', 'as-json'), undefined);
+    assert.deepEqual((await secretData('target', 'kept'))?.data, { pw: 'old' }, 'not pushed by to-k8s: kept');
   });
 });

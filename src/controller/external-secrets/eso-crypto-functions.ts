@@ -207,3 +207,31 @@ export function pkcs12certPass(password: string, input: Buffer): string {
     return pem; // ESO keeps the file's order when the certificates do not form one chain
   }
 }
+
+const NIL_DEREFERENCE = 'runtime error: invalid memory address or nil pointer dereference';
+
+/**
+ * ESO's pemToPkcs12Pass: the first certificate and key of the PEM texts as a base64 PKCS#12 file. go-pkcs12's
+ * Modern encoder writes AES-256-CBC with PBKDF2-HMAC-SHA-256 (2048 rounds); node-forge encrypts the key bag the
+ * same way but leaves the certificate bag in clear and MACs with HMAC-SHA-1, which every PKCS#12 reader accepts.
+ */
+export function pemToPkcs12Pass(certText: string, keyText: string, password: string): string {
+  const { block: certBlock } = decodePem(certText);
+  if (!certBlock) throw new Error(NIL_DEREFERENCE); // ESO dereferences pem.Decode's nil block
+  parseCertificate(certBlock.bytes);
+  const cert = forge.pki.certificateFromAsn1(forge.asn1.fromDer(certBlock.bytes.toString('binary')));
+  const { block: keyBlock } = decodePem(keyText);
+  if (!keyBlock) throw new Error(NIL_DEREFERENCE);
+  let key: KeyObject;
+  try {
+    key = parsePrivateKey(keyBlock.bytes);
+  } catch {
+    throw new Error('unable to parse private key type');
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new Error(`pkcs12: Coffer encodes RSA keys only, got a ${key.asymmetricKeyType} key`);
+  const forgeKey = forge.pki.privateKeyFromPem(key.export({ type: 'pkcs1', format: 'pem' }) as string);
+  // prfAlgorithm reaches forge's encryptPrivateKeyInfo, which the typings do not say.
+  const options = { algorithm: 'aes256' as const, prfAlgorithm: 'sha256', count: 2048, saltSize: 16 };
+  const p12 = forge.pkcs12.toPkcs12Asn1(forgeKey, [cert], password, options);
+  return Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary').toString('base64');
+}

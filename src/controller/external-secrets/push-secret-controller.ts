@@ -15,11 +15,12 @@ import type { KubeApi } from '../kube-api.js';
 import { runReconcileLoop } from '../reconcile-loop.js';
 import { formatKey, type ObjectKey, type ReconcileResult, type Reconciler } from '../reconciler.js';
 import { createProvider } from '../providers/provider-factory.js';
-import type { ProviderCallRecorder, PushRemoteRef, SecretsProvider } from '../providers/secrets-provider.js';
+import type { ProviderCallRecorder, PushRemoteRef, PushSource, SecretsProvider } from '../providers/secrets-provider.js';
 import { WorkQueue } from '../work-queue.js';
 import type { Condition, SecretStore } from './external-secret-types.js';
 import { matchesLabelSelector } from './label-selector.js';
 import { parseGoDuration } from './go-time.js';
+import { applyPushTemplate, type PushTemplate } from './push-template.js';
 
 const GROUP = 'external-secrets.io';
 const VERSION = 'v1alpha1';
@@ -44,7 +45,7 @@ export interface PushSecret extends KubernetesObject {
     secretStoreRefs?: { name?: string; kind?: StoreKind; labelSelector?: { matchLabels?: Record<string, string> } }[];
     selector?: { secret?: { name?: string } };
     data?: PushSecretData[];
-    template?: unknown;
+    template?: PushTemplate;
   };
   status?: {
     conditions?: Condition[];
@@ -118,15 +119,22 @@ export class PushSecretReconciler implements Reconciler {
       const secretName = spec.selector?.secret?.name ?? '';
       const secret = secretName ? await this.opts.kube.getSecret(ps.metadata.namespace, secretName, { signal }) : undefined;
       if (!secret) return await this.fail(ps, 'could not get source secret');
-      if (spec.template !== undefined && spec.template !== null) return await this.fail(ps, 'spec.template is not supported by Coffer');
       const stores = await this.stores(ps, signal).catch((e: Error) => e);
       if (stores instanceof Error) return await this.fail(ps, stores.message);
 
       const data: Record<string, Buffer> = {};
       for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64');
+      let source: PushSource = { data, ...(secret.type ? { type: secret.type } : {}) };
+      if (spec.template) {
+        try {
+          source = applyPushTemplate(spec.template, source);
+        } catch (e) {
+          return await this.fail(ps, `could not apply template: ${(e as Error).message}`);
+        }
+      }
       const synced: SyncedPushSecrets = {};
       try {
-        for (const { kind, store } of stores) await this.pushToStore(ps, kind, store, data, synced, providers, signal);
+        for (const { kind, store } of stores) await this.pushToStore(ps, kind, store, source, synced, providers, signal);
       } catch (e) {
         const merged = mergeSynced(synced, ps.status?.syncedPushSecrets ?? {});
         return await this.fail(ps, `set secret failed: ${(e as Error).message}`, merged);
@@ -201,16 +209,17 @@ export class PushSecretReconciler implements Reconciler {
       p = createProvider(store, scope, { kube: this.opts.kube, record: this.opts.record });
       providers.set(storeKey, p);
     }
-    if (!p.pushSecret || !p.deleteSecret || !p.secretExists) throw new Error(`store ${store.metadata.name} does not support PushSecret in Coffer (vault only)`);
+    if (!p.pushSecret || !p.deleteSecret || !p.secretExists) throw new Error(`store ${store.metadata.name} does not support PushSecret in Coffer (vault and kubernetes only)`);
     return p;
   }
 
   /** ESO's handlePushSecretDataForStore. */
-  private async pushToStore(ps: PushSecret, kind: StoreKind, store: SecretStore, data: Record<string, Buffer>, synced: SyncedPushSecrets, providers: Map<string, SecretsProvider>, signal: AbortSignal): Promise<void> {
+  private async pushToStore(ps: PushSecret, kind: StoreKind, store: SecretStore, source: PushSource, synced: SyncedPushSecrets, providers: Map<string, SecretsProvider>, signal: AbortSignal): Promise<void> {
     const storeKey = `${kind}/${store.metadata.name}`;
     const entries: Record<string, PushSecretData> = {};
     synced[storeKey] = entries;
     const provider = this.provider(ps, storeKey, kind, store, providers);
+    const data = source.data;
     for (const d of ps.spec?.data ?? []) {
       if (d.conversionStrategy && d.conversionStrategy !== 'None') throw new Error(`could not apply conversion strategy to keys: ${d.conversionStrategy} is not supported by Coffer`);
       const key = d.match.secretKey ?? '';
@@ -230,7 +239,7 @@ export class PushSecretReconciler implements Reconciler {
       // Without a secretKey the whole Secret goes, as a JSON object of its values as strings (ESO's vault provider).
       const value = key !== '' ? data[key]! : Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('utf8')]))));
       try {
-        await provider.pushSecret!(value, d.match.remoteRef, { signal });
+        await provider.pushSecret!(value, d.match.remoteRef, { signal }, { ...source, ...(key !== '' ? { secretKey: key } : {}) });
       } catch (e) {
         throw new Error(`could not write remote ref ${key} to target secretstore ${store.metadata.name}: ${(e as Error).message}`);
       }

@@ -1,6 +1,6 @@
 // SecretStore and ClusterSecretStore: the Ready condition says whether the provider answers with these credentials
-// (external-secrets pkg/controllers/secretstore/common.go). capabilities is ReadOnly for providers Coffer cannot push
-// to, ReadWrite for the fake provider as in ESO. Events are recorded when the condition changes, not on every periodic
+// (external-secrets pkg/controllers/secretstore/common.go). capabilities is ReadWrite for the providers Coffer pushes
+// to (fake, vault, kubernetes, as in ESO), ReadOnly for the others. Events are recorded when the condition changes, not on every periodic
 // check, to keep `kubectl describe` readable.
 import type { Logger } from 'pino';
 import { parseGoDuration } from '../../encryption/go-duration.js';
@@ -71,8 +71,9 @@ export class SecretStoreReconciler implements Reconciler {
       ...condition,
       lastTransitionTime: previous?.status === condition.status && previous.lastTransitionTime ? previous.lastTransitionTime : formatTime(start),
     };
-    // ESO's fake provider answers ReadWrite (its Capabilities()); Coffer's other providers cannot push yet.
-    const capabilities = store.spec?.provider?.fake ? 'ReadWrite' : 'ReadOnly';
+    // ESO's fake, vault and kubernetes providers answer ReadWrite (their Capabilities()); the others cannot push in Coffer.
+    const provider = store.spec?.provider;
+    const capabilities = provider?.fake || provider?.vault || provider?.kubernetes ? 'ReadWrite' : 'ReadOnly';
     const status = { ...(store.status ?? {}), capabilities, conditions: [...(store.status?.conditions ?? []).filter((c) => c.type !== 'Ready'), next] };
     const changed = JSON.stringify(status) !== JSON.stringify(store.status ?? {});
     if (changed) {

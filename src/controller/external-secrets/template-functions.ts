@@ -7,12 +7,22 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { decodeBase32Std, decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
-import { certSANs, filterCertChain, jwkPrivateKeyPem, jwkPublicKeyPem, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from './eso-crypto-functions.js';
+import { certSANs, filterCertChain, jwkPrivateKeyPem, jwkPublicKeyPem, pemToPkcs12Pass, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from './eso-crypto-functions.js';
+import { formatUrl, hostname, parseUrl, userinfoString } from './go-url.js';
 import { formatGoTime, goTimeString } from './go-time.js';
+import { parseConstraints, parseVersion, satisfies } from './semver.js';
+import { sprigCryptoFunctions } from './sprig-crypto-functions.js';
 import { sprigFunctions } from './sprig-functions.js';
 
 /** The largest string or list a function builds from a count (repeat, until, seq...), as the output limit. */
 export const MAX_BUILT_VALUE_BYTES = 1024 * 1024;
+
+/** Functions whose cost is fixed and high (key generation, bcrypt, scrypt): bounded by count, not by the time limit. */
+export const FIXED_COST_FUNCTIONS: ReadonlySet<string> = new Set([
+  'bcrypt', 'htpasswd', 'derivePassword', 'genPrivateKey', 'genCA', 'genCAWithKey', 'genSelfSignedCert',
+  'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'pemToPkcs12', 'pemToPkcs12Pass',
+]);
+export const MAX_FIXED_COST_CALLS = 8;
 
 /** Template data: text, bytes, numbers, booleans, nil, lists, maps, and time values (sprig's now, as Go's time.Time). */
 export type TemplateValue = string | Buffer | number | boolean | null | Date | TemplateValue[] | { [key: string]: TemplateValue };
@@ -317,12 +327,66 @@ const fns: Record<string, TemplateFunction> = {
   jwkPublicKeyPem: (...a) => (arity('jwkPublicKeyPem', a, 1), jwkPublicKeyPem(str(a[0]))),
   jwkPrivateKeyPem: (...a) => (arity('jwkPrivateKeyPem', a, 1), jwkPrivateKeyPem(str(a[0]))),
   rsaDecrypt: (...a) => (arity('rsaDecrypt', a, 4), bytesToValue(rsaDecrypt(str(a[0]), str(a[1]), bytes(a[2]), str(a[3])))),
+  pemToPkcs12: (...a) => (arity('pemToPkcs12', a, 2), pemToPkcs12Pass(str(a[0]), str(a[1]), '')),
+  pemToPkcs12Pass: (...a) => (arity('pemToPkcs12Pass', a, 3), pemToPkcs12Pass(str(a[0]), str(a[1]), str(a[2]))),
+  // semver (Masterminds/semver v3 through sprig's semver.go, with ESO's error texts). A version is a map of what
+  // its methods return ($v.Major, $v.Prerelease...): Coffer's templates read fields, they do not call methods.
+  semver: (...a) => {
+    arity('semver', a, 1);
+    const v = parseVersion(str(a[0]));
+    if (!v) throw new Error('invalid version');
+    return { Major: v.major, Minor: v.minor, Patch: v.patch, Prerelease: v.pre, Metadata: v.metadata, Original: v.original, String: `${v.major}.${v.minor}.${v.patch}${v.pre ? `-${v.pre}` : ''}${v.metadata ? `+${v.metadata}` : ''}` };
+  },
+  semverCompare: (...a) => {
+    arity('semverCompare', a, 2);
+    let constraints: ReturnType<typeof parseConstraints>;
+    try {
+      constraints = parseConstraints(str(a[0]));
+    } catch {
+      throw new Error('invalid version constraint');
+    }
+    const v = parseVersion(str(a[1]));
+    if (!v) throw new Error('invalid version');
+    return satisfies(v, constraints);
+  },
+  // URLs (sprig's url.go): urlParse panics on a bad URL, urlJoin on a non-string part; both become the call's error.
+  urlParse: (...a) => {
+    arity('urlParse', a, 1);
+    let u: ReturnType<typeof parseUrl>;
+    try {
+      u = parseUrl(str(a[0]));
+    } catch {
+      throw new Error('unable to parse url');
+    }
+    return { scheme: u.scheme, host: u.host, hostname: hostname(u), path: u.path, query: u.rawQuery, opaque: u.opaque, fragment: u.fragment, userinfo: userinfoString(u) };
+  },
+  urlJoin: (...a) => {
+    arity('urlJoin', a, 1);
+    const d = objectOf(a[0]);
+    const part = (k: string) => {
+      const v = d[k];
+      if (v === undefined) return '';
+      if (typeof v !== 'string') throw new Error('unable to parse dictionary value: expected string');
+      return v;
+    };
+    const url = { scheme: part('scheme'), host: part('host'), path: part('path'), rawQuery: part('query'), opaque: part('opaque'), fragment: part('fragment'), forceQuery: false };
+    const userinfo = part('userinfo');
+    if (userinfo === '') return formatUrl(url);
+    let user: ReturnType<typeof parseUrl>;
+    try {
+      user = parseUrl(`proto://${userinfo}@host`);
+    } catch {
+      throw new Error('unable to parse url userinfo');
+    }
+    return formatUrl({ ...url, ...(user.username !== undefined ? { username: user.username } : {}), ...(user.password !== undefined ? { password: user.password } : {}) });
+  },
 };
 
 // Declared apart: as a literal member, `toString` is typed against Object.prototype.toString.
 fns['toString'] = (...a: TemplateValue[]) => (arity('toString', a, 1), str(a[0]));
 
 Object.assign(fns, sprigFunctions({ str, num, isTruthy, equal, arity, maxBuilt: MAX_BUILT_VALUE_BYTES }));
+Object.assign(fns, sprigCryptoFunctions({ str, num, arity, bytesToValue }));
 
 export const TEMPLATE_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = fns;
 

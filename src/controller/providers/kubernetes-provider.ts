@@ -15,7 +15,7 @@ import type { FindRef, RemoteRef } from '../external-secrets/external-secret-typ
 import { convertKeys } from '../external-secrets/key-conversion.js';
 import type { KubeApi } from '../kube-api.js';
 import { isReferent, readSecretKey, selectorNamespace, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
-import { NoSecretError, type CallOptions, type ProviderCallRecorder, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type PushSource, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
 export interface KubernetesProviderSpec {
   server?: { url?: string; caBundle?: string; caProvider?: { type: string; name: string; key?: string; namespace?: string } };
@@ -28,10 +28,14 @@ export interface KubernetesProviderSpec {
   remoteNamespace?: string;
 }
 
-/** Reads Secrets of the remote cluster; the default is client-node over the connection the store describes. */
+/** Reads and writes Secrets of the remote cluster; the default is client-node over the connection the store describes. */
 export interface SecretSource {
   get(namespace: string, name: string, opts: CallOptions): Promise<V1Secret | undefined>;
   list(namespace: string, opts: CallOptions & { labelSelector?: string }): Promise<V1Secret[]>;
+  create(namespace: string, secret: V1Secret, opts: CallOptions): Promise<void>;
+  replace(namespace: string, secret: V1Secret, opts: CallOptions): Promise<void>;
+  /** A Secret already gone is not an error. */
+  delete(namespace: string, name: string, opts: CallOptions): Promise<void>;
 }
 
 export interface KubernetesProviderDeps {
@@ -100,6 +104,19 @@ function clientNodeSource(kc: KubeConfig): SecretSource {
         return (await api.listNamespacedSecret({ namespace, ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}) })).items;
       } catch (e) {
         throw remoteError(e);
+      }
+    },
+    async create(namespace, body) {
+      await api.createNamespacedSecret({ namespace, body }).catch((e: unknown) => Promise.reject(remoteError(e)));
+    },
+    async replace(namespace, body) {
+      await api.replaceNamespacedSecret({ namespace, name: body.metadata!.name!, body }).catch((e: unknown) => Promise.reject(remoteError(e)));
+    },
+    async delete(namespace, name) {
+      try {
+        await api.deleteNamespacedSecret({ namespace, name });
+      } catch (e) {
+        if (codeOf(e) !== 404) throw remoteError(e);
       }
     },
   };
@@ -340,6 +357,54 @@ export class KubernetesProvider implements SecretsProvider {
     return convertKeys(out, find.conversionStrategy);
   }
 
+  /**
+   * ESO's kubernetes PushSecret: without a property the remote Secret's data becomes the source's; with one, that
+   * key holds the value (or, without a secretKey, the whole source as a JSON object). The remote Secret is created
+   * with the source's type, and written only when it changes.
+   */
+  async pushSecret(value: Buffer, ref: PushRemoteRef, opts: CallOptions, source?: PushSource): Promise<void> {
+    if (!ref.property && source?.secretKey) throw new InvalidError('requires property in RemoteRef to push secret value if secret key is defined');
+    const ns = this.remoteNamespace;
+    await this.withSource(opts.signal, async (src) => {
+      const existing = await this.call('GetSecret', () => src.get(ns, ref.remoteKey, opts));
+      const target: V1Secret = existing ? structuredClone(existing) : { apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.remoteKey, namespace: ns } };
+      target.type = source?.type || 'Opaque';
+      const b64 = (b: Buffer) => b.toString('base64');
+      if (!ref.property) target.data = Object.fromEntries(Object.entries(source?.data ?? {}).map(([k, v]) => [k, b64(v)]));
+      else {
+        const whole = source && !source.secretKey ? Buffer.from(marshalNoEscape(source.data)) : value;
+        target.data = { ...(target.data ?? {}), [ref.property]: b64(whole) };
+      }
+      if (!existing) await this.call('CreateSecret', () => src.create(ns, target, opts));
+      else if (JSON.stringify([existing.type, existing.data]) !== JSON.stringify([target.type, target.data])) await this.call('UpdateSecret', () => src.replace(ns, target, opts));
+    });
+  }
+
+  /** ESO's DeleteSecret: a property goes on its own while others remain; otherwise the whole remote Secret. */
+  async deleteSecret(ref: PushRemoteRef, opts: CallOptions): Promise<void> {
+    const ns = this.remoteNamespace;
+    await this.withSource(opts.signal, async (src) => {
+      const existing = await this.call('GetSecret', () => src.get(ns, ref.remoteKey, opts));
+      if (!existing) return;
+      if (ref.property) {
+        const data = { ...(existing.data ?? {}) };
+        if (!Object.hasOwn(data, ref.property)) return;
+        if (Object.keys(data).length > 1) {
+          delete data[ref.property];
+          await this.call('UpdateSecret', () => src.replace(ns, { ...existing, data }, opts));
+          return;
+        }
+      }
+      await this.call('DeleteSecret', () => src.delete(ns, ref.remoteKey, opts));
+    });
+  }
+
+  async secretExists(ref: PushRemoteRef, opts: CallOptions): Promise<boolean> {
+    const s = await this.read(ref.remoteKey, opts);
+    if (!s) return false;
+    return ref.property ? Object.hasOwn(s.data ?? {}, ref.property) : true;
+  }
+
   async validate(opts: CallOptions): Promise<ValidationResult> {
     if (this.referentWithoutNamespace()) return 'Unknown';
     // Coffer checks access with a list in remoteNamespace instead of SelfSubjectRulesReview: same answer, and it
@@ -353,4 +418,9 @@ export class KubernetesProvider implements SecretsProvider {
     }
     return 'Ready';
   }
+}
+
+/** esutils.JSONMarshal of the values as strings: keys sorted (Go maps), no HTML escaping. */
+function marshalNoEscape(data: Record<string, Buffer>): string {
+  return JSON.stringify(Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]!.toString('utf8')])));
 }

@@ -16,6 +16,13 @@ export interface PushRemoteRef {
   property?: string;
 }
 
+/** What a PushSecret pushes from: the (templated) source Secret and the data entry's secretKey. */
+export interface PushSource {
+  secretKey?: string;
+  data: Record<string, Buffer>;
+  type?: string;
+}
+
 export type ValidationResult = 'Ready' | 'Unknown';
 
 export interface CallOptions {
@@ -31,7 +38,8 @@ export interface SecretsProvider {
   /** Contacts the provider; throws when the store cannot work; 'Unknown' when it cannot tell (referent auth). */
   validate(opts: CallOptions): Promise<ValidationResult>;
   /** PushSecret (ESO's SecretsClient PushSecret/DeleteSecret/SecretExists); absent for read-only providers. */
-  pushSecret?(value: Buffer, ref: PushRemoteRef, opts: CallOptions): Promise<void>;
+  /** `value` is the key's value, or the whole Secret as JSON; providers that write Secrets read `source`. */
+  pushSecret?(value: Buffer, ref: PushRemoteRef, opts: CallOptions, source?: PushSource): Promise<void>;
   deleteSecret?(ref: PushRemoteRef, opts: CallOptions): Promise<void>;
   secretExists?(ref: PushRemoteRef, opts: CallOptions): Promise<boolean>;
   /** Releases what the provider holds (a logged-in token); called when the store changes or the controller stops. */
