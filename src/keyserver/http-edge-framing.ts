@@ -100,7 +100,8 @@ export class RequestFraming {
     const name = line.slice(0, colon).toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (name === 'content-length') {
-      if (!/^\d{1,15}$/.test(value) || (this.contentLength !== undefined && this.contentLength !== Number(value))) this.state = 'lost';
+      // A second Content-Length, even an equal one, is refused by Node's parser (HPE_UNEXPECTED_CONTENT_LENGTH).
+      if (!/^\d{1,15}$/.test(value) || this.contentLength !== undefined) this.state = 'lost';
       else this.contentLength = Number(value);
     } else if (name === 'transfer-encoding') {
       // Only chunked as the final coding frames a request body (RFC 9112 section 6.3); Node's parser refuses the rest.
