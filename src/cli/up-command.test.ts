@@ -3,6 +3,7 @@
 // and a clean exit on SIGINT that stops the children too.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,10 +62,12 @@ void describe('coffer up', () => {
   const kubectl = (args: string[], kubeconfig = join(dataDir(), 'kubeconfig')) =>
     run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
 
-  void it('prints only the KUBECONFIG line on stdout and logs where everything is', () => {
+  void it('prints only the KUBECONFIG line on stdout and logs where everything is', async () => {
     assert.equal(stdout, `export KUBECONFIG=${join(dataDir(), 'kubeconfig')}\n`);
     const ready = logLines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'coffer API server ready')!;
-    assert.match(stderr, /^Dashboard: open https:\/\/127\.0\.0\.1:\d+\/dashboard\/login\?once=[A-Za-z0-9_-]{43} \(one-time sign-in link\)$/m);
+    // The dashboard is built after the ready line (its code loads then), and prints its link when it is.
+    const link = /^Dashboard: open https:\/\/127\.0\.0\.1:\d+\/dashboard\/login\?once=[A-Za-z0-9_-]{43} \(one-time sign-in link\)$/m;
+    while (!link.test(stderr)) await once(child.stderr!, 'data');
     assert.equal(ready.encryptionConfig, join(`${dataDir()}.keys`, 'encryption-config-kms.yaml'));
     assert.equal(ready.kubeconfig, join(dataDir(), 'kubeconfig'));
   });

@@ -18,8 +18,6 @@ import type { RunningKmsStack } from '../stack/kms-stack.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import type { KmsProviderConfig } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
-import { GrpcKmsV1Client } from '../kms/grpc-v1-client.js';
-import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
 import { InvalidError } from '../lib/errors.js';
 import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
@@ -28,7 +26,7 @@ import type { Store } from '../storage/store.js';
 import { createCommandLogger, LOG_FORMAT_ENV, resolveLogFormat } from '../lib/log-format.js';
 import { announceUp, describeStore } from './ready-summary.js';
 import { serveUntilSignal } from './serve-until-signal.js';
-import { upDashboard } from '../dashboard/up-dashboard.js';
+import { upDashboard, type UpDashboard } from '../dashboard/up-dashboard.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -261,6 +259,14 @@ async function kmsCallerSecret(fromStdin: boolean): Promise<string> {
   return secret;
 }
 
+async function callerAuthenticatedKmsClients(callerSecret: string) {
+  const [{ GrpcKmsV1Client }, { GrpcKmsV2Client }] = await Promise.all([import('../kms/grpc-v1-client.js'), import('../kms/grpc-v2-client.js')]);
+  return {
+    connectKmsV1: (p: KmsProviderConfig) => new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
+    connectKmsV2: (p: KmsProviderConfig) => new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
+  };
+}
+
 async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseLock: () => void): Promise<RunningUp> {
   const { dataDir, host, port } = c;
   let configFile: string;
@@ -285,6 +291,8 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     configFile = made.file;
     if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
   }
+  // KMS clients that send the caller secret, loaded only then: without one, the engine loads gRPC for KMS providers only.
+  const connectKms = callerSecret ? await callerAuthenticatedKmsClients(callerSecret) : undefined;
   // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
   // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
   const engine = await ReloadingEncryptionEngine.open(configFile, {
@@ -293,12 +301,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
     engine: {
       kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 },
-      ...(callerSecret
-        ? {
-            connectKmsV1: (p: KmsProviderConfig) => new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
-            connectKmsV2: (p: KmsProviderConfig) => new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
-          }
-        : {}),
+      ...connectKms,
     },
     onReload: (r) =>
       r.ok
@@ -328,12 +331,6 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       ...(dashboard ? { mount: dashboard.mount } : {}),
     });
     for (const f of server.createdFiles) log.info({ file: f }, 'created');
-    if (dashboard) {
-      const storeDescription = o.store === 'etcd' ? `etcd ${o.etcdEndpoints ?? ''}` : `SQLite ${join(dataDir, 'store')}`;
-      const link = await dashboard.start({ url: server.url, dataDir, store, storeDescription, encryptionConfig: configFile, ...(kms ? { kmsPluginUrl: kms.pluginHealthUrl } : {}), logger: log.child({ component: 'dashboard' }) });
-      // Printed, not logged: the link is a credential (used up by its first sign-in), as Jupyter prints its token.
-      process.stderr.write(`Dashboard: open ${link} (one-time sign-in link)\n`);
-    }
     log.info(
       {
         url: server.url,
@@ -346,19 +343,37 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       },
       'coffer API server ready',
     );
-    // The External Secrets controller talks to this server as any client would, through its kubeconfig. It starts
-    // beside the ready announcement, not before it: the Kubernetes client takes a second or more to import, and the
-    // API server needs nothing from the controller. Its informers list what was created in the meantime, and a stop
-    // during its start ends that start (startExternalSecretsController checks the signal between informers).
-    const stopController = new AbortController();
-    const controllerDone = o.controller === false ? undefined : runController(server, log.child({ component: 'external-secrets-controller' }), stopController.signal);
+    // The dashboard and the External Secrets controller start beside the ready announcement, not before it: their code
+    // (the Kubernetes client below both) takes a second or more to import, and the API server needs neither. Their
+    // imports are read asynchronously, so the announcement (written as this function returns) goes out first. A stop
+    // during their start ends it without waiting for the imports (a hung stop in CI once came from a start that did).
+    const stop = new AbortController();
+    const dashboardDone = dashboard
+      ? runDashboard(
+          dashboard,
+          {
+            url: server.url,
+            dataDir,
+            store,
+            storeDescription: o.store === 'etcd' ? `etcd ${o.etcdEndpoints ?? ''}` : `SQLite ${join(dataDir, 'store')}`,
+            encryptionConfig: configFile,
+            ...(kms ? { kmsPluginUrl: kms.pluginHealthUrl } : {}),
+            logger: log.child({ component: 'dashboard' }),
+          },
+          stop.signal,
+        )
+      : undefined;
+    // The controller talks to this server as any client would, through its kubeconfig; its informers list what was
+    // created in the meantime (startExternalSecretsController checks the signal between informers).
+    const controllerDone = o.controller === false ? undefined : runController(server, log.child({ component: 'external-secrets-controller' }), stop.signal);
     const opened = store;
     return {
       server,
       encryptionConfigFile: configFile,
       store: describeStore({ ...o, dataDir }),
       async close() {
-        stopController.abort();
+        stop.abort();
+        await dashboardDone;
         dashboard?.close();
         await controllerDone;
         await server.close();
@@ -376,12 +391,28 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
   }
 }
 
+/** `work`'s result, or undefined once `signal` aborts: a stop does not wait for modules nothing uses yet. */
+function unlessStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  const stopped = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  return Promise.race([work, stopped]);
+}
+
+/** Builds the dashboard and prints its one-time sign-in link; failures are logged, never thrown. */
+async function runDashboard(dashboard: UpDashboard, o: Parameters<UpDashboard['start']>[0], signal: AbortSignal): Promise<void> {
+  try {
+    const link = await unlessStopped(dashboard.start(o, signal), signal);
+    // Printed, not logged: the link is a credential (used up by its first sign-in), as Jupyter prints its token.
+    if (link && !signal.aborted) process.stderr.write(`Dashboard: open ${link} (one-time sign-in link)\n`);
+  } catch (e) {
+    o.logger.error({ error: e instanceof Error ? e.message : String(e) }, 'dashboard failed to start; the API server goes on without it');
+  }
+}
+
 /** Imports and runs the External Secrets controller until `signal`; failures are logged, never thrown. */
 async function runController(server: RunningApiServer, log: Logger, signal: AbortSignal): Promise<void> {
   try {
-    // A stop while the modules load does not wait for them: nothing has started yet.
-    const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
-    const modules = await Promise.race([Promise.all([import('@kubernetes/client-node'), import('../controller/external-secrets-controller.js')]), aborted]);
+    const modules = await unlessStopped(Promise.all([import('@kubernetes/client-node'), import('../controller/external-secrets-controller.js')]), signal);
     if (!modules || signal.aborted) return;
     const [{ KubeConfig }, { startExternalSecretsController }] = modules;
     const kubeConfig = new KubeConfig();
