@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startApiServer, type RunningApiServer } from '../apiserver/api-server.js';
 import type { UserInfo } from '../apiserver/auth/authenticator.js';
@@ -21,7 +21,7 @@ import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
 import { InvalidError } from '../lib/errors.js';
 import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
-import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
+import { readStoreKeyFile, SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
 import { createCommandLogger, LOG_FORMAT_ENV, resolveLogFormat } from '../lib/log-format.js';
 import { announceUp, describeStore } from './ready-summary.js';
@@ -158,9 +158,18 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
   if (o.store === 'etcd') {
     if (!o.etcdEndpoints?.split(',').some((e) => e.trim())) throw new InvalidError('is required with --store etcd', { field: '--etcd-endpoints' });
     if (o.storeEncryptionKeyFile) throw new InvalidError('encrypts the SQLite file; it does not apply to --store etcd', { field: '--store-encryption-key-file' });
+    // A client certificate without its key (or the reverse), or without the CA to check the server by, would be ignored.
+    if (Boolean(o.etcdCertfile) !== Boolean(o.etcdKeyfile)) {
+      const [missing, given] = o.etcdCertfile ? ['--etcd-keyfile', '--etcd-certfile'] : ['--etcd-certfile', '--etcd-keyfile'];
+      throw new InvalidError(`is required with ${given} (a client certificate and its key go together)`, { field: missing });
+    }
+    if (o.etcdCertfile && !o.etcdCafile) throw new InvalidError('is required with a client certificate (--etcd-certfile)', { field: '--etcd-cafile' });
     for (const [flag, file] of [['--etcd-cafile', o.etcdCafile], ['--etcd-certfile', o.etcdCertfile], ['--etcd-keyfile', o.etcdKeyfile]] as const) {
       if (file) await readableFile(flag, file);
     }
+    // Loaded only for this store, as in openStore.
+    const { checkEtcdEndpoints } = await import('../storage/etcd/etcd-store.js');
+    checkEtcdEndpoints(etcdEndpoints(o.etcdEndpoints), Boolean(o.etcdCafile), '--etcd-endpoints');
   } else {
     const etcdFlag = (['etcdEndpoints', 'etcdCafile', 'etcdCertfile', 'etcdKeyfile'] as const).find((k) => o[k]);
     if (etcdFlag) throw new InvalidError(`is for --store etcd, and the store is ${o.store}`, { field: `--${etcdFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` });
@@ -168,6 +177,10 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
   if (o.storeEncryptionKeyFile) {
     await refuseKeyFileInDataDir('--store-encryption-key-file', resolve(o.storeEncryptionKeyFile), dataDir);
     checked.storeKeyFile = await readableFile('--store-encryption-key-file', o.storeEncryptionKeyFile);
+    const key = await readStoreKeyFile(checked.storeKeyFile, dataDir).catch((e: unknown) => {
+      throw new InvalidError((e as Error).message, { field: '--store-encryption-key-file', cause: e });
+    });
+    key.fill(0);
   }
   if (o.encryptionConfig) {
     checked.encryptionConfig = await readableFile('--encryption-config', o.encryptionConfig);
@@ -179,9 +192,43 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
     wipeEncryptionConfigurationKeys(config);
     if (holdsKeys) await refuseKeyFileInDataDir('--encryption-config', checked.encryptionConfig, dataDir);
   }
-  if (o.tokenAuthFile) checked.tokens = [...(await readTokenFile(await readableFile('--token-auth-file', o.tokenAuthFile)))];
-  if (o.authorizationPolicyFile) checked.policy = await readPolicyFile(await readableFile('--authorization-policy-file', o.authorizationPolicyFile));
+  if (o.tokenAuthFile) checked.tokens = [...(await readFlagFile('--token-auth-file', o.tokenAuthFile, readTokenFile))];
+  if (o.authorizationPolicyFile) checked.policy = await readFlagFile('--authorization-policy-file', o.authorizationPolicyFile, readPolicyFile);
   return checked;
+}
+
+/** A file a flag names, read by `read`; whatever is wrong with it is reported under the flag. */
+async function readFlagFile<T>(flag: string, file: string, read: (path: string) => Promise<T>): Promise<T> {
+  const path = await readableFile(flag, file);
+  return read(path).catch((e: unknown) => {
+    throw new InvalidError((e as Error).message, { field: flag, cause: e });
+  });
+}
+
+function etcdEndpoints(flag: string | undefined): string[] {
+  return (flag ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+}
+
+/**
+ * Makes the data directory one level at a time, so that a path that cannot be one is refused under --data-dir (a
+ * recursive mkdir under /proc never returns).
+ */
+async function makeDataDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = dir; ; p = dirname(p)) {
+    const st = await stat(p).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw new InvalidError(`cannot use ${dir}: ${e.code ?? e.message} at ${p}`, { field: '--data-dir', cause: e });
+    });
+    if (st?.isDirectory()) break;
+    if (st) throw new InvalidError(`cannot use ${dir}: ${p} is not a directory`, { field: '--data-dir' });
+    missing.unshift(p);
+  }
+  for (const p of missing) {
+    await mkdir(p, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw new InvalidError(`cannot create ${p}: ${e.code ?? e.message}`, { field: '--data-dir', cause: e });
+    });
+  }
 }
 
 /** Fails before anything starts when --listen's address is taken (kube-apiserver's words, and what to do). */
@@ -203,7 +250,7 @@ async function checkListenFree(host: string, port: number): Promise<void> {
 
 async function openStore(o: UpOptions, c: CheckedUpOptions, log: Logger): Promise<Store> {
   if (o.store === 'etcd') {
-    const endpoints = o.etcdEndpoints!.split(',').map((e) => e.trim()).filter(Boolean);
+    const endpoints = etcdEndpoints(o.etcdEndpoints);
     // Loaded only for this store (etcd3 and gRPC take seconds to import): a SQLite start never pays for them.
     const { openEtcdStore } = await import('../storage/etcd/etcd-store.js');
     const store = await openEtcdStore({
@@ -231,7 +278,7 @@ export interface RunningUp {
 export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
   const c = await checkUpOptions(o);
   const dataDir = c.dataDir;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeDataDir(dataDir);
   // The lock first: a second `coffer up` on this directory must stop here, before it starts a child or writes a file.
   const lock = lockDataDir(dataDir);
   try {
@@ -269,51 +316,50 @@ async function callerAuthenticatedKmsClients(callerSecret: string) {
 
 async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseLock: () => void): Promise<RunningUp> {
   const { dataDir, host, port } = c;
-  let configFile: string;
-  let kms: RunningKmsStack | undefined;
   const callerSecret = o.kmsCallerAuth ? await kmsCallerSecret(Boolean(c.encryptionConfig)) : undefined;
-  if (c.encryptionConfig) configFile = c.encryptionConfig;
-  else if (c.encryption === 'kms') {
-    await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
-    const { startKmsStack } = await import('../stack/kms-stack.js');
-    kms = await startKmsStack({
-      dataDir,
-      keyDir: defaultKeyDir(dataDir),
-      logger: log,
-      logLevel: o.logLevel ?? 'info',
-      statusIntervalMs: c.statusSeconds * 1000,
-      ...(callerSecret ? { callerSecret } : {}),
-    });
-    configFile = kms.encryptionConfigFile;
-    log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
-  } else {
-    const made = await ensureDefaultEncryptionConfig(dataDir);
-    configFile = made.file;
-    if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
-  }
-  // KMS clients that send the caller secret, loaded only then: without one, the engine loads gRPC for KMS providers only.
-  const connectKms = callerSecret ? await callerAuthenticatedKmsClients(callerSecret) : undefined;
-  // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
-  // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
-  const engine = await ReloadingEncryptionEngine.open(configFile, {
-    intervalMs: c.reloadSeconds * 1000,
-    ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
-    // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
-    engine: {
-      kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 },
-      ...connectKms,
-    },
-    onReload: (r) =>
-      r.ok
-        ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
-        : log.error({ encryptionConfig: configFile, error: r.error }, 'encryption configuration reload failed; keeping the running configuration'),
-  }).catch(async (e: unknown) => {
-    await kms?.close();
-    throw e;
-  });
-  let store: Store | undefined;
+  // The store first: an etcd that cannot be reached fails the start before a child is started or a key is written.
+  const store = await openStore(o, c, log);
+  let kms: RunningKmsStack | undefined;
+  let engine: ReloadingEncryptionEngine | undefined;
   try {
-    store = await openStore(o, c, log);
+    let configFile: string;
+    if (c.encryptionConfig) configFile = c.encryptionConfig;
+    else if (c.encryption === 'kms') {
+      await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
+      const { startKmsStack } = await import('../stack/kms-stack.js');
+      kms = await startKmsStack({
+        dataDir,
+        keyDir: defaultKeyDir(dataDir),
+        logger: log,
+        logLevel: o.logLevel ?? 'info',
+        statusIntervalMs: c.statusSeconds * 1000,
+        ...(callerSecret ? { callerSecret } : {}),
+      });
+      configFile = kms.encryptionConfigFile;
+      log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
+    } else {
+      const made = await ensureDefaultEncryptionConfig(dataDir);
+      configFile = made.file;
+      if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
+    }
+    // KMS clients that send the caller secret, loaded only then: without one, the engine loads gRPC for KMS providers only.
+    const connectKms = callerSecret ? await callerAuthenticatedKmsClients(callerSecret) : undefined;
+    // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
+    // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
+    const opened = await ReloadingEncryptionEngine.open(configFile, {
+      intervalMs: c.reloadSeconds * 1000,
+      ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
+      // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
+      engine: {
+        kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 },
+        ...connectKms,
+      },
+      onReload: (r) =>
+        r.ok
+          ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
+          : log.error({ encryptionConfig: configFile, error: r.error }, 'encryption configuration reload failed; keeping the running configuration'),
+    });
+    engine = opened;
     const { tokens, policy } = c;
     if (tokens) log.info({ tokenAuthFile: resolve(o.tokenAuthFile!), users: tokens.length }, 'token file read');
     if (policy) log.info({ authorizationPolicyFile: resolve(o.authorizationPolicyFile!), rules: policy.length }, 'authorization policy read');
@@ -323,7 +369,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       host,
       port,
       store,
-      engine,
+      engine: opened,
       ...(tokens ? { tokens } : {}),
       ...(policy ? { policy } : {}),
       logger: log,
@@ -339,7 +385,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
         adminTokenFile: join(dataDir, 'admin.token'),
         caFile: join(dataDir, 'ca.crt'),
         encryptionConfig: configFile,
-        configHash: engine.configHash,
+        configHash: opened.configHash,
       },
       'coffer API server ready',
     );
@@ -366,7 +412,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
     // The controller talks to this server as any client would, through its kubeconfig; its informers list what was
     // created in the meantime (startExternalSecretsController checks the signal between informers).
     const controllerDone = o.controller === false ? undefined : runController(server, log.child({ component: 'external-secrets-controller' }), stop.signal);
-    const opened = store;
+    const stack = kms;
     return {
       server,
       encryptionConfigFile: configFile,
@@ -377,16 +423,16 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
         dashboard?.close();
         await controllerDone;
         await server.close();
-        await opened.close();
-        engine.close();
-        await kms?.close();
+        await store.close();
+        opened.close();
+        await stack?.close();
         releaseLock();
       },
     };
   } catch (e) {
-    await store?.close();
-    engine.close();
+    engine?.close();
     await kms?.close();
+    await store.close();
     throw e;
   }
 }
