@@ -306,6 +306,7 @@ async function kmsCallerSecret(fromStdin: boolean): Promise<string> {
   return secret;
 }
 
+/** The engine's KMS v1 and v2 clients for --kms-caller-auth: every call carries the caller secret. */
 async function callerAuthenticatedKmsClients(callerSecret: string) {
   const [{ GrpcKmsV1Client }, { GrpcKmsV2Client }] = await Promise.all([import('../kms/grpc-v1-client.js'), import('../kms/grpc-v2-client.js')]);
   return {
