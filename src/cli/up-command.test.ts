@@ -3,25 +3,19 @@
 // and a clean exit on SIGINT that stops the children too.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { freePort, startCoffer } from '../../test/support/processes.js';
+import { lockDataDir } from '../lib/data-dir-lock.js';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
 
 const BIN = new URL('../../bin/coffer.js', import.meta.url).pathname;
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 void describe('coffer up', () => {
   let dir: string;
@@ -61,10 +55,12 @@ void describe('coffer up', () => {
   const kubectl = (args: string[], kubeconfig = join(dataDir(), 'kubeconfig')) =>
     run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args]);
 
-  void it('prints only the KUBECONFIG line on stdout and logs where everything is', () => {
+  void it('prints only the KUBECONFIG line on stdout and logs where everything is', async () => {
     assert.equal(stdout, `export KUBECONFIG=${join(dataDir(), 'kubeconfig')}\n`);
     const ready = logLines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'coffer API server ready')!;
-    assert.match(stderr, /^Dashboard: open https:\/\/127\.0\.0\.1:\d+\/dashboard\/login\?once=[A-Za-z0-9_-]{43} \(one-time sign-in link\)$/m);
+    // The dashboard is built after the ready line (its code loads then), and prints its link when it is.
+    const link = /^Dashboard: open https:\/\/127\.0\.0\.1:\d+\/dashboard\/login\?once=[A-Za-z0-9_-]{43} \(one-time sign-in link\)$/m;
+    while (!link.test(stderr)) await once(child.stderr!, 'data');
     assert.equal(ready.encryptionConfig, join(`${dataDir()}.keys`, 'encryption-config-kms.yaml'));
     assert.equal(ready.kubeconfig, join(dataDir(), 'kubeconfig'));
   });
@@ -113,5 +109,22 @@ void describe('coffer up', () => {
     for (const secret of [token, 'alice-secret-token', 'canary-s3cr3t-value']) assert.ok(!stderr.includes(secret), 'logs hold no secret');
     assert.match(stderr, /"msg":"stopped"/);
     for (const pid of childPids()) assert.throws(() => process.kill(pid, 0), /ESRCH/, `child ${pid} stopped`);
+  });
+});
+
+void describe('coffer up stopped right after ready', () => {
+  void it('exits 0 on SIGTERM while the dashboard and the controller are still loading, and frees its data directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'coffer-up-quick-stop-'));
+    try {
+      // Both start after the ready line (their code loads then); a stop at that moment must not wait for them, nor hang.
+      const up = await startCoffer(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${await freePort()}`, '--encryption', 'aesgcm'], /^export KUBECONFIG=/m, 'coffer up');
+      const exited = new Promise<number | null>((r) => up.child.proc.once('exit', r));
+      up.child.proc.kill('SIGTERM');
+      assert.equal(await exited, 0, up.child.out());
+      assert.match(up.child.out(), /"msg":"stopped"/);
+      lockDataDir(join(dir, 'data')).release(); // throws while another process holds it
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startApiServer, type RunningApiServer } from '../apiserver/api-server.js';
 import type { UserInfo } from '../apiserver/auth/authenticator.js';
@@ -18,17 +18,15 @@ import type { RunningKmsStack } from '../stack/kms-stack.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import type { KmsProviderConfig } from '../encryption/encryption-config.js';
 import { ReloadingEncryptionEngine } from '../encryption/reloading-engine.js';
-import { GrpcKmsV1Client } from '../kms/grpc-v1-client.js';
-import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { lockDataDir } from '../lib/data-dir-lock.js';
 import { InvalidError } from '../lib/errors.js';
 import { refuseKeyFileInDataDir } from '../lib/key-file-location.js';
-import { SqliteStore } from '../storage/sqlite/sqlite-store.js';
+import { readStoreKeyFile, SqliteStore } from '../storage/sqlite/sqlite-store.js';
 import type { Store } from '../storage/store.js';
 import { createCommandLogger, LOG_FORMAT_ENV, resolveLogFormat } from '../lib/log-format.js';
 import { announceUp, describeStore } from './ready-summary.js';
 import { serveUntilSignal } from './serve-until-signal.js';
-import { upDashboard } from '../dashboard/up-dashboard.js';
+import { upDashboard, type UpDashboard } from '../dashboard/up-dashboard.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -160,9 +158,18 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
   if (o.store === 'etcd') {
     if (!o.etcdEndpoints?.split(',').some((e) => e.trim())) throw new InvalidError('is required with --store etcd', { field: '--etcd-endpoints' });
     if (o.storeEncryptionKeyFile) throw new InvalidError('encrypts the SQLite file; it does not apply to --store etcd', { field: '--store-encryption-key-file' });
+    // A client certificate without its key (or the reverse), or without the CA to check the server by, would be ignored.
+    if (Boolean(o.etcdCertfile) !== Boolean(o.etcdKeyfile)) {
+      const [missing, given] = o.etcdCertfile ? ['--etcd-keyfile', '--etcd-certfile'] : ['--etcd-certfile', '--etcd-keyfile'];
+      throw new InvalidError(`is required with ${given} (a client certificate and its key go together)`, { field: missing });
+    }
+    if (o.etcdCertfile && !o.etcdCafile) throw new InvalidError('is required with a client certificate (--etcd-certfile)', { field: '--etcd-cafile' });
     for (const [flag, file] of [['--etcd-cafile', o.etcdCafile], ['--etcd-certfile', o.etcdCertfile], ['--etcd-keyfile', o.etcdKeyfile]] as const) {
       if (file) await readableFile(flag, file);
     }
+    // Loaded only for this store, as in openStore.
+    const { checkEtcdEndpoints } = await import('../storage/etcd/etcd-store.js');
+    checkEtcdEndpoints(etcdEndpoints(o.etcdEndpoints), Boolean(o.etcdCafile), '--etcd-endpoints');
   } else {
     const etcdFlag = (['etcdEndpoints', 'etcdCafile', 'etcdCertfile', 'etcdKeyfile'] as const).find((k) => o[k]);
     if (etcdFlag) throw new InvalidError(`is for --store etcd, and the store is ${o.store}`, { field: `--${etcdFlag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` });
@@ -170,6 +177,10 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
   if (o.storeEncryptionKeyFile) {
     await refuseKeyFileInDataDir('--store-encryption-key-file', resolve(o.storeEncryptionKeyFile), dataDir);
     checked.storeKeyFile = await readableFile('--store-encryption-key-file', o.storeEncryptionKeyFile);
+    const key = await readStoreKeyFile(checked.storeKeyFile, dataDir).catch((e: unknown) => {
+      throw new InvalidError((e as Error).message, { field: '--store-encryption-key-file', cause: e });
+    });
+    key.fill(0);
   }
   if (o.encryptionConfig) {
     checked.encryptionConfig = await readableFile('--encryption-config', o.encryptionConfig);
@@ -181,9 +192,43 @@ async function checkUpOptions(o: UpOptions): Promise<CheckedUpOptions> {
     wipeEncryptionConfigurationKeys(config);
     if (holdsKeys) await refuseKeyFileInDataDir('--encryption-config', checked.encryptionConfig, dataDir);
   }
-  if (o.tokenAuthFile) checked.tokens = [...(await readTokenFile(await readableFile('--token-auth-file', o.tokenAuthFile)))];
-  if (o.authorizationPolicyFile) checked.policy = await readPolicyFile(await readableFile('--authorization-policy-file', o.authorizationPolicyFile));
+  if (o.tokenAuthFile) checked.tokens = [...(await readFlagFile('--token-auth-file', o.tokenAuthFile, readTokenFile))];
+  if (o.authorizationPolicyFile) checked.policy = await readFlagFile('--authorization-policy-file', o.authorizationPolicyFile, readPolicyFile);
   return checked;
+}
+
+/** A file a flag names, read by `read`; whatever is wrong with it is reported under the flag. */
+async function readFlagFile<T>(flag: string, file: string, read: (path: string) => Promise<T>): Promise<T> {
+  const path = await readableFile(flag, file);
+  return read(path).catch((e: unknown) => {
+    throw new InvalidError((e as Error).message, { field: flag, cause: e });
+  });
+}
+
+function etcdEndpoints(flag: string | undefined): string[] {
+  return (flag ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+}
+
+/**
+ * Makes the data directory one level at a time, so that a path that cannot be one is refused under --data-dir (a
+ * recursive mkdir under /proc never returns).
+ */
+async function makeDataDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = dir; ; p = dirname(p)) {
+    const st = await stat(p).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw new InvalidError(`cannot use ${dir}: ${e.code ?? e.message} at ${p}`, { field: '--data-dir', cause: e });
+    });
+    if (st?.isDirectory()) break;
+    if (st) throw new InvalidError(`cannot use ${dir}: ${p} is not a directory`, { field: '--data-dir' });
+    missing.unshift(p);
+  }
+  for (const p of missing) {
+    await mkdir(p, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw new InvalidError(`cannot create ${p}: ${e.code ?? e.message}`, { field: '--data-dir', cause: e });
+    });
+  }
 }
 
 /** Fails before anything starts when --listen's address is taken (kube-apiserver's words, and what to do). */
@@ -205,7 +250,7 @@ async function checkListenFree(host: string, port: number): Promise<void> {
 
 async function openStore(o: UpOptions, c: CheckedUpOptions, log: Logger): Promise<Store> {
   if (o.store === 'etcd') {
-    const endpoints = o.etcdEndpoints!.split(',').map((e) => e.trim()).filter(Boolean);
+    const endpoints = etcdEndpoints(o.etcdEndpoints);
     // Loaded only for this store (etcd3 and gRPC take seconds to import): a SQLite start never pays for them.
     const { openEtcdStore } = await import('../storage/etcd/etcd-store.js');
     const store = await openEtcdStore({
@@ -233,7 +278,7 @@ export interface RunningUp {
 export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
   const c = await checkUpOptions(o);
   const dataDir = c.dataDir;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeDataDir(dataDir);
   // The lock first: a second `coffer up` on this directory must stop here, before it starts a child or writes a file.
   const lock = lockDataDir(dataDir);
   try {
@@ -261,56 +306,61 @@ async function kmsCallerSecret(fromStdin: boolean): Promise<string> {
   return secret;
 }
 
+/** The engine's KMS v1 and v2 clients for --kms-caller-auth: every call carries the caller secret. */
+async function callerAuthenticatedKmsClients(callerSecret: string) {
+  const [{ GrpcKmsV1Client }, { GrpcKmsV2Client }] = await Promise.all([import('../kms/grpc-v1-client.js'), import('../kms/grpc-v2-client.js')]);
+  return {
+    connectKmsV1: (p: KmsProviderConfig) => new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
+    connectKmsV2: (p: KmsProviderConfig) => new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
+  };
+}
+
 async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseLock: () => void): Promise<RunningUp> {
   const { dataDir, host, port } = c;
-  let configFile: string;
-  let kms: RunningKmsStack | undefined;
   const callerSecret = o.kmsCallerAuth ? await kmsCallerSecret(Boolean(c.encryptionConfig)) : undefined;
-  if (c.encryptionConfig) configFile = c.encryptionConfig;
-  else if (c.encryption === 'kms') {
-    await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
-    const { startKmsStack } = await import('../stack/kms-stack.js');
-    kms = await startKmsStack({
-      dataDir,
-      keyDir: defaultKeyDir(dataDir),
-      logger: log,
-      logLevel: o.logLevel ?? 'info',
-      statusIntervalMs: c.statusSeconds * 1000,
-      ...(callerSecret ? { callerSecret } : {}),
-    });
-    configFile = kms.encryptionConfigFile;
-    log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
-  } else {
-    const made = await ensureDefaultEncryptionConfig(dataDir);
-    configFile = made.file;
-    if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
-  }
-  // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
-  // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
-  const engine = await ReloadingEncryptionEngine.open(configFile, {
-    intervalMs: c.reloadSeconds * 1000,
-    ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
-    // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
-    engine: {
-      kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 },
-      ...(callerSecret
-        ? {
-            connectKmsV1: (p: KmsProviderConfig) => new GrpcKmsV1Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
-            connectKmsV2: (p: KmsProviderConfig) => new GrpcKmsV2Client(p.endpoint, { timeoutMs: p.timeoutMs, callerSecret }),
-          }
-        : {}),
-    },
-    onReload: (r) =>
-      r.ok
-        ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
-        : log.error({ encryptionConfig: configFile, error: r.error }, 'encryption configuration reload failed; keeping the running configuration'),
-  }).catch(async (e: unknown) => {
-    await kms?.close();
-    throw e;
-  });
-  let store: Store | undefined;
+  // The store first: an etcd that cannot be reached fails the start before a child is started or a key is written.
+  const store = await openStore(o, c, log);
+  let kms: RunningKmsStack | undefined;
+  let engine: ReloadingEncryptionEngine | undefined;
   try {
-    store = await openStore(o, c, log);
+    let configFile: string;
+    if (c.encryptionConfig) configFile = c.encryptionConfig;
+    else if (c.encryption === 'kms') {
+      await mkdir(defaultKeyDir(dataDir), { recursive: true, mode: 0o700 });
+      const { startKmsStack } = await import('../stack/kms-stack.js');
+      kms = await startKmsStack({
+        dataDir,
+        keyDir: defaultKeyDir(dataDir),
+        logger: log,
+        logLevel: o.logLevel ?? 'info',
+        statusIntervalMs: c.statusSeconds * 1000,
+        ...(callerSecret ? { callerSecret } : {}),
+      });
+      configFile = kms.encryptionConfigFile;
+      log.info({ keyserver: kms.keyserverUrl, kmsPlugin: kms.pluginEndpoint, kmsPluginHealth: kms.pluginHealthUrl }, 'KMS v2 through coffer kms-plugin and coffer keyserver');
+    } else {
+      const made = await ensureDefaultEncryptionConfig(dataDir);
+      configFile = made.file;
+      if (made.created) log.info({ encryptionConfig: configFile }, 'generated an aesgcm EncryptionConfiguration outside the data directory');
+    }
+    // KMS clients that send the caller secret, loaded only then: without one, the engine loads gRPC for KMS providers only.
+    const connectKms = callerSecret ? await callerAuthenticatedKmsClients(callerSecret) : undefined;
+    // Reloaded when the file's hash changes (checked every minute), like --encryption-provider-config-automatic-reload;
+    // a file that fails to load or whose KMS plugins do not answer leaves the running configuration in place.
+    const opened = await ReloadingEncryptionEngine.open(configFile, {
+      intervalMs: c.reloadSeconds * 1000,
+      ...(o.kmsNoDekCache ? { load: { kmsNoDekCache: true } } : {}),
+      // Upstream: Status every 60 s (10 s after a failure), writes refused 3 min after the last good Status.
+      engine: {
+        kmsV2Timing: { healthyIntervalMs: c.statusSeconds * 1000, retryIntervalMs: Math.min(10, c.statusSeconds) * 1000, writeTtlMs: c.writeTtlSeconds * 1000 },
+        ...connectKms,
+      },
+      onReload: (r) =>
+        r.ok
+          ? log.info({ encryptionConfig: configFile, configHash: r.hash }, 'encryption configuration reloaded')
+          : log.error({ encryptionConfig: configFile, error: r.error }, 'encryption configuration reload failed; keeping the running configuration'),
+    });
+    engine = opened;
     const { tokens, policy } = c;
     if (tokens) log.info({ tokenAuthFile: resolve(o.tokenAuthFile!), users: tokens.length }, 'token file read');
     if (policy) log.info({ authorizationPolicyFile: resolve(o.authorizationPolicyFile!), rules: policy.length }, 'authorization policy read');
@@ -320,7 +370,7 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       host,
       port,
       store,
-      engine,
+      engine: opened,
       ...(tokens ? { tokens } : {}),
       ...(policy ? { policy } : {}),
       logger: log,
@@ -328,12 +378,6 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
       ...(dashboard ? { mount: dashboard.mount } : {}),
     });
     for (const f of server.createdFiles) log.info({ file: f }, 'created');
-    if (dashboard) {
-      const storeDescription = o.store === 'etcd' ? `etcd ${o.etcdEndpoints ?? ''}` : `SQLite ${join(dataDir, 'store')}`;
-      const link = await dashboard.start({ url: server.url, dataDir, store, storeDescription, encryptionConfig: configFile, ...(kms ? { kmsPluginUrl: kms.pluginHealthUrl } : {}), logger: log.child({ component: 'dashboard' }) });
-      // Printed, not logged: the link is a credential (used up by its first sign-in), as Jupyter prints its token.
-      process.stderr.write(`Dashboard: open ${link} (one-time sign-in link)\n`);
-    }
     log.info(
       {
         url: server.url,
@@ -342,46 +386,80 @@ async function startAll(o: UpOptions, c: CheckedUpOptions, log: Logger, releaseL
         adminTokenFile: join(dataDir, 'admin.token'),
         caFile: join(dataDir, 'ca.crt'),
         encryptionConfig: configFile,
-        configHash: engine.configHash,
+        configHash: opened.configHash,
       },
       'coffer API server ready',
     );
-    // The External Secrets controller talks to this server as any client would, through its kubeconfig. It starts
-    // beside the ready announcement, not before it: the Kubernetes client takes a second or more to import, and the
-    // API server needs nothing from the controller. Its informers list what was created in the meantime, and a stop
-    // during its start ends that start (startExternalSecretsController checks the signal between informers).
-    const stopController = new AbortController();
-    const controllerDone = o.controller === false ? undefined : runController(server, log.child({ component: 'external-secrets-controller' }), stopController.signal);
-    const opened = store;
+    // The dashboard and the External Secrets controller start beside the ready announcement, not before it: their code
+    // (the Kubernetes client below both) takes a second or more to import, and the API server needs neither. Their
+    // imports are read asynchronously, so the announcement (written as this function returns) goes out first. A stop
+    // during their start ends it without waiting for the imports (a hung stop in CI once came from a start that did).
+    const stop = new AbortController();
+    const dashboardDone = dashboard
+      ? runDashboard(
+          dashboard,
+          {
+            url: server.url,
+            dataDir,
+            store,
+            storeDescription: o.store === 'etcd' ? `etcd ${o.etcdEndpoints ?? ''}` : `SQLite ${join(dataDir, 'store')}`,
+            encryptionConfig: configFile,
+            ...(kms ? { kmsPluginUrl: kms.pluginHealthUrl } : {}),
+            logger: log.child({ component: 'dashboard' }),
+          },
+          stop.signal,
+        )
+      : undefined;
+    // The controller talks to this server as any client would, through its kubeconfig; its informers list what was
+    // created in the meantime (startExternalSecretsController checks the signal between informers).
+    const controllerDone = o.controller === false ? undefined : runController(server, log.child({ component: 'external-secrets-controller' }), stop.signal);
+    const stack = kms;
     return {
       server,
       encryptionConfigFile: configFile,
       store: describeStore({ ...o, dataDir }),
       async close() {
-        stopController.abort();
+        stop.abort();
+        await dashboardDone;
         dashboard?.close();
         await controllerDone;
         await server.close();
-        await opened.close();
-        engine.close();
-        await kms?.close();
+        await store.close();
+        opened.close();
+        await stack?.close();
         releaseLock();
       },
     };
   } catch (e) {
-    await store?.close();
-    engine.close();
+    engine?.close();
     await kms?.close();
+    await store.close();
     throw e;
+  }
+}
+
+/** `work`'s result, or undefined once `signal` aborts: a stop does not wait for modules nothing uses yet. */
+function unlessStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  const stopped = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+  return Promise.race([work, stopped]);
+}
+
+/** Builds the dashboard and prints its one-time sign-in link; failures are logged, never thrown. */
+async function runDashboard(dashboard: UpDashboard, o: Parameters<UpDashboard['start']>[0], signal: AbortSignal): Promise<void> {
+  try {
+    const link = await unlessStopped(dashboard.start(o, signal), signal);
+    // Printed, not logged: the link is a credential (used up by its first sign-in), as Jupyter prints its token.
+    if (link && !signal.aborted) process.stderr.write(`Dashboard: open ${link} (one-time sign-in link)\n`);
+  } catch (e) {
+    o.logger.error({ error: e instanceof Error ? e.message : String(e) }, 'dashboard failed to start; the API server goes on without it');
   }
 }
 
 /** Imports and runs the External Secrets controller until `signal`; failures are logged, never thrown. */
 async function runController(server: RunningApiServer, log: Logger, signal: AbortSignal): Promise<void> {
   try {
-    // A stop while the modules load does not wait for them: nothing has started yet.
-    const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
-    const modules = await Promise.race([Promise.all([import('@kubernetes/client-node'), import('../controller/external-secrets-controller.js')]), aborted]);
+    const modules = await unlessStopped(Promise.all([import('@kubernetes/client-node'), import('../controller/external-secrets-controller.js')]), signal);
     if (!modules || signal.aborted) return;
     const [{ KubeConfig }, { startExternalSecretsController }] = modules;
     const kubeConfig = new KubeConfig();

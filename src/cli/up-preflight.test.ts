@@ -45,15 +45,39 @@ void describe('coffer up preflight', () => {
     const inUse = join(dir, 'keyed');
     await mkdir(inUse);
     await writeFile(join(inUse, 'store.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+    const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 }).then(() => join(dir, name));
+    const [shortKey, badTokens, badPolicy, pem] = await Promise.all([
+      file('short.key', 'short\n'),
+      file('tokens.csv', 'only-a-token\n'),
+      file('policy.yaml', 'rules: 5\n'),
+      file('client.pem', 'not checked before the endpoints\n'),
+    ]);
+    const etcd = ['--store', 'etcd', '--etcd-endpoints'];
+    // With the default (kms) encryption, a flag checked late would show as a started key server: its files land in
+    // the data directory and its root key in the key directory, both asserted absent below.
     const cases: [string, string[], RegExp][] = [
       ['unknown store', ['--store', 'foo'], /error: --store: must be sqlite or etcd, got "foo"/],
       ['etcd without endpoints', ['--store', 'etcd'], /error: --etcd-endpoints: is required with --store etcd/],
       ['etcd flag with sqlite', ['--etcd-endpoints', 'http://127.0.0.1:2379'], /error: --etcd-endpoints: is for --store etcd, and the store is sqlite/],
+      ['etcd endpoint not http', [...etcd, 'ftp://etcd:2379'], /error: --etcd-endpoints: "ftp:\/\/etcd:2379" is not an http:\/\/ or https:\/\/ URL with host and port/],
+      ['etcd certificate without key', [...etcd, 'https://127.0.0.1:2379', '--etcd-certfile', pem], /error: --etcd-keyfile: is required with --etcd-certfile/],
+      ['etcd key without certificate', [...etcd, 'https://127.0.0.1:2379', '--etcd-keyfile', pem], /error: --etcd-certfile: is required with --etcd-keyfile/],
+      ['etcd certificate without CA', [...etcd, 'https://127.0.0.1:2379', '--etcd-certfile', pem, '--etcd-keyfile', pem], /error: --etcd-cafile: is required with a client certificate/],
+      ['etcd TLS over http', [...etcd, 'http://127.0.0.1:2379', '--etcd-cafile', pem], /error: --etcd-endpoints: "http:\/\/127.0.0.1:2379" is plain http but TLS files were given/],
+      ['etcd store key', [...etcd, 'http://127.0.0.1:2379', '--store-encryption-key-file', shortKey], /error: --store-encryption-key-file: encrypts the SQLite file; it does not apply to --store etcd/],
+      ['store key too short', ['--store-encryption-key-file', shortKey], /error: --store-encryption-key-file: the store encryption key file \S+short\.key must hold a 256-bit key: 32 raw bytes or 64 hex digits \(got 6 bytes\)/],
       ['unknown encryption', ['--encryption', 'rot13'], /error: --encryption: must be kms or aesgcm, got "rot13"/],
+      ['caller auth with aesgcm', ['--encryption', 'aesgcm', '--kms-caller-auth', 'true'], /error: --kms-caller-auth: applies to KMS plugins, and --encryption is aesgcm/],
       ['bad listen', ['--listen', 'localhost'], /error: --listen: want host:port, got "localhost"/],
+      ['listen port out of range', ['--listen', '127.0.0.1:65536'], /error: --listen: port out of range: 65536/],
       ['zero ttl', ['--kms-v2-write-ttl', '0'], /error: --kms-v2-write-ttl: want a number of seconds > 0, got "0"/],
+      ['status interval not a number', ['--kms-v2-status-interval', 'soon'], /error: --kms-v2-status-interval: want a number of seconds > 0, got "soon"/],
+      ['reload interval negative', ['--encryption-config-reload-interval', '-5'], /error: --encryption-config-reload-interval: want a number of seconds > 0, got "-5"/],
       ['missing token file', ['--token-auth-file', join(dir, 'absent.csv')], /error: --token-auth-file: cannot read \S+absent\.csv: ENOENT/],
+      ['malformed token file', ['--token-auth-file', badTokens], /error: --token-auth-file: \S+tokens\.csv line 1: want token,user,uid\[,"groups"\]/],
+      ['malformed policy file', ['--authorization-policy-file', badPolicy], /error: --authorization-policy-file: \S+policy\.yaml: rules: must be a list of rules/],
       ['missing encryption config', ['--encryption-config', join(dir, 'absent.yaml')], /error: --encryption-config: cannot read \S+absent\.yaml: ENOENT/],
+      ['malformed encryption config', ['--encryption-config', badPolicy], /error: --encryption-config: /],
     ];
     for (const [what, args, message] of cases) {
       const data = join(dir, what.replaceAll(' ', '-'));
@@ -63,6 +87,27 @@ void describe('coffer up preflight', () => {
       });
       assert.equal(await exists(data), false, `${what}: no data directory`);
       assert.equal(await exists(`${data}.keys`), false, `${what}: no key directory`);
+    }
+    // A data directory that cannot be one: a file, below a file, or under /proc (where a recursive mkdir never returns).
+    for (const [data, message] of [
+      [shortKey, /: --data-dir: cannot use \S+short\.key: \S+short\.key is not a directory$/],
+      [join(shortKey, 'sub'), /: --data-dir: cannot use \S+short\.key\/sub: ENOTDIR at /],
+      ['/proc/coffer-data', /: --data-dir: cannot create \/proc\/coffer-data: ENOENT$/],
+    ] as const) {
+      await assert.rejects(upInProcess(['--data-dir', data]), message);
+      assert.equal(await exists(`${data}.keys`), false, `${data}: no key directory`);
+    }
+    // The logger's flags are checked by the command before any of this.
+    for (const [args, message] of [
+      [['--log-level', 'loud'], /^error: --log-level: must be one of trace, debug, info, warn, error, fatal, silent, got "loud"$/m],
+      [['--log-format', 'xml'], /^error: --log-format: must be json or text, got "xml"$/m],
+    ] as const) {
+      const data = join(dir, args[0].slice(2));
+      const r = await up(['--data-dir', data, ...args]);
+      assert.equal(r.code, 1);
+      assert.match(r.out, message);
+      assert.equal(r.out.trim().split('\n').length, 1, `only the error: ${r.out}`);
+      assert.equal(await exists(data), false, `${args[0]}: no data directory`);
     }
     const keyedConfig = join(inUse, 'encryption-config.yaml');
     await writeFile(keyedConfig, `kind: EncryptionConfiguration\napiVersion: apiserver.config.k8s.io/v1\nresources:\n  - resources: [secrets]\n    providers:\n      - aesgcm:\n          keys:\n            - name: k\n              secret: ${Buffer.alloc(32, 1).toString('base64')}\n`);
@@ -92,6 +137,13 @@ void describe('coffer up preflight', () => {
     }
     // The lock dies with its holder: the directory is free again.
     lockDataDir(data).release();
+  });
+
+  void it('opens the store before it starts a child: an etcd it cannot reach fails the start with nothing but the lock written', async () => {
+    const data = join(dir, 'no-etcd');
+    await assert.rejects(upInProcess(['--data-dir', data, '--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${await freePort()}`]), /: cannot reach etcd at http:\/\/127\.0\.0\.1:\d+/);
+    assert.deepEqual(await readdir(data), ['coffer.lock']);
+    assert.equal(await exists(`${data}.keys`), false, 'no key server was started');
   });
 
   void it('reports --listen in use before it starts anything, with what to do', async () => {

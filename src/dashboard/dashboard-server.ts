@@ -12,8 +12,7 @@ import type { EncryptionScanProvider, KeyFilter } from './encryption-scan.js';
 import { LabRuns } from './lab-runs.js';
 import { LiveStreams } from './live-stream.js';
 import { CLEARED_SESSION_COOKIE, csrfMatches, sameOrigin, sessionCookie, Sessions, type Session } from './sessions.js';
-
-export const DASHBOARD_PREFIX = '/dashboard';
+import { DASHBOARD_PREFIX } from './dashboard-path.js';
 
 export interface DashboardOptions {
   api: ApiTarget;
@@ -226,10 +225,4 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       live.close();
     },
   };
-}
-
-/** True when the path belongs to the dashboard (`/dashboard` or below). */
-export function isDashboardPath(url: string | undefined): boolean {
-  const path = (url ?? '').split('?')[0]!;
-  return path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`);
 }

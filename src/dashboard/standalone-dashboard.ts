@@ -13,7 +13,8 @@ import { normalizeEtcdPrefix } from '../operations/source.js';
 import { openSqliteSource, storeDir } from '../operations/sqlite-source.js';
 import { SQLITE_FILE_NAME } from '../storage/sqlite/sqlite-store.js';
 import { targetFromKubeconfig } from './api-client.js';
-import { createDashboard, DASHBOARD_PREFIX, isDashboardPath } from './dashboard-server.js';
+import { DASHBOARD_PREFIX, isDashboardPath } from './dashboard-path.js';
+import { createDashboard } from './dashboard-server.js';
 import { openedSource, sourceScanProvider, watchFiles, watchStore, type ScanSource } from './encryption-scan.js';
 
 export interface StandaloneOptions {

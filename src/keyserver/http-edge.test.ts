@@ -86,6 +86,26 @@ void describe('key server HTTP edge (raw socket)', () => {
     assert.doesNotMatch(unlist.body, /"keys"/);
   });
 
+  void it('answers a LIST split inside its method after a request whose body does not end in a line break', async () => {
+    // The method follows the previous body's last byte ("}"), not a line end: only the body's framing says it begins there.
+    const body = '{"data":{"a":"1"}}';
+    const head = `PUT /v1/secret/data/app HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${ks.rootToken}\r\nContent-Type: application/json\r\n`;
+    const put = `${head}Content-Length: ${body.length}\r\n\r\n${body}`;
+    const chunked = `${head}Transfer-Encoding: chunked\r\n\r\n5\r\n${body.slice(0, 5)}\r\n${(body.length - 5).toString(16)};ext=1\r\n${body.slice(5)}\r\n0\r\nX-Trailer: t\r\n\r\n`;
+    const rest = `${list(ks.rootToken)}\r\n`.slice(2);
+    for (const parts of [[put, 'LI', rest], [`${put}LI`, rest], [`${put}L`, `I${rest}`], [put.slice(0, -3), `${put.slice(-3)}LI`, rest], [chunked, 'LI', rest], [`${chunked}\r\nLI`, rest]]) {
+      const r = await rawExchange(ks.url, parts);
+      const text = `${r.head}\r\n\r\n${r.body}`;
+      const what = JSON.stringify(parts.map((p) => p.slice(-6)));
+      assert.match(text, /^HTTP\/1\.1 200 OK/, what);
+      assert.match(text, /"keys":\["app"\]/, what);
+    }
+    // Bytes inside a body are not a method: "LI" as the body's end, then "ST ..." is a request Node's parser refuses.
+    const inBody = await rawExchange(ks.url, [`${head}Content-Length: 2\r\n\r\nLI`, rest]);
+    assert.match(`${inBody.head}\r\n\r\n${inBody.body}`, /HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/);
+    assert.doesNotMatch(inBody.body, /"keys"/);
+  });
+
   void it('takes the first X-Vault-Token for every method, as Vault (Go Header.Get) does', async () => {
     const bogus = 'hvs.not-a-token';
     for (const [first, second, status] of [

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit-log.js';
+import { RequestFraming } from './http-edge-framing.js';
 import { formatRfc3339Nano } from './kv-v2-store.js';
 import { isJsonObject, JsonSyntaxError, parseJson, stringifyJson } from './lossless-json.js';
 import { parseBoolText, type RequestData } from './request-fields.js';
@@ -65,29 +66,26 @@ const LIST_READ_TIMEOUT_MS = 10_000;
  * Two ways lead here. A connection's first request: `holdMethodToken` keeps its bytes from Node's parser until the method
  * token is complete, so a method split across packets ("LI", then "ST /v1/...") is still seen whole. A later request on
  * a kept-alive connection: Node's parser rejects it (`clientError`) at the "S" of "LIST", having consumed what came
- * before in this packet or an earlier one; `streamTail` keeps the last bytes of the earlier ones, so the fallback can
- * tell that the consumed method was exactly "LI": at the start of the rejected packet, or after the stream's start or
- * a line end (as after a request head; "UNLI" of UNLINK is not).
+ * before in this packet or an earlier one. The connection's `RequestFraming` has followed every earlier packet the
+ * parser consumed; given this packet up to the error, it tells whether the request in progress consumed exactly "LI"
+ * (after a previous request's body, however it ends; "UNLI" of UNLINK is not).
  */
 export function createListFallback(o: EdgeOptions) {
   return (err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number }, socket: Duplex & { remoteAddress?: string }): void => {
     const raw = err.rawPacket ?? Buffer.alloc(0);
     const at = err.bytesParsed ?? -1;
-    if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || at < 0 || at > raw.length) return refuse(socket);
-    const before = Buffer.concat([streamTail.get(socket) ?? Buffer.alloc(0), raw.subarray(0, at)]);
-    // A packet that starts with "LIST " starts a request (a client writes each request on its own); a method split
-    // across packets must follow the stream's start or a line end.
-    const consumedLi = before.subarray(-2).toString('latin1') === 'LI' && (at === 2 || before.length === 2 || before[before.length - 3] === 0x0a);
-    if (!consumedLi || raw.subarray(at, at + 3).toString('latin1') !== 'ST ') return refuse(socket);
+    const framing = framings.get(socket);
+    if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || !framing || at < 0 || at > raw.length) return refuse(socket);
+    framing.push(raw.subarray(0, at));
+    if (!framing.consumedExactly('LI') || raw.subarray(at, at + 3).toString('latin1') !== 'ST ') return refuse(socket);
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
     answerList(socket, Buffer.concat([Buffer.from('LI'), raw.subarray(at)]), o);
   };
 }
 
-/** The last bytes each handed-over connection received before its current packet (see createListFallback). */
-const streamTail = new WeakMap<Duplex, Buffer>();
-const TAIL_BYTES = 3;
+/** The request framing of each connection handed to Node's parser, over the packets it consumed (see createListFallback). */
+const framings = new WeakMap<Duplex, RequestFraming>();
 
 function refuse(socket: Duplex): void {
   if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -181,13 +179,11 @@ export function holdMethodToken(server: Server, event: 'connection' | 'secureCon
       if (method === 'LIST') return answerList(socket, buf.subarray(buf.indexOf('LIST')), o); // keeps our error listener: Node's is never attached
       socket.removeListener('error', onGone);
       attach[0]!.call(server, socket);
-      // Ahead of the parser's own listener (a data listener makes Node feed its parser from 'data' events): remembers
-      // the bytes before each packet, which the parser may have consumed before rejecting a LIST.
-      let tail = Buffer.alloc(0);
-      socket.prependListener('data', (chunk: Buffer) => {
-        streamTail.set(socket, tail);
-        tail = Buffer.from(Buffer.concat([tail, chunk.subarray(-TAIL_BYTES)]).subarray(-TAIL_BYTES));
-      });
+      // After the parser's own listener (a data listener makes Node feed its parser from 'data' events): a packet the
+      // parser rejects reaches the fallback before it reaches the framing, which has then seen every byte before it.
+      const framing = new RequestFraming();
+      framings.set(socket, framing);
+      socket.on('data', (chunk: Buffer) => framing.push(chunk));
       if (buf.length) socket.emit('data', buf); // parsed at once, before anything the parser reads from the socket itself
       socket.resume();
     };

@@ -66,7 +66,9 @@ export function logDestination(format: LogFormat, fd = 2): DestinationStream {
   };
 }
 
-/** The logger of a long-running command. */
+/** The logger of a long-running command; an unknown --log-level is refused naming the flag (pino's error does not). */
 export function createCommandLogger(o: { component: string; level: string; format: LogFormat }): Logger {
+  const levels = [...Object.keys(pino.levels.values), 'silent'];
+  if (!levels.includes(o.level)) throw new Error(`--log-level: must be one of ${levels.join(', ')}, got ${JSON.stringify(o.level)}`);
   return pino({ level: o.level, base: { component: o.component } }, logDestination(o.format));
 }

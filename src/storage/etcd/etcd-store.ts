@@ -62,18 +62,23 @@ export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStore> 
   return store;
 }
 
+/** Refuses endpoints etcd's client cannot use; `field` names them in the error (a flag, for a command's check). */
+export function checkEtcdEndpoints(endpoints: unknown, tls: boolean, field = 'endpoints'): void {
+  if (!Array.isArray(endpoints) || endpoints.length === 0) {
+    throw new InvalidError('at least one endpoint is required', { field });
+  }
+  for (const e of endpoints as unknown[]) {
+    if (typeof e !== 'string' || !/^https?:\/\/[^/]+$/.test(e)) {
+      throw new InvalidError(`${JSON.stringify(e)} is not an http:// or https:// URL with host and port`, { field });
+    }
+    if (tls && e.startsWith('http://')) {
+      throw new InvalidError(`${JSON.stringify(e)} is plain http but TLS files were given`, { field });
+    }
+  }
+}
+
 async function clientOptions(opts: EtcdStoreOptions): Promise<IOptions> {
-  if (!Array.isArray(opts.endpoints) || opts.endpoints.length === 0) {
-    throw new InvalidError('at least one endpoint is required', { field: 'endpoints' });
-  }
-  for (const e of opts.endpoints) {
-    if (!/^https?:\/\/[^/]+$/.test(e)) {
-      throw new InvalidError(`${JSON.stringify(e)} is not an http:// or https:// URL with host and port`, { field: 'endpoints' });
-    }
-    if (opts.tls && e.startsWith('http://')) {
-      throw new InvalidError(`${JSON.stringify(e)} is plain http but TLS files were given`, { field: 'endpoints' });
-    }
-  }
+  checkEtcdEndpoints(opts.endpoints, Boolean(opts.tls));
   const options: IOptions = {
     hosts: opts.endpoints,
     // Notice a member that vanished without closing its connections (a partition) on a long-lived watch stream.

@@ -255,7 +255,7 @@ export class SqliteStore implements Store {
     const prefix = opts.prefix ?? DEFAULT_KEY_PREFIX;
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const file = join(opts.dataDir, SQLITE_FILE_NAME);
-    const key = opts.encryptionKeyFile === undefined ? undefined : await readKeyFile(opts.encryptionKeyFile, opts.dataDir);
+    const key = opts.encryptionKeyFile === undefined ? undefined : await readStoreKeyFile(opts.encryptionKeyFile, opts.dataDir);
     // Created owner-only before SQLite touches it; SQLite gives the WAL the same mode.
     closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600));
     await chmod(file, 0o600);
@@ -545,7 +545,7 @@ export function prefixEnd(prefix: string): string | undefined {
  * Reads the key file and returns it as SQLite3MultipleCiphers' raw-key form `x'<64 hex>'`, in a Buffer the caller
  * zero-fills (no JavaScript string ever holds the key). Refuses a key file inside the data directory.
  */
-async function readKeyFile(keyFile: string, dataDir: string): Promise<Buffer> {
+export async function readStoreKeyFile(keyFile: string, dataDir: string): Promise<Buffer> {
   let realKey: string;
   try {
     realKey = await realpath(keyFile);
