@@ -237,6 +237,7 @@ spec:
   });
 
   void it('repairs a hand edit or deletion of the Secret at once, not at the next refresh (1h)', async (t) => {
+    // "At once" against a 1 h refresh: a 30 s liveness bound tells the two apart even on a loaded machine.
     await apply(externalSecret('seed', 'drift', 'remote-key-in-the-provider', { refreshInterval: '1h' }));
     await waitReady('seed', 'drift', 'True', 'SecretSynced');
     assert.deepEqual(await secretData('seed', 'drift'), { username: 'admin', password: 'rotated' });
@@ -248,13 +249,13 @@ spec:
       return d?.password === 'rotated' && !('extra' in d);
     });
     t.diagnostic(`hand edit repaired after ${Date.now() - t0} ms`);
-    assert.ok(Date.now() - t0 < 3000, `repair took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 30_000, `repair took ${Date.now() - t0} ms`);
 
     t0 = Date.now();
     await kubectl('-n', 'seed', 'delete', 'secret', 'drift');
     await waitFor('the deleted Secret to come back', async () => (await secretData('seed', 'drift'))?.password === 'rotated');
     t.diagnostic(`deleted Secret re-created after ${Date.now() - t0} ms`);
-    assert.ok(Date.now() - t0 < 3000, `re-creation took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 30_000, `re-creation took ${Date.now() - t0} ms`);
   });
 
   void it('deletes the remote keys: deletionPolicy Retain keeps the Secret, Delete deletes it, Merge removes only its keys', async () => {
