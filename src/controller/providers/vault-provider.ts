@@ -4,12 +4,13 @@
 // token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
 // close, so the key server is not flooded with short-lived tokens.
 import { InvalidError } from '../../lib/errors.js';
+import { marshalJson } from '../../lib/go/json.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
-import { jsonMemberToBytes, marshalGoJson, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { jsonMemberToBytes, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 import { VaultHttpClient, VaultHttpError } from './vault-http-client.js';
 
 export interface VaultProviderSpec {
@@ -249,7 +250,7 @@ export class VaultProvider implements SecretsProvider {
   async getSecret(ref: RemoteRef, opts: CallOptions): Promise<Buffer> {
     const data = await this.readData(ref, opts);
     const v = this.selectProperty(data, ref.property);
-    if (!ref.property) return Buffer.from(marshalGoJson(v));
+    if (!ref.property) return Buffer.from(marshalJson(v));
     return jsonValueToBytes(v);
   }
 
@@ -305,7 +306,7 @@ export class VaultProvider implements SecretsProvider {
     const out: Record<string, Buffer> = {};
     for (const m of matches) {
       try {
-        out[m] = Buffer.from(marshalGoJson(await this.readData({ key: m }, opts)));
+        out[m] = Buffer.from(marshalJson(await this.readData({ key: m }, opts)));
       } catch (e) {
         if (!(e instanceof NoSecretError)) throw e; // deleted between list and read: skipped, as ESO does
       }
@@ -362,7 +363,7 @@ export class VaultProvider implements SecretsProvider {
       }
       if (!next || typeof next !== 'object' || Array.isArray(next)) throw new InvalidError('error unmarshalling vault secret: not a JSON object');
     }
-    if (current !== undefined && marshalGoJson(current) === marshalGoJson(next)) return; // nothing to change
+    if (current !== undefined && marshalJson(current) === marshalJson(next)) return; // nothing to change
     if (this.kv === 'v2') {
       await this.request('WriteSecretData', 'POST', this.buildMetadataPath(ref.remoteKey), { ...opts, body: { custom_metadata: { 'managed-by': 'external-secrets' } } });
     }
