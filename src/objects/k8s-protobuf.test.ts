@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidError } from '../lib/errors.js';
 import { beginK8sEnvelope, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope, setOwn } from './k8s-protobuf.js';
-import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 void describe('runtime.Unknown envelope', () => {
   void it('writes magic, typeMeta, raw and the always-present empty contentEncoding/contentType', () => {

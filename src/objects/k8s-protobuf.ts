@@ -4,7 +4,7 @@
 import { InvalidError } from '../lib/errors.js';
 import { sortedKeys } from '../lib/go/string-order.js';
 import { goBase64ErrorOffset, illegalBase64Message } from './go-base64.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 /** "k8s" and encoding style 0x00, the only style defined upstream. */
 export const K8S_PROTOBUF_MAGIC: readonly number[] = [0x6b, 0x38, 0x73, 0x00];

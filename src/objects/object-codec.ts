@@ -8,7 +8,7 @@ import { readEvent, writeEvent } from './event.js';
 import { beginK8sEnvelope, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope } from './k8s-protobuf.js';
 import { readNamespace, writeNamespace } from './namespace.js';
 import type { KubeObject } from './object-meta.js';
-import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 import { normalizeSecretForStorage, readSecret, writeSecret, type Secret } from './secret.js';
 
 export type StorageMediaType = 'protobuf' | 'json';
