@@ -4,6 +4,7 @@
 // Validation (upstream ValidateEncryptedObject) runs on every object written and read, and on Encrypt responses.
 import { createHash } from 'node:crypto';
 import { InvalidError } from '../lib/errors.js';
+import { fullyQualifiedDomainNameError } from '../lib/go/name-validation.js';
 import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from '../lib/go/protobuf-wire.js';
 import { sortedKeys } from '../lib/go/string-order.js';
 
@@ -174,62 +175,18 @@ function aggregate(messages: string[]): string {
   return unique.length === 1 ? unique[0]! : `[${unique.join(', ')}]`;
 }
 
-function regexError(msg: string, format: string, ...examples: string[]): string {
-  const e = examples.map((x) => `'${x}', `).join(' or ');
-  return `${msg} (e.g. ${e}regex used for validation is '${format}')`;
-}
-
-const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_LABEL_RE = new RegExp(`^${DNS1123_LABEL_FMT}$`);
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-const DNS1123_LABEL_MSG =
-  'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character';
-const DNS1123_SUBDOMAIN_MSG =
-  'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character';
-
-function dns1123SubdomainErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (Buffer.byteLength(value, 'utf8') > 253) errs.push('must be no more than 253 characters');
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) errs.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
-  return errs;
-}
-
-function dns1123LabelErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (Buffer.byteLength(value, 'utf8') > 63) errs.push('must be no more than 63 characters');
-  if (!DNS1123_LABEL_RE.test(value)) {
-    errs.push(
-      DNS1123_SUBDOMAIN_RE.test(value)
-        ? 'must not contain dots'
-        : regexError(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, 'my-name', '123-abc'),
-    );
-  }
-  return errs;
-}
-
 /** apimachinery IsFullyQualifiedDomainName(field.NewPath("annotations"), name), as a field.Error message. */
-function fullyQualifiedDomainNameError(name: string): string | undefined {
-  const invalid = (value: string, detail: string): string =>
-    `annotations: Invalid value: ${JSON.stringify(value)}: ${detail}`;
+function annotationKeyError(name: string): string | undefined {
   if (name.length === 0) return 'annotations: Required value';
-  const domain = name.endsWith('.') ? name.slice(0, -1) : name;
-  const subdomainErrs = dns1123SubdomainErrors(domain);
-  if (subdomainErrs.length > 0) return invalid(domain, subdomainErrs.join(','));
-  const labels = domain.split('.');
-  if (labels.length < 2) return invalid(domain, 'should be a domain with at least two segments separated by dots');
-  for (const label of labels) {
-    const labelErrs = dns1123LabelErrors(label);
-    if (labelErrs.length > 0) return invalid(label, labelErrs.join(','));
-  }
-  return undefined;
+  const err = fullyQualifiedDomainNameError(name);
+  return err && `annotations: Invalid value: ${JSON.stringify(err.value)}: ${err.detail}`;
 }
 
 function annotationsError(annotations: Record<string, Uint8Array>): string | undefined {
   const errs: string[] = [];
   let total = 0;
   for (const key of sortedKeys(annotations)) {
-    const err = fullyQualifiedDomainNameError(key);
+    const err = annotationKeyError(key);
     if (err) errs.push(err);
     total += Buffer.byteLength(key, 'utf8') + annotations[key]!.length;
   }

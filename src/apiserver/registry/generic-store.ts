@@ -40,7 +40,7 @@ import { forbiddenField, invalidValue, notSupported } from './field-errors.js';
 import { parseFieldSelector, type FieldSelector } from './field-selector.js';
 import { parseLabelSelector, SelectorParseError, type LabelSelector } from './label-selector.js';
 import { sameIgnoringTimes, updatedManagedFields } from '../patch/managed-fields.js';
-import { validatePathSegmentName } from './name-validation.js';
+import { validatePathSegmentName } from '../../lib/go/name-validation.js';
 import { parseResourceVersion, tooLargeResourceVersion, withResourceVersion } from './resource-version.js';
 import { StorageKeys } from './storage-keys.js';
 import type { Strategy, Subresource } from './strategy.js';
