@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { providersFor } from '../encryption/encryption-config-resolution.js';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { CofferError, InvalidError } from '../lib/errors.js';
 import { KubeClient } from './kube-client.js';
