@@ -6,7 +6,7 @@ import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { serveKms } from '../kms/grpc-server.js';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { InvalidError } from '../lib/errors.js';
-import { readFirstLine } from './backends/vault-auth.js';
+import { readFirstLine } from '../lib/vault/vault-auth.js';
 import { createKmsHandlers } from './grpc-adapter.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import type { KeyManager } from './key-manager.js';

@@ -3,15 +3,15 @@
 // caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. Unlike ESO's default, a logged-in
 // token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
 // close, so the key server is not flooded with short-lived tokens.
-import { InvalidError } from '../../lib/errors.js';
+import { InvalidError, UnavailableError } from '../../lib/errors.js';
 import { marshalJson } from '../../lib/go/json.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
+import { VaultHttpClient, vaultErrorText, type VaultRequest, type VaultResponse } from '../../lib/vault/vault-http-client.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
 import { jsonMemberToBytes, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
-import { VaultHttpClient, VaultHttpError } from './vault-http-client.js';
 
 export interface VaultProviderSpec {
   server: string;
@@ -34,6 +34,26 @@ const TOKEN_REREAD_MS = 1000;
 const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
 // ESO's precedence when several methods are set.
 const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
+/** The deadline of one Vault call (Vault's Go client's default). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** A non-2xx answer other than 404, with the text Vault's Go client (api/response.go) gives ESO. */
+export class VaultHttpError extends UnavailableError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One call; 404 is returned (absent), other non-2xx answers throw VaultHttpError. */
+async function send(http: VaultHttpClient, method: string, path: string, req: VaultRequest): Promise<VaultResponse> {
+  const res = await http.request(method, path, req);
+  if (res.status === 404 || (res.status >= 200 && res.status < 300)) return res;
+  const detail = Array.isArray(res.body?.errors) && res.body.errors.length > 0 ? vaultErrorText(res.body) : `HTTP ${res.status}`;
+  throw new VaultHttpError(res.status, `Error making API request. URL: ${method} ${new URL(http.address).origin}/v1/${path} Code: ${res.status}. Errors: ${detail}`);
+}
 
 export interface VaultProviderDeps {
   kube: KubeApi;
@@ -79,7 +99,7 @@ export class VaultProvider implements SecretsProvider {
     let ca: Buffer | undefined;
     if (this.spec.caBundle) ca = Buffer.from(this.spec.caBundle, 'base64');
     else if (this.spec.caProvider) ca = await this.readCaProvider(signal);
-    this.http = new VaultHttpClient({ server: this.spec.server, ...(ca ? { caBundle: ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
+    this.http = new VaultHttpClient({ address: this.spec.server, timeoutMs: REQUEST_TIMEOUT_MS, ...(ca ? { ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
     return this.http;
   }
 
@@ -127,7 +147,7 @@ export class VaultProvider implements SecretsProvider {
     const http = await this.client(signal);
     const path = `auth/${(role.path ?? 'approle').replace(/^\/+|\/+$/g, '')}/login`;
     const res = (await this.call('Login', () =>
-      http.send('PUT', path, { signal, body: { role_id: roleId, secret_id: secretId }, ...this.nsHeader(auth.namespace ?? this.spec.namespace) }),
+      send(http, 'PUT', path, { signal, body: { role_id: roleId, secret_id: secretId }, ...this.nsHeader(auth.namespace ?? this.spec.namespace) }),
     )) as { status: number; body?: { auth?: { client_token?: string } } };
     const token = res.body?.auth?.client_token;
     if (res.status === 404 || !token) throw new InvalidError(`vault login at ${path} returned no token`);
@@ -169,7 +189,7 @@ export class VaultProvider implements SecretsProvider {
       const token = await this.tokenFor(opts.signal);
       try {
         return (await this.call(callName, () =>
-          http.send(method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }),
+          send(http, method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }),
         )) as { status: number; body?: Record<string, unknown> };
       } catch (e) {
         if (attempt === 0 && !this.tokenIsStatic && e instanceof VaultHttpError && e.status === 403 && this.spec.auth) {
@@ -391,6 +411,6 @@ export class VaultProvider implements SecretsProvider {
     this.token = undefined;
     if (!token || this.tokenIsStatic || !this.http) return;
     const http = this.http;
-    await this.call('RevokeSelf', () => http.send('PUT', 'auth/token/revoke-self', { signal: opts.signal, token, ...this.nsHeader(this.spec.namespace) })).catch(() => undefined);
+    await this.call('RevokeSelf', () => send(http, 'PUT', 'auth/token/revoke-self', { signal: opts.signal, token, ...this.nsHeader(this.spec.namespace) })).catch(() => undefined);
   }
 }
