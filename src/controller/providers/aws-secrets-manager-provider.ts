@@ -6,7 +6,7 @@
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient, type Filter, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { InvalidError } from '../../lib/errors.js';
 import { compileGoRegexp } from '../external-secrets/go-regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { awsErrorText, awsProperty, awsSecretMap, recordAws, type AwsServiceContext } from './aws-service-context.js';
 import { NoSecretError, type CallOptions, type SecretsProvider, type ValidationResult } from './secrets-provider.js';

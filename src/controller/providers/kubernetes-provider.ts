@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { CofferError, InvalidError, NotFoundError } from '../../lib/errors.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
 import type { KubeApi } from '../kube-api.js';

@@ -7,7 +7,7 @@ import { InvalidError, UnavailableError } from '../../lib/errors.js';
 import { marshalJson } from '../../lib/go/json.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
 import { VaultHttpClient, vaultErrorText, type VaultRequest, type VaultResponse } from '../../lib/vault/vault-http-client.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
