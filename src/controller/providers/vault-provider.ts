@@ -9,7 +9,7 @@ import { GoRegexp } from '../../lib/go/regexp.js';
 import { VaultHttpClient, vaultErrorText, type VaultRequest, type VaultResponse } from '../../lib/vault/vault-http-client.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
-import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
+import { isReferent, readSecretKey, storeCa, type CaProvider, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
 import { jsonMemberToBytes, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
@@ -19,7 +19,7 @@ export interface VaultProviderSpec {
   version?: string;
   namespace?: string;
   caBundle?: string;
-  caProvider?: { type: string; name: string; key?: string; namespace?: string };
+  caProvider?: CaProvider;
   headers?: Record<string, string>;
   auth?: {
     namespace?: string;
@@ -96,23 +96,9 @@ export class VaultProvider implements SecretsProvider {
 
   private async client(signal: AbortSignal): Promise<VaultHttpClient> {
     if (this.http) return this.http;
-    let ca: Buffer | undefined;
-    if (this.spec.caBundle) ca = Buffer.from(this.spec.caBundle, 'base64');
-    else if (this.spec.caProvider) ca = await this.readCaProvider(signal);
+    const ca = await storeCa(this.deps.kube, this.spec, this.deps.scope, signal);
     this.http = new VaultHttpClient({ address: this.spec.server, timeoutMs: REQUEST_TIMEOUT_MS, ...(ca ? { ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
     return this.http;
-  }
-
-  private async readCaProvider(signal: AbortSignal): Promise<Buffer> {
-    const p = this.spec.caProvider!;
-    const scope = this.deps.scope;
-    const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
-    if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
-    if (p.type === 'Secret') return readSecretKey(this.deps.kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { ...scope, kind: 'ClusterSecretStore' }, { signal });
-    const cm = await this.deps.kube.getConfigMap?.(ns, p.name, { signal });
-    const value = p.key ? cm?.data?.[p.key] : undefined;
-    if (value === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name} key ${String(p.key)}`);
-    return Buffer.from(value);
   }
 
   private async call(name: string, fn: () => Promise<unknown>): Promise<unknown> {
