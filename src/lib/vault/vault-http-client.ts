@@ -34,11 +34,15 @@ export interface VaultRequest {
   query?: Record<string, string>;
   /** Extra headers for this call (X-Vault-Wrap-TTL, say). */
   headers?: Record<string, string>;
+  /** Also return the answer's bytes as received (`raw`), which the caller then wipes. */
+  keepRaw?: boolean;
 }
 
 export interface VaultResponse {
   status: number;
   body: Record<string, unknown> | undefined;
+  /** The answer as received, when the call asked for it (keepRaw). */
+  raw?: Buffer;
 }
 
 /**
@@ -90,7 +94,8 @@ export class VaultHttpClient {
         });
         res.on('error', (e) => reject(unreachable(where, e, signal)));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const bytes = Buffer.concat(chunks);
+          const text = bytes.toString('utf8');
           let body: Record<string, unknown> | undefined;
           if (text.trim() !== '') {
             try {
@@ -101,7 +106,7 @@ export class VaultHttpClient {
               return;
             }
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body, ...(o.keepRaw ? { raw: bytes } : {}) });
         });
       });
       req.on('error', (e) => reject(unreachable(where, e, signal)));
