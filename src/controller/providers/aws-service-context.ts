@@ -2,7 +2,7 @@
 // properties, secret maps, error texts and call metrics.
 import { InvalidError } from '../../lib/errors.js';
 import type { AwsCredentialProvider } from './aws-credentials.js';
-import type { ProviderCallRecorder, ValidationResult } from './secrets-provider.js';
+import { recordedCall, type ProviderCallRecorder, type ValidationResult } from './secrets-provider.js';
 
 /** What both services share: who calls, where, and the key prefix. */
 export interface AwsServiceContext {
@@ -50,15 +50,8 @@ export function awsErrorText(e: unknown): string {
 }
 
 /** Calls `fn`, reporting it to externalsecret_provider_api_calls_count as ESO names it. */
-export async function recordAws<T>(ctx: AwsServiceContext, metric: string, call: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    const r = await fn();
-    ctx.record(metric, call, true);
-    return r;
-  } catch (e) {
-    ctx.record(metric, call, false);
-    throw e;
-  }
+export function recordAws<T>(ctx: AwsServiceContext, metric: string, call: string, fn: () => Promise<T>): Promise<T> {
+  return recordedCall(ctx.record, metric, call, fn);
 }
 
 /**

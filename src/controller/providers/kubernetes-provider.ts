@@ -15,7 +15,7 @@ import type { FindRef, RemoteRef } from '../external-secrets/external-secret-typ
 import { convertKeys } from '../external-secrets/key-conversion.js';
 import type { KubeApi } from '../kube-api.js';
 import { isReferent, readSecretKey, selectorNamespace, storeCa, type CaProvider, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
-import { NoSecretError, type CallOptions, type ProviderCallRecorder, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { NoSecretError, recordedCall, type CallOptions, type ProviderCallRecorder, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
 export interface KubernetesProviderSpec {
   server?: { url?: string; caBundle?: string; caProvider?: CaProvider };
@@ -235,14 +235,7 @@ export class KubernetesProvider implements SecretsProvider {
   }
 
   private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      const r = await fn();
-      this.deps.record(METRIC, name, true);
-      return r;
-    } catch (e) {
-      this.deps.record(METRIC, name, false);
-      throw e;
-    }
+    return recordedCall(this.deps.record, METRIC, name, fn);
   }
 
   private async read(key: string, opts: CallOptions): Promise<V1Secret | undefined> {

@@ -41,6 +41,18 @@ export interface SecretsProvider {
 /** Reports one provider API call for externalsecret_provider_api_calls_count. */
 export type ProviderCallRecorder = (provider: string, call: string, ok: boolean) => void;
 
+/** Runs one provider API call and reports whether it succeeded, under the provider and call names ESO uses. */
+export async function recordedCall<T>(record: ProviderCallRecorder, provider: string, call: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    const r = await fn();
+    record(provider, call, true);
+    return r;
+  } catch (e) {
+    record(provider, call, false);
+    throw e;
+  }
+}
+
 /** Converts a JSON value the way ESO's esutils.GetByteValue does for extract/find results. */
 export function jsonMemberToBytes(value: unknown): Buffer {
   if (typeof value === 'string') return Buffer.from(value);

@@ -11,7 +11,7 @@ import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { isReferent, readSecretKey, storeCa, type CaProvider, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
-import { jsonMemberToBytes, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { jsonMemberToBytes, NoSecretError, recordedCall, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
 export interface VaultProviderSpec {
   server: string;
@@ -102,14 +102,7 @@ export class VaultProvider implements SecretsProvider {
   }
 
   private async call(name: string, fn: () => Promise<unknown>): Promise<unknown> {
-    try {
-      const r = await fn();
-      this.deps.record(METRIC, name, true);
-      return r;
-    } catch (e) {
-      this.deps.record(METRIC, name, false);
-      throw e;
-    }
+    return recordedCall(this.deps.record, METRIC, name, fn);
   }
 
   private async login(signal: AbortSignal): Promise<string> {
