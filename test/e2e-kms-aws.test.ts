@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeEncryptedObject } from '../src/encryption/kms-v2-encrypted-object.js';
+import { decodeEncryptedObject } from '../src/kms/kms-v2-encrypted-object.js';
 import { openEtcdStore } from '../src/storage/etcd/etcd-store.js';
 import { startEtcd, type EtcdProcess } from '../src/storage/etcd/testing/etcd-process.js';
 import { startAwsTestServer, type AwsTestServer, type Identity } from '../src/lab/aws-test-server/aws-test-server.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { provisionKeyserver, writePluginTokenFileUnsafe } from '../src/stack/kms-stack.js';
-import { decodeEncryptedObject } from '../src/encryption/kms-v2-encrypted-object.js';
+import { decodeEncryptedObject } from '../src/kms/kms-v2-encrypted-object.js';
 import { createSoftHsm, type SoftHsm } from '../src/kms-plugin/backends/pkcs11/softhsm-token.js';
 import { openEtcdStore } from '../src/storage/etcd/etcd-store.js';
 import { startEtcd, type EtcdProcess } from '../src/storage/etcd/testing/etcd-process.js';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeEncryptedObject } from '../src/encryption/kms-v2-encrypted-object.js';
+import { decodeEncryptedObject } from '../src/kms/kms-v2-encrypted-object.js';
 import { openEtcdStore } from '../src/storage/etcd/etcd-store.js';
 import { startEtcd, type EtcdProcess } from '../src/storage/etcd/testing/etcd-process.js';
 import { COFFER_BIN, freePort, run, runWithInput, until } from './support/processes.js';

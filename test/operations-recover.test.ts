@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { encodeEncryptedObject, HKDF_SHA256_XNONCE_AES_GCM_SEED } from '../src/encryption/kms-v2-encrypted-object.js';
+import { encodeEncryptedObject, HKDF_SHA256_XNONCE_AES_GCM_SEED } from '../src/kms/kms-v2-encrypted-object.js';
 import { recover } from '../src/operations/recover.js';
 import { openEtcdStore } from '../src/storage/etcd/etcd-store.js';
 import { startEtcd, type EtcdProcess } from '../src/storage/etcd/testing/etcd-process.js';

@@ -4,7 +4,7 @@
 // includeObject=None.
 import type { KubeObject } from '../objects/object-meta.js';
 import { badRequest } from './api-status.js';
-import { evaluateJsonPath, jsonPathText, parseJsonPath } from './custom-resources/json-path.js';
+import { evaluateJsonPath, jsonPathText, parseJsonPath } from './custom-resources/kubectl-jsonpath.js';
 import { apiVersionOf, type PrinterColumn, type ResourceInfo } from './resource-info.js';
 
 interface Column {

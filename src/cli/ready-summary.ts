@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { providersFor } from '../encryption/encryption-config-resolution.js';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys, type ProviderConfig } from '../encryption/encryption-config.js';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import type { LogFormat } from '../lib/log-format.js';
 
 export interface ReadyFacts {

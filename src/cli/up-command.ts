@@ -298,7 +298,7 @@ export async function runUp(o: UpOptions, log: Logger): Promise<RunningUp> {
  */
 async function kmsCallerSecret(fromStdin: boolean): Promise<string> {
   if (!fromStdin) return randomBytes(32).toString('base64url');
-  const { readFirstLine } = await import('../kms-plugin/backends/vault-auth.js');
+  const { readFirstLine } = await import('../lib/vault/vault-auth.js');
   const line = await readFirstLine(process.stdin, { maxBytes: 1024, timeoutMs: 30_000, what: 'KMS caller secret' });
   const secret = line.toString('utf8');
   line.fill(0);

@@ -11,7 +11,7 @@ import { CofferError, InvalidError } from '../lib/errors.js';
 import { fuzzOptions } from '../../test/support/fuzz-options.js';
 import { EncryptionConfigurationError, loadEncryptionConfiguration } from './encryption-config.js';
 import { EncryptionEngine } from './encryption-engine.js';
-import { decodeEncryptedObject, encodeEncryptedObject, validateEncryptedObject } from './kms-v2-encrypted-object.js';
+import { decodeEncryptedObject, encodeEncryptedObject, validateEncryptedObject } from '../kms/kms-v2-encrypted-object.js';
 import { contextForKey } from './transformer.js';
 import { FakeKmsV2Service } from './testing/fake-kms.js';
 

@@ -12,7 +12,7 @@ import {
   encodeEncryptedObject,
   HKDF_SHA256_XNONCE_AES_GCM_SEED,
   type EncryptedObject,
-} from './kms-v2-encrypted-object.js';
+} from '../kms/kms-v2-encrypted-object.js';
 import { KmsV2EnvelopeTransformer, kmsV2Prefix, type KmsV2EnvelopeOptions } from './kms-v2-envelope.js';
 import { fakeAnnotations, FakeKmsV2Service } from './testing/fake-kms.js';
 import { runTransformerContract } from './transformer.contract.js';

@@ -17,7 +17,7 @@ import {
   encryptedDataHead,
   validateEncryptedObject,
   type EncryptedObject,
-} from './kms-v2-encrypted-object.js';
+} from '../kms/kms-v2-encrypted-object.js';
 import { formatRfc3339, KmsV2State, SharedDekSource, type KmsV2StateOptions } from './kms-v2-state.js';
 import type { PrefixWritingTransformer } from './prefix-transformers.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FakeClock } from '../lib/clock.js';
 import { UnavailableError } from '../lib/errors.js';
 import { AesGcmExtendedNonceTransformer } from './aes-gcm-extended-nonce.js';
-import { decryptCacheKey, HKDF_SHA256_XNONCE_AES_GCM_SEED } from './kms-v2-encrypted-object.js';
+import { decryptCacheKey, HKDF_SHA256_XNONCE_AES_GCM_SEED } from '../kms/kms-v2-encrypted-object.js';
 import { formatRfc3339, KmsV2State, SharedDekSource, type KmsV2StateOptions } from './kms-v2-state.js';
 import { FakeKmsV2Service } from './testing/fake-kms.js';
 import { contextForKey } from './transformer.js';

@@ -14,7 +14,7 @@ import {
   keyIdHash,
   encodeEncryptedObjectTail,
   validateEncryptedObject,
-} from './kms-v2-encrypted-object.js';
+} from '../kms/kms-v2-encrypted-object.js';
 import type { Transformer } from './transformer.js';
 
 export const KMS_V2_HEALTHY_INTERVAL_MS = 60_000;

@@ -5,8 +5,9 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { decodeStrictBase64 } from '../encryption/strict-base64.js';
 import { isJsonObject } from './lossless-json.js';
 import { has, optInt, optString, type RequestData } from './request-fields.js';
+import { batch } from './transit-batch.js';
 import { KEY_NAME, type TransitKey, type TransitKeyring } from './transit-keyring.js';
-import { badRequest, VaultError } from './vault-error.js';
+import { badRequest } from './vault-error.js';
 import type { Route, VaultResponse } from './vault-request.js';
 
 /** Vault's names (keysutil.HashTypeMap) and Node's digests for them. */
@@ -56,25 +57,8 @@ function base64Field(text: string, what: string): Buffer {
   throw badRequest(`unable to decode ${what} as base64: illegal base64 data at input byte ${bad ? bad.index : Math.max(0, text.length - (text.length % 4 || 4))}`);
 }
 
-/** One operation per batch item (errors reported per item, 400 when any fails) or once on the request. */
-function perItem(data: RequestData, fn: (item: RequestData) => Record<string, unknown>, failed: Record<string, unknown>): VaultResponse {
-  if (!has(data, 'batch_input')) return { data: fn(data) };
-  const raw = data.batch_input;
-  if (!Array.isArray(raw) || !raw.every(isJsonObject)) throw badRequest('failed to parse batch input: want a list of objects');
-  if (raw.length === 0) throw badRequest('missing batch input to process');
-  let failures = 0;
-  const results = raw.map((item) => {
-    const reference = optString(item, 'reference') ?? '';
-    try {
-      return { ...fn(item), reference };
-    } catch (e) {
-      if (!(e instanceof VaultError)) throw e;
-      failures++;
-      return { ...failed, error: e.errors.join('; '), reference };
-    }
-  });
-  return { data: { batch_results: results }, ...(failures > 0 ? { status: 400 } : {}) };
-}
+/** hmac and verify report a failed item with 400, whatever partial_failure_response_code says. */
+const NO_PARTIAL_CODE = { partialFailureCode: false };
 
 export function transitHmacExportRoutes(keyring: TransitKeyring): Route[] {
   const mustGet = (name: string, missing = 'encryption key not found'): TransitKey => {
@@ -95,11 +79,11 @@ export function transitHmacExportRoutes(keyring: TransitKeyring): Route[] {
     const hash = hashOf(algorithmOf(data, p[1]));
     try {
       if (!has(data, 'batch_input') && !has(data, 'input')) throw badRequest('missing input for HMAC');
-      return perItem(data, (item) => {
+      return batch(data, (item) => {
         if (!has(item, 'input')) throw badRequest('missing input for HMAC');
         const input = base64Field(optString(item, 'input') ?? '', 'input');
         return { hmac: `vault:v${version}:${createHmac(hash, k).update(input).digest('base64')}` };
-      }, {});
+      }, {}, NO_PARTIAL_CODE);
     } finally {
       k.fill(0);
     }
@@ -108,7 +92,7 @@ export function transitHmacExportRoutes(keyring: TransitKeyring): Route[] {
   const verifyHmac = (data: RequestData, p: readonly string[]): VaultResponse => {
     const key = mustGet(p[0]!);
     const hash = hashOf(p[1] || optString(data, 'hash_algorithm') || optString(data, 'algorithm') || 'sha2-256');
-    return perItem(data, (item) => {
+    return batch(data, (item) => {
       const input = base64Field(optString(item, 'input') ?? '', 'input');
       if (!has(item, 'hmac')) throw badRequest('missing hmac');
       const mac = optString(item, 'hmac') ?? '';
@@ -129,7 +113,7 @@ export function transitHmacExportRoutes(keyring: TransitKeyring): Route[] {
       } finally {
         k.fill(0);
       }
-    }, { valid: false });
+    }, { valid: false }, NO_PARTIAL_CODE);
   };
 
   return [

@@ -3,12 +3,12 @@
 // batch_input share one code path, as in Vault; plaintext is handled as Buffers and zero-filled once encoded.
 import { randomBytes } from 'node:crypto';
 import { decodeStrictBase64 } from '../encryption/strict-base64.js';
-import { isJsonObject } from './lossless-json.js';
 import { has, optBool, optDurationSeconds, optInt, optString, type RequestData } from './request-fields.js';
+import { batch, batchItems } from './transit-batch.js';
 import { transitHmacExportRoutes } from './transit-hmac-export-routes.js';
 import { ciphertextVersion, effectiveKey, openTransit, sealTransit } from './transit-cipher.js';
 import { describeKey, KEY_NAME, type TransitKey, type TransitKeyring } from './transit-keyring.js';
-import { badRequest, VaultError } from './vault-error.js';
+import { badRequest } from './vault-error.js';
 import type { Mount, VaultRequest, VaultResponse } from './vault-request.js';
 
 const DERIVED_WITHOUT_CONTEXT =
@@ -70,14 +70,7 @@ export function transitMount(keyring: TransitKeyring, path = 'transit/'): Mount 
         handlers: {
           write: (req, p) => {
             const key = mustGet(name(p));
-            return batch(req.data, (item) => {
-              const plaintext = decryptItem(keyring, key, item);
-              try {
-                return { plaintext: plaintext.toString('base64') };
-              } finally {
-                plaintext.fill(0);
-              }
-            }, { plaintext: '' });
+            return batch(req.data, (item) => withPlaintext(keyring, key, item, (plaintext) => ({ plaintext: plaintext.toString('base64') })), { plaintext: '' });
           },
         },
       },
@@ -86,14 +79,8 @@ export function transitMount(keyring: TransitKeyring, path = 'transit/'): Mount 
         handlers: {
           write: (req, p) => {
             const key = mustGet(name(p));
-            return batch(req.data, (item) => {
-              const plaintext = decryptItem(keyring, key, item);
-              try {
-                return encryptBytes(keyring, key, plaintext, item, optInt(item, 'key_version') ?? optInt(req.data, 'key_version') ?? 0);
-              } finally {
-                plaintext.fill(0);
-              }
-            });
+            const version = (item: RequestData) => optInt(item, 'key_version') ?? optInt(req.data, 'key_version') ?? 0;
+            return batch(req.data, (item) => withPlaintext(keyring, key, item, (plaintext) => encryptBytes(keyring, key, plaintext, item, version(item))));
           },
         },
       },
@@ -180,6 +167,16 @@ function encryptBytes(keyring: TransitKeyring, key: TransitKey, plaintext: Uint8
   }
 }
 
+/** Decrypts one item's ciphertext, hands the plaintext to `use`, and wipes it whatever `use` does. */
+function withPlaintext<T>(keyring: TransitKeyring, key: TransitKey, item: RequestData, use: (plaintext: Buffer) => T): T {
+  const plaintext = decryptItem(keyring, key, item);
+  try {
+    return use(plaintext);
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
 function decryptItem(keyring: TransitKeyring, key: TransitKey, item: RequestData): Buffer {
   const ciphertext = optString(item, 'ciphertext') ?? '';
   if (ciphertext === '') throw badRequest('missing ciphertext to decrypt');
@@ -214,35 +211,3 @@ function decodeBase64Field(item: RequestData, field: string): Buffer {
   throw badRequest(`illegal base64 data at input byte ${bad ? bad.index : Math.max(0, text.length - (text.length % 4 || 4))}`);
 }
 
-function batchItems(data: RequestData): RequestData[] | undefined {
-  if (!has(data, 'batch_input')) return undefined;
-  const raw = data.batch_input;
-  if (!Array.isArray(raw) || !raw.every(isJsonObject)) throw badRequest('failed to parse batch input: want a list of objects');
-  if (raw.length === 0) throw badRequest('missing batch input to process');
-  return raw;
-}
-
-/**
- * Runs one operation per batch item, or once on the request itself. A single request's failure is a plain 400; batch
- * failures are reported per item, with status 400 (or partial_failure_response_code when some item succeeded) and the
- * normal envelope, as Vault does.
- */
-function batch(data: RequestData, fn: (item: RequestData) => Record<string, unknown>, failedItem: Record<string, unknown> = {}): VaultResponse {
-  const items = batchItems(data);
-  if (!items) return { data: fn(data) };
-  let failures = 0;
-  const results = items.map((item) => {
-    const reference = optString(item, 'reference') ?? '';
-    try {
-      return { ...fn(item), reference };
-    } catch (e) {
-      if (!(e instanceof VaultError)) throw e;
-      failures++;
-      return { ...failedItem, error: e.errors.join('; '), reference };
-    }
-  });
-  if (failures === 0) return { data: { batch_results: results } };
-  const partial = optInt(data, 'partial_failure_response_code');
-  const status = partial && failures < items.length ? partial : 400;
-  return { data: { batch_results: results }, status };
-}

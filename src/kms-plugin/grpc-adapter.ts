@@ -11,7 +11,7 @@ import {
   HKDF_SHA256_XNONCE_AES_GCM_SEED,
   keyIdHash,
   validateEncryptedObject,
-} from '../encryption/kms-v2-encrypted-object.js';
+} from '../kms/kms-v2-encrypted-object.js';
 import { KmsStatusError, type KmsV1Handlers, type KmsV2Handlers } from '../kms/grpc-server.js';
 import type { KmsV2EncryptResponse, KmsV2StatusResponse } from '../kms/kms-service.js';
 import { DecryptError, EncryptError, InvalidError, NotFoundError, UnavailableError } from '../lib/errors.js';

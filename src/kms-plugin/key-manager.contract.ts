@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { HKDF_SHA256_XNONCE_AES_GCM_SEED, validateEncryptedObject } from '../encryption/kms-v2-encrypted-object.js';
+import { HKDF_SHA256_XNONCE_AES_GCM_SEED, validateEncryptedObject } from '../kms/kms-v2-encrypted-object.js';
 import { MAX_PLAINTEXT_BYTES } from './grpc-adapter.js';
 import type { KeyManager, KeyManagerEncryptResult } from './key-manager.js';
 

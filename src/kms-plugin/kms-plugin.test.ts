@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { KmsCallError } from '../kms/grpc-unary.js';
 import { GrpcKmsV1Client } from '../kms/grpc-v1-client.js';
 import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';

@@ -2,11 +2,11 @@
 // socket for kube-apiserver or Coffer's API server, plus the HTTP side port. Used by the CLI and by tests.
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { serveKms } from '../kms/grpc-server.js';
 import { SYSTEM_CLOCK, type Clock } from '../lib/clock.js';
 import { InvalidError } from '../lib/errors.js';
-import { readFirstLine } from './backends/vault-auth.js';
+import { readFirstLine } from '../lib/vault/vault-auth.js';
 import { createKmsHandlers } from './grpc-adapter.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import type { KeyManager } from './key-manager.js';

@@ -7,6 +7,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseKmsEndpoint } from '../kms/unix-endpoint.js';
 import { InvalidError } from '../lib/errors.js';
+import { isDns1123Label } from '../lib/go/name-validation.js';
 import { ConfigFields, describeValue } from './config-fields.js';
 import { parseAwsKmsBackend, type AwsKmsBackendConfig } from './backends/aws-kms-config.js';
 
@@ -85,7 +86,6 @@ export interface KmsPluginConfig {
 }
 
 export const BACKEND_TYPES = ['vault-transit', 'local', 'multi', 'pkcs11', 'aws-kms'] as const;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const VAULT_KEY_NAME = /^\w(?:[\w.-]*\w)?$/;
 
 /** Relative paths in the file are relative to the file, so a config and its key files can move together. */
@@ -158,7 +158,7 @@ function parseMulti(f: ConfigFields, path: PathResolver): MultiBackendConfig {
     const m = ConfigFields.of(item, `${f.field('members')}[${i}]`);
     // A name keeps the mapping from annotation to member stable when members are reordered; the index is a fallback.
     const name = m.string('name', String(i));
-    if (!DNS_LABEL.test(name)) {
+    if (isDns1123Label(name).length > 0) {
       throw new InvalidError(`must be a lowercase DNS label (a-z, 0-9, -), got ${describeValue(name)}`, { field: m.field('name') });
     }
     if (names.has(name)) throw new InvalidError(`duplicate member name ${describeValue(name)}`, { field: m.field('name') });

@@ -2,7 +2,7 @@
 // latency, errors by kind, whether the backend answers, and which key is current. The key id appears only as its
 // sha256 (as kube-apiserver logs it): ids can name infrastructure, and a label is visible to anyone who scrapes.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 
 export class KmsPluginMetrics {
   readonly registry = new Registry();

@@ -3,7 +3,7 @@
 // caller for a TTL (longer when healthy, short when not, so recovery is seen quickly); concurrent callers share the
 // probe in flight.
 import type { Clock } from '../lib/clock.js';
-import { keyIdError } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdError } from '../kms/kms-v2-encrypted-object.js';
 import type { KeyManager } from './key-manager.js';
 
 export interface ProbeResult {

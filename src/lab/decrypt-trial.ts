@@ -7,7 +7,7 @@ import { xsalsa20 } from '@noble/ciphers/salsa.js';
 import { AesCbcTransformer } from '../encryption/aes-cbc.js';
 import { AesGcmExtendedNonceTransformer } from '../encryption/aes-gcm-extended-nonce.js';
 import { AesGcmTransformer } from '../encryption/aes-gcm.js';
-import { decodeEncryptedObject, HKDF_SHA256_XNONCE_AES_GCM_SEED, type EncryptedObject } from '../encryption/kms-v2-encrypted-object.js';
+import { decodeEncryptedObject, HKDF_SHA256_XNONCE_AES_GCM_SEED, type EncryptedObject } from '../kms/kms-v2-encrypted-object.js';
 import { SecretboxTransformer } from '../encryption/secretbox.js';
 import { contextForKey } from '../encryption/transformer.js';
 

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VaultHttpClient } from '../lib/vault/vault-http-client.js';
 import { stopChild } from './cleanup.js';
 import { START_TIMEOUT_MS } from './coffer-process.js';
 import { emptyLoot, type Loot } from './loot.js';
@@ -17,6 +18,8 @@ import { emptyLoot, type Loot } from './loot.js';
 const COFFER_BIN = fileURLToPath(new URL('../../bin/coffer.js', import.meta.url));
 /** Where `coffer keyserver` mounts KV version 2. */
 export const KV_MOUNT = 'secret';
+/** How long one call to a key server may take. */
+const VAULT_CALL_TIMEOUT_MS = 30_000;
 /** KV paths walked at most by a take-over (the lab writes a handful). */
 const KV_WALK_LIMIT = 1_000;
 
@@ -75,20 +78,8 @@ export interface VaultResult {
 
 /** One Vault HTTP API call (the key server speaks Vault's API). */
 export async function vaultCall(url: string, token: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<VaultResult> {
-  const res = await fetch(`${url}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  const raw = Buffer.from(await res.arrayBuffer());
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, body: raw };
+  const res = await new VaultHttpClient({ address: url, timeoutMs: VAULT_CALL_TIMEOUT_MS }).request(method, path, { token, body, keepRaw: true, ...(signal ? { signal } : {}) });
+  return { status: res.status, json: res.body, body: res.raw ?? Buffer.alloc(0) };
 }
 
 /** Like vaultCall, but a non-2xx answer is an error naming the method, path and status (never a body sent). */

@@ -2,7 +2,7 @@
 // dump), stored values, key candidates and KMS oracles. Attacks produce loot; the judge (judge.ts) turns loot into a
 // Finding. Keeping the two apart means an attack cannot claim a recovery it did not make, and a combination of two
 // capabilities is exactly the union of their loot.
-import type { EncryptedObject } from '../encryption/kms-v2-encrypted-object.js';
+import type { EncryptedObject } from '../kms/kms-v2-encrypted-object.js';
 import type { StoredValue } from './decrypt-trial.js';
 import type { KeyCandidate } from './key-candidates.js';
 

@@ -2,7 +2,7 @@
 // (api core/v1 generated.proto: 1 metadata, 2 data map<string,string>, 3 binaryData map<string,bytes>, 4 immutable).
 import { asOptionalBool, readMapEntry, writeBase64Map, writeStringMap } from './k8s-protobuf.js';
 import { readObjectMeta, writeObjectMeta, type KubeObject, type ObjectMeta } from './object-meta.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 export interface ConfigMap extends KubeObject {
   apiVersion: 'v1';

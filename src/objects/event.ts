@@ -7,7 +7,7 @@
 import { InvalidError } from '../lib/errors.js';
 import { asOptionalInt64, asRecord, asString, expectedType } from './k8s-protobuf.js';
 import { readObjectMeta, readTime, timeSeconds, writeObjectMeta, writeTime, type KubeObject, type ObjectMeta } from './object-meta.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 export interface ObjectReference {
   kind?: string;

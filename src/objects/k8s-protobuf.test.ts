@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidError } from '../lib/errors.js';
-import { beginK8sEnvelope, compareUtf8, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope, setOwn } from './k8s-protobuf.js';
-import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import { beginK8sEnvelope, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope, setOwn } from './k8s-protobuf.js';
+import { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 void describe('runtime.Unknown envelope', () => {
   void it('writes magic, typeMeta, raw and the always-present empty contentEncoding/contentType', () => {
@@ -41,16 +41,6 @@ void describe('runtime.Unknown envelope', () => {
 });
 
 void describe('map conventions', () => {
-  void it('compareUtf8 orders exactly like the UTF-8 bytes (Go string order)', () => {
-    const alphabet = ['a', 'B', '~', 'é', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{1F600}', '\u{10FFFF}', ''];
-    let seed = 7;
-    const pick = (): string => alphabet[(seed = (seed * 1103515245 + 12345) % 2147483648) % alphabet.length]!;
-    const keys = Array.from({ length: 400 }, () => pick() + pick() + pick());
-    const byBytes = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-    assert.deepEqual([...keys].sort(compareUtf8), byBytes);
-    assert.ok(compareUtf8('\uffff', '\u{10000}') < 0, 'U+FFFF sorts before U+10000 although its UTF-16 unit is larger');
-  });
-
   void it('setOwn creates an own __proto__ property instead of changing the prototype', () => {
     const target: Record<string, string> = {};
     setOwn(target, '__proto__', 'v');

@@ -2,8 +2,9 @@
 // runtime.Unknown {1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding, 4 contentType}, plus the conventions
 // the gogo-generated marshallers of the API types follow, shared by the per-kind codecs.
 import { InvalidError } from '../lib/errors.js';
+import { sortedKeys } from '../lib/go/string-order.js';
 import { goBase64ErrorOffset, illegalBase64Message } from './go-base64.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 /** "k8s" and encoding style 0x00, the only style defined upstream. */
 export const K8S_PROTOBUF_MAGIC: readonly number[] = [0x6b, 0x38, 0x73, 0x00];
@@ -118,29 +119,6 @@ export function asArray(value: unknown, path: string): readonly unknown[] | unde
   if (value == null) return undefined;
   if (!Array.isArray(value)) throw expectedType(path, 'an array');
   return value as unknown[];
-}
-
-/** Go marshals map entries sorted by key; Go compares strings bytewise, i.e. in UTF-8 (code point) order. */
-export function compareUtf8(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // UTF-16 order differs from code point order only when a surrogate meets U+E000..U+FFFF.
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-      y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
-function sortedKeys(map: Record<string, unknown>): string[] {
-  const keys = Object.keys(map);
-  if (keys.length > 1) keys.sort(compareUtf8);
-  return keys;
 }
 
 /** map<string,string>: each entry {1 key, 2 value}, both always written. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeObject, encodeObject } from './object-codec.js';
 import { isNamespace, readNamespace, writeNamespace, type Namespace } from './namespace.js';
-import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 const EMPTY_META = '0a10 0a00 1200 1a00 2200 2a00 3200 3800 4200';
 const hex = (s: string) => s.replace(/\s+/g, '');

@@ -12,7 +12,7 @@ import {
   type KubeObject,
   type ObjectMeta,
 } from './object-meta.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 export interface NamespaceCondition {
   type: string;

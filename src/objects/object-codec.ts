@@ -2,12 +2,13 @@
 // (protobuf by default for kube-apiserver, JSON with --storage-media-type=application/json). Reading sniffs the format,
 // as upstream's storage codec reads either whichever one is configured for writes.
 import { InvalidError } from '../lib/errors.js';
+import { marshalJson } from '../lib/go/json.js';
 import { readConfigMap, writeConfigMap } from './config-map.js';
 import { readEvent, writeEvent } from './event.js';
 import { beginK8sEnvelope, endK8sEnvelope, hasK8sProtobufMagic, readK8sEnvelope } from './k8s-protobuf.js';
 import { readNamespace, writeNamespace } from './namespace.js';
 import type { KubeObject } from './object-meta.js';
-import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 import { normalizeSecretForStorage, readSecret, writeSecret, type Secret } from './secret.js';
 
 export type StorageMediaType = 'protobuf' | 'json';
@@ -122,12 +123,12 @@ function encodeOtherJson(obj: KubeObject): Buffer {
   return goJson(copy);
 }
 
-const GO_JSON_ESCAPES = /[<>&\u2028\u2029]/g;
-
-/** Like Go's json.Encoder, which the apiserver's JSON serializer uses: HTML-safe escapes and a trailing newline. */
+/**
+ * Like Go's json.Encoder, which the apiserver's JSON serializer uses: HTML-safe escapes and a trailing newline. Fields
+ * keep their order: a known kind's comes from its protobuf (Go struct) order, another object's as it was given.
+ */
 function goJson(value: unknown): Buffer {
-  const text = JSON.stringify(value).replace(GO_JSON_ESCAPES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return Buffer.from(`${text}\n`, 'utf8');
+  return Buffer.from(`${marshalJson(value, { structOrder: true })}\n`, 'utf8');
 }
 
 function decodeJson(bytes: Uint8Array): KubeObject {

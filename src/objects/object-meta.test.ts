@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidError } from '../lib/errors.js';
 import { readObjectMeta, rfc3339ToUnixSeconds, unixSecondsToRfc3339, writeObjectMeta, type ObjectMeta } from './object-meta.js';
-import { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 function roundTrip(meta: unknown): ObjectMeta {
   const w = new ProtoWriter();

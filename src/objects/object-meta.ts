@@ -11,7 +11,7 @@ import {
   readMapEntry,
   writeStringMap,
 } from './k8s-protobuf.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 /** Any Kubernetes object in its JSON shape. */
 export interface KubeObject {

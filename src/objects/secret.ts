@@ -3,7 +3,7 @@
 import { InvalidError } from '../lib/errors.js';
 import { asOptionalBool, asRecord, asString, readMapEntry, setOwn, writeBase64Map } from './k8s-protobuf.js';
 import { readObjectMeta, writeObjectMeta, type KubeObject, type ObjectMeta } from './object-meta.js';
-import type { ProtoReader, ProtoWriter } from './protobuf-wire.js';
+import type { ProtoReader, ProtoWriter } from '../lib/go/protobuf-wire.js';
 
 export interface Secret extends KubeObject {
   apiVersion: 'v1';

@@ -3,7 +3,7 @@
 // stale); and whether an API server's /readyz and a plugin's /healthz agree.
 import type { EncryptionConfiguration, ProviderConfig } from '../encryption/encryption-config.js';
 import { formatGroupResource, parseGroupResource } from '../encryption/group-resource.js';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import type { KubeClient } from './kube-client.js';
 

@@ -7,9 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { readEncryptionConfigurationFile, wipeEncryptionConfigurationKeys } from '../encryption/encryption-config.js';
 import { providersFor } from '../encryption/encryption-config-resolution.js';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { GrpcKmsV2Client } from '../kms/grpc-v2-client.js';
 import { CofferError, InvalidError } from '../lib/errors.js';
+import { VaultHttpClient, vaultError } from '../lib/vault/vault-http-client.js';
 import { KubeClient } from './kube-client.js';
 import { kmsStateFileOf, readKmsRotationState, type KmsRotationState } from './kms-rotation-state.js';
 import { chosenSource, openSourceFromFlags, type SourceFlags } from './open-source.js';
@@ -37,18 +38,15 @@ export interface KmsRotateOptions {
   log: (line: string) => void;
 }
 
+/** How long one call to the key server may take. */
+const KEYSERVER_CALL_TIMEOUT_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function transit(o: KmsRotateOptions, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const token = (await readFile(o.vaultTokenFile!, 'utf8')).trim();
-  const res = await fetch(`${o.vaultAddr!.replace(/\/+$/, '')}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new CofferError(`key server: ${method} /v1/${path} answered ${res.status}: ${text.slice(0, 300)}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  const res = await new VaultHttpClient({ address: o.vaultAddr!.replace(/\/+$/, ''), timeoutMs: KEYSERVER_CALL_TIMEOUT_MS }).request(method, path, { token, body });
+  if (res.status < 200 || res.status > 299) throw vaultError(`key server: ${method} /v1/${path}`, res);
+  return res.body ?? {};
 }
 
 async function latestVersion(o: KmsRotateOptions): Promise<number> {

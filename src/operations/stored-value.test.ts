@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadEncryptionConfiguration } from '../encryption/encryption-config.js';
 import { EncryptionEngine } from '../encryption/encryption-engine.js';
-import { keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 import { FakeKmsV1Service, FakeKmsV2Service } from '../encryption/testing/fake-kms.js';
 import { contextForKey } from '../encryption/transformer.js';
 import { scanSource } from './scan.js';

@@ -2,7 +2,7 @@
 // key_id) without decrypting anything: `k8s:enc:<provider>:v1:<key>:`, `k8s:enc:kms:v1:<name>:`,
 // `k8s:enc:kms:v2:<name>:<EncryptedObject>`, or no `k8s:enc:` prefix at all (identity: plaintext protobuf or JSON).
 import type { ProviderConfig } from '../encryption/encryption-config.js';
-import { decodeEncryptedObject, keyIdHash } from '../encryption/kms-v2-encrypted-object.js';
+import { decodeEncryptedObject, keyIdHash } from '../kms/kms-v2-encrypted-object.js';
 
 export type StoredFormat =
   | { kind: 'plaintext' }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { parse, stringify } from 'yaml';
 import { writePrivateFile } from '../lib/private-file.js';
 import { superviseProcess, type SupervisedProcess } from '../lib/process-supervisor.js';
+import { VaultHttpClient, vaultError, type VaultRequest } from '../lib/vault/vault-http-client.js';
 
 /** The Transit key that wraps every DEK seed, and the least the plugin needs to use it. */
 export const KEK_NAME = 'coffer-kek';
@@ -76,27 +77,29 @@ async function loadState(file: string): Promise<StackState> {
   return state;
 }
 
-async function vault(url: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown> | undefined> {
-  const res = await fetch(`${url}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`key server: ${method} /v1/${path} answered ${res.status}: ${text.slice(0, 200)}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+/** How long one call to the key server may take (it is local, and answers in milliseconds when healthy). */
+const KEYSERVER_CALL_TIMEOUT_MS = 10_000;
+
+/** One call to the key server; a non-2xx answer is an error naming the call and Vault's errors. */
+async function vault(url: string, method: string, path: string, req: VaultRequest): Promise<Record<string, unknown> | undefined> {
+  const res = await new VaultHttpClient({ address: url, timeoutMs: KEYSERVER_CALL_TIMEOUT_MS }).request(method, path, req);
+  if (res.status < 200 || res.status > 299) throw vaultError(`key server: ${method} /v1/${path}`, res);
+  return res.body;
+}
+
+/** Like vault(), but any answer is accepted (the caller only needs the call made). */
+async function vaultStatus(url: string, method: string, path: string, req: VaultRequest): Promise<number> {
+  return (await new VaultHttpClient({ address: url, timeoutMs: KEYSERVER_CALL_TIMEOUT_MS }).request(method, path, req)).status;
 }
 
 /** Creates the KEK and the plugin's policy, once; later starts find them in place. */
 export async function provisionKeyserver(url: string, rootTokenFile: string, log: Logger): Promise<void> {
   const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
-  const exists = await fetch(`${url}/v1/transit/keys/${KEK_NAME}`, { headers: { 'X-Vault-Token': rootToken } });
-  await exists.arrayBuffer();
-  if (exists.status === 404) {
-    await vault(url, rootToken, 'POST', `transit/keys/${KEK_NAME}`, { type: 'aes256-gcm96' });
+  if ((await vaultStatus(url, 'GET', `transit/keys/${KEK_NAME}`, { token: rootToken })) === 404) {
+    await vault(url, 'POST', `transit/keys/${KEK_NAME}`, { token: rootToken, body: { type: 'aes256-gcm96' } });
     log.info({ key: KEK_NAME }, 'created the transit key that wraps DEK seeds');
   }
-  await vault(url, rootToken, 'PUT', `sys/policies/acl/${PLUGIN_POLICY}`, { policy: PLUGIN_POLICY_HCL });
+  await vault(url, 'PUT', `sys/policies/acl/${PLUGIN_POLICY}`, { token: rootToken, body: { policy: PLUGIN_POLICY_HCL } });
 }
 
 /** How long the wrapping token may wait in the pipe, and how long the plugin's token lives without a renewal. */
@@ -117,23 +120,15 @@ export async function issuePluginCredential(
   const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
   if (o.previousAccessor) {
     // Already gone (expired, revoked) is fine: 400 "invalid accessor".
-    const res = await fetch(`${url}/v1/auth/token/revoke-accessor`, {
-      method: 'POST',
-      headers: { 'X-Vault-Token': rootToken, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ accessor: o.previousAccessor }),
-    });
-    await res.arrayBuffer();
+    await vaultStatus(url, 'POST', 'auth/token/revoke-accessor', { token: rootToken, body: { accessor: o.previousAccessor } });
   }
-  const res = await fetch(`${url}/v1/auth/token/create`, {
-    method: 'POST',
-    headers: { 'X-Vault-Token': rootToken, 'X-Vault-Wrap-TTL': WRAP_TTL, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ policies: [PLUGIN_POLICY], period: PLUGIN_TOKEN_PERIOD, display_name: 'kms-plugin', bound_cidrs: o.boundCidrs ?? ['127.0.0.1/32'] }),
+  const body = await vault(url, 'POST', 'auth/token/create', {
+    token: rootToken,
+    headers: { 'X-Vault-Wrap-TTL': WRAP_TTL },
+    body: { policies: [PLUGIN_POLICY], period: PLUGIN_TOKEN_PERIOD, display_name: 'kms-plugin', bound_cidrs: o.boundCidrs ?? ['127.0.0.1/32'] },
   });
-  const body = (await res.json().catch(() => undefined)) as { wrap_info?: { token?: string; wrapped_accessor?: string }; errors?: string[] } | undefined;
-  const info = body?.wrap_info;
-  if (!res.ok || !info?.token || !info.wrapped_accessor) {
-    throw new Error(`key server: wrapped auth/token/create answered ${res.status}: ${JSON.stringify(body?.errors ?? [])}`);
-  }
+  const info = body?.wrap_info as { token?: string; wrapped_accessor?: string } | undefined;
+  if (!info?.token || !info.wrapped_accessor) throw new Error('key server: wrapped auth/token/create answered without a wrap_info token and accessor');
   return { wrappingToken: info.token, accessor: info.wrapped_accessor };
 }
 
@@ -143,9 +138,9 @@ export async function issuePluginCredential(
  */
 export async function writePluginTokenFileUnsafe(url: string, rootTokenFile: string, file: string): Promise<void> {
   const { wrappingToken } = await issuePluginCredential(url, rootTokenFile);
-  const res = await fetch(`${url}/v1/sys/wrapping/unwrap`, { method: 'PUT', headers: { 'X-Vault-Token': wrappingToken } });
-  const token = ((await res.json().catch(() => undefined)) as { auth?: { client_token?: string } } | undefined)?.auth?.client_token;
-  if (!res.ok || !token) throw new Error(`key server: sys/wrapping/unwrap answered ${res.status}`);
+  const body = await vault(url, 'PUT', 'sys/wrapping/unwrap', { token: wrappingToken });
+  const token = (body?.auth as { client_token?: string } | undefined)?.client_token;
+  if (!token) throw new Error('key server: sys/wrapping/unwrap answered without auth.client_token');
   await writePrivateFile(file, `${token}\n`);
 }
 
@@ -157,15 +152,10 @@ async function retireTokenFile(url: string, rootTokenFile: string, file: string,
   const old = (await readFile(file, 'utf8').catch(() => '')).trim();
   if (!old) return;
   const rootToken = (await readFile(rootTokenFile, 'utf8')).trim();
-  const res = await fetch(`${url}/v1/auth/token/revoke`, {
-    method: 'POST',
-    headers: { 'X-Vault-Token': rootToken, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ token: old }),
-  });
-  await res.arrayBuffer();
+  const status = await vaultStatus(url, 'POST', 'auth/token/revoke', { token: rootToken, body: { token: old } });
   await writeFile(file, Buffer.alloc(old.length)); // overwrite before unlinking: the name may survive in a snapshot
   await rm(file, { force: true });
-  log.info({ file, revoked: res.ok }, 'revoked and removed the kms-plugin token an earlier version kept on disk');
+  log.info({ file, revoked: status >= 200 && status < 300 }, 'revoked and removed the kms-plugin token an earlier version kept on disk');
 }
 
 /**

@@ -5,11 +5,11 @@
 import type { FieldError } from '../api-status.js';
 import type { KubeObject, ObjectMeta } from '../../objects/object-meta.js';
 import { META, DEFINITIONS } from '../openapi/schemas.js';
-import { nameIsDnsSubdomain } from '../registry/name-validation.js';
+import { nameIsDnsSubdomain } from '../../lib/go/name-validation.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../registry/object-meta-validation.js';
 import { recordOf, type Strategy, type Subresource } from '../registry/strategy.js';
 import type { ResourceInfo } from '../resource-info.js';
-import { evaluateJsonPath, jsonPathText, parseJsonPath } from './json-path.js';
+import { evaluateJsonPath, jsonPathText, parseJsonPath } from './kubectl-jsonpath.js';
 import { applySchemaDefaults, pruneUnknownFields, validateAgainstSchema } from './structural-schema.js';
 
 const OBJECT_META_FIELDS = new Set(Object.keys(DEFINITIONS[`${META}.ObjectMeta`]!.properties!));

@@ -13,7 +13,7 @@ import { rejectsWith, statusOf } from '../registry/testing/status-assertions.js'
 import { toTable } from '../table.js';
 import { crdManifestFileName, crdManifestYaml } from './crd-manifest.js';
 import { EXTERNAL_SECRETS_CRDS } from './external-secrets/external-secrets-crds.js';
-import { evaluateJsonPath, parseJsonPath } from './json-path.js';
+import { evaluateJsonPath, parseJsonPath } from './kubectl-jsonpath.js';
 import { CRD_DIR } from './write-crd-manifests.js';
 
 const ES_V1 = 'external-secrets.io/v1';

@@ -7,7 +7,7 @@
 // non-resource paths, plus what the request path always lets through (discovery, OpenAPI and the public-info paths).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasK8sProtobufMagic, readK8sEnvelope } from '../../objects/k8s-protobuf.js';
-import { ProtoReader, WIRE_LEN } from '../../objects/protobuf-wire.js';
+import { ProtoReader, WIRE_LEN } from '../../lib/go/protobuf-wire.js';
 import { badRequest, invalid, methodNotAllowed } from '../api-status.js';
 import type { UserInfo } from '../auth/authenticator.js';
 import { isAllowed, MASTERS_GROUP, type PolicyRule } from '../auth/authorization-policy.js';

@@ -3,7 +3,7 @@
 // decode error there). Only the parts Coffer's documents use are encoded. Field numbers follow gnostic's
 // openapiv2/OpenAPIv2.proto. Vendor extensions travel as YAML text (Any.yaml), which kubectl parses back.
 import { stringify as toYaml } from 'yaml';
-import { ProtoWriter } from '../../objects/protobuf-wire.js';
+import { ProtoWriter } from '../../lib/go/protobuf-wire.js';
 import type { JsonObject } from './openapi-v2.js';
 
 /** What clients ask for in Accept. */

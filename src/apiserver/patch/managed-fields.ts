@@ -2,11 +2,11 @@
 // entries decoded into per-manager field sets, the `Update` bookkeeping of create/PUT/non-apply PATCH (the writer takes
 // what it added or changed, everyone loses what changed or disappeared), at most 10 Update entries, and entries encoded
 // back in kube's order and JSON shape.
+import { marshalJson } from '../../lib/go/json.js';
 import type { KubeObject, ManagedFieldsEntry } from '../../objects/object-meta.js';
 import { goQuote } from '../registry/field-errors.js';
 import { apiVersionOf, type ResourceInfo } from '../resource-info.js';
 import { FieldSet } from './field-set.js';
-import { goJsonMarshal } from './go-json.js';
 import { cloneJson, isJsonObject } from './json-value.js';
 import { compareTyped } from './typed-fields.js';
 import { kindSchema, type KindSchema } from './type-schema.js';
@@ -47,7 +47,7 @@ export function managerIdentity(e: { manager: string; operation: Operation; apiV
   if (e.operation === 'Update' && e.apiVersion) id.apiVersion = e.apiVersion;
   if (e.subresource) id.subresource = e.subresource;
   // Go marshals struct fields in declaration order, which the insertion order above follows.
-  return `{${Object.entries(id).map(([k, v]) => `"${k}":${goJsonMarshal(v)}`).join(',')}}`;
+  return `{${Object.entries(id).map(([k, v]) => `"${k}":${marshalJson(v)}`).join(',')}}`;
 }
 
 /** A manager as conflict messages name it: `"kubectl"`, `"kubectl-create" using v1`, `... with subresource "status"`. */

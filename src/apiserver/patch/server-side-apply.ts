@@ -6,11 +6,11 @@
 // client-side-apply bridges: conflicts with fields kubectl's last-applied annotation proves are the applier's are
 // taken over, and that annotation follows `kubectl` server-side applies.
 import { parse as parseYaml } from 'yaml';
+import { marshalJson } from '../../lib/go/json.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 import { ApiStatusError, badRequest, conflict } from '../api-status.js';
 import { apiVersionOf, type ResourceInfo } from '../resource-info.js';
 import { FieldSet, renderPath, type FieldPath } from './field-set.js';
-import { goJsonMarshal } from './go-json.js';
 import { cloneJson, isJsonObject, jsonEqual, ownValue, parseJson, setOwn, type JsonObject } from './json-value.js';
 import {
   BEFORE_FIRST_APPLY,
@@ -293,7 +293,7 @@ function lastAppliedText(config: JsonObject): string {
   const copy = cloneJson(config);
   const annotations = metaOf(copy).annotations;
   if (isJsonObject(annotations)) delete annotations[LAST_APPLIED_ANNOTATION];
-  return `${goJsonMarshal(copy)}\n`;
+  return `${marshalJson(copy)}\n`;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { FieldError } from '../api-status.js';
 import type { ConfigMap } from '../../objects/config-map.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 import { forbiddenField, invalidValue, tooLong } from './field-errors.js';
-import { isConfigMapKey, nameIsDnsSubdomain } from './name-validation.js';
+import { isConfigMapKey, nameIsDnsSubdomain } from '../../lib/go/name-validation.js';
 import { validateCoreObjectMeta, validateCoreObjectMetaUpdate } from './object-meta-validation.js';
 import { MAX_SECRET_SIZE } from './secret-strategy.js';
 import { base64DecodedLength, recordOf, sameStringMap, type Strategy } from './strategy.js';

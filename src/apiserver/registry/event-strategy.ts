@@ -6,7 +6,7 @@ import type { FieldError } from '../api-status.js';
 import type { CoreEvent } from '../../objects/event.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 import { invalidValue, required } from './field-errors.js';
-import { isDns1123Subdomain, isQualifiedName, nameIsDnsSubdomain } from './name-validation.js';
+import { isDns1123Subdomain, isQualifiedName, nameIsDnsSubdomain } from '../../lib/go/name-validation.js';
 import { validateCoreObjectMeta, validateCoreObjectMetaUpdate } from './object-meta-validation.js';
 import type { Strategy } from './strategy.js';
 

@@ -41,7 +41,7 @@ import type {
 import { invalidValue } from './field-errors.js';
 import { sameIgnoringTimes, updatedManagedFields } from '../patch/managed-fields.js';
 import { ListWatch } from './list-watch.js';
-import { validatePathSegmentName } from './name-validation.js';
+import { validatePathSegmentName } from '../../lib/go/name-validation.js';
 import { parseResourceVersion } from './resource-version.js';
 import { storageStatus } from './storage-status.js';
 import { StorageKeys } from './storage-keys.js';

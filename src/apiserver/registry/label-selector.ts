@@ -4,7 +4,7 @@
 // Whitespace separates tokens; "in"/"notin" are keywords only where an operator is expected.
 import type { FieldError } from '../api-status.js';
 import { fieldErrorText, invalidValue } from './field-errors.js';
-import { isQualifiedName, isValidLabelValue } from './name-validation.js';
+import { isQualifiedName, isValidLabelValue } from '../../lib/go/name-validation.js';
 
 export type LabelOperator = 'in' | 'notin' | '=' | '==' | '!=' | 'gt' | 'lt' | 'exists' | '!';
 

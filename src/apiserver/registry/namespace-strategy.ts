@@ -5,7 +5,7 @@ import type { FieldError } from '../api-status.js';
 import type { KubeObject } from '../../objects/object-meta.js';
 import type { Namespace } from '../../objects/namespace.js';
 import { invalidValue } from './field-errors.js';
-import { nameIsDnsLabel } from './name-validation.js';
+import { nameIsDnsLabel } from '../../lib/go/name-validation.js';
 import { validateCoreObjectMeta, validateCoreObjectMetaUpdate, validateKubeFinalizerName } from './object-meta-validation.js';
 import type { Strategy, Subresource } from './strategy.js';
 

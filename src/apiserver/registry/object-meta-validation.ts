@@ -4,7 +4,7 @@
 import type { FieldError } from '../api-status.js';
 import type { ManagedFieldsEntry, ObjectMeta, OwnerReference } from '../../objects/object-meta.js';
 import { forbiddenField, invalidValue, required, tooLong, type FieldValue } from './field-errors.js';
-import { isQualifiedName, isValidLabelValue, nameIsDnsLabel, type NameValidator } from './name-validation.js';
+import { isQualifiedName, isValidLabelValue, nameIsDnsLabel, type NameValidator } from '../../lib/go/name-validation.js';
 
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 262144;
 const FIELD_MANAGER_MAX = 128;

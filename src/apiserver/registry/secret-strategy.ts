@@ -6,7 +6,7 @@ import type { KubeObject } from '../../objects/object-meta.js';
 import { normalizeSecretForStorage, type Secret } from '../../objects/secret.js';
 import { forbiddenField, invalidValue, required, tooLong } from './field-errors.js';
 import { goJsonObjectError } from './go-json-errors.js';
-import { isConfigMapKey, nameIsDnsSubdomain } from './name-validation.js';
+import { isConfigMapKey, nameIsDnsSubdomain } from '../../lib/go/name-validation.js';
 import { validateCoreObjectMeta, validateCoreObjectMetaUpdate } from './object-meta-validation.js';
 import { base64DecodedLength, recordOf, sameStringMap, type Strategy } from './strategy.js';
 

@@ -6,7 +6,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { KubeApi } from '../kube-api.js';
 import type { EventRecorder } from '../event-recorder.js';
 import type { ExternalSecret } from './external-secret-types.js';
-import { fieldManagerName } from './managed-fields.js';
+import { fieldManagerName } from './owned-fields.js';
 import { createdByLabel, targetName } from './render-secret.js';
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged' | 'skipped' | 'missing';

@@ -9,7 +9,7 @@ import type { KubeApi } from '../kube-api.js';
 import type { ObjectKey, ReconcileResult, Reconciler } from '../reconciler.js';
 import { API_VERSION, ANNOTATION_FORCE_SYNC, type ClusterExternalSecret, type ExternalSecret } from './external-secret-types.js';
 import type { ExternalSecretsMetrics } from './external-secrets-metrics.js';
-import { matchesLabelSelector } from './label-selector.js';
+import { matchesLabelSelector } from './label-selector-match.js';
 import type { ObjectReader } from './object-reader.js';
 
 export interface ClusterExternalSecretReconcilerDeps {

@@ -18,7 +18,7 @@ import { createProvider } from '../providers/provider-factory.js';
 import type { ProviderCallRecorder, PushRemoteRef, PushSource, SecretsProvider } from '../providers/secrets-provider.js';
 import { WorkQueue } from '../work-queue.js';
 import type { Condition, SecretStore } from './external-secret-types.js';
-import { matchesLabelSelector } from './label-selector.js';
+import { matchesLabelSelector } from './label-selector-match.js';
 import { parseGoDuration } from './go-time.js';
 import { applyPushTemplate, type PushTemplate } from './push-template.js';
 

@@ -9,7 +9,7 @@ import type { KubeApi } from '../kube-api.js';
 import { decodeValue } from './decoding-strategy.js';
 import { ANNOTATION_DATA_HASH, API_VERSION, LABEL_CREATED_BY, LABEL_MANAGED, type ExternalSecret } from './external-secret-types.js';
 import { GoTemplate } from './go-template.js';
-import { fieldManagerName, ownedFields } from './managed-fields.js';
+import { fieldManagerName, ownedFields } from './owned-fields.js';
 import { hashSecretData, hashString } from './object-hash.js';
 import { bytesToValue, type TemplateValue } from './template-functions.js';
 

@@ -5,7 +5,7 @@
 import { InvalidError } from '../../lib/errors.js';
 import type { ExternalSecret, SecretStore, StoreRef } from './external-secret-types.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
-import { matchesLabelSelector } from './label-selector.js';
+import { matchesLabelSelector } from './label-selector-match.js';
 import type { ObjectReader } from './object-reader.js';
 
 export interface ResolvedStore {

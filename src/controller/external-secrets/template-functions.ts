@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { decodeBase32Std, decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
+import { marshalJson } from '../../lib/go/json.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
 import { certSANs, filterCertChain, jwkPrivateKeyPem, jwkPublicKeyPem, pemToPkcs12Pass, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from './eso-crypto-functions.js';
@@ -100,10 +101,6 @@ function toJsonValue(v: TemplateValue): unknown {
     return out;
   }
   return v;
-}
-
-function htmlEscapeJson(s: string): string {
-  return s.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
 function fromJsonValue(v: unknown): TemplateValue {
@@ -218,9 +215,9 @@ const fns: Record<string, TemplateFunction> = {
   empty: (...a) => (arity('empty', a, 1), !isTruthy(a[0]!)),
   coalesce: (...a) => a.find(isTruthy) ?? null,
   ternary: (...a) => (arity('ternary', a, 3), isTruthy(a[2]!) ? a[0]! : a[1]!),
-  toJson: (...a) => (arity('toJson', a, 1), htmlEscapeJson(JSON.stringify(toJsonValue(a[0]!)) ?? 'null')),
-  toRawJson: (...a) => (arity('toRawJson', a, 1), JSON.stringify(toJsonValue(a[0]!)) ?? 'null'),
-  toPrettyJson: (...a) => (arity('toPrettyJson', a, 1), htmlEscapeJson(JSON.stringify(toJsonValue(a[0]!), null, '  ') ?? 'null')),
+  toJson: (...a) => (arity('toJson', a, 1), marshalJson(toJsonValue(a[0]!))),
+  toRawJson: (...a) => (arity('toRawJson', a, 1), marshalJson(toJsonValue(a[0]!), { escapeHTML: false })),
+  toPrettyJson: (...a) => (arity('toPrettyJson', a, 1), marshalJson(toJsonValue(a[0]!), { indent: '  ' })),
   fromJson: (...a) => {
     arity('fromJson', a, 1);
     try {

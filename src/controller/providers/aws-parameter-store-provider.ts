@@ -6,21 +6,20 @@
 import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, ListTagsForResourceCommand, SSMClient, type ParameterStringFilter } from '@aws-sdk/client-ssm';
 import { InvalidError } from '../../lib/errors.js';
 import { compileGoRegexp } from '../external-secrets/go-regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
-import { awsErrorText, awsProperty, awsSecretMap, recordAws, type AwsServiceContext } from './aws-service-context.js';
-import { NoSecretError, type CallOptions, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { awsErrorText, awsProperty, awsSecretMap, AwsServiceProvider, recordAws, type AwsServiceContext } from './aws-service-context.js';
+import { NoSecretError, type CallOptions, type SecretsProvider } from './secrets-provider.js';
 
 const METRIC = 'AWS/ParameterStore';
 /** GetParametersByPath pages hold 10, DescribeParameters 50: 1000 pages bound a find at 10,000+ parameters. */
 const MAX_PAGES = 1000;
 
-export class AwsParameterStoreProvider implements SecretsProvider {
+export class AwsParameterStoreProvider extends AwsServiceProvider<SSMClient> implements SecretsProvider {
   readonly metricName = METRIC;
-  private readonly client: SSMClient;
 
-  constructor(private readonly ctx: AwsServiceContext) {
-    this.client = new SSMClient({ region: ctx.region, credentials: ctx.credentials, ...(ctx.endpoint ? { endpoint: ctx.endpoint } : {}) });
+  constructor(ctx: AwsServiceContext) {
+    super(ctx, SSMClient);
   }
 
   private async send<T>(call: string, what: string, fn: () => Promise<T>): Promise<T> {
@@ -111,19 +110,5 @@ export class AwsParameterStoreProvider implements SecretsProvider {
       return this.fetchAll(await this.describe(filters, opts), opts);
     }
     throw new InvalidError('unexpected find operator');
-  }
-
-  async validate(): Promise<ValidationResult> {
-    if (this.ctx.referentWithoutNamespace) return 'Unknown';
-    try {
-      await this.ctx.credentials();
-    } catch (e) {
-      throw new InvalidError(`cannot get AWS credentials: ${awsErrorText(e)}`, { cause: e });
-    }
-    return 'Ready';
-  }
-
-  async close(): Promise<void> {
-    this.client.destroy();
   }
 }

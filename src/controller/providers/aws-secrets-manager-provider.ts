@@ -6,21 +6,20 @@
 import { DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient, type Filter, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { InvalidError } from '../../lib/errors.js';
 import { compileGoRegexp } from '../external-secrets/go-regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
-import { awsErrorText, awsProperty, awsSecretMap, recordAws, type AwsServiceContext } from './aws-service-context.js';
-import { NoSecretError, type CallOptions, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { awsErrorText, awsProperty, awsSecretMap, AwsServiceProvider, recordAws, type AwsServiceContext } from './aws-service-context.js';
+import { NoSecretError, type CallOptions, type SecretsProvider } from './secrets-provider.js';
 
 const METRIC = 'AWS/SecretsManager';
 /** Pages a find may read: 100 secrets each, so 100,000 secrets; a bound on what one store spec can make us fetch. */
 const MAX_PAGES = 1000;
 
-export class AwsSecretsManagerProvider implements SecretsProvider {
+export class AwsSecretsManagerProvider extends AwsServiceProvider<SecretsManagerClient> implements SecretsProvider {
   readonly metricName = METRIC;
-  private readonly client: SecretsManagerClient;
 
-  constructor(private readonly ctx: AwsServiceContext) {
-    this.client = new SecretsManagerClient({ region: ctx.region, credentials: ctx.credentials, ...(ctx.endpoint ? { endpoint: ctx.endpoint } : {}) });
+  constructor(ctx: AwsServiceContext) {
+    super(ctx, SecretsManagerClient);
   }
 
   private async fetch(ref: RemoteRef, opts: CallOptions): Promise<GetSecretValueCommandOutput> {
@@ -99,19 +98,5 @@ export class AwsSecretsManagerProvider implements SecretsProvider {
       }
     }
     return data;
-  }
-
-  async validate(): Promise<ValidationResult> {
-    if (this.ctx.referentWithoutNamespace) return 'Unknown';
-    try {
-      await this.ctx.credentials();
-    } catch (e) {
-      throw new InvalidError(`cannot get AWS credentials: ${awsErrorText(e)}`, { cause: e });
-    }
-    return 'Ready';
-  }
-
-  async close(): Promise<void> {
-    this.client.destroy();
   }
 }

@@ -2,7 +2,7 @@
 // properties, secret maps, error texts and call metrics.
 import { InvalidError } from '../../lib/errors.js';
 import type { AwsCredentialProvider } from './aws-credentials.js';
-import type { ProviderCallRecorder } from './secrets-provider.js';
+import { recordedCall, type ProviderCallRecorder, type ValidationResult } from './secrets-provider.js';
 
 /** What both services share: who calls, where, and the key prefix. */
 export interface AwsServiceContext {
@@ -50,13 +50,35 @@ export function awsErrorText(e: unknown): string {
 }
 
 /** Calls `fn`, reporting it to externalsecret_provider_api_calls_count as ESO names it. */
-export async function recordAws<T>(ctx: AwsServiceContext, metric: string, call: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    const r = await fn();
-    ctx.record(metric, call, true);
-    return r;
-  } catch (e) {
-    ctx.record(metric, call, false);
-    throw e;
+export function recordAws<T>(ctx: AwsServiceContext, metric: string, call: string, fn: () => Promise<T>): Promise<T> {
+  return recordedCall(ctx.record, metric, call, fn);
+}
+
+/**
+ * What the two services' providers share besides the helpers above: the SDK client made from the context, validation
+ * (ESO's ValidateStore for aws: the credentials resolve) and close.
+ */
+export abstract class AwsServiceProvider<Client extends { destroy(): void }> {
+  protected readonly client: Client;
+
+  protected constructor(
+    protected readonly ctx: AwsServiceContext,
+    makeClient: new (config: { region: string; credentials: AwsCredentialProvider; endpoint?: string }) => Client,
+  ) {
+    this.client = new makeClient({ region: ctx.region, credentials: ctx.credentials, ...(ctx.endpoint ? { endpoint: ctx.endpoint } : {}) });
+  }
+
+  async validate(): Promise<ValidationResult> {
+    if (this.ctx.referentWithoutNamespace) return 'Unknown';
+    try {
+      await this.ctx.credentials();
+    } catch (e) {
+      throw new InvalidError(`cannot get AWS credentials: ${awsErrorText(e)}`, { cause: e });
+    }
+    return 'Ready';
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
   }
 }

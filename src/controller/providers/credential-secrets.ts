@@ -52,3 +52,34 @@ export async function readSecretKey(
   if (value === undefined) throw new InvalidError(`cannot find secret data for key: "${key}"`);
   return Buffer.from(value, 'base64');
 }
+
+/** A store's `caProvider` (external-secrets apis/externalsecrets/v1 CAProvider). */
+export interface CaProvider {
+  type: string;
+  name: string;
+  key?: string;
+  namespace?: string;
+}
+
+/**
+ * The CA a provider's connection trusts, as ESO's esutils.FetchCACertFromSource finds it: `caBundle` (base64 PEM) when
+ * given, else the key of the Secret or ConfigMap `caProvider` names (in the SecretStore's own namespace, or the one a
+ * ClusterSecretStore names); undefined when the store names neither (the system's CAs).
+ */
+export async function storeCa(
+  kube: KubeApi,
+  source: { caBundle?: string | undefined; caProvider?: CaProvider | undefined },
+  scope: StoreScope,
+  signal: AbortSignal,
+): Promise<Buffer | undefined> {
+  if (source.caBundle) return Buffer.from(source.caBundle, 'base64');
+  const p = source.caProvider;
+  if (!p) return undefined;
+  const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
+  if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
+  if (p.type === 'Secret') return readSecretKey(kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { kind: 'ClusterSecretStore' }, { signal });
+  const cm = await kube.getConfigMap?.(ns, p.name, { signal });
+  const value = p.key ? cm?.data?.[p.key] : undefined;
+  if (value === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name} key ${String(p.key)}`);
+  return Buffer.from(value);
+}

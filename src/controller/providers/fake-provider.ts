@@ -3,7 +3,7 @@
 // greatest version of each matching key. Useful for tests and demos; it contacts nothing.
 import { InvalidError } from '../../lib/errors.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
 import { jsonMemberToBytes, NoSecretError, type CallOptions, type SecretsProvider, type ValidationResult } from './secrets-provider.js';

@@ -10,15 +10,15 @@ import { createHash } from 'node:crypto';
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { CofferError, InvalidError, NotFoundError } from '../../lib/errors.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
 import type { KubeApi } from '../kube-api.js';
-import { isReferent, readSecretKey, selectorNamespace, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
-import { NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type PushSource, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
+import { isReferent, readSecretKey, selectorNamespace, storeCa, type CaProvider, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
+import { NoSecretError, recordedCall, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type PushSource, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
 export interface KubernetesProviderSpec {
-  server?: { url?: string; caBundle?: string; caProvider?: { type: string; name: string; key?: string; namespace?: string } };
+  server?: { url?: string; caBundle?: string; caProvider?: CaProvider };
   auth?: {
     token?: { bearerToken?: SecretKeySelector };
     cert?: { clientCert?: SecretKeySelector; clientKey?: SecretKeySelector };
@@ -213,20 +213,7 @@ export class KubernetesProvider implements SecretsProvider {
     }
     const url = this.spec.server?.url;
     if (!url) throw new InvalidError('no server URL provided');
-    let caData: string | undefined;
-    if (this.spec.server?.caBundle) caData = this.spec.server.caBundle;
-    else if (this.spec.server?.caProvider) {
-      const p = this.spec.server.caProvider;
-      const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
-      if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
-      if (p.type === 'Secret') caData = (await readSecretKey(kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { kind: 'ClusterSecretStore' }, { signal })).toString('base64');
-      else {
-        const cm = await kube.getConfigMap?.(ns, p.name, { signal });
-        const v = p.key ? cm?.data?.[p.key] : undefined;
-        if (v === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name}`);
-        caData = Buffer.from(v).toString('base64');
-      }
-    }
+    const caData = (await storeCa(kube, this.spec.server ?? {}, scope, signal))?.toString('base64');
     const user: { name: string; token?: string; certData?: string; keyData?: string } = { name: 'store' };
     let serviceAccountToken: MintedToken | undefined;
     const a = this.spec.auth!;
@@ -265,14 +252,7 @@ export class KubernetesProvider implements SecretsProvider {
   }
 
   private async call<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      const r = await fn();
-      this.deps.record(METRIC, name, true);
-      return r;
-    } catch (e) {
-      this.deps.record(METRIC, name, false);
-      throw e;
-    }
+    return recordedCall(this.deps.record, METRIC, name, fn);
   }
 
   private async read(key: string, opts: CallOptions): Promise<V1Secret | undefined> {

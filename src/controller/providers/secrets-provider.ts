@@ -49,6 +49,18 @@ export interface SecretsProvider {
 /** Reports one provider API call for externalsecret_provider_api_calls_count. */
 export type ProviderCallRecorder = (provider: string, call: string, ok: boolean) => void;
 
+/** Runs one provider API call and reports whether it succeeded, under the provider and call names ESO uses. */
+export async function recordedCall<T>(record: ProviderCallRecorder, provider: string, call: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    const r = await fn();
+    record(provider, call, true);
+    return r;
+  } catch (e) {
+    record(provider, call, false);
+    throw e;
+  }
+}
+
 /** Converts a JSON value the way ESO's esutils.GetByteValue does for extract/find results. */
 export function jsonMemberToBytes(value: unknown): Buffer {
   if (typeof value === 'string') return Buffer.from(value);
@@ -56,16 +68,3 @@ export function jsonMemberToBytes(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** Go's json.Marshal of a map: keys sorted, `<`, `>`, `&` escaped (ESO's whole-secret JSON for vault). */
-export function marshalGoJson(value: unknown): string {
-  const sorted = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sorted);
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) out[k] = sorted((v as Record<string, unknown>)[k]);
-      return out;
-    }
-    return v;
-  };
-  return JSON.stringify(sorted(value)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
-}

@@ -12,6 +12,7 @@ interface Seen { method: string; path: string; token?: string; namespace?: strin
 const KV: Record<string, { versions: (Record<string, unknown> | null)[]; custom?: Record<string, string> }> = {
   'app/db': { versions: [{ password: 'old' }, { username: 'admin', password: 's3cr3t', port: 5432, nested: { a: '<b>' } }], custom: { team: 'a' } },
   'app/gone': { versions: [null] },
+  'app/odd': { versions: [{ sep: 'a\u2028b\u2029', lone: 'x\udc00y' }] },
   'dev/one': { versions: [{ v: 1 }], custom: { env: 'dev' } },
   'dev/sub/two': { versions: [{ v: 2 }], custom: { env: 'prod' } },
 };
@@ -94,6 +95,8 @@ void describe('vault provider (KV v2, token and AppRole auth)', () => {
     const p = provider({ ...tokenAuth, namespace: 'team-a' });
     assert.equal((await p.getSecret({ key: 'app/db' }, { signal })).toString(), '{"nested":{"a":"\\u003cb\\u003e"},"password":"s3cr3t","port":5432,"username":"admin"}');
     assert.equal((await p.getSecret({ key: 'app/db', property: 'password' }, { signal })).toString(), 's3cr3t');
+    // Go's json.Marshal escapes U+2028/U+2029 and writes a lone surrogate (invalid UTF-8 to Go) as U+FFFD.
+    assert.equal((await p.getSecret({ key: 'app/odd' }, { signal })).toString(), '{"lone":"x\\ufffdy","sep":"a\\u2028b\\u2029"}');
     assert.equal((await p.getSecret({ key: 'secret/app/db', property: 'nested.a' }, { signal })).toString(), '<b>');
     assert.equal((await p.getSecret({ key: 'app/db', property: 'password', version: '1' }, { signal })).toString(), 'old');
     const map = await p.getSecretMap({ key: 'app/db' }, { signal });

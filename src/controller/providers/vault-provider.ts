@@ -3,14 +3,15 @@
 // caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. Unlike ESO's default, a logged-in
 // token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
 // close, so the key server is not flooded with short-lived tokens.
-import { InvalidError } from '../../lib/errors.js';
+import { InvalidError, UnavailableError } from '../../lib/errors.js';
+import { marshalJson } from '../../lib/go/json.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
-import { jsonValueToBytes, selectJsonPath } from '../external-secrets/json-path.js';
+import { VaultHttpClient, vaultErrorText, type VaultRequest, type VaultResponse } from '../../lib/vault/vault-http-client.js';
+import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
-import { isReferent, readSecretKey, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
+import { isReferent, readSecretKey, storeCa, type CaProvider, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import type { KubeApi } from '../kube-api.js';
-import { jsonMemberToBytes, marshalGoJson, NoSecretError, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
-import { VaultHttpClient, VaultHttpError } from './vault-http-client.js';
+import { jsonMemberToBytes, NoSecretError, recordedCall, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
 export interface VaultProviderSpec {
   server: string;
@@ -18,7 +19,7 @@ export interface VaultProviderSpec {
   version?: string;
   namespace?: string;
   caBundle?: string;
-  caProvider?: { type: string; name: string; key?: string; namespace?: string };
+  caProvider?: CaProvider;
   headers?: Record<string, string>;
   auth?: {
     namespace?: string;
@@ -33,6 +34,26 @@ const TOKEN_REREAD_MS = 1000;
 const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
 // ESO's precedence when several methods are set.
 const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
+/** The deadline of one Vault call (Vault's Go client's default). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** A non-2xx answer other than 404, with the text Vault's Go client (api/response.go) gives ESO. */
+export class VaultHttpError extends UnavailableError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One call; 404 is returned (absent), other non-2xx answers throw VaultHttpError. */
+async function send(http: VaultHttpClient, method: string, path: string, req: VaultRequest): Promise<VaultResponse> {
+  const res = await http.request(method, path, req);
+  if (res.status === 404 || (res.status >= 200 && res.status < 300)) return res;
+  const detail = Array.isArray(res.body?.errors) && res.body.errors.length > 0 ? vaultErrorText(res.body) : `HTTP ${res.status}`;
+  throw new VaultHttpError(res.status, `Error making API request. URL: ${method} ${new URL(http.address).origin}/v1/${path} Code: ${res.status}. Errors: ${detail}`);
+}
 
 export interface VaultProviderDeps {
   kube: KubeApi;
@@ -75,34 +96,13 @@ export class VaultProvider implements SecretsProvider {
 
   private async client(signal: AbortSignal): Promise<VaultHttpClient> {
     if (this.http) return this.http;
-    let ca: Buffer | undefined;
-    if (this.spec.caBundle) ca = Buffer.from(this.spec.caBundle, 'base64');
-    else if (this.spec.caProvider) ca = await this.readCaProvider(signal);
-    this.http = new VaultHttpClient({ server: this.spec.server, ...(ca ? { caBundle: ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
+    const ca = await storeCa(this.deps.kube, this.spec, this.deps.scope, signal);
+    this.http = new VaultHttpClient({ address: this.spec.server, timeoutMs: REQUEST_TIMEOUT_MS, ...(ca ? { ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
     return this.http;
   }
 
-  private async readCaProvider(signal: AbortSignal): Promise<Buffer> {
-    const p = this.spec.caProvider!;
-    const scope = this.deps.scope;
-    const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
-    if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
-    if (p.type === 'Secret') return readSecretKey(this.deps.kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { ...scope, kind: 'ClusterSecretStore' }, { signal });
-    const cm = await this.deps.kube.getConfigMap?.(ns, p.name, { signal });
-    const value = p.key ? cm?.data?.[p.key] : undefined;
-    if (value === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name} key ${String(p.key)}`);
-    return Buffer.from(value);
-  }
-
   private async call(name: string, fn: () => Promise<unknown>): Promise<unknown> {
-    try {
-      const r = await fn();
-      this.deps.record(METRIC, name, true);
-      return r;
-    } catch (e) {
-      this.deps.record(METRIC, name, false);
-      throw e;
-    }
+    return recordedCall(this.deps.record, METRIC, name, fn);
   }
 
   private async login(signal: AbortSignal): Promise<string> {
@@ -126,7 +126,7 @@ export class VaultProvider implements SecretsProvider {
     const http = await this.client(signal);
     const path = `auth/${(role.path ?? 'approle').replace(/^\/+|\/+$/g, '')}/login`;
     const res = (await this.call('Login', () =>
-      http.send('PUT', path, { signal, body: { role_id: roleId, secret_id: secretId }, ...this.nsHeader(auth.namespace ?? this.spec.namespace) }),
+      send(http, 'PUT', path, { signal, body: { role_id: roleId, secret_id: secretId }, ...this.nsHeader(auth.namespace ?? this.spec.namespace) }),
     )) as { status: number; body?: { auth?: { client_token?: string } } };
     const token = res.body?.auth?.client_token;
     if (res.status === 404 || !token) throw new InvalidError(`vault login at ${path} returned no token`);
@@ -168,7 +168,7 @@ export class VaultProvider implements SecretsProvider {
       const token = await this.tokenFor(opts.signal);
       try {
         return (await this.call(callName, () =>
-          http.send(method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }),
+          send(http, method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }),
         )) as { status: number; body?: Record<string, unknown> };
       } catch (e) {
         if (attempt === 0 && !this.tokenIsStatic && e instanceof VaultHttpError && e.status === 403 && this.spec.auth) {
@@ -249,7 +249,7 @@ export class VaultProvider implements SecretsProvider {
   async getSecret(ref: RemoteRef, opts: CallOptions): Promise<Buffer> {
     const data = await this.readData(ref, opts);
     const v = this.selectProperty(data, ref.property);
-    if (!ref.property) return Buffer.from(marshalGoJson(v));
+    if (!ref.property) return Buffer.from(marshalJson(v));
     return jsonValueToBytes(v);
   }
 
@@ -305,7 +305,7 @@ export class VaultProvider implements SecretsProvider {
     const out: Record<string, Buffer> = {};
     for (const m of matches) {
       try {
-        out[m] = Buffer.from(marshalGoJson(await this.readData({ key: m }, opts)));
+        out[m] = Buffer.from(marshalJson(await this.readData({ key: m }, opts)));
       } catch (e) {
         if (!(e instanceof NoSecretError)) throw e; // deleted between list and read: skipped, as ESO does
       }
@@ -362,7 +362,7 @@ export class VaultProvider implements SecretsProvider {
       }
       if (!next || typeof next !== 'object' || Array.isArray(next)) throw new InvalidError('error unmarshalling vault secret: not a JSON object');
     }
-    if (current !== undefined && marshalGoJson(current) === marshalGoJson(next)) return; // nothing to change
+    if (current !== undefined && marshalJson(current) === marshalJson(next)) return; // nothing to change
     if (this.kv === 'v2') {
       await this.request('WriteSecretData', 'POST', this.buildMetadataPath(ref.remoteKey), { ...opts, body: { custom_metadata: { 'managed-by': 'external-secrets' } } });
     }
@@ -390,6 +390,6 @@ export class VaultProvider implements SecretsProvider {
     this.token = undefined;
     if (!token || this.tokenIsStatic || !this.http) return;
     const http = this.http;
-    await this.call('RevokeSelf', () => http.send('PUT', 'auth/token/revoke-self', { signal: opts.signal, token, ...this.nsHeader(this.spec.namespace) })).catch(() => undefined);
+    await this.call('RevokeSelf', () => send(http, 'PUT', 'auth/token/revoke-self', { signal: opts.signal, token, ...this.nsHeader(this.spec.namespace) })).catch(() => undefined);
   }
 }

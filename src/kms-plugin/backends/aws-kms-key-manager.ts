@@ -17,7 +17,7 @@ import { KmsStatusError } from '../../kms/grpc-server.js';
 import { DecryptError, InvalidError, NotFoundError, UnavailableError } from '../../lib/errors.js';
 import type { KeyManager, KeyManagerEncryptResult, KeyManagerStatus } from '../key-manager.js';
 import type { KeyManagerDeps } from '../key-manager-factory.js';
-import { SecretFile } from '../secret-file.js';
+import { SecretFile } from '../../lib/secret-file.js';
 import type { AwsCredentialsConfig, AwsKmsBackendConfig } from './aws-kms-config.js';
 
 interface AwsCredentialIdentity {

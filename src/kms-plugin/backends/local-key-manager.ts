@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DecryptError, InvalidError, NotFoundError } from '../../lib/errors.js';
-import { keyIdHash } from '../../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../../kms/kms-v2-encrypted-object.js';
 import type { KeyManager, KeyManagerEncryptResult, KeyManagerStatus } from '../key-manager.js';
 import type { KeyManagerDeps } from '../key-manager-factory.js';
 import type { LocalBackendConfig } from '../plugin-config.js';

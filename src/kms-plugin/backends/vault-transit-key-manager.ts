@@ -12,8 +12,8 @@ import { DecryptError, InvalidError, NotFoundError, UnavailableError } from '../
 import type { KeyManager, KeyManagerEncryptResult, KeyManagerStatus } from '../key-manager.js';
 import type { KeyManagerDeps } from '../key-manager-factory.js';
 import type { VaultTransitBackendConfig } from '../plugin-config.js';
-import { AppRoleAuth, TokenFileAuth, WrappedTokenAuth, type VaultAuth } from './vault-auth.js';
-import { envelopeData, vaultError, vaultErrorText, VaultHttpClient, type VaultResponse } from './vault-http-client.js';
+import { AppRoleAuth, TokenFileAuth, WrappedTokenAuth, type VaultAuth } from '../../lib/vault/vault-auth.js';
+import { envelopeData, vaultError, vaultErrorText, VaultHttpClient, type VaultResponse } from '../../lib/vault/vault-http-client.js';
 
 const KEY_ID_PREFIX = 'vault-transit:';
 const CIPHERTEXT = /^vault:v(\d+):[A-Za-z0-9+/]+={0,2}$/;

@@ -119,7 +119,7 @@ void describe('wrapped-token auth against coffer keyserver', () => {
   });
 
   void it('fails clearly when stdin closes without a token or carries a used one', async () => {
-    const { readFirstLine } = await import('./vault-auth.js');
+    const { readFirstLine } = await import('../../lib/vault/vault-auth.js');
     const { PassThrough } = await import('node:stream');
     const closed = new PassThrough();
     closed.end();
@@ -130,7 +130,7 @@ void describe('wrapped-token auth against coffer keyserver', () => {
   });
 
   void it('leaves what follows the first line for the next reader (a caller secret and a wrapping token in one write)', async () => {
-    const { readFirstLine } = await import('./vault-auth.js');
+    const { readFirstLine } = await import('../../lib/vault/vault-auth.js');
     const { PassThrough } = await import('node:stream');
     const both = new PassThrough();
     both.write('first-line\r\nsecond-line\nthird');

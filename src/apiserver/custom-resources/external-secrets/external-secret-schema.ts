@@ -1,7 +1,7 @@
 // The ExternalSecret schema (ESO v2.9.0 v1, external-secrets apis/externalsecrets/v1/externalsecret_types.go). Its spec
 // is also the ClusterExternalSecret's spec.externalSecretSpec.
 import { arrayOf, bool, enumOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
-import { objectName, SECRET_KEY_PATTERN, secretKey } from './shared-types.js';
+import { objectName, SECRET_KEY_PATTERN, secretKey, SUBDOMAIN_PATTERN } from './shared-types.js';
 
 const DECODING = ['Auto', 'Base64', 'Base64URL', 'None'];
 const NULL_BYTE_POLICY = ['Ignore', 'Fail'];
@@ -166,7 +166,7 @@ export const EXTERNAL_SECRET_SPEC: JsonSchemaProps = obj(
         ),
         name: str('The name of the Secret resource to be managed. Defaults to the .metadata.name of the ExternalSecret resource', {
           maxLength: 253,
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          pattern: SUBDOMAIN_PATTERN,
         }),
         template: TEMPLATE,
       },

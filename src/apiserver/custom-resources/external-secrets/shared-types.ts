@@ -1,9 +1,10 @@
 // Types the external-secrets.io schemas share (external-secrets apis/meta/v1/types.go, apis/externalsecrets/v1): name
 // patterns, Secret and ServiceAccount selectors, CA providers, label selectors, Ready conditions.
+import { DNS1123_LABEL_FMT, DNS1123_SUBDOMAIN_FMT } from '../../../lib/go/name-validation.js';
 import { arrayOf, enumOf, obj, str, stringMap, type JsonSchemaProps } from '../json-schema-props.js';
 
-export const SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-export const LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const SUBDOMAIN_PATTERN = `^${DNS1123_SUBDOMAIN_FMT}$`;
+export const LABEL_PATTERN = `^${DNS1123_LABEL_FMT}$`;
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 
 /** An object name (DNS-1123 subdomain, 1..253). */

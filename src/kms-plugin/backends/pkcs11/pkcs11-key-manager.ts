@@ -5,7 +5,7 @@
 // expects. Logs carry key ids as `sha256:<hex>`, like kube-apiserver's.
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { keyIdHash } from '../../../encryption/kms-v2-encrypted-object.js';
+import { keyIdHash } from '../../../kms/kms-v2-encrypted-object.js';
 import { DecryptError, EncryptError, InvalidError, NotFoundError, UnavailableError } from '../../../lib/errors.js';
 import type {
   KeyManager,

@@ -4,6 +4,9 @@
 // Validation (upstream ValidateEncryptedObject) runs on every object written and read, and on Encrypt responses.
 import { createHash } from 'node:crypto';
 import { InvalidError } from '../lib/errors.js';
+import { fullyQualifiedDomainNameError } from '../lib/go/name-validation.js';
+import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from '../lib/go/protobuf-wire.js';
+import { sortedKeys } from '../lib/go/string-order.js';
 
 export const AES_GCM_KEY = 0;
 export const HKDF_SHA256_XNONCE_AES_GCM_SEED = 1;
@@ -21,41 +24,13 @@ export interface EncryptedObject {
   encryptedDekSourceType: number;
 }
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
-
 const FIELD_ENCRYPTED_DATA = 1;
 const FIELD_KEY_ID = 2;
 const FIELD_ENCRYPTED_DEK_SOURCE = 3;
 const FIELD_ANNOTATIONS = 4;
 const FIELD_TYPE = 5;
 
-/** Map keys in byte-wise order (Go's sort.Strings); JS's default sort compares UTF-16 units instead. */
-export function sortedAnnotationKeys(annotations: Record<string, Uint8Array>): string[] {
-  return Object.keys(annotations).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
-}
-
 // ---- writer -------------------------------------------------------------------------------------------------------
-
-function varint(value: number): Buffer {
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidError(`cannot encode ${value} as a varint`);
-  const bytes: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    bytes.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  bytes.push(v);
-  return Buffer.from(bytes);
-}
-
-function lengthDelimited(field: number, payload: Uint8Array): Buffer[] {
-  return [varint((field << 3) | WIRE_LEN), varint(payload.length), Buffer.from(payload)];
-}
 
 /** Go's proto.Marshal output for the object (fields 1..5 ascending, map entries sorted by key bytes, zeros omitted). */
 export function encodeEncryptedObject(o: EncryptedObject): Buffer {
@@ -69,21 +44,18 @@ export function encodeEncryptedObject(o: EncryptedObject): Buffer {
  * write only adds field 1 in front (field order stays Go's, so the bytes equal encodeEncryptedObject's).
  */
 export function encodeEncryptedObjectTail(o: Omit<EncryptedObject, 'encryptedData'>): Buffer {
-  const parts: Buffer[] = [];
-  const keyId = Buffer.from(o.keyId, 'utf8');
-  if (keyId.length > 0) parts.push(...lengthDelimited(FIELD_KEY_ID, keyId));
-  if (o.encryptedDekSource.length > 0) {
-    parts.push(...lengthDelimited(FIELD_ENCRYPTED_DEK_SOURCE, o.encryptedDekSource));
-  }
-  for (const key of sortedAnnotationKeys(o.annotations)) {
+  const w = new ProtoWriter(256);
+  if (o.keyId.length > 0) w.string(FIELD_KEY_ID, o.keyId);
+  if (o.encryptedDekSource.length > 0) w.bytes(FIELD_ENCRYPTED_DEK_SOURCE, o.encryptedDekSource);
+  for (const key of sortedKeys(o.annotations)) {
     // Map entries always carry both key (1) and value (2), as protobuf-go writes them.
-    const entry = Buffer.concat([...lengthDelimited(1, Buffer.from(key, 'utf8')), ...lengthDelimited(2, o.annotations[key]!)]);
-    parts.push(...lengthDelimited(FIELD_ANNOTATIONS, entry));
+    const entry = w.beginLen(FIELD_ANNOTATIONS);
+    w.string(1, key);
+    w.bytes(2, o.annotations[key]!);
+    w.endLen(entry);
   }
-  if (o.encryptedDekSourceType !== 0) {
-    parts.push(varint((FIELD_TYPE << 3) | WIRE_VARINT), varint(o.encryptedDekSourceType));
-  }
-  return Buffer.concat(parts);
+  if (o.encryptedDekSourceType !== 0) w.int64(FIELD_TYPE, o.encryptedDekSourceType);
+  return w.finish();
 }
 
 /**
@@ -91,92 +63,27 @@ export function encodeEncryptedObjectTail(o: Omit<EncryptedObject, 'encryptedDat
  * encodeEncryptedObjectTail) is the encoded object after `prefix`: the prefix, then field 1's tag and length.
  */
 export function encryptedDataHead(prefix: Uint8Array, length: number): Buffer {
-  const tag = Uint8Array.of((FIELD_ENCRYPTED_DATA << 3) | WIRE_LEN);
-  return Buffer.concat([prefix, tag, varint(length)]);
+  const w = new ProtoWriter(prefix.length + 11);
+  w.raw(prefix);
+  w.tag(FIELD_ENCRYPTED_DATA, WIRE_LEN);
+  w.uint32(length);
+  return w.finish();
 }
 
 // ---- reader -------------------------------------------------------------------------------------------------------
 
-function malformed(detail: string): InvalidError {
-  return new InvalidError(`cannot decode KMS v2 EncryptedObject: ${detail}`);
-}
+const DECODE_ERROR = 'cannot decode KMS v2 EncryptedObject';
 
+function malformed(detail: string): InvalidError {
+  return new InvalidError(`${DECODE_ERROR}: ${detail}`);
+}
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-class WireReader {
-  pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
-
-  get done(): boolean {
-    return this.pos >= this.buf.length;
-  }
-
-  /** The varint's value (exact below 2^53) and its low 32 bits as a signed int32 (how Go reads an enum). */
-  varint(): { value: number; int32: number } {
-    let value = 0;
-    let low = 0;
-    for (let i = 0, shift = 0; i < 10; i++, shift += 7) {
-      if (this.pos >= this.buf.length) throw malformed('truncated varint');
-      const b = this.buf[this.pos++]!;
-      if (shift < 32) low |= (b & 0x7f) << shift;
-      value += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return { value, int32: low | 0 };
-    }
-    throw malformed('varint longer than 10 bytes');
-  }
-
-  bytes(): Uint8Array {
-    const { value: length } = this.varint();
-    if (length > this.buf.length - this.pos) throw malformed('length-delimited field runs past the end');
-    const out = this.buf.subarray(this.pos, this.pos + length);
-    this.pos += length;
-    return out;
-  }
-
-  skipFixed(size: number): void {
-    if (size > this.buf.length - this.pos) throw malformed('fixed-size field runs past the end');
-    this.pos += size;
-  }
-
-  tag(): { field: number; wire: number } {
-    const { value } = this.varint();
-    const field = Math.floor(value / 8);
-    const wire = value % 8;
-    if (field < 1 || field > 0x1fffffff) throw malformed(`invalid field number ${field}`);
-    return { field, wire };
-  }
-
-  /** Skips an unknown field, as Go's reader tolerates fields it does not know. */
-  skip(field: number, wire: number, depth = 0): void {
-    switch (wire) {
-      case WIRE_VARINT:
-        this.varint();
-        return;
-      case WIRE_FIXED64:
-        this.skipFixed(8);
-        return;
-      case WIRE_LEN:
-        this.bytes();
-        return;
-      case WIRE_FIXED32:
-        this.skipFixed(4);
-        return;
-      case WIRE_START_GROUP: {
-        if (depth > 100) throw malformed('groups nested too deeply');
-        for (;;) {
-          if (this.done) throw malformed(`unterminated group for field ${field}`);
-          const inner = this.tag();
-          if (inner.wire === WIRE_END_GROUP) {
-            if (inner.field !== field) throw malformed(`mismatched end of group ${inner.field}`);
-            return;
-          }
-          this.skip(inner.field, inner.wire, depth + 1);
-        }
-      }
-      default:
-        throw malformed(`unexpected wire type ${wire} for field ${field}`);
-    }
-  }
+/** A proto3 reader tolerates unknown fields, groups included, as protobuf-go's does. */
+function reader(data: Uint8Array): ProtoReader {
+  const r = new ProtoReader(data, 0, data.length, { errorPrefix: DECODE_ERROR, skipGroups: true });
+  r.where = 'EncryptedObject';
+  return r;
 }
 
 function expectWire(field: number, wire: number, expected: number): void {
@@ -192,19 +99,21 @@ function utf8(bytes: Uint8Array, what: string): string {
 }
 
 function readAnnotation(entry: Uint8Array): [string, Uint8Array] {
-  const r = new WireReader(entry);
+  const r = reader(entry);
+  r.where = 'EncryptedObject.annotations';
   let key = '';
   let value: Uint8Array = new Uint8Array(0);
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more()) {
+    const tag = r.tag();
+    const [field, wire] = [tag >>> 3, tag & 7];
     if (field === 1) {
       expectWire(field, wire, WIRE_LEN);
-      key = utf8(r.bytes(), 'an annotation key');
+      key = utf8(r.bytes(wire, 'key'), 'an annotation key');
     } else if (field === 2) {
       expectWire(field, wire, WIRE_LEN);
-      value = r.bytes();
+      value = r.bytes(wire, 'value');
     } else {
-      r.skip(field, wire);
+      r.skip(wire, field);
     }
   }
   return [key, value];
@@ -215,7 +124,7 @@ function readAnnotation(entry: Uint8Array): [string, Uint8Array] {
  * unknown fields skipped. Malformed bytes throw InvalidError. Byte fields are views into `data`. Does not validate.
  */
 export function decodeEncryptedObject(data: Uint8Array): EncryptedObject {
-  const r = new WireReader(data);
+  const r = reader(data);
   // A null-prototype record: an annotation named "__proto__" must be a key like any other, not a prototype swap.
   const annotations = Object.create(null) as Record<string, Uint8Array>;
   const o: EncryptedObject = {
@@ -225,33 +134,34 @@ export function decodeEncryptedObject(data: Uint8Array): EncryptedObject {
     annotations,
     encryptedDekSourceType: AES_GCM_KEY,
   };
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more()) {
+    const tag = r.tag();
+    const [field, wire] = [tag >>> 3, tag & 7];
     switch (field) {
       case FIELD_ENCRYPTED_DATA:
         expectWire(field, wire, WIRE_LEN);
-        o.encryptedData = r.bytes();
+        o.encryptedData = r.bytes(wire, 'encryptedData');
         break;
       case FIELD_KEY_ID:
         expectWire(field, wire, WIRE_LEN);
-        o.keyId = utf8(r.bytes(), 'keyID');
+        o.keyId = utf8(r.bytes(wire, 'keyID'), 'keyID');
         break;
       case FIELD_ENCRYPTED_DEK_SOURCE:
         expectWire(field, wire, WIRE_LEN);
-        o.encryptedDekSource = r.bytes();
+        o.encryptedDekSource = r.bytes(wire, 'encryptedDEKSource');
         break;
       case FIELD_ANNOTATIONS: {
         expectWire(field, wire, WIRE_LEN);
-        const [key, value] = readAnnotation(r.bytes());
+        const [key, value] = readAnnotation(r.bytes(wire, 'annotations'));
         annotations[key] = value;
         break;
       }
       case FIELD_TYPE:
         expectWire(field, wire, WIRE_VARINT);
-        o.encryptedDekSourceType = r.varint().int32;
+        o.encryptedDekSourceType = r.int32(wire, 'encryptedDEKSourceType');
         break;
       default:
-        r.skip(field, wire);
+        r.skip(wire, field);
     }
   }
   return o;
@@ -265,62 +175,18 @@ function aggregate(messages: string[]): string {
   return unique.length === 1 ? unique[0]! : `[${unique.join(', ')}]`;
 }
 
-function regexError(msg: string, format: string, ...examples: string[]): string {
-  const e = examples.map((x) => `'${x}', `).join(' or ');
-  return `${msg} (e.g. ${e}regex used for validation is '${format}')`;
-}
-
-const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_LABEL_RE = new RegExp(`^${DNS1123_LABEL_FMT}$`);
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-const DNS1123_LABEL_MSG =
-  'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character';
-const DNS1123_SUBDOMAIN_MSG =
-  'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character';
-
-function dns1123SubdomainErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (Buffer.byteLength(value, 'utf8') > 253) errs.push('must be no more than 253 characters');
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) errs.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
-  return errs;
-}
-
-function dns1123LabelErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (Buffer.byteLength(value, 'utf8') > 63) errs.push('must be no more than 63 characters');
-  if (!DNS1123_LABEL_RE.test(value)) {
-    errs.push(
-      DNS1123_SUBDOMAIN_RE.test(value)
-        ? 'must not contain dots'
-        : regexError(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, 'my-name', '123-abc'),
-    );
-  }
-  return errs;
-}
-
 /** apimachinery IsFullyQualifiedDomainName(field.NewPath("annotations"), name), as a field.Error message. */
-function fullyQualifiedDomainNameError(name: string): string | undefined {
-  const invalid = (value: string, detail: string): string =>
-    `annotations: Invalid value: ${JSON.stringify(value)}: ${detail}`;
+function annotationKeyError(name: string): string | undefined {
   if (name.length === 0) return 'annotations: Required value';
-  const domain = name.endsWith('.') ? name.slice(0, -1) : name;
-  const subdomainErrs = dns1123SubdomainErrors(domain);
-  if (subdomainErrs.length > 0) return invalid(domain, subdomainErrs.join(','));
-  const labels = domain.split('.');
-  if (labels.length < 2) return invalid(domain, 'should be a domain with at least two segments separated by dots');
-  for (const label of labels) {
-    const labelErrs = dns1123LabelErrors(label);
-    if (labelErrs.length > 0) return invalid(label, labelErrs.join(','));
-  }
-  return undefined;
+  const err = fullyQualifiedDomainNameError(name);
+  return err && `annotations: Invalid value: ${JSON.stringify(err.value)}: ${err.detail}`;
 }
 
 function annotationsError(annotations: Record<string, Uint8Array>): string | undefined {
   const errs: string[] = [];
   let total = 0;
-  for (const key of sortedAnnotationKeys(annotations)) {
-    const err = fullyQualifiedDomainNameError(key);
+  for (const key of sortedKeys(annotations)) {
+    const err = annotationKeyError(key);
     if (err) errs.push(err);
     total += Buffer.byteLength(key, 'utf8') + annotations[key]!.length;
   }
@@ -385,7 +251,7 @@ export function encryptedObjectCacheKey(
   const type = Buffer.allocUnsafe(4);
   type.writeUInt32BE(o.encryptedDekSourceType >>> 0, 0);
   const parts = [type, u16len(o.encryptedDekSource), u16len(Buffer.from(o.keyId, 'utf8'))];
-  const keys = sortedAnnotationKeys(o.annotations);
+  const keys = sortedKeys(o.annotations);
   if (keys.length > 0) {
     const count = Buffer.allocUnsafe(4);
     count.writeUInt32BE(keys.length, 0);

@@ -2,7 +2,7 @@
 // changes, so a token rotated by vault-agent or a Kubernetes Secret volume is picked up without a restart. Secrets come
 // from files, never flags, because command lines are visible to every user of the machine in /proc.
 import { readFile, stat } from 'node:fs/promises';
-import { InvalidError } from '../lib/errors.js';
+import { InvalidError } from './errors.js';
 
 export class SecretFile {
   private cached: { value: Buffer; stamp: string } | undefined;

@@ -1,52 +1,83 @@
-// A minimal client for Vault's HTTP API (and OpenBao's, and `coffer keyserver`'s): JSON in, the standard envelope or
-// `{"errors": [...]}` out (Vault's http/handler.go). node:http(s) rather than fetch because Node 20's fetch cannot be given
-// a CA file without undici's Agent, which is not a dependency here.
+// The one client for Vault's HTTP API (and OpenBao's, and `coffer keyserver`'s) that every part of Coffer uses: the KMS
+// plugin's vault-transit backend, the External Secrets vault provider, the KMS stack `coffer up` provisions, the
+// operations commands and the lab. JSON in, the standard envelope or `{"errors": [...]}` out (Vault's
+// http/handler.go), with one set of rules: every call has a deadline, an answer larger than MAX_RESPONSE_BYTES or not
+// JSON is an error, an unreachable server is an UnavailableError naming the call, and a non-2xx answer is left to the
+// caller, who turns it into an error with vaultError (or its own words). node:http(s) rather than fetch because Node
+// 20's fetch cannot be given a CA bundle for one connection without undici's Agent, which is not a dependency here.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { InvalidError, NotFoundError, UnavailableError } from '../../lib/errors.js';
+import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
 
 /** Vault said 403: the token is missing, expired, revoked, or lacks a policy. Auth reacts by logging in again. */
 export class VaultForbiddenError extends UnavailableError {}
 
 export interface VaultHttpOptions {
+  /** `http(s)://host:port`, optionally with a path prefix; `/v1/<path>` is appended. */
   address: string;
+  /** X-Vault-Namespace for every call (a call may name another). */
   namespace?: string;
-  /** PEM CA bundle to trust instead of the system store. */
+  /** PEM CA bundle to trust instead of the system store, for this client's connections only. */
   ca?: Buffer;
+  /** Extra headers sent with every call (a SecretStore's `headers`). */
+  headers?: Record<string, string>;
+  /** The deadline of one call, connection included. */
   timeoutMs: number;
+}
+
+export interface VaultRequest {
+  token?: Uint8Array | string | undefined;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** X-Vault-Namespace for this call instead of the client's. */
+  namespace?: string | undefined;
+  query?: Record<string, string>;
+  /** Extra headers for this call (X-Vault-Wrap-TTL, say). */
+  headers?: Record<string, string>;
+  /** Also return the answer's bytes as received (`raw`), which the caller then wipes. */
+  keepRaw?: boolean;
 }
 
 export interface VaultResponse {
   status: number;
   body: Record<string, unknown> | undefined;
+  /** The answer as received, when the call asked for it (keepRaw). */
+  raw?: Buffer;
 }
 
-const MAX_RESPONSE_BYTES = 1 << 20;
+/**
+ * The largest answer read: a KV read of a value as large as a Kubernetes Secret may be (1 MiB, JSON-escaped), with
+ * room to spare; anything larger is not an answer Coffer can use, and is not buffered.
+ */
+export const MAX_RESPONSE_BYTES = 4 << 20;
 
 export class VaultHttpClient {
-  constructor(private readonly opts: VaultHttpOptions) {}
+  private readonly base: URL;
+
+  constructor(private readonly opts: VaultHttpOptions) {
+    this.base = new URL(opts.address.endsWith('/') ? opts.address : `${opts.address}/`);
+  }
 
   get address(): string {
     return this.opts.address;
   }
 
   /** One request; resolves with any HTTP status (callers decide), rejects with UnavailableError when Vault is unreachable. */
-  request(
-    method: 'GET' | 'PUT' | 'POST',
-    path: string,
-    o: { token?: Uint8Array | undefined; body?: unknown; signal: AbortSignal },
-  ): Promise<VaultResponse> {
-    const url = new URL(`${this.opts.address}/v1/${path}`);
-    const headers: Record<string, string> = { Accept: 'application/json', 'X-Vault-Request': 'true' };
-    if (o.token) headers['X-Vault-Token'] = Buffer.from(o.token).toString('latin1');
-    if (this.opts.namespace) headers['X-Vault-Namespace'] = this.opts.namespace;
+  request(method: string, path: string, o: VaultRequest = {}): Promise<VaultResponse> {
+    const url = new URL(`v1/${path.replace(/^\/+/, '')}`, this.base);
+    for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { ...this.opts.headers, ...o.headers, Accept: 'application/json', 'X-Vault-Request': 'true' };
+    if (o.token && o.token.length > 0) headers['X-Vault-Token'] = typeof o.token === 'string' ? o.token : Buffer.from(o.token).toString('latin1');
+    const namespace = o.namespace ?? this.opts.namespace;
+    if (namespace) headers['X-Vault-Namespace'] = namespace;
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     if (payload) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const signal = AbortSignal.any([o.signal, AbortSignal.timeout(this.opts.timeoutMs)]);
-    const where = `${method} ${url.origin}/v1/${path}`;
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    const where = `${method} ${url.origin}${url.pathname}`;
     return new Promise<VaultResponse>((resolve, reject) => {
       if (signal.aborted) {
         reject(new UnavailableError(`${where}: cancelled before it was sent`));
@@ -63,7 +94,8 @@ export class VaultHttpClient {
         });
         res.on('error', (e) => reject(unreachable(where, e, signal)));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const bytes = Buffer.concat(chunks);
+          const text = bytes.toString('utf8');
           let body: Record<string, unknown> | undefined;
           if (text.trim() !== '') {
             try {
@@ -74,7 +106,7 @@ export class VaultHttpClient {
               return;
             }
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body, ...(o.keepRaw ? { raw: bytes } : {}) });
         });
       });
       req.on('error', (e) => reject(unreachable(where, e, signal)));

@@ -1,9 +1,10 @@
-// The name and key rules of apimachinery util/validation (validation.go) and api/validation/path (name.go). Each check
-// returns the detail messages upstream returns, in its order; callers wrap them into field errors. Lengths are UTF-8
-// bytes, as Go's len(string).
+// The name and key rules of k8s.io/apimachinery pkg/util/validation (validation.go) and pkg/api/validation/path
+// (name.go), the one copy for the API server's objects, the CRD schemas, the KMS v2 annotations and the plugin's
+// configuration. Each check returns the detail messages upstream returns, in its order; callers wrap them into field
+// errors. Lengths are UTF-8 bytes, as Go's len(string).
 
-const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
+export const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+export const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
 const CONFIG_MAP_KEY_FMT = '[-._a-zA-Z0-9]+';
@@ -109,6 +110,23 @@ export function isValidLabelValue(value: string): string[] {
   if (byteLength(value) > LABEL_VALUE_MAX) errs.push(maxLenError(LABEL_VALUE_MAX));
   if (!LABEL_VALUE.test(value)) errs.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
   return errs;
+}
+
+/**
+ * IsFullyQualifiedDomainName: a DNS subdomain (a trailing dot allowed) of at least two labels. Returns the value the
+ * first problem is about (the name, or one of its labels) and upstream's detail, or undefined when valid.
+ */
+export function fullyQualifiedDomainNameError(name: string): { value: string; detail: string } | undefined {
+  const domain = name.endsWith('.') ? name.slice(0, -1) : name;
+  const subdomainErrs = isDns1123Subdomain(domain);
+  if (subdomainErrs.length > 0) return { value: domain, detail: subdomainErrs.join(',') };
+  const labels = domain.split('.');
+  if (labels.length < 2) return { value: domain, detail: 'should be a domain with at least two segments separated by dots' };
+  for (const label of labels) {
+    const labelErrs = isDns1123Label(label);
+    if (labelErrs.length > 0) return { value: label, detail: labelErrs.join(',') };
+  }
+  return undefined;
 }
 
 /** Keys of Secret data and ConfigMap data/binaryData (they become file names when mounted). */

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { InvalidError } from '../lib/errors.js';
-import { hkdfExpandSha256Key } from './aes-gcm-extended-nonce.js';
-import { gcmSeal } from './aes-gcm.js';
+import { hkdfExpandSha256Key } from '../encryption/aes-gcm-extended-nonce.js';
+import { gcmSeal } from '../encryption/aes-gcm.js';
 import {
   AES_GCM_KEY,
   decodeEncryptedObject,
@@ -16,7 +16,7 @@ import {
   validateEncryptedObject,
   type EncryptedObject,
 } from './kms-v2-encrypted-object.js';
-import { kmsV2Prefix } from './kms-v2-envelope.js';
+import { kmsV2Prefix } from '../encryption/kms-v2-envelope.js';
 
 interface KmsV2Vector {
   name: string;

@@ -1,13 +1,21 @@
-// Minimal protobuf wire format for the storage codecs. Hand-rolled rather than protobufjs because the gogo-generated
-// Kubernetes marshallers decide presence field by field (proto2 "always present" empty strings and zeros), and because
-// a malformed stored value must surface as an InvalidError naming the culprit, never as a RangeError.
+// The protobuf wire format, the one reader and writer for every message Coffer encodes by hand to match Go's bytes:
+// the Kubernetes storage codecs (src/objects/), the KMS v2 EncryptedObject (src/kms/) and the API server's protobuf
+// bodies. Hand-rolled rather than protobufjs because the gogo-generated Kubernetes marshallers decide presence field
+// by field (proto2 "always present" empty strings and zeros), because the EncryptedObject must be written byte for
+// byte as protobuf-go writes it, and because malformed bytes must surface as an InvalidError naming the culprit, never
+// as a RangeError.
 import { isUtf8 } from 'node:buffer';
-import { InvalidError } from '../lib/errors.js';
+import { InvalidError } from '../errors.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
+export const WIRE_START_GROUP = 3;
+export const WIRE_END_GROUP = 4;
 export const WIRE_FIXED32 = 5;
+
+/** How deeply unknown groups may nest before a reader gives up (protobuf-go stops at its recursion limit too). */
+const MAX_GROUP_DEPTH = 100;
 
 const TWO_POW_32 = 4294967296;
 
@@ -53,6 +61,15 @@ export class ProtoWriter {
 
   tag(field: number, wireType: number): void {
     this.uint32((field << 3) | wireType);
+  }
+
+  /** Length-delimited bytes; written even when empty (the caller decides presence). */
+  bytes(field: number, value: Uint8Array): void {
+    this.tag(field, WIRE_LEN);
+    this.uint32(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
   }
 
   /** An int64 varint; negative values take ten bytes (two's complement), as in Go. */
@@ -141,7 +158,8 @@ export class ProtoWriter {
     this.buf[i] = v;
   }
 
-  private uint32(value: number): void {
+  /** A bare varint of a value below 2^32 (a length, a tag). */
+  uint32(value: number): void {
     this.ensure(5);
     let v = value >>> 0;
     while (v > 0x7f) {
@@ -161,7 +179,17 @@ export class ProtoWriter {
   }
 }
 
-const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32', '6', '7'];
+const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32'];
+
+export interface ProtoReaderOptions {
+  /** What every error message starts with. Default "malformed stored object". */
+  errorPrefix?: string;
+  /**
+   * Skip unknown groups (the deprecated wire types 3 and 4), as protobuf-go's reader does. Off by default: the
+   * storage codecs refuse them, as no Kubernetes type has one.
+   */
+  skipGroups?: boolean;
+}
 
 /**
  * Reads one buffer in place. `limit` is the end of the message being read, so a field can never run past its
@@ -174,16 +202,21 @@ export class ProtoReader {
   where = 'message';
   private lo = 0;
   private hi = 0;
+  private groupDepth = 0;
+  private readonly errorPrefix: string;
+  private readonly skipGroups: boolean;
 
-  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length, opts: ProtoReaderOptions = {}) {
     this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.limit = end;
+    this.errorPrefix = opts.errorPrefix ?? 'malformed stored object';
+    this.skipGroups = opts.skipGroups ?? false;
   }
 
   fail(message: string, field?: string): never {
     const at = field === undefined ? this.where : `${this.where}.${field}`;
-    throw new InvalidError(`malformed stored object: ${at}: ${message} (offset ${this.pos})`);
+    throw new InvalidError(`${this.errorPrefix}: ${at}: ${message} (offset ${this.pos})`);
   }
 
   more(): boolean {
@@ -193,8 +226,16 @@ export class ProtoReader {
   /** Reads a tag; returns (field << 3) | wireType, with the field number checked to be positive. */
   tag(): number {
     this.varint();
-    if (this.hi !== 0 || this.lo >>> 3 === 0) this.fail('invalid field tag');
+    if (this.hi !== 0) this.fail('invalid field tag (field number above 2^29-1)');
+    if (this.lo >>> 3 === 0) this.fail('invalid field tag (invalid field number 0)');
     return this.lo;
+  }
+
+  /** An int32 or enum varint: its low 32 bits as a signed number, which is how Go reads one. */
+  int32(wireType: number, field: string): number {
+    this.expect(wireType, WIRE_VARINT, field);
+    this.varint();
+    return this.lo | 0;
   }
 
   /** A signed int64 varint, exact within ±2^53 (the range a JSON number keeps). */
@@ -219,6 +260,14 @@ export class ProtoReader {
     if (!isUtf8(this.buf.subarray(start, end))) this.fail('string is not valid UTF-8', field);
     this.pos = end;
     return this.buf.toString('utf8', start, end);
+  }
+
+  /** Length-delimited bytes, as a view into the buffer read (no copy). */
+  bytes(wireType: number, field: string): Buffer {
+    const end = this.lengthDelimited(wireType, field);
+    const start = this.pos;
+    this.pos = end;
+    return this.buf.subarray(start, end);
   }
 
   /** Length-delimited bytes as standard base64 (the JSON form of Go []byte). */
@@ -264,17 +313,36 @@ export class ProtoReader {
       case WIRE_FIXED32:
         this.skipBytes(4, field);
         return;
+      case WIRE_START_GROUP:
+        if (!this.skipGroups) this.fail('unsupported wire type start-group', `field ${field}`);
+        this.skipGroup(field);
+        return;
       default:
-        this.fail(`unsupported wire type ${WIRE_NAMES[wireType] ?? wireType}`, `field ${field}`);
+        this.fail(`unexpected wire type ${wireType}${wireType < WIRE_NAMES.length ? ` (${WIRE_NAMES[wireType]})` : ''}`, `field ${field}`);
+    }
+  }
+
+  /** Skips the fields of a group up to the end-group tag of the same field number. */
+  private skipGroup(field: number): void {
+    if (++this.groupDepth > MAX_GROUP_DEPTH) this.fail('groups nested too deeply', `field ${field}`);
+    for (;;) {
+      if (!this.more()) this.fail(`unterminated group for field ${field}`);
+      const tag = this.tag();
+      if ((tag & 7) === WIRE_END_GROUP) {
+        if (tag >>> 3 !== field) this.fail(`mismatched end of group ${tag >>> 3}`, `field ${field}`);
+        this.groupDepth--;
+        return;
+      }
+      this.skip(tag & 7, tag >>> 3);
     }
   }
 
   expect(wireType: number, want: number, field: string): void {
-    if (wireType !== want) this.fail(`wire type ${WIRE_NAMES[wireType]}, expected ${WIRE_NAMES[want]}`, field);
+    if (wireType !== want) this.fail(`wire type ${WIRE_NAMES[wireType] ?? wireType}, expected ${WIRE_NAMES[want]}`, field);
   }
 
   private skipBytes(n: number, field: number): void {
-    if (this.limit - this.pos < n) this.fail(`truncated fixed-width value`, `field ${field}`);
+    if (this.limit - this.pos < n) this.fail('truncated fixed-width value (the fixed-size field runs past the end)', `field ${field}`);
     this.pos += n;
   }
 

@@ -1,4 +1,4 @@
-// How the vault-transit backend gets a Vault token:
+// How a long-running Vault client (the KMS plugin's vault-transit backend) gets and keeps a Vault token:
 // - token: read from a file (looked at again each second, and at once after a 403), so whatever rotates the file
 //   (vault-agent, a mounted Secret) is followed;
 // - approle: log in with role_id and secret_id (both files), renew the token with renew-self before two thirds of
@@ -9,8 +9,8 @@
 //   for its supervisor to start it with a fresh credential.
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Clock } from '../../lib/clock.js';
-import { UnavailableError } from '../../lib/errors.js';
+import type { Clock } from '../clock.js';
+import { UnavailableError } from '../errors.js';
 import { SecretFile } from '../secret-file.js';
 import { vaultError, type VaultHttpClient } from './vault-http-client.js';
 

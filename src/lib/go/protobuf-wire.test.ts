@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidError } from '../lib/errors.js';
+import { InvalidError } from '../errors.js';
 import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from './protobuf-wire.js';
 
 function encodeInt64(value: number): string {
