@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run test:node24 [filter...]`: the end-to-end tests (test/e2e-*.test.ts, or those whose path contains a filter)
-// on Node 24, as CI runs them after `npm test` on the machine's Node. The Node 24 binary is the `node` npm package's
+// on Node 24 (not yet part of .ci/run: the addon's first build takes minutes). The Node 24 binary is the `node` npm package's
 // (devDependency "node": "^24"), or COFFER_NODE24. node_modules holds the SQLite addon built for the machine's Node,
 // so a copy built with Node 24 is kept in .cache/node24-native (built once by Node 24's npm; COFFER_NATIVE_DIR
 // overrides) and the addon's imports are redirected to it (scripts/node24-native.mjs, in every process started).
@@ -46,7 +46,12 @@ if (!addonLoads(nativeDir)) {
   console.error(`building ${ADDON}@${addonVersion} for ${version} in ${nativeDir}`);
   mkdirSync(nativeDir, { recursive: true });
   if (!existsSync(pkgDir) && !run([npmCli, 'install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefix', nativeDir, `${ADDON}@${addonVersion}`], nativeDir)) process.exit(1);
-  if (!run([join(nativeDir, 'node_modules', 'prebuild-install', 'bin.js')], pkgDir)) run([nodeGyp, 'rebuild', '--release'], pkgDir);
+  // node-gyp needs Node 24's headers; the `node` package's platform distribution carries them (include/node), so
+  // nothing is downloaded from outside the npm registry.
+  const platformDist = `node-${process.platform}-${process.arch}`;
+  const dist = [join(dirname(node24), '..', 'node_modules', platformDist), join(dirname(node24), '..', '..', platformDist), join(dirname(node24), '..')]
+    .find((d) => existsSync(join(d, 'include', 'node', 'common.gypi')));
+  if (!run([join(nativeDir, 'node_modules', 'prebuild-install', 'bin.js')], pkgDir)) run([nodeGyp, 'rebuild', '--release', ...(dist ? [`--nodedir=${dist}`] : [])], pkgDir);
   if (!addonLoads(nativeDir)) {
     console.error(`${ADDON} could not be built for ${version} in ${nativeDir}`);
     process.exit(1);
