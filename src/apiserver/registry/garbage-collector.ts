@@ -8,6 +8,7 @@
 // - an owner with the `orphan` finalizer has its references removed from every dependent, then loses the finalizer.
 // Every write is conditional on the uid it was decided for, and every step is idempotent, so two API servers running
 // their collectors on one etcd reach the same end state without fighting (a loser sees 404/409 and moves on).
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import type { KubeObject, OwnerReference } from '../../objects/object-meta.js';
@@ -56,6 +57,9 @@ export class GarbageCollector {
   private readonly timers = new Set<{ cancel(): void }>();
 
   constructor(private readonly opts: GarbageCollectorOptions) {
+    // One informer per resource watches under this one signal, so it has as many abort listeners as there are
+    // resources (a few per watch): no leak, but more than Node's default warning threshold of 10.
+    setMaxListeners(4 * opts.stores.length + 10, this.abort.signal);
     this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.retryMs = opts.retryMs ?? 1000;
   }
