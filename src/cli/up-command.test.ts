@@ -108,6 +108,8 @@ void describe('coffer up', () => {
     const token = (await readFile(join(dataDir(), 'admin.token'), 'utf8')).trim();
     for (const secret of [token, 'alice-secret-token', 'canary-s3cr3t-value']) assert.ok(!stderr.includes(secret), 'logs hold no secret');
     assert.match(stderr, /"msg":"stopped"/);
+    // A healthy run prints no Node warning (the garbage collector's informers once tripped MaxListenersExceededWarning).
+    assert.doesNotMatch(stderr, /Warning:/);
     for (const pid of childPids()) assert.throws(() => process.kill(pid, 0), /ESRCH/, `child ${pid} stopped`);
   });
 });
