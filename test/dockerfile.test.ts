@@ -43,13 +43,24 @@ interface Stage {
   instructions: Instruction[];
 }
 
+/** The stages, with each FROM's `${ARG}` replaced by the default of an ARG declared before the first FROM. */
 function stagesOf(instructions: Instruction[]): Stage[] {
   const stages: Stage[] = [];
+  const globalArgs = new Map<string, string>();
   for (const ins of instructions) {
-    if (ins.op === 'FROM') {
+    if (ins.op === 'ARG' && stages.length === 0) {
+      const m = /^(\w+)(?:=(\S*))?$/.exec(ins.args);
+      assert.ok(m, `line ${ins.line}: ARG ${ins.args}`);
+      globalArgs.set(m[1]!, m[2] ?? '');
+    } else if (ins.op === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
       assert.ok(m, `line ${ins.line}: FROM ${ins.args}`);
-      stages.push({ from: m[1]!, ...(m[2] ? { name: m[2] } : {}), instructions: [] });
+      const from = m[1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a?: string, b?: string) => {
+        const value = globalArgs.get((a ?? b)!);
+        assert.ok(value !== undefined, `line ${ins.line}: FROM uses ${a ?? b}, not declared by an ARG before the first FROM`);
+        return value;
+      });
+      stages.push({ from, ...(m[2] ? { name: m[2] } : {}), instructions: [] });
     } else {
       assert.ok(stages.length > 0, `line ${ins.line}: ${ins.op} before any FROM`);
       stages.at(-1)!.instructions.push(ins);
@@ -128,6 +139,7 @@ void describe('deploy/Dockerfile', () => {
     assert.ok(build.some((r) => /npm ci\b/.test(r)), 'installs from the lock file');
     assert.ok(build.some((r) => /npm run build\b/.test(r) && /npm prune --omit=dev\b/.test(r)), 'compiles, then drops development dependencies');
     assert.equal(stages[0]!.from, final.from, 'the runtime has the Node the native modules were built for');
+    assert.equal(final.from, 'node:20-bookworm-slim', 'by default (NODE_IMAGE), the Node 20 Debian bookworm slim image');
   });
 
   void it('runs no shell in the final stage: no RUN, exec-form ENTRYPOINT through tini, as a numeric non-root user', () => {
