@@ -162,7 +162,7 @@ function npmSecrets(dir) {
   const registry = get('registry');
   const cafile = [get('cafile'), process.env.NODE_EXTRA_CA_CERTS].find((f) => f && f !== 'null' && f !== 'undefined' && existsSync(f));
   writeFileSync(join(dir, 'npm_ca'), cafile ? readFileSync(cafile) : '', { mode: 0o600 });
-  writeFileSync(join(dir, 'npmrc'), `registry=${registry}\n${cafile ? 'cafile=/run/secrets/npm_ca\n' : ''}`, { mode: 0o600 });
+  writeFileSync(join(dir, 'npmrc'), `registry=${registry}\nupdate-notifier=false\n${cafile ? 'cafile=/run/secrets/npm_ca\n' : ''}`, { mode: 0o600 });
   return ['npmrc', 'npm_ca'].flatMap((id) => ['--secret', `id=${id},src=${join(dir, id)}`]);
 }
 

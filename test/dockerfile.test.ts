@@ -137,6 +137,12 @@ void describe('deploy/Dockerfile', () => {
     }
     const build = stages[0]!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
     assert.ok(build.some((r) => /npm ci\b/.test(r)), 'installs from the lock file');
+    // A registry or CA other than npm's defaults comes in as build secrets, mounted for that step only: an ARG or ENV
+    // would be kept in the image's history.
+    const install = build.find((r) => /npm ci\b/.test(r))!;
+    assert.match(install, /--mount=type=secret,id=npmrc,target=\/root\/\.npmrc\b/);
+    assert.match(install, /--mount=type=secret,id=npm_ca\b/);
+    for (const s of stages) for (const i of s.instructions) if (i.op === 'ARG' || i.op === 'ENV') assert.doesNotMatch(i.args, /registry|cafile|npmrc|_auth|token/i, `line ${i.line}`);
     assert.ok(build.some((r) => /npm run build\b/.test(r) && /npm prune --omit=dev\b/.test(r)), 'compiles, then drops development dependencies');
     assert.equal(stages[0]!.from, final.from, 'the runtime has the Node the native modules were built for');
     assert.equal(final.from, 'node:20-bookworm-slim', 'by default (NODE_IMAGE), the Node 20 Debian bookworm slim image');
