@@ -161,6 +161,13 @@ void describe('deploy/Dockerfile', () => {
       assert.ok(ins, op);
       assert.ok(Array.isArray(JSON.parse(ins.args)), `${op} in exec form (a shell form would need /bin/sh)`);
     }
+    // `coffer up` writes its state into the WORKDIR: it must exist in the image owned by USER, or the runtime creates
+    // it owned by root (and a volume mounted there starts as root's).
+    const workdir = final.instructions.filter((i) => i.op === 'WORKDIR').at(-1)!.args;
+    assert.ok(
+      final.instructions.some((i) => i.op === 'COPY' && i.args.includes(`--chown=${user.args} `) && i.args.endsWith(` ${workdir}`)),
+      `${workdir} is created owned by ${user.args}`,
+    );
     const entrypoint = JSON.parse(final.instructions.filter((i) => i.op === 'ENTRYPOINT').at(-1)!.args) as string[];
     assert.match(entrypoint[0]!, /\/tini$/, 'tini forwards signals and reaps the children coffer up supervises');
     assert.equal(entrypoint[1], '--');

@@ -178,6 +178,8 @@ void describe(`the ${TAG} image, run from its root filesystem`, { skip: whyNot()
     for (const addon of ['better-sqlite3-multiple-ciphers/build/Release/better_sqlite3.node', 'pkcs11js/build/Release/pkcs11.node']) {
       assert.ok(existsSync(join(rootfs, 'opt/coffer/node_modules', addon)), `${addon} built`);
     }
+    const state = statSync(join(rootfs, config.WorkingDir));
+    assert.deepEqual([state.uid, state.gid].join(':'), config.User, 'the WORKDIR belongs to the user that writes its state there');
     // The application belongs to root: the user it runs as cannot change it.
     for (const p of ['opt/coffer', 'opt/coffer/dist/cli/coffer.js', 'opt/coffer/node_modules']) {
       const st = statSync(join(rootfs, p));
