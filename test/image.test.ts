@@ -1,17 +1,20 @@
-// The image built from deploy/Dockerfile (`npm run image`, scripts/build-image.mjs), run the way its manifests run it
-// but without an OCI runtime (on hosts where `podman run` cannot start a container; docs/image.md): the image's
-// root filesystem, mounted with `buildah mount`, becomes the root of a private mount and PID namespace, read-only,
-// with /proc, four device files and one writable directory (its WORKDIR, /var/lib/coffer) mounted in, and no
-// writable temp directory. In it runs the image's ENTRYPOINT + arguments, as PID 1, as the image's USER, with the
-// image's environment and WORKDIR; the network namespace is the host's, so the test (and kubectl) reach it on
-// 127.0.0.1 and through the unix socket in the writable directory.
+// The image built from deploy/Dockerfile (`npm run image`, scripts/build-image.mjs), run the way its manifests run it:
+// as its USER, through its ENTRYPOINT (tini as PID 1), with a read-only root filesystem, no writable temp directory
+// and one writable directory mounted at its WORKDIR, on the host's network (so the test and kubectl reach it on
+// 127.0.0.1 and through the unix socket in that directory). Those properties are checked on the running processes
+// (/proc/<pid>/status, mountinfo), not only that the commands succeed.
+//
+// It runs with `podman run` when podman starts the image here, with its default runtime or with runc (crun cannot on
+// some hosts: docs/image.md). Otherwise, or with COFFER_IMAGE_RUNNER=rootfs, without an OCI runtime: the image's root
+// filesystem (`buildah mount`) becomes the root of a private mount and PID namespace, read-only, with /proc, four
+// device files and the writable directory mounted in, the image's environment, and the user set as the runtime would.
 //
 // Opt-in (COFFER_IMAGE_TEST=1): it needs root and buildah, and builds the image first if the engine lacks it, which
 // takes many minutes on a clean machine.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +47,19 @@ interface ImageConfig {
   Env: string[];
 }
 
+// podman raises these limits by default, which needs CAP_SYS_RESOURCE; limits within the host's own need nothing.
+const PODMAN_LIMITS = ['--ulimit', 'nofile=8192:8192', '--ulimit', 'nproc=4096:4096'];
+
+/** The `podman` arguments that select a runtime able to start the image here, or undefined if none is. */
+function podmanRuntime(): string[] | undefined {
+  if (process.env.COFFER_IMAGE_RUNNER === 'rootfs' || spawnSync('podman', ['--version']).status !== 0) return undefined;
+  const runc = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim();
+  for (const runtime of [[], ...(runc ? [['--runtime', runc]] : [])]) {
+    if (spawnSync('podman', [...runtime, 'run', '--rm', ...PODMAN_LIMITS, TAG]).status === 0) return runtime;
+  }
+  return undefined;
+}
+
 // Mounted over the read-only root: the process's only writable directory is the WORKDIR (its state, sockets).
 // The shell is the host's and runs before the new root is entered; tini is PID 1 of the new PID namespace.
 const SANDBOX = `set -e
@@ -57,12 +73,14 @@ mount -o remount,ro "$root/dev"
 mount --bind "$data" "$root$workdir"
 exec unshare --root="$root" --wd="$workdir" --setuid="\${user%%:*}" --setgid="\${user##*:}" -- "$@"`;
 
-void describe(`the ${TAG} image, run from its root filesystem`, { skip: whyNot() }, () => {
+void describe(`the ${TAG} image, run as its manifests run it`, { skip: whyNot() }, () => {
   let config: ImageConfig;
   let container: string;
   let rootfs: string;
   let dir: string;
+  let podman: string[] | undefined;
   const children: ChildProcess[] = [];
+  const containers: string[] = [];
 
   before(async () => {
     if (spawnSync('buildah', ['inspect', '--type', 'image', TAG]).status !== 0) {
@@ -73,8 +91,12 @@ void describe(`the ${TAG} image, run from its root filesystem`, { skip: whyNot()
     container = run('buildah', ['from', '--pull=never', '--quiet', TAG]).trim();
     rootfs = run('buildah', ['mount', container]).trim();
     dir = await mkdtemp(join(tmpdir(), 'coffer-image-'));
+    podman = podmanRuntime();
+    if (process.env.COFFER_IMAGE_RUNNER === 'podman') assert.ok(podman, 'COFFER_IMAGE_RUNNER=podman, but podman run cannot start the image here');
+    process.stderr.write(`# runs the image with ${podman ? `podman run${podman.length ? ` --runtime ${podman[1]}` : ''}` : 'its root filesystem (no OCI runtime)'}\n`);
   });
   after(async () => {
+    for (const name of containers) spawnSync('podman', ['rm', '--force', name]);
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     if (container) spawnSync('buildah', ['rm', container]); // also unmounts
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -89,28 +111,39 @@ void describe(`the ${TAG} image, run from its root filesystem`, { skip: whyNot()
     return d;
   }
 
-  /** The image's ENTRYPOINT with `args` (or its CMD), in the sandbox; `ready` is matched against stdout's lines. */
+  /** The image's ENTRYPOINT with `args` (or its CMD), with `data` at its WORKDIR; `ready` is matched against stdout's lines. */
   async function start(data: string, args: string[], ready: RegExp) {
-    const root = await mkdtemp(join(dir, 'root-'));
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--', 'sh', '-c', SANDBOX, 'sh', rootfs, root, data, config.WorkingDir, config.User, ...config.Entrypoint, ...(args.length ? args : config.Cmd)], {
-      env: Object.fromEntries(config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const name = `coffer-image-test-${process.pid}-${containers.length}`;
+    let child: ChildProcess;
+    let pid1: () => number;
+    if (podman) {
+      containers.push(name);
+      const flags = ['--name', name, '--read-only', '--read-only-tmpfs=false', '--network', 'host', ...PODMAN_LIMITS, '--volume', `${data}:${config.WorkingDir}`];
+      child = spawn('podman', [...podman, 'run', '--rm', ...flags, TAG, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      pid1 = () => Number(run('podman', ['inspect', '--format', '{{.State.Pid}}', name]).trim());
+    } else {
+      const root = await mkdtemp(join(dir, 'root-'));
+      const command = [...config.Entrypoint, ...(args.length ? args : config.Cmd)];
+      child = spawn('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--', 'sh', '-c', SANDBOX, 'sh', rootfs, root, data, config.WorkingDir, config.User, ...command], {
+        env: Object.fromEntries(config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // tini, once the shell has exec'd: unshare --fork's child.
+      pid1 = () => Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    }
     children.push(child);
     let stdout = '';
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16000)));
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16000)));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const match = new Promise<RegExpExecArray>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
         stdout += `${line}\n`;
         const m = ready.exec(line);
         if (m) resolve(m);
       });
       void exited.then((code) => reject(new Error(`${args[0] ?? 'coffer'} exited ${code}: ${stderr}`)));
     });
-    /** PID 1 of the sandbox (tini, once the shell has exec'd): unshare --fork's child. */
-    const pid1 = () => Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
     // As a container runtime stops a container: SIGTERM to its PID 1, which tini forwards to coffer.
     const stop = async () => {
       if (child.exitCode !== null) return child.exitCode;
@@ -129,26 +162,30 @@ void describe(`the ${TAG} image, run from its root filesystem`, { skip: whyNot()
     );
   }
 
-  /** What a sandboxed coffer runs as and may write: checked on its PID 1 (tini) and its one child (node). */
+  /** What a running coffer runs as and may write: checked on its PID 1 (tini) and its one child (node). */
   function assertConfined(pid1: number, workdir: string) {
-    assert.match(status(pid1).NSpid!, /\s1$/, 'tini is PID 1 of its PID namespace');
-    assert.equal(readFileSync(`/proc/${pid1}/exe`).subarray(0, 4).toString('latin1'), '\x7fELF');
+    assert.match(status(pid1).NSpid!, /\s1$/, 'PID 1 of its PID namespace');
+    // Seen from the host, the path starts at the host's root, not the image's.
+    assert.ok(readlinkSync(`/proc/${pid1}/exe`).endsWith(config.Entrypoint[0]!), 'PID 1 is tini');
     const node = Number(readFileSync(`/proc/${pid1}/task/${pid1}/children`, 'utf8').trim().split(/\s+/)[0]);
     const s = status(node);
     const [uid, gid] = config.User.split(':');
     assert.deepEqual(s.Uid!.split(/\s+/), [uid, uid, uid, uid]);
     assert.deepEqual(s.Gid!.split(/\s+/), [gid, gid, gid, gid]);
-    assert.equal(s.Groups, '', 'no supplementary groups');
+    // Runtimes give a numeric user:group that group as its one supplementary group (podman, docker); nothing else.
+    assert.deepEqual(s.Groups!.split(/\s+/).filter((g) => g && g !== gid), [], 'no supplementary group but its own');
     assert.equal(readFileSync(`/proc/${node}/cmdline`, 'utf8').split('\0')[0], config.Entrypoint[2], "the image's node");
-    // Every mount it sees is read-only but /proc, the device files, and the WORKDIR.
-    const writable = readFileSync(`/proc/${node}/mountinfo`, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '))
-      .filter((f) => f[5]!.split(',').includes('rw'))
-      .map((f) => f[4]!)
-      .filter((m) => m !== '/proc' && !/^\/dev\/(null|zero|random|urandom)$/.test(m));
-    assert.deepEqual(writable, [workdir]);
+    // The root is read-only, the WORKDIR writable, and no writable file system is mounted on a temp directory.
+    const mounts = new Map(
+      readFileSync(`/proc/${node}/mountinfo`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map((f) => [f[4]!, f[5]!.split(',')]),
+    );
+    assert.ok(mounts.get('/')?.includes('ro'), 'read-only root');
+    assert.ok(mounts.get(workdir)?.includes('rw'), `${workdir} mounted writable`);
+    for (const t of ['/tmp', '/var/tmp', '/run']) assert.equal(mounts.get(t)?.includes('rw') ?? false, false, `${t} is writable`);
   }
 
   void it('is configured as deploy/Dockerfile says: non-root numeric user, tini as PID-1 wrapper, help by default', () => {
