@@ -1,5 +1,5 @@
-// deploy/Dockerfile checked as far as a machine without a container engine can: its stages and what crosses between
-// them, that the final stage runs no shell (no RUN, exec-form ENTRYPOINT through tini) as a numeric non-root user,
+// deploy/Dockerfile read as text, on any machine (test/image.test.ts builds and runs the image, opt-in): its stages
+// and what crosses between them, that the final stage runs no shell (no RUN, exec-form ENTRYPOINT through tini) as a numeric non-root user,
 // that every file it copies from the build context exists and passes deploy/Dockerfile.dockerignore, that the image
 // holds what the package's run time needs where the ENTRYPOINT looks for it, and that the manifests in deploy/ name
 // this image, its user and `coffer` subcommands that exist.
