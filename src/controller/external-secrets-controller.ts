@@ -95,6 +95,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
   const pool = new ProviderPool({
     kube,
     clock,
+    logger,
     record: (p, c, ok) => metrics?.recordProviderCall(p, c, ok),
     ...(opts.providerRatePerSecond ? { ratePerSecond: opts.providerRatePerSecond } : {}),
     ...(opts.providerBurst ? { burst: opts.providerBurst } : {}),
