@@ -88,7 +88,7 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     externalSecrets: async (ns) => [...esInformer.list(ns)],
     managedSecret: async (ns, name) => secretInformer.get(name, ns),
     createdSecrets: async (ns, createdBy) => secretInformer.list(ns).filter((s) => s.metadata?.labels?.[LABEL_CREATED_BY] === createdBy),
-    generator: (resource, ns, name) => kube.getCustom(resource, ns, name),
+    generator: (resource, ns, name, o) => kube.getCustom(resource, ns, name, o),
   };
   const events = new KubeEventRecorder(kube, { component: 'external-secrets', clock, logger });
   const storeEvents = new KubeEventRecorder(kube, { component: 'secret-store', clock, logger });

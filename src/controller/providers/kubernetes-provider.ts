@@ -243,7 +243,6 @@ export class KubernetesProvider implements SecretsProvider {
     const kube = this.deps.kube;
     const ns = selectorNamespace({ name: sa.name, ...(sa.namespace ? { namespace: sa.namespace } : {}) }, this.deps.scope);
     if (!ns) throw new InvalidError(`serviceAccount ${sa.name} has no namespace`);
-    if (!kube.createServiceAccountToken) throw new InvalidError('serviceAccount auth needs TokenRequest, which this connection does not offer');
     const mintedAt = this.now();
     const t = await kube.createServiceAccountToken(ns, sa.name, { signal, expirationSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS, ...(sa.audiences ? { audiences: sa.audiences } : {}) });
     const expiresAt = t.expiresAt?.getTime();
