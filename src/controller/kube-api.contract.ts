@@ -38,7 +38,7 @@ function secretStore(namespace: string | undefined, name: string, kind = 'Secret
 export function runKubeApiContract(name: string, open: () => Promise<OpenedKubeApi>): void {
   void describe(`KubeApi contract: ${name}`, () => {
     const withApi = (title: string, fn: (api: OpenedKubeApi, ns: string) => Promise<void>) =>
-      it(title, async () => {
+      void it(title, async () => {
         const api = await open();
         const ns = `c-${randomUUID().slice(0, 8)}`;
         try {
