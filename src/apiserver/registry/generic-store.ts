@@ -1,3 +1,4 @@
+// Long: kube-apiserver's registry Store (create, get, list, update, delete, watch) for one resource; storage lives in src/storage.
 // kube-apiserver's generic registry Store for one resource (apiserver pkg/registry/generic/registry/store.go): the
 // Kubernetes REST semantics (server-owned metadata, the strategy's defaults and validation, admission, preconditions,
 // deletion with finalizers, selectors, paging and watch) over the object storage (src/storage/object-storage.ts),

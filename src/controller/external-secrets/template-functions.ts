@@ -1,3 +1,4 @@
+// Long: the function table of the template engine, one short entry per sprig/ESO function.
 // The template functions Coffer implements, with sprig's argument order (the piped value comes last) and sprig's
 // quirks where users rely on them (b64dec returns the error text instead of failing; toJson does not HTML-escape
 // like json.Marshal does... see each function). The list is in docs/external-secrets.md; anything else is a parse

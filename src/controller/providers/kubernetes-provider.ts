@@ -1,3 +1,4 @@
+// Long: ESO's kubernetes provider whole: its four auth modes, reads, find and push share one client and its cache.
 // ESO's `kubernetes` provider: Secrets of another namespace (remoteNamespace) of this or another cluster, reached
 // with the credentials the store names (bearer token, client certificate, a kubeconfig in a Secret, or a
 // ServiceAccount token from TokenRequest). It never falls back to the controller's own credentials: a namespace user

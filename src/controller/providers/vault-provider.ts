@@ -1,3 +1,4 @@
+// Long: ESO's vault provider whole: reads, find and push share its path rules (buildPath) and one authenticated request.
 // ESO's `vault` provider over Vault's documented HTTP API (ESO providers/v1/vault, docs/external-secrets.md): KV v2 (and v1) reads,
 // token auth from a Secret, AppRole login, X-Vault-Namespace (and auth.namespace for the login only), extra headers,
 // caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. The token comes from Coffer's one
