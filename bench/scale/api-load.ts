@@ -1,9 +1,8 @@
 // The scale suite's HTTP side: one keep-alive connection pool per API server, creates with many in flight, a LIST
 // read page by page, and watchers that time one change's fan-out. Bodies are read and dropped; nothing is logged.
 import { Agent, request } from 'node:https';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { bearerRequest, readBearerCredentials } from '../../src/lib/bearer-https.js';
 
 export interface ApiTarget {
   url: string;
@@ -12,25 +11,12 @@ export interface ApiTarget {
 }
 
 export async function apiTarget(dataDir: string, url: string, sockets: number): Promise<ApiTarget> {
-  const [ca, token] = await Promise.all([readFile(join(dataDir, 'ca.crt')), readFile(join(dataDir, 'admin.token'), 'utf8')]);
-  return { url, agent: new Agent({ keepAlive: true, maxSockets: sockets, ca }), token: token.trim() };
+  const { ca, token } = await readBearerCredentials(dataDir);
+  return { url, agent: new Agent({ keepAlive: true, maxSockets: sockets, ca }), token };
 }
 
 export function call(t: ApiTarget, method: string, path: string, body?: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${t.url}${path}`,
-      { method, agent: t.agent, headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json', accept: 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return bearerRequest(t.url, { method, path, token: t.token, agent: t.agent, ...(body === undefined ? {} : { body }) });
 }
 
 async function must(t: ApiTarget, method: string, path: string, body?: string): Promise<Buffer> {

@@ -1,3 +1,4 @@
+// Long: `coffer up` validates every flag, then starts the stack in order; the order is the point, so it reads top to bottom.
 // `coffer up` (= `npm start`): the API server on its embedded defaults - SQLite store in ./.coffer, encryption at rest on
 // with a generated aesgcm key kept beside (never inside) the data directory - or on etcd and a given
 // EncryptionConfiguration. Logs (stderr: readable lines on a terminal, else JSON; --log-format) say where everything

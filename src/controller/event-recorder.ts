@@ -44,7 +44,7 @@ export class KubeEventRecorder implements EventRecorder {
     const text = message.length > 1024 ? `${message.slice(0, 1021)}...` : message;
     const key = [obj.metadata.uid ?? `${namespace}/${obj.metadata.name}`, type, reason, text].join('\u0000');
     const previous = this.recorded.get(key);
-    if (previous && this.kube.replaceEvent && nowMs - previous.since < AGGREGATION_WINDOW_MS) {
+    if (previous && nowMs - previous.since < AGGREGATION_WINDOW_MS) {
       previous.last = previous.last.then((exists) => this.repeat(previous, exists, now));
       this.track(previous.last);
       return;
@@ -82,7 +82,7 @@ export class KubeEventRecorder implements EventRecorder {
     if (exists) {
       const next: CoreV1Event = { ...entry.event, count: (entry.event.count ?? 1) + 1, lastTimestamp: now };
       try {
-        await this.kube.replaceEvent!(next, { signal: AbortSignal.timeout(10_000) });
+        await this.kube.replaceEvent(next, { signal: AbortSignal.timeout(10_000) });
         entry.event = next;
         return true;
       } catch (e) {

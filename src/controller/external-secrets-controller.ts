@@ -88,13 +88,14 @@ export async function startExternalSecretsController(opts: ExternalSecretsContro
     externalSecrets: async (ns) => [...esInformer.list(ns)],
     managedSecret: async (ns, name) => secretInformer.get(name, ns),
     createdSecrets: async (ns, createdBy) => secretInformer.list(ns).filter((s) => s.metadata?.labels?.[LABEL_CREATED_BY] === createdBy),
-    generator: (resource, ns, name) => kube.getCustom(resource, ns, name),
+    generator: (resource, ns, name, o) => kube.getCustom(resource, ns, name, o),
   };
   const events = new KubeEventRecorder(kube, { component: 'external-secrets', clock, logger });
   const storeEvents = new KubeEventRecorder(kube, { component: 'secret-store', clock, logger });
   const pool = new ProviderPool({
     kube,
     clock,
+    logger,
     record: (p, c, ok) => metrics?.recordProviderCall(p, c, ok),
     ...(opts.providerRatePerSecond ? { ratePerSecond: opts.providerRatePerSecond } : {}),
     ...(opts.providerBurst ? { burst: opts.providerBurst } : {}),

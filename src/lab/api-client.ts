@@ -1,9 +1,7 @@
 // The lab's client of a Coffer API server: HTTPS with the server's CA and the admin token, read from the data
 // directory as kubectl would read them from the kubeconfig. Responses are returned as bytes, so callers can search and
 // wipe them; nothing here logs a body.
-import { request } from 'node:https';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { bearerRequest, readBearerCredentials } from '../lib/bearer-https.js';
 
 export interface ApiResponse {
   status: number;
@@ -18,37 +16,19 @@ export class ApiClient {
   ) {}
 
   static async fromDataDir(dataDir: string, url: string): Promise<ApiClient> {
-    const [ca, token] = await Promise.all([readFile(join(dataDir, 'ca.crt')), readFile(join(dataDir, 'admin.token'), 'utf8')]);
-    return new ApiClient(new URL(url), ca, token.trim());
+    const { ca, token } = await readBearerCredentials(dataDir);
+    return new ApiClient(new URL(url), ca, token);
   }
 
   request(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal } = {}): Promise<ApiResponse> {
-    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: this.url.hostname,
-          port: this.url.port,
-          path,
-          method,
-          ca: this.ca,
-          headers: {
-            authorization: `Bearer ${this.token}`,
-            accept: 'application/json',
-            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-          },
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
+    return bearerRequest(this.url.href, {
+      method,
+      path,
+      token: this.token,
+      ca: this.ca,
+      agent: false,
+      ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
 

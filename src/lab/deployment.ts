@@ -1,3 +1,4 @@
+// Long: one deployment variant from layout to teardown; each step depends on the paths and processes of the one before.
 // One variant of one row as a real deployment, in its own temp directory laid out as a control-plane node would be:
 //
 //   <base>/node/           the node's disk (what the disk column copies)

@@ -1,3 +1,4 @@
+// Long: one contract: every case of the Store interface, so each backend runs all of them.
 // The behaviour every Store backend owes the API server (etcd v3's semantics, as kube-apiserver relies on them), run by
 // each backend's tests: SQLite plain and encrypted, etcd single-member and a 3-member cluster. Each case works under a
 // fresh key prefix of its own, so a backend may hand out the same server for every case, as long as nothing else

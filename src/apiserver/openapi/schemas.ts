@@ -1,3 +1,4 @@
+// Long: a table of schemas, one entry per served kind; length is data, not logic.
 // The schemas of the kinds Coffer serves, written for this project from the Kubernetes core/v1 and meta/v1 field
 // tables (names, types and patch extensions as kube publishes them, descriptions in our own words). One source feeds
 // the OpenAPI v3 document (`kubectl explain`, apply validation), the v2 document (kubectl's client-side validation of a

@@ -1,9 +1,11 @@
+// Long: kube-apiserver's registry Store (create, get, list, update, delete, watch) for one resource; storage lives in src/storage.
 // kube-apiserver's generic registry Store for one resource (apiserver pkg/registry/generic/registry/store.go): the
 // Kubernetes REST semantics (server-owned metadata, the strategy's defaults and validation, admission, preconditions,
 // deletion with finalizers, selectors, paging and watch) over the object storage (src/storage/object-storage.ts),
 // which owns the codec, the transformers and the compare-and-swap retry, as pkg/storage/etcd3/store.go does upstream.
 // LIST and WATCH live in list-watch.ts. Over 400 lines because create, update and delete each carry kube's metadata
 // rules, and they read best side by side, as in upstream's store.go.
+import { deletePreconditionFailure, updateRefusal } from './preconditions.js';
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
@@ -250,9 +252,8 @@ export class GenericStore implements ResourceStore {
     if ((meta.name ?? '') !== name) throw badRequest(`the name of the object (${meta.name ?? ''}) does not match the name on the URL (${name})`);
     this.checkNamespace(namespace, meta);
     const old = current.metadata ?? {};
-    if (meta.uid && meta.uid !== old.uid) throw this.preconditionFailed(name, key, `UID in precondition: ${meta.uid}, UID in object meta: ${old.uid ?? ''}`);
-    // A resourceVersion in the body is a precondition; without one, these kinds allow an unconditional update.
-    if (meta.resourceVersion && meta.resourceVersion !== String(state.revision)) throw conflict(this.gr, name);
+    const refusal = updateRefusal(meta, { uid: old.uid, resourceVersion: String(state.revision) });
+    if (refusal) throw refusal.kind === 'conflict' ? conflict(this.gr, name) : this.preconditionFailed(name, key, refusal.detail);
     meta.uid = old.uid;
     if (old.creationTimestamp) meta.creationTimestamp = old.creationTimestamp;
     if (old.deletionTimestamp) meta.deletionTimestamp = old.deletionTimestamp;
@@ -293,11 +294,8 @@ export class GenericStore implements ResourceStore {
     let outcome: 'deleted' | 'kept' | 'marked' = 'deleted';
     const decide = refusing((current) => {
       const meta = current.metadata ?? {};
-      const pre = opts.preconditions;
-      if (pre?.uid && pre.uid !== meta.uid) throw this.preconditionFailed(name, key, `UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ''}`);
-      if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
-        throw this.preconditionFailed(name, key, `ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion ?? ''}`);
-      }
+      const failed = deletePreconditionFailure(opts.preconditions, meta);
+      if (failed) throw this.preconditionFailed(name, key, failed);
       // The propagation policy becomes the `orphan` / `foregroundDeletion` finalizer the garbage collector acts on
       // (deletionFinalizersForGarbageCollection in store.go); Background removes the object now, the collector deleting
       // its dependents afterwards.

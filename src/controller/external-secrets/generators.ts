@@ -4,6 +4,7 @@
 // error texts, which ESO uses; UUID gives a random (v4) UUID under the key "uuid".
 import { randomInt, randomUUID } from 'node:crypto';
 import { InvalidError } from '../../lib/errors.js';
+import { encodeBase32Std } from '../../lib/go/encoding.js';
 import type { GeneratorResource } from '../kube-api.js';
 import type { ObjectReader } from './object-reader.js';
 
@@ -85,24 +86,8 @@ function encode(password: string, encoding: string): string {
     case 'base64': return b.toString('base64');
     case 'base64url': return b.toString('base64url');
     case 'hex': return b.toString('hex');
-    case 'base32': return base32(b);
+    case 'base32': return encodeBase32Std(b);
     default: throw new InvalidError(`spec.encoding: unsupported value ${JSON.stringify(encoding)}: supported values: "base64", "base64url", "base32", "hex", "raw"`);
   }
 }
 
-function base32(buf: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of buf) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
-}

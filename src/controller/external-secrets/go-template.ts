@@ -1,3 +1,4 @@
+// Long: text/template's lexer, parser and evaluator are one grammar; split, each half would need the other's node types.
 // A documented subset of Go's text/template, as ESO's template engine v2 uses it (with missingkey=error): text,
 // `{{ pipeline }}` actions with fields, variables, literals, function calls and `|`, parentheses, `if`/`else if`/
 // `else`, `range` (lists and maps, with `$k, $v :=`), `with`, variable declarations and comments.

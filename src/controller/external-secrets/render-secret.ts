@@ -171,7 +171,7 @@ async function readTemplateSource(input: RenderInput, source: 'configMap' | 'sec
     if (!s) throw new RenderError('could not update secret', `error in secret ${name}: not found`);
     return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   }
-  const cm = await input.kube.getConfigMap?.(ns, name, { signal: input.signal });
+  const cm = await input.kube.getConfigMap(ns, name, { signal: input.signal });
   if (!cm) throw new RenderError('could not update secret', `error in configmap ${name}: not found`);
   return cm.data ?? {};
 }

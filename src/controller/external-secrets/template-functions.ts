@@ -1,10 +1,11 @@
+// Long: the function table of the template engine, one short entry per sprig/ESO function.
 // The template functions Coffer implements, with sprig's argument order (the piped value comes last) and sprig's
 // quirks where users rely on them (b64dec returns the error text instead of failing; toJson does not HTML-escape
 // like json.Marshal does... see each function). The list is in docs/external-secrets.md; anything else is a parse
 // error naming the function, never a silent empty string.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { decodeBase32Std, decodeBase64Std, decodeHex, GoDecodeError } from '../../lib/go/encoding.js';
+import { decodeBase32Std, decodeBase64Std, decodeHex, encodeBase32Std, GoDecodeError } from '../../lib/go/encoding.js';
 import { marshalJson } from '../../lib/go/json.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
@@ -153,7 +154,7 @@ const fns: Record<string, TemplateFunction> = {
   b64enc: (...a) => (arity('b64enc', a, 1), bytes(a[0]).toString('base64')),
   // sprig prints the decoder's error text into the value instead of failing; templates are written for that.
   b64dec: (...a) => (arity('b64dec', a, 1), goDecodeOrText(() => decodeBase64Std(str(a[0])))),
-  b32enc: (...a) => (arity('b32enc', a, 1), base32Encode(bytes(a[0]))),
+  b32enc: (...a) => (arity('b32enc', a, 1), encodeBase32Std(bytes(a[0]))),
   b32dec: (...a) => (arity('b32dec', a, 1), goDecodeOrText(() => decodeBase32Std(str(a[0])))),
   hexdec: (...a) => (arity('hexdec', a, 1), goDecodeOrText(() => decodeHex(str(a[0])))),
   // strings
@@ -459,20 +460,3 @@ function indent(n: number, s: string): string {
   return pad + s.replace(/\n/g, `\n${pad}`);
 }
 
-function base32Encode(buf: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of buf) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  while (out.length % 8 !== 0) out += '=';
-  return out;
-}

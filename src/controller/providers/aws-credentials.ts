@@ -113,7 +113,6 @@ export function awsCredentialProvider(spec: AwsRoleSpec, deps: AwsCredentialDeps
     base = cached(async () => {
       const ns = selectorNamespace({ name: sa.name!, ...(sa.namespace ? { namespace: sa.namespace } : {}) }, deps.scope);
       if (!ns) throw new InvalidError(`aws.auth.jwt.serviceAccountRef ${sa.name} has no namespace (referent authentication needs an ExternalSecret)`);
-      if (!deps.kube.createServiceAccountToken) throw new InvalidError('aws.auth.jwt needs the TokenRequest API, which this Kubernetes client does not offer');
       // ESO asks for the STS audience plus any the store names (auth/auth.go, credsFromServiceAccount).
       const { token } = await deps.kube.createServiceAccountToken(ns, sa.name!, { signal: AbortSignal.timeout(10_000), audiences: ['sts.amazonaws.com', ...(sa.audiences ?? [])], expirationSeconds: 600 });
       const out = await sts().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: role, RoleSessionName: SESSION_NAME, WebIdentityToken: token }));

@@ -78,7 +78,7 @@ export async function storeCa(
   const ns = scope.kind === 'SecretStore' ? scope.storeNamespace : p.namespace;
   if (!ns) throw new InvalidError('CAProvider.namespace must not be empty with ClusterSecretStore');
   if (p.type === 'Secret') return readSecretKey(kube, { name: p.name, namespace: ns, ...(p.key ? { key: p.key } : {}) }, { kind: 'ClusterSecretStore' }, { signal });
-  const cm = await kube.getConfigMap?.(ns, p.name, { signal });
+  const cm = await kube.getConfigMap(ns, p.name, { signal });
   const value = p.key ? cm?.data?.[p.key] : undefined;
   if (value === undefined) throw new InvalidError(`cannot find CA in ConfigMap ${ns}/${p.name} key ${String(p.key)}`);
   return Buffer.from(value);

@@ -1,3 +1,4 @@
+// Long: ESO's kubernetes provider whole: its four auth modes, reads, find and push share one client and its cache.
 // ESO's `kubernetes` provider: Secrets of another namespace (remoteNamespace) of this or another cluster, reached
 // with the credentials the store names (bearer token, client certificate, a kubeconfig in a Secret, or a
 // ServiceAccount token from TokenRequest). It never falls back to the controller's own credentials: a namespace user
@@ -243,7 +244,6 @@ export class KubernetesProvider implements SecretsProvider {
     const kube = this.deps.kube;
     const ns = selectorNamespace({ name: sa.name, ...(sa.namespace ? { namespace: sa.namespace } : {}) }, this.deps.scope);
     if (!ns) throw new InvalidError(`serviceAccount ${sa.name} has no namespace`);
-    if (!kube.createServiceAccountToken) throw new InvalidError('serviceAccount auth needs TokenRequest, which this connection does not offer');
     const mintedAt = this.now();
     const t = await kube.createServiceAccountToken(ns, sa.name, { signal, expirationSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS, ...(sa.audiences ? { audiences: sa.audiences } : {}) });
     const expiresAt = t.expiresAt?.getTime();

@@ -9,6 +9,8 @@ import type { StoreScope } from './credential-secrets.js';
 import { FakeProvider, type FakeProviderSpec } from './fake-provider.js';
 import { KubernetesProvider, type KubernetesProviderSpec, type SecretSource } from './kubernetes-provider.js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.js';
 import type { ProviderCallRecorder, SecretsProvider } from './secrets-provider.js';
 import { VaultProvider, type VaultProviderSpec } from './vault-provider.js';
 
@@ -18,6 +20,9 @@ export interface ProviderDeps {
   connectKubernetes?: (kc: KubeConfig) => SecretSource;
   /** Endpoint overrides for the aws provider (ESO's AWS_SECRETSMANAGER_ENDPOINT, AWS_SSM_ENDPOINT, AWS_STS_ENDPOINT). */
   awsEndpoints?: AwsEndpoints;
+  /** For the vault provider's token renewal and lookups. */
+  clock?: Clock;
+  logger?: Logger;
 }
 
 /** The single provider key of a store spec, or an error with ESO's message. */
@@ -34,7 +39,7 @@ export function createProvider(store: SecretStore, scope: StoreScope, deps: Prov
     case 'fake':
       return new FakeProvider(spec as FakeProviderSpec);
     case 'vault':
-      return new VaultProvider(spec as VaultProviderSpec, { kube: deps.kube, scope, record: deps.record });
+      return new VaultProvider(spec as VaultProviderSpec, { kube: deps.kube, scope, record: deps.record, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
     case 'kubernetes':
       return new KubernetesProvider(spec as KubernetesProviderSpec, {
         kube: deps.kube,

@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { FakeClock } from '../../lib/clock.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { NoSecretError } from './secrets-provider.js';
-import { VaultProvider, type VaultProviderSpec } from './vault-provider.js';
+import { TOKEN_SECRET_RECHECK_MS, VaultProvider, type VaultProviderSpec } from './vault-provider.js';
 
 interface Seen { method: string; path: string; token?: string; namespace?: string }
 
@@ -128,22 +129,34 @@ void describe('vault provider (KV v2, token and AppRole auth)', () => {
     assert.equal(logins, 2);
   });
 
-  void it('reads the token Secret again (at most once a second), so a token changed in the Secret is used at the next refresh', async () => {
+  void it('reads the token Secret again when Vault rejects the token, and after TOKEN_SECRET_RECHECK_MS otherwise, not on every call', async () => {
     kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('root-token').toString('base64') } });
-    let now = 0;
+    const clock = new FakeClock();
     const p = new VaultProvider(
       { server: url, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'rotating', key: 'token' } } },
-      { kube, scope: { kind: 'SecretStore', storeNamespace: 'app' }, record: () => undefined, now: () => now },
+      { kube, scope: { kind: 'SecretStore', storeNamespace: 'app' }, record: () => undefined, clock },
     );
-    assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin');
-    kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('mistyped').toString('base64') } });
-    now += 500;
-    assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin', 'read again after a second, not on every call');
-    now += 600;
-    await assert.rejects(p.getSecret({ key: 'app/db' }, { signal }), /Code: 403\. Errors: .*permission denied/);
-    kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('root-token').toString('base64') } });
-    now += 1100;
-    assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin');
+    try {
+      assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin');
+      kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('mistyped').toString('base64') } });
+      await clock.advance(500);
+      assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin', 'not read again on every call');
+      await clock.advance(TOKEN_SECRET_RECHECK_MS);
+      await assert.rejects(p.getSecret({ key: 'app/db' }, { signal }), /Code: 403\. Errors: .*permission denied/);
+      kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('root-token').toString('base64') } });
+      assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin', 'the 403 made it read the Secret again');
+      // Rotated in the Secret and revoked in Vault: the next call's 403 reads the new token and the call succeeds.
+      valid.add('rotated-token');
+      kube.put('secrets', { metadata: { name: 'rotating', namespace: 'app' }, data: { token: Buffer.from('rotated-token').toString('base64') } });
+      valid.delete('root-token');
+      try {
+        assert.equal((await p.getSecret({ key: 'app/db', property: 'username' }, { signal })).toString(), 'admin');
+      } finally {
+        valid.add('root-token');
+      }
+    } finally {
+      await p.close();
+    }
   });
 
   void it('reports a bad token as an error naming the server answer', async () => {

@@ -1,11 +1,18 @@
+// Long: ESO's vault provider whole: reads, find and push share its path rules (buildPath) and one authenticated request.
 // ESO's `vault` provider over Vault's documented HTTP API (ESO providers/v1/vault, docs/external-secrets.md): KV v2 (and v1) reads,
 // token auth from a Secret, AppRole login, X-Vault-Namespace (and auth.namespace for the login only), extra headers,
-// caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. Unlike ESO's default, a logged-in
-// token is kept for the life of the provider (one login per store version, not one per reconcile) and revoked on
-// close, so the key server is not flooded with short-lived tokens.
+// caBundle. Works against `coffer keyserver`, HashiCorp Vault and OpenBao alike. The token comes from Coffer's one
+// Vault auth (src/lib/vault/vault-auth.ts, shared with the KMS plugin): unlike ESO's default, a logged-in token is kept
+// for the life of the provider (one login per store version, not one per reconcile), renewed before its lease ends and
+// revoked on close, so the key server is not flooded with short-lived tokens; a token from a Secret is read again when
+// Vault rejects it and at least every TOKEN_SECRET_RECHECK_MS, not on every reconcile.
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import { InvalidError, UnavailableError } from '../../lib/errors.js';
 import { marshalJson } from '../../lib/go/json.js';
 import { GoRegexp } from '../../lib/go/regexp.js';
+import { AppRoleAuth, literalCredential, requestWithAuth, StaticTokenAuth, type CredentialSource, type VaultAuth } from '../../lib/vault/vault-auth.js';
 import { VaultHttpClient, vaultErrorText, type VaultRequest, type VaultResponse } from '../../lib/vault/vault-http-client.js';
 import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path.js';
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
@@ -30,7 +37,12 @@ export interface VaultProviderSpec {
 }
 
 const METRIC = 'HashiCorp/Vault';
-const TOKEN_REREAD_MS = 1000;
+/**
+ * How long a token read from its Secret is used before the Secret is read again. A token revoked in Vault is replaced at
+ * once (the 403 makes the auth read the Secret again); this bounds how long a still-valid old token stays in use after
+ * the Secret changed, without a Kubernetes GET per reconcile.
+ */
+export const TOKEN_SECRET_RECHECK_MS = 60_000;
 const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
 // ESO's precedence when several methods are set.
 const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
@@ -47,28 +59,54 @@ export class VaultHttpError extends UnavailableError {
   }
 }
 
-/** One call; 404 is returned (absent), other non-2xx answers throw VaultHttpError. */
-async function send(http: VaultHttpClient, method: string, path: string, req: VaultRequest): Promise<VaultResponse> {
-  const res = await http.request(method, path, req);
+/** A non-2xx answer other than 404 as VaultHttpError; 404 is returned (absent). */
+function checked(http: VaultHttpClient, method: string, path: string, res: VaultResponse): VaultResponse {
   if (res.status === 404 || (res.status >= 200 && res.status < 300)) return res;
   const detail = Array.isArray(res.body?.errors) && res.body.errors.length > 0 ? vaultErrorText(res.body) : `HTTP ${res.status}`;
   throw new VaultHttpError(res.status, `Error making API request. URL: ${method} ${new URL(http.address).origin}/v1/${path} Code: ${res.status}. Errors: ${detail}`);
+}
+
+/** One key of a Kubernetes Secret as a credential, read again on each read() (ESO reads it at each login). */
+class SecretKeyCredential implements CredentialSource {
+  private last: Buffer | undefined;
+
+  constructor(
+    private readonly kube: KubeApi,
+    private readonly sel: SecretKeySelector,
+    private readonly scope: StoreScope,
+  ) {}
+
+  async read(signal: AbortSignal): Promise<Buffer> {
+    const raw = await readSecretKey(this.kube, this.sel, this.scope, { signal });
+    const value = Buffer.from(raw.toString('utf8').trim(), 'utf8');
+    raw.fill(0);
+    this.last?.fill(0);
+    this.last = value;
+    return value;
+  }
+
+  wipe(): void {
+    this.last?.fill(0);
+    this.last = undefined;
+  }
 }
 
 export interface VaultProviderDeps {
   kube: KubeApi;
   scope: StoreScope;
   record: ProviderCallRecorder;
-  /** Milliseconds clock for the token re-read interval (tests). */
-  now?: () => number;
+  /** Drives the token's re-read, renewal and lookup timers (tests pass a FakeClock). */
+  clock?: Clock;
+  logger?: Logger;
 }
+
+const SILENT = pino({ level: 'silent' });
 
 export class VaultProvider implements SecretsProvider {
   readonly metricName = METRIC;
   private http: VaultHttpClient | undefined;
-  private token: string | undefined;
-  private tokenRead: { at: number; value: Promise<string> } | undefined;
-  private tokenIsStatic = false;
+  /** Built at the first call (it needs the client, whose CA may live in a Secret); undefined for a store without auth. */
+  private auth: Promise<VaultAuth> | undefined;
   private readonly mount: string | undefined;
   private readonly kv: 'v1' | 'v2';
 
@@ -97,7 +135,13 @@ export class VaultProvider implements SecretsProvider {
   private async client(signal: AbortSignal): Promise<VaultHttpClient> {
     if (this.http) return this.http;
     const ca = await storeCa(this.deps.kube, this.spec, this.deps.scope, signal);
-    this.http = new VaultHttpClient({ address: this.spec.server, timeoutMs: REQUEST_TIMEOUT_MS, ...(ca ? { ca } : {}), ...(this.spec.headers ? { headers: this.spec.headers } : {}) });
+    this.http ??= new VaultHttpClient({
+      address: this.spec.server,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      ...(this.spec.namespace ? { namespace: this.spec.namespace } : {}),
+      ...(ca ? { ca } : {}),
+      ...(this.spec.headers ? { headers: this.spec.headers } : {}),
+    });
     return this.http;
   }
 
@@ -105,79 +149,50 @@ export class VaultProvider implements SecretsProvider {
     return recordedCall(this.deps.record, METRIC, name, fn);
   }
 
-  private async login(signal: AbortSignal): Promise<string> {
+  /** The store's auth, checked (ESO's messages) and built once; concurrent first calls share it. */
+  private authFor(signal: AbortSignal): Promise<VaultAuth> {
+    this.auth ??= this.createAuth(signal);
+    this.auth.catch(() => (this.auth = undefined)); // a store whose CA Secret appears later is tried again
+    return this.auth;
+  }
+
+  private async createAuth(signal: AbortSignal): Promise<VaultAuth> {
     const method = this.authMethod();
     const auth = this.spec.auth ?? {};
-    if (this.spec.auth === undefined) return '';
     if (!method) throw new InvalidError('cannot initialize Vault client: no valid auth method specified');
     if (!SUPPORTED_AUTH.includes(method)) throw new InvalidError(`vault auth method ${method} is not supported by Coffer (supported: tokenSecretRef, appRole)`);
+    const common = {
+      client: await this.client(signal),
+      clock: this.deps.clock ?? SYSTEM_CLOCK,
+      logger: (this.deps.logger ?? SILENT).child({ provider: 'vault', server: this.spec.server }),
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      observe: <T>(call: string, fn: () => Promise<T>) => recordedCall(this.deps.record, METRIC, call, fn),
+    };
+    const { kube, scope } = this.deps;
     if (method === 'tokenSecretRef') {
-      this.tokenIsStatic = true;
-      return (await readSecretKey(this.deps.kube, auth.tokenSecretRef!, this.deps.scope, { signal })).toString('utf8').trim();
+      return new StaticTokenAuth(new SecretKeyCredential(kube, auth.tokenSecretRef!, scope), { ...common, what: 'auth.tokenSecretRef', recheckMs: TOKEN_SECRET_RECHECK_MS });
     }
     const role = auth.appRole!;
-    let roleId = role.roleId;
-    if (!roleId) {
-      if (!role.roleRef) throw new InvalidError('invalid Auth.AppRole: neither `roleId` nor `roleRef` was supplied');
-      roleId = (await readSecretKey(this.deps.kube, role.roleRef, this.deps.scope, { signal })).toString('utf8').trim();
-    }
+    if (!role.roleId && !role.roleRef) throw new InvalidError('invalid Auth.AppRole: neither `roleId` nor `roleRef` was supplied');
     if (!role.secretRef) throw new InvalidError('invalid Auth.AppRole: secretRef is required');
-    const secretId = (await readSecretKey(this.deps.kube, role.secretRef, this.deps.scope, { signal })).toString('utf8').trim();
-    const http = await this.client(signal);
-    const path = `auth/${(role.path ?? 'approle').replace(/^\/+|\/+$/g, '')}/login`;
-    const res = (await this.call('Login', () =>
-      send(http, 'PUT', path, { signal, body: { role_id: roleId, secret_id: secretId }, ...this.nsHeader(auth.namespace ?? this.spec.namespace) }),
-    )) as { status: number; body?: { auth?: { client_token?: string } } };
-    const token = res.body?.auth?.client_token;
-    if (res.status === 404 || !token) throw new InvalidError(`vault login at ${path} returned no token`);
-    this.tokenIsStatic = false;
-    return token;
+    const namespace = auth.namespace ?? this.spec.namespace;
+    return new AppRoleAuth({
+      ...common,
+      ...(namespace ? { namespace } : {}),
+      mount: (role.path ?? 'approle').replace(/^\/+|\/+$/g, ''),
+      roleId: role.roleId ? literalCredential(role.roleId) : new SecretKeyCredential(kube, role.roleRef!, scope),
+      secretId: new SecretKeyCredential(kube, role.secretRef, scope),
+    });
   }
 
-  private nsHeader(ns: string | undefined): { namespace?: string } {
-    return ns ? { namespace: ns } : {};
-  }
-
-  private async tokenFor(signal: AbortSignal): Promise<string> {
-    if (this.authMethod() === 'tokenSecretRef') return this.tokenFromSecret(signal);
-    if (this.token === undefined) this.token = await this.login(signal);
-    return this.token;
-  }
-
-  /**
-   * A token from a Secret is read again when the last read is over a second old (ESO reads it on every reconcile),
-   * so a token rotated, revoked or mistyped in the Secret takes effect at the next refresh, not at the next change
-   * of the store; concurrent reads share one GET.
-   */
-  private async tokenFromSecret(signal: AbortSignal): Promise<string> {
-    const now = (this.deps.now ?? Date.now)();
-    if (!this.tokenRead || now - this.tokenRead.at > TOKEN_REREAD_MS) {
-      const value = this.login(signal);
-      this.tokenRead = { at: now, value };
-      value.catch(() => {
-        if (this.tokenRead?.value === value) this.tokenRead = undefined;
-      });
-    }
-    return this.tokenRead.value;
-  }
-
-  /** One authenticated request; a rejected logged-in token is replaced once by a fresh login. */
+  /** One authenticated request; a rejected token is replaced once (a fresh login, the Secret read again). */
   private async request(callName: string, method: string, path: string, opts: CallOptions & { query?: Record<string, string>; body?: unknown }) {
     const http = await this.client(opts.signal);
-    for (let attempt = 0; ; attempt++) {
-      const token = await this.tokenFor(opts.signal);
-      try {
-        return (await this.call(callName, () =>
-          send(http, method, path, { signal: opts.signal, ...(token ? { token } : {}), ...this.nsHeader(this.spec.namespace), ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) }),
-        )) as { status: number; body?: Record<string, unknown> };
-      } catch (e) {
-        if (attempt === 0 && !this.tokenIsStatic && e instanceof VaultHttpError && e.status === 403 && this.spec.auth) {
-          this.token = undefined;
-          continue;
-        }
-        throw e;
-      }
-    }
+    const auth = this.spec.auth === undefined ? undefined : await this.authFor(opts.signal);
+    const req: VaultRequest & { signal: AbortSignal } = { signal: opts.signal, ...(opts.query ? { query: opts.query } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) };
+    return (await this.call(callName, async () =>
+      checked(http, method, path, auth ? await requestWithAuth(http, auth, method, path, req) : await http.request(method, path, req)),
+    )) as { status: number; body?: Record<string, unknown> };
   }
 
   /** ESO's buildPath (external-secrets providers/v1/vault/client_get.go): where a remoteRef.key is read from. */
@@ -384,12 +399,10 @@ export class VaultProvider implements SecretsProvider {
     await this.request('DeleteSecret', 'DELETE', path, opts);
   }
 
-  /** Revokes a token this provider logged in for (never a static token from a Secret). */
-  async close(opts: CallOptions): Promise<void> {
-    const token = this.token;
-    this.token = undefined;
-    if (!token || this.tokenIsStatic || !this.http) return;
-    const http = this.http;
-    await this.call('RevokeSelf', () => send(http, 'PUT', 'auth/token/revoke-self', { signal: opts.signal, token, ...this.nsHeader(this.spec.namespace) })).catch(() => undefined);
+  /** Revokes a token this provider logged in for (never a static token from a Secret) and stops its timers. */
+  async close(_opts?: CallOptions): Promise<void> {
+    const auth = this.auth;
+    this.auth = undefined;
+    await auth?.then((a) => a.close()).catch(() => undefined);
   }
 }

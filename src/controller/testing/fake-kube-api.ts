@@ -1,19 +1,38 @@
-// An in-memory Kubernetes API for controller tests: objects with uid/resourceVersion/generation, optimistic
-// concurrency (ConflictError on a stale resourceVersion), label selectors of the `k=v,k2=v2` form, managedFields for
-// Update operations, Events kept in a list, and a counter of requests so tests can assert API cost.
+// An in-memory Kubernetes API for controller tests: objects with uid/resourceVersion/generation, managedFields for
+// Update operations, Events kept in a list, and a counter of requests so tests can assert API cost. Where it decides
+// what the API server decides, it uses the API server's own code: its label-selector parser, its update and delete
+// preconditions (src/apiserver/registry/preconditions.ts) and its error texts; every call honours its signal. The
+// KubeApi contract (kube-api.contract.ts) runs over this fake and over ClientNodeKubeApi against a real API server.
 import type { CoreV1Event, V1ManagedFieldsEntry, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../../lib/errors.js';
-import type { CustomObject, CustomResource, KubeApi, WriteOptions } from '../kube-api.js';
+import { alreadyExists, conflict, notFound } from '../../apiserver/api-status.js';
+import { parseLabelSelector } from '../../apiserver/registry/label-selector.js';
+import { deletePreconditionFailure, updateRefusal } from '../../apiserver/registry/preconditions.js';
+import { AlreadyExistsError, ConflictError, InvalidError, NotFoundError, UnavailableError } from '../../lib/errors.js';
+import { GENERATOR_RESOURCES, type CustomObject, type CustomResource, type KubeApi, type WriteOptions } from '../kube-api.js';
+import { GROUP } from '../external-secrets/external-secret-types.js';
 
 type Stored = { metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; managedFields?: V1ManagedFieldsEntry[] }; [k: string]: unknown };
 
 function matches(selector: string | undefined, labels: Record<string, string> | undefined): boolean {
-  if (!selector) return true;
-  return selector.split(',').every((term) => {
-    const [k, v] = term.split('=');
-    return (labels ?? {})[k!] === v;
-  });
+  try {
+    return parseLabelSelector(selector).matches(labels);
+  } catch (e) {
+    throw new InvalidError(`unable to parse requirement: ${(e as Error).message}`);
+  }
+}
+
+function groupOf(resource: string): string {
+  if (resource === 'secrets' || resource === 'namespaces' || resource === 'configmaps' || resource === 'events') return '';
+  return GENERATOR_RESOURCES.has(resource) ? 'generators.external-secrets.io' : GROUP;
+}
+
+/**
+ * What client-node's fetch does with an aborted signal: the call fails before it is sent. (Tests may call the fake's
+ * methods without options; the controller always passes them.)
+ */
+function checkSignal(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new UnavailableError(`${what}: the operation was aborted`, { cause: signal.reason });
 }
 
 export class FakeKubeApi implements KubeApi {
@@ -66,12 +85,13 @@ export class FakeKubeApi implements KubeApi {
     const o = obj as unknown as Stored;
     const k = this.key(resource, o.metadata.namespace, o.metadata.name!);
     const prev = this.objects.get(k);
-    if (opts.create && prev) throw new AlreadyExistsError(`${resource} "${o.metadata.name}" already exists`);
+    const gr = { group: groupOf(resource), resource };
+    const name = o.metadata.name!;
+    if (opts.create && prev) throw new AlreadyExistsError(alreadyExists(gr, name).message);
     if (!opts.create) {
-      if (!prev) throw new NotFoundError(`${resource} "${o.metadata.name}" not found`);
-      if (o.metadata.resourceVersion && o.metadata.resourceVersion !== prev.metadata.resourceVersion) {
-        throw new ConflictError(`Operation cannot be fulfilled on ${resource} "${o.metadata.name}": the object has been modified`);
-      }
+      if (!prev) throw new NotFoundError(notFound(gr, name).message);
+      const refusal = updateRefusal(o.metadata, prev.metadata);
+      if (refusal) throw new ConflictError(conflict(gr, name, refusal.kind === 'conflict' ? undefined : `Precondition failed: ${refusal.detail}`).message);
     }
     let next: Stored = structuredClone(o);
     if (opts.statusOnly) next = { ...structuredClone(prev!), status: structuredClone(o.status) };
@@ -96,63 +116,89 @@ export class FakeKubeApi implements KubeApi {
     return [...entries.filter((e) => e !== mine), mine];
   }
 
-  async getSecret(ns: string, name: string): Promise<V1Secret | undefined> {
+  async getSecret(ns: string, name: string, opts?: { signal: AbortSignal }): Promise<V1Secret | undefined> {
+    checkSignal(opts?.signal, `get secret ${ns}/${name}`);
     this.requests.push(`get secret ${ns}/${name}`);
     return this.get('secrets', ns, name);
   }
-  async listSecrets(ns: string, opts: { labelSelector?: string }): Promise<V1Secret[]> {
+  async listSecrets(ns: string, opts?: { signal: AbortSignal; labelSelector?: string }): Promise<V1Secret[]> {
+    checkSignal(opts?.signal, `list secrets in ${ns}`);
     this.requests.push(`list secrets ${ns}`);
-    return this.list('secrets', ns, opts.labelSelector);
+    return this.list('secrets', ns, opts?.labelSelector);
   }
-  async createSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
+  async createSecret(secret: V1Secret, opts?: WriteOptions): Promise<V1Secret> {
+    checkSignal(opts?.signal, `create secret ${secret.metadata?.namespace}/${secret.metadata?.name}`);
     this.requests.push(`create secret ${secret.metadata?.namespace}/${secret.metadata?.name}`);
-    return this.write('secrets', secret, { create: true, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) });
+    return this.write('secrets', secret, { create: true, ...(opts?.fieldManager ? { fieldManager: opts.fieldManager } : {}) });
   }
-  async replaceSecret(secret: V1Secret, opts: WriteOptions): Promise<V1Secret> {
+  async replaceSecret(secret: V1Secret, opts?: WriteOptions): Promise<V1Secret> {
+    checkSignal(opts?.signal, `update secret ${secret.metadata?.namespace}/${secret.metadata?.name}`);
     this.requests.push(`update secret ${secret.metadata?.namespace}/${secret.metadata?.name}`);
-    return this.write('secrets', secret, { create: false, ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}) });
+    return this.write('secrets', secret, { create: false, ...(opts?.fieldManager ? { fieldManager: opts.fieldManager } : {}) });
   }
-  async deleteSecret(ns: string, name: string): Promise<void> {
+  async deleteSecret(ns: string, name: string, opts?: { signal: AbortSignal; uid?: string }): Promise<void> {
+    checkSignal(opts?.signal, `delete secret ${ns}/${name}`);
     this.requests.push(`delete secret ${ns}/${name}`);
+    const current = this.objects.get(this.key('secrets', ns, name));
+    const failed = current && deletePreconditionFailure(opts?.uid ? { uid: opts.uid } : undefined, current.metadata);
+    if (failed) throw new ConflictError(conflict({ group: '', resource: 'secrets' }, name, `Precondition failed: ${failed}`).message);
     this.remove('secrets', ns, name);
   }
-  async getConfigMap(ns: string, name: string): Promise<{ data?: Record<string, string> } | undefined> {
+  async getConfigMap(ns: string, name: string, opts?: { signal: AbortSignal }): Promise<{ data?: Record<string, string> } | undefined> {
+    checkSignal(opts?.signal, `get configmap ${ns}/${name}`);
     return this.get('configmaps', ns, name);
   }
-  async getNamespace(name: string): Promise<V1Namespace | undefined> {
+  async getNamespace(name: string, opts?: { signal: AbortSignal }): Promise<V1Namespace | undefined> {
+    checkSignal(opts?.signal, `get namespace ${name}`);
     return this.get('namespaces', undefined, name);
   }
-  async listNamespaces(opts: { labelSelector?: string }): Promise<V1Namespace[]> {
-    return this.list('namespaces', undefined, opts.labelSelector);
+  async listNamespaces(opts?: { signal: AbortSignal; labelSelector?: string }): Promise<V1Namespace[]> {
+    checkSignal(opts?.signal, 'list namespaces');
+    return this.list('namespaces', undefined, opts?.labelSelector);
   }
-  async getCustom<T extends CustomObject>(resource: CustomResource, ns: string | undefined, name: string): Promise<T | undefined> {
+  async getCustom<T extends CustomObject>(resource: CustomResource, ns: string | undefined, name: string, opts?: { signal: AbortSignal }): Promise<T | undefined> {
+    checkSignal(opts?.signal, `get ${resource} ${ns ?? ''}/${name}`);
     return this.get(resource, ns, name);
   }
-  async listCustom<T extends CustomObject>(resource: CustomResource, ns: string | undefined): Promise<T[]> {
+  async listCustom<T extends CustomObject>(resource: CustomResource, ns: string | undefined, opts?: { signal: AbortSignal }): Promise<T[]> {
+    checkSignal(opts?.signal, `list ${resource}`);
     return this.list(resource, ns);
   }
-  async createCustom<T extends CustomObject>(resource: CustomResource, obj: T): Promise<T> {
+  async createCustom<T extends CustomObject>(resource: CustomResource, obj: T, opts?: WriteOptions): Promise<T> {
+    checkSignal(opts?.signal, `create ${resource} ${obj.metadata.name}`);
     this.requests.push(`create ${resource} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     return this.write(resource, obj, { create: true });
   }
-  async replaceCustom<T extends CustomObject>(resource: CustomResource, obj: T): Promise<T> {
+  async replaceCustom<T extends CustomObject>(resource: CustomResource, obj: T, opts?: WriteOptions): Promise<T> {
+    checkSignal(opts?.signal, `update ${resource} ${obj.metadata.name}`);
     this.requests.push(`update ${resource} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     return this.write(resource, obj, { create: false });
   }
-  async replaceCustomStatus<T extends CustomObject>(resource: CustomResource, obj: T): Promise<T> {
+  async replaceCustomStatus<T extends CustomObject>(resource: CustomResource, obj: T, opts?: WriteOptions): Promise<T> {
+    checkSignal(opts?.signal, `update status of ${resource} ${obj.metadata.name}`);
     this.requests.push(`status ${resource} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     return this.write(resource, obj, { create: false, statusOnly: true });
   }
-  async deleteCustom(resource: CustomResource, ns: string | undefined, name: string): Promise<void> {
+  async deleteCustom(resource: CustomResource, ns: string | undefined, name: string, opts?: { signal: AbortSignal }): Promise<void> {
+    checkSignal(opts?.signal, `delete ${resource} ${ns ?? ''}/${name}`);
     this.requests.push(`delete ${resource} ${ns ?? ''}/${name}`);
     this.remove(resource, ns, name);
   }
-  async createEvent(event: CoreV1Event): Promise<void> {
+  async createEvent(event: CoreV1Event, opts?: { signal: AbortSignal }): Promise<void> {
+    checkSignal(opts?.signal, 'create event');
     this.events.push(structuredClone(event));
   }
-  async replaceEvent(event: CoreV1Event): Promise<void> {
+  async replaceEvent(event: CoreV1Event, opts?: { signal: AbortSignal }): Promise<void> {
+    checkSignal(opts?.signal, `update event ${event.metadata.namespace}/${event.metadata.name}`);
     const i = this.events.findIndex((e) => e.metadata.name === event.metadata.name && e.metadata.namespace === event.metadata.namespace);
-    if (i < 0) throw new NotFoundError(`events "${event.metadata.name}" not found`);
+    if (i < 0) throw new NotFoundError(notFound({ group: '', resource: 'events' }, event.metadata.name ?? '').message);
     this.events[i] = structuredClone(event);
+  }
+  /** TokenRequest: a token naming the ServiceAccount (put one under `serviceaccounts` first), as the API server issues it. */
+  async createServiceAccountToken(ns: string, name: string, opts?: { signal: AbortSignal; audiences?: string[]; expirationSeconds?: number }): Promise<{ token: string; expiresAt?: Date }> {
+    checkSignal(opts?.signal, `create token for serviceaccount ${ns}/${name}`);
+    if (!this.objects.has(this.key('serviceaccounts', ns, name))) throw new NotFoundError(notFound({ group: '', resource: 'serviceaccounts' }, name).message);
+    this.requests.push(`create token ${ns}/${name}`);
+    return { token: `fake-token:${ns}:${name}:${(opts?.audiences ?? []).join(',')}`, expiresAt: new Date(Date.now() + (opts?.expirationSeconds ?? 3600) * 1000) };
   }
 }

@@ -12,7 +12,8 @@ import { DecryptError, InvalidError, NotFoundError, UnavailableError } from '../
 import type { KeyManager, KeyManagerEncryptResult, KeyManagerStatus } from '../key-manager.js';
 import type { KeyManagerDeps } from '../key-manager-factory.js';
 import type { VaultTransitBackendConfig } from '../plugin-config.js';
-import { AppRoleAuth, TokenFileAuth, WrappedTokenAuth, type VaultAuth } from '../../lib/vault/vault-auth.js';
+import { SecretFile } from '../../lib/secret-file.js';
+import { AppRoleAuth, requestWithAuth, StaticTokenAuth, WrappedTokenAuth, type VaultAuth } from '../../lib/vault/vault-auth.js';
 import { envelopeData, vaultError, vaultErrorText, VaultHttpClient, type VaultResponse } from '../../lib/vault/vault-http-client.js';
 
 const KEY_ID_PREFIX = 'vault-transit:';
@@ -48,15 +49,8 @@ export class VaultTransitKeyManager implements KeyManager {
     return `transit key ${this.cfg.transitMount}/${this.cfg.key} at ${this.client.address}`;
   }
 
-  /** A request with the current token; on 403 the token is dropped and the request sent once more with a new one. */
-  private async call(method: 'GET' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<VaultResponse> {
-    const token = await this.auth.token(signal);
-    const res = await this.client.request(method, path, { token, body, signal });
-    if (res.status !== 403) return res;
-    this.auth.rejected(token);
-    const again = await this.auth.token(signal);
-    if (again.equals(token)) return res;
-    return this.client.request(method, path, { token: again, body, signal });
+  private call(method: 'GET' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<VaultResponse> {
+    return requestWithAuth(this.client, this.auth, method, path, { body, signal });
   }
 
   /** Reads the key's versions; returns the latest. */
@@ -184,7 +178,7 @@ export async function createVaultTransitKeyManager(config: VaultTransitBackendCo
   const timeoutMs = deps.timeoutMs ?? 10_000;
   const client = new VaultHttpClient({ address: config.address, ...(config.namespace ? { namespace: config.namespace } : {}), ...(ca ? { ca } : {}), timeoutMs });
   const logger = deps.logger.child({ backend: 'vault-transit' });
-  const common = { clock: deps.clock, logger, timeoutMs };
+  const common = { client, clock: deps.clock, logger, timeoutMs };
   const onLost =
     deps.onCredentialLost ??
     (() => {
@@ -193,10 +187,17 @@ export async function createVaultTransitKeyManager(config: VaultTransitBackendCo
     });
   const auth: VaultAuth =
     config.auth.type === 'token'
-      ? new TokenFileAuth(config.auth.tokenFile, { client, ...common })
+      ? // The file is looked at again each second (and at once after a 403): a stat per DEK operation would be a
+        // thread-pool round trip, and a second follows a rotated file just as well.
+        new StaticTokenAuth(new SecretFile(config.auth.tokenFile, 'auth.tokenFile'), { ...common, what: 'auth.tokenFile', recheckMs: 1000 })
       : config.auth.type === 'approle'
-        ? new AppRoleAuth(client, { ...config.auth, ...common })
-        : new WrappedTokenAuth(client, { ...common, input: deps.stdin ?? process.stdin, onLost });
+        ? new AppRoleAuth({
+            ...common,
+            mount: config.auth.mount,
+            roleId: new SecretFile(config.auth.roleIdFile, 'auth.roleIdFile'),
+            secretId: new SecretFile(config.auth.secretIdFile, 'auth.secretIdFile'),
+          })
+        : new WrappedTokenAuth({ ...common, input: deps.stdin ?? process.stdin, onLost });
   logger.info(
     { address: config.address, namespace: config.namespace, transitMount: config.transitMount, key: config.key, auth: config.auth.type },
     'vault-transit backend configured',

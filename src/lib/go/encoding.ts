@@ -102,6 +102,23 @@ export function decodeBase32Std(input: string | Uint8Array): Buffer {
   return Buffer.from(out);
 }
 
+/** base32.StdEncoding.EncodeToString: 5 bits a symbol, the last quantum padded with `=` to 8 symbols. */
+export function encodeBase32Std(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xfff; // never more than 12 bits are waiting
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += B32[(value >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
+  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
+}
+
 /** base64.StdEncoding.EncodeToString. */
 export function encodeBase64Std(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');

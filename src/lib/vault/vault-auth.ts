@@ -1,54 +1,105 @@
-// How a long-running Vault client (the KMS plugin's vault-transit backend) gets and keeps a Vault token:
-// - token: read from a file (looked at again each second, and at once after a 403), so whatever rotates the file
-//   (vault-agent, a mounted Secret) is followed;
-// - approle: log in with role_id and secret_id (both files), renew the token with renew-self before two thirds of
-//   its lease are gone, and log in again when renewal fails or Vault rejects the token;
+// The one way Coffer's Vault clients get and keep a Vault token: the KMS plugin's vault-transit backend (credentials in
+// files) and the External Secrets vault provider (credentials in Kubernetes Secrets) both build one of these, with
+// Vault's own semantics (vault api lifetime_watcher.go, vault-kubernetes-kms, external-secrets pkg/provider/vault):
+// - static token: read from its source, used until `recheckMs` has passed (or at once after a 403), so whatever rotates
+//   it (vault-agent, a mounted or referenced Secret) is followed; a renewable (e.g. periodic) token is looked up every
+//   TOKEN_CHECK_INTERVAL_MS and renewed once less than half of its TTL is left; root tokens are left alone;
+// - approle: log in with role_id and secret_id, renew the token with renew-self at two thirds of its lease, and log in
+//   again when renewal is refused, the token is not renewable, or Vault rejects it;
 // - wrapped-token: a single-use response-wrapping token arrives on stdin (from `coffer up`'s supervisor, minted at each
 //   start); it is unwrapped once, and the token inside lives only in this process's memory, renewed like AppRole's.
 //   Nothing reusable is ever on disk; when the token is lost the plugin cannot log in again, so it says so and exits
 //   for its supervisor to start it with a fresh credential.
+// Concurrent callers share one login (or one read of the source); tokens and credentials never reach a log or error.
+// `coffer up`'s stack and the lab provision the key server once with its root token and need none of this.
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { UnavailableError } from '../errors.js';
-import { SecretFile } from '../secret-file.js';
-import { vaultError, type VaultHttpClient } from './vault-http-client.js';
+import { vaultError, type VaultHttpClient, type VaultRequest, type VaultResponse } from './vault-http-client.js';
 
 export interface VaultAuth {
-  /** The token to send; logs in first when there is none. */
+  /** The token to send; logs in (or reads the source) first when there is none. */
   token(signal: AbortSignal): Promise<Buffer>;
   /** Vault answered 403 to this token: forget it, so the next token() logs in again. */
   rejected(token: Uint8Array): void;
   close(): Promise<void>;
 }
 
-/** How often a token from a file is looked up (and renewed when half its TTL is gone), as vault-kubernetes-kms does. */
-export const TOKEN_CHECK_INTERVAL_MS = 60_000;
-/** How long a token read from its file is used before the file is looked at again. */
-const TOKEN_FILE_RECHECK_MS = 1000;
+/**
+ * Where a credential (a token, a role_id, a secret_id) comes from: a file (SecretFile), a key of a Kubernetes Secret.
+ * The source owns the bytes it returns and wipes them on wipe() (or when it reads newer ones).
+ */
+export interface CredentialSource {
+  read(signal: AbortSignal): Promise<Buffer>;
+  wipe(): void;
+}
 
-export class TokenFileAuth implements VaultAuth {
-  private readonly file: SecretFile;
+/** A credential given inline (an AppRole roleId in a SecretStore's spec). */
+export function literalCredential(value: string): CredentialSource {
+  const bytes = Buffer.from(value, 'utf8');
+  return { read: () => Promise.resolve(bytes), wipe: () => bytes.fill(0) };
+}
+
+/** How each call the auth makes is seen by its owner (the controller counts provider calls by name); the default runs it. */
+export type AuthCallObserver = <T>(call: 'Login' | 'LookupSelf' | 'RenewSelf' | 'RevokeSelf', fn: () => Promise<T>) => Promise<T>;
+
+export interface VaultAuthOptions {
+  client: VaultHttpClient;
+  clock: Clock;
+  logger: Logger;
+  /** The deadline of the auth's own background calls (renewal, lookup, revoke). */
+  timeoutMs: number;
+  /** X-Vault-Namespace of the login and the token's own calls, when it differs from the client's (ESO's auth.namespace). */
+  namespace?: string | undefined;
+  observe?: AuthCallObserver;
+}
+
+const run: AuthCallObserver = (_call, fn) => fn();
+
+/**
+ * One request with the auth's token; on 403 the token is dropped and the request sent once more with a fresh one (a
+ * rotated token, a new login), as Vault's agent does. The second 403, or the same token again, is the answer.
+ */
+export async function requestWithAuth(client: VaultHttpClient, auth: VaultAuth, method: string, path: string, req: VaultRequest & { signal: AbortSignal }): Promise<VaultResponse> {
+  const token = await auth.token(req.signal);
+  const res = await client.request(method, path, { ...req, token });
+  if (res.status !== 403) return res;
+  auth.rejected(token);
+  const again = await auth.token(req.signal);
+  if (again.equals(token)) return res;
+  return client.request(method, path, { ...req, token: again });
+}
+
+/** How often a static token is looked up (and renewed when less than half its TTL is left), as vault-kubernetes-kms does. */
+export const TOKEN_CHECK_INTERVAL_MS = 60_000;
+
+export class StaticTokenAuth implements VaultAuth {
   private current: { at: number; token: Promise<Buffer> } | undefined;
   private timer: { cancel(): void } | undefined;
   private closed = false;
+  private readonly observe: AuthCallObserver;
 
   constructor(
-    path: string,
-    private readonly o?: { client: VaultHttpClient; clock: Clock; logger: Logger; timeoutMs: number },
+    private readonly source: CredentialSource,
+    private readonly o: VaultAuthOptions & {
+      /** For logs: where the token comes from (`auth.tokenFile`, `auth.tokenSecretRef`). */
+      what: string;
+      /** How long a token read from the source is used before the source is read again. */
+      recheckMs: number;
+    },
   ) {
-    this.file = new SecretFile(path, 'auth.tokenFile');
+    this.observe = o.observe ?? run;
     this.scheduleCheck();
   }
 
-  token(): Promise<Buffer> {
-    // A stat per call is a thread-pool round trip per DEK operation; looking again after a second (or at once after
-    // a 403) follows a rotated file just as well.
-    const now = Date.now();
-    if (!this.current || now - this.current.at >= TOKEN_FILE_RECHECK_MS) {
-      const read = { at: now, token: this.file.read() };
+  token(signal: AbortSignal): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new UnavailableError('vault auth is closed'));
+    const now = this.o.clock.now();
+    if (!this.current || now - this.current.at >= this.o.recheckMs) {
+      const read = { at: now, token: this.source.read(signal) };
       read.token.catch(() => {
-        if (this.current === read) this.current = undefined; // a failed read is not kept for a second
+        if (this.current === read) this.current = undefined; // a failed read is not kept
       });
       this.current = read;
     }
@@ -56,12 +107,12 @@ export class TokenFileAuth implements VaultAuth {
   }
 
   rejected(): void {
-    // Nothing to log in with: the file's owner rotates it, and the next read picks up a new one.
+    // Nothing to log in with: whoever owns the source rotates it, and the next read picks up a new one.
     this.current = undefined;
   }
 
   private scheduleCheck(): void {
-    if (!this.o || this.closed) return;
+    if (this.closed) return;
     this.timer = this.o.clock.setTimeout(() => {
       this.scheduleCheck(); // fixed rate: the next check is due whatever this one's fate
       void this.check();
@@ -69,32 +120,34 @@ export class TokenFileAuth implements VaultAuth {
   }
 
   /**
-   * A renewable token (e.g. a periodic one) dies when nobody renews it, even though the file still holds it. Renew
+   * A renewable token (e.g. a periodic one) dies when nobody renews it, even though its source still holds it. Renew
    * once less than half of its TTL is left (as vault-kubernetes-kms does); root and other non-expiring tokens are left alone.
    */
   private async check(): Promise<void> {
-    const o = this.o!;
+    const o = this.o;
     try {
-      const token = await this.file.read();
       const signal = AbortSignal.timeout(o.timeoutMs);
-      const res = await o.client.request('GET', 'auth/token/lookup-self', { token, signal });
+      const token = await this.token(signal);
+      const ns = o.namespace ? { namespace: o.namespace } : {};
+      const res = await this.observe('LookupSelf', () => o.client.request('GET', 'auth/token/lookup-self', { token, signal, ...ns }));
       if (res.status !== 200) throw vaultError('token lookup-self', res);
       const data = (res.body?.data ?? {}) as Record<string, unknown>;
       const ttl = typeof data.ttl === 'number' ? data.ttl : 0;
       const creationTtl = typeof data.creation_ttl === 'number' ? data.creation_ttl : 0;
       if (data.renewable !== true || ttl <= 0 || creationTtl <= 0 || ttl >= creationTtl / 2) return;
-      const renewed = await o.client.request('PUT', 'auth/token/renew-self', { token, body: { increment: creationTtl }, signal });
+      const renewed = await this.observe('RenewSelf', () => o.client.request('PUT', 'auth/token/renew-self', { token, body: { increment: creationTtl }, signal, ...ns }));
       if (renewed.status !== 200) throw vaultError('token renew-self', renewed);
-      o.logger.info({ ttlSeconds: ttl, incrementSeconds: creationTtl }, 'renewed the Vault token from auth.tokenFile');
+      o.logger.info({ ttlSeconds: ttl, incrementSeconds: creationTtl }, `renewed the Vault token from ${o.what}`);
     } catch (e) {
-      o.logger.warn({ error: (e as Error).message }, 'checking the Vault token from auth.tokenFile failed');
+      o.logger.warn({ error: (e as Error).message }, `checking the Vault token from ${o.what} failed`);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.timer?.cancel();
-    this.file.wipe();
+    this.current = undefined;
+    this.source.wipe();
   }
 }
 
@@ -102,15 +155,11 @@ interface Lease {
   token: Buffer;
   renewable: boolean;
   leaseSeconds: number;
+  /** The lease the login gave; renewals are measured against it. */
+  firstSeconds: number;
 }
 
 const RETRY_LOGIN_MS = 10_000;
-
-interface LeasedAuthOptions {
-  clock: Clock;
-  logger: Logger;
-  timeoutMs: number;
-}
 
 /** A token obtained by a login of some kind, renewed before its lease ends, obtained again when renewal fails. */
 abstract class LeasedAuth implements VaultAuth {
@@ -118,11 +167,15 @@ abstract class LeasedAuth implements VaultAuth {
   private loggingIn: Promise<Buffer> | undefined;
   private timer: { cancel(): void } | undefined;
   protected closed = false;
+  protected readonly client: VaultHttpClient;
+  protected readonly observe: AuthCallObserver;
+  protected readonly ns: { namespace?: string };
 
-  constructor(
-    protected readonly client: VaultHttpClient,
-    protected readonly o: LeasedAuthOptions,
-  ) {}
+  constructor(protected readonly o: VaultAuthOptions) {
+    this.client = o.client;
+    this.observe = o.observe ?? run;
+    this.ns = o.namespace ? { namespace: o.namespace } : {};
+  }
 
   /** The `auth` block of a successful login. */
   protected abstract obtain(signal: AbortSignal): Promise<Record<string, unknown>>;
@@ -157,11 +210,8 @@ abstract class LeasedAuth implements VaultAuth {
     if (typeof clientToken !== 'string' || clientToken === '') throw new UnavailableError('Vault login response has no auth.client_token');
     if (this.closed) throw new UnavailableError('vault auth is closed');
     this.drop();
-    const lease: Lease = {
-      token: Buffer.from(clientToken, 'latin1'),
-      renewable: auth.renewable === true,
-      leaseSeconds: typeof auth.lease_duration === 'number' ? auth.lease_duration : 0,
-    };
+    const seconds = typeof auth.lease_duration === 'number' ? auth.lease_duration : 0;
+    const lease: Lease = { token: Buffer.from(clientToken, 'latin1'), renewable: auth.renewable === true, leaseSeconds: seconds, firstSeconds: seconds };
     this.lease = lease;
     this.o.logger.info({ ...this.describe, leaseSeconds: lease.leaseSeconds, renewable: lease.renewable }, 'logged in to Vault');
     this.schedule(lease);
@@ -180,13 +230,16 @@ abstract class LeasedAuth implements VaultAuth {
     const signal = AbortSignal.timeout(this.o.timeoutMs);
     if (lease.renewable) {
       try {
-        const res = await this.client.request('PUT', 'auth/token/renew-self', { token: lease.token, body: { increment: lease.leaseSeconds }, signal });
+        const res = await this.observe('RenewSelf', () =>
+          this.client.request('PUT', 'auth/token/renew-self', { token: lease.token, body: { increment: lease.leaseSeconds }, signal, ...this.ns }),
+        );
         if (res.status !== 200) throw vaultError('token renew-self', res);
         const auth = res.body?.auth as Record<string, unknown> | undefined;
         const seconds = typeof auth?.lease_duration === 'number' ? auth.lease_duration : 0;
         if (this.closed || this.lease !== lease) return;
-        // A renewal capped by the token's max TTL comes back shorter; once it is nearly gone, log in afresh instead.
-        if (seconds > Math.min(10, lease.leaseSeconds / 10)) {
+        // A renewal capped by the token's max TTL comes back shorter; once less than a fifth of the first lease is left
+        // (the upper end of the vault api LifetimeWatcher's 10-20 % grace), log in afresh instead.
+        if (seconds > lease.firstSeconds / 5) {
           lease.leaseSeconds = seconds;
           this.o.logger.debug({ ...this.describe, leaseSeconds: seconds }, 'renewed the Vault token');
           this.schedule(lease);
@@ -202,7 +255,7 @@ abstract class LeasedAuth implements VaultAuth {
       await this.token(signal);
     } catch (e) {
       this.o.logger.error({ ...this.describe, error: (e as Error).message, retryMs: RETRY_LOGIN_MS }, 'Vault login failed');
-      // Calls log in on demand anyway; this timer only keeps a token ready for the next Status.
+      // Calls log in on demand anyway; this timer only keeps a token ready for the next call.
       this.timer = this.o.clock.setTimeout(() => {
         if (!this.lease && !this.closed) this.token(AbortSignal.timeout(this.o.timeoutMs)).catch(() => undefined);
       }, RETRY_LOGIN_MS);
@@ -214,10 +267,9 @@ abstract class LeasedAuth implements VaultAuth {
     const lease = this.lease;
     this.timer?.cancel();
     if (lease) {
-      // Best effort: a token that outlives its plugin is one more thing to steal.
-      await this.client
-        .request('PUT', 'auth/token/revoke-self', { token: lease.token, signal: AbortSignal.timeout(Math.min(this.o.timeoutMs, 2000)) })
-        .catch(() => undefined);
+      // Best effort: a token that outlives its owner is one more thing to steal.
+      const signal = AbortSignal.timeout(Math.min(this.o.timeoutMs, 2000));
+      await this.observe('RevokeSelf', () => this.client.request('PUT', 'auth/token/revoke-self', { token: lease.token, signal, ...this.ns })).catch(() => undefined);
     }
     this.drop();
     this.wipe();
@@ -225,31 +277,26 @@ abstract class LeasedAuth implements VaultAuth {
 }
 
 export class AppRoleAuth extends LeasedAuth {
-  private readonly roleId: SecretFile;
-  private readonly secretId: SecretFile;
   protected readonly describe: Record<string, string>;
 
-  constructor(client: VaultHttpClient, private readonly ao: LeasedAuthOptions & { mount: string; roleIdFile: string; secretIdFile: string }) {
-    super(client, ao);
-    this.roleId = new SecretFile(ao.roleIdFile, 'auth.roleIdFile');
-    this.secretId = new SecretFile(ao.secretIdFile, 'auth.secretIdFile');
+  constructor(private readonly ao: VaultAuthOptions & { mount: string; roleId: CredentialSource; secretId: CredentialSource }) {
+    super(ao);
     this.describe = { auth: 'approle', authMount: ao.mount };
   }
 
   protected async obtain(signal: AbortSignal): Promise<Record<string, unknown>> {
-    const [roleId, secretId] = await Promise.all([this.roleId.read(), this.secretId.read()]);
-    // A stale token header on a login path is ignored by Vault; none is sent here anyway.
-    const res = await this.client.request('PUT', `auth/${this.ao.mount}/login`, {
-      body: { role_id: roleId.toString('utf8'), secret_id: secretId.toString('utf8') },
-      signal,
-    });
-    if (res.status !== 200) throw vaultError(`AppRole login at auth/${this.ao.mount}/login`, res);
+    const [roleId, secretId] = await Promise.all([this.ao.roleId.read(signal), this.ao.secretId.read(signal)]);
+    const path = `auth/${this.ao.mount}/login`;
+    const res = await this.observe('Login', () =>
+      this.client.request('PUT', path, { body: { role_id: roleId.toString('utf8'), secret_id: secretId.toString('utf8') }, signal, ...this.ns }),
+    );
+    if (res.status !== 200) throw vaultError(`AppRole login at ${path}`, res);
     return (res.body?.auth as Record<string, unknown> | undefined) ?? {};
   }
 
   protected wipe(): void {
-    this.roleId.wipe();
-    this.secretId.wipe();
+    this.ao.roleId.wipe();
+    this.ao.secretId.wipe();
   }
 }
 
@@ -296,8 +343,8 @@ export class WrappedTokenAuth extends LeasedAuth {
   private used = false;
   protected readonly describe = { auth: 'wrapped-token' };
 
-  constructor(client: VaultHttpClient, private readonly wo: LeasedAuthOptions & { input: Readable; onLost: () => void }) {
-    super(client, wo);
+  constructor(private readonly wo: VaultAuthOptions & { input: Readable; onLost: () => void }) {
+    super(wo);
   }
 
   protected async obtain(signal: AbortSignal): Promise<Record<string, unknown>> {
@@ -309,7 +356,7 @@ export class WrappedTokenAuth extends LeasedAuth {
     this.used = true;
     const wrapping = await readFirstLine(this.wo.input, { maxBytes: WRAPPING_TOKEN_MAX, timeoutMs: WRAPPING_TOKEN_WAIT_MS });
     try {
-      const res = await this.client.request('PUT', 'sys/wrapping/unwrap', { token: wrapping, signal });
+      const res = await this.observe('Login', () => this.client.request('PUT', 'sys/wrapping/unwrap', { token: wrapping, signal }));
       if (res.status !== 200) {
         this.wo.onLost();
         throw vaultError('unwrapping the wrapping token from stdin', res);

@@ -1,3 +1,4 @@
+// Long: one Store backend: etcd's range, txn and watch calls behind the Store interface, with their error mapping.
 // The Store on a real etcd v3 cluster, through the etcd3 client's raw KV and Watch RPCs. Keys and values go to etcd
 // exactly as given (no extra prefix, no encoding), so a kube-apiserver pointed at the same etcd sees the same keys,
 // and every revision is etcd's own. The compare-and-swap transactions are the ones kube-apiserver's etcd3 store sends.

@@ -1,3 +1,4 @@
+// Long: one Store backend: schema, revisions, compaction, watch fan-out and group commit share one connection and its locks.
 // The default Store: one SQLite file in a data directory, optionally encrypted as a whole (the seed's "file system
 // encryption" row: a stolen disk or backup yields no Secret, no key name, nothing but ciphertext).
 //
