@@ -59,9 +59,15 @@ async function etcdCompaction(revisions: number): Promise<[string, string]> {
       }),
     );
     const rev = await store.currentRevision();
-    const start = performance.now();
-    await store.compact(rev);
-    return [`3-member etcd: compact ${revisions} revisions (${KEYS} keys, physical)`, `${((performance.now() - start) / 1000).toFixed(2)} s`];
+    let start = performance.now();
+    await store.compact(rev); // as kube-apiserver: answered once applied, the history removed in the background
+    const asked = (performance.now() - start) / 1000;
+    // etcd removes compacted history in order, so a physical compaction one revision later returns once both are done.
+    start = performance.now();
+    await raw.put(keyOf(0)).value(VALUE).exec();
+    await raw.kv.compact({ revision: rev + 1, physical: true }, { deadline: Date.now() + 3_600_000 });
+    const removed = asked + (performance.now() - start) / 1000;
+    return [`3-member etcd: compact ${revisions} revisions (${KEYS} keys)`, `${asked.toFixed(2)} s through the Store; history physically removed after ${removed.toFixed(2)} s`];
   } finally {
     raw.close();
     await store.close();

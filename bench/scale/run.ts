@@ -21,14 +21,17 @@ const PAGE = 500;
 const WATCHERS = 1_000;
 const RSS_STEP = 10_000;
 
-const PARTS = ['sqlite', 'etcd', 'compaction', 'scale-out'] as const;
+const PARTS = ['sqlite', 'etcd', 'compaction', 'etcd-compaction', 'scale-out'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface ScaleOptions {
   size: number;
   /** Revisions of the compaction's history (default 10 × size). */
   history: number;
-  /** The parts to run (default all); `--only compaction --history 1000000` is the SQLite compaction alone. */
+  /**
+   * The parts to run (default all); `--only compaction --history 1000000` is the SQLite compaction alone,
+   * `--only etcd-compaction` the etcd one.
+   */
   only?: Part;
 }
 
@@ -154,7 +157,7 @@ export async function run(argv: string[] = []): Promise<void> {
   const wanted = (part: Part) => only === undefined || only === part;
   // Measure what users run: the compiled build (bin/coffer.js takes dist/ with COFFER_FROM_SOURCES=0). The compaction
   // alone runs the Store in this process and starts no coffer.
-  if (only !== 'compaction') {
+  if (only !== 'compaction' && only !== 'etcd-compaction') {
     const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { stdio: 'inherit' });
     if (built.status !== 0) throw new Error('npm run build failed');
     process.env.COFFER_FROM_SOURCES = '0';
@@ -164,8 +167,12 @@ export async function run(argv: string[] = []): Promise<void> {
     console.log(`\n# scale: ${only === undefined ? `${size} Secrets` : `only ${only}`}`);
     if (wanted('sqlite')) table(`scale: SQLite, ${size} Secrets`, await storeRows('sqlite', size, work));
     if (wanted('etcd')) table(`scale: 3-member etcd, ${size} Secrets`, await storeRows('etcd', size, work));
-    // Alone (--only compaction), the SQLite part only: writing a long history to etcd takes far longer than compacting it.
-    if (wanted('compaction')) table(`scale: compaction of a history of ${history} revisions`, await compactionRows(history, work, only ? ['sqlite'] : undefined));
+    // Alone, `--only compaction` is SQLite's and `--only etcd-compaction` etcd's: writing a long history to etcd takes far
+    // longer than compacting it.
+    if (only === undefined || only === 'compaction' || only === 'etcd-compaction') {
+      const stores: ('sqlite' | 'etcd')[] = only === 'compaction' ? ['sqlite'] : only === 'etcd-compaction' ? ['etcd'] : ['sqlite', 'etcd'];
+      table(`scale: compaction of a history of ${history} revisions`, await compactionRows(history, work, stores));
+    }
     if (wanted('scale-out')) table('scale: API servers on one etcd', await scaleOutRows(work));
   } finally {
     await rm(work, { recursive: true, force: true });

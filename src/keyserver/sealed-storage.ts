@@ -20,6 +20,8 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 /** Bound of the opened-metadata cache (entries); it is emptied when full. */
 const METADATA_CACHE_ENTRIES = 4096;
+/** Bound of the opened-key cache (key versions); it is wiped and emptied when full. */
+const KEY_CACHE_ENTRIES = 1024;
 
 export class WrongRootKeyError extends DecryptError {}
 
@@ -34,6 +36,12 @@ export class SealedStorage {
    * transaction leaves nothing stale.
    */
   private readonly metadata = new Map<string, string>();
+  /**
+   * Opened key material (transit key versions), as Vault keeps a transit key's versions in memory in its policy cache
+   * (sdk/helper/keysutil LockManager) rather than unsealing one per request. Dropped and zero-filled on any write or
+   * delete of its path, and at close.
+   */
+  private readonly keys = new Map<string, Buffer>();
   private readonly getStmt;
   private readonly putStmt;
   private readonly deleteStmt;
@@ -135,9 +143,26 @@ export class SealedStorage {
     return JSON.parse(text) as T;
   }
 
+  /**
+   * A copy of the key material at path, opened once and kept (see `keys`); the caller zero-fills the copy. Only for
+   * key material this process uses on every request; other secret values are opened per use with get().
+   */
+  getKey(path: string): Buffer | undefined {
+    let key = this.keys.get(path);
+    if (key === undefined) {
+      key = this.get(path);
+      if (!key) return undefined;
+      if (this.keys.size >= KEY_CACHE_ENTRIES) this.dropKeys();
+      this.keys.set(path, key);
+    } else {
+      this.check(path);
+    }
+    return Buffer.from(key);
+  }
+
   put(path: string, value: Uint8Array): void {
     this.check(path);
-    this.metadata.delete(path);
+    this.forget(path);
     this.putStmt.run(path, seal(this.barrierKey, path, value));
   }
 
@@ -152,7 +177,7 @@ export class SealedStorage {
 
   delete(path: string): void {
     this.check(path);
-    this.metadata.delete(path);
+    this.forget(path);
     this.deleteStmt.run(path);
   }
 
@@ -172,8 +197,21 @@ export class SealedStorage {
     if (this.closed) return;
     this.closed = true;
     this.metadata.clear();
+    this.dropKeys();
     this.db.close();
     this.barrierKey.fill(0);
+  }
+
+  /** Drops what is kept in memory for path, before it is written or deleted. */
+  private forget(path: string): void {
+    this.metadata.delete(path);
+    this.keys.get(path)?.fill(0);
+    this.keys.delete(path);
+  }
+
+  private dropKeys(): void {
+    for (const key of this.keys.values()) key.fill(0);
+    this.keys.clear();
   }
 
   private check(path: string): void {

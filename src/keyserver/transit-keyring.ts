@@ -1,6 +1,6 @@
 // Transit's named keys ("policies" in Vault's code): versions, minimum decryption/encryption versions, rotation.
-// Each version's key material is its own sealed storage entry, read into a Buffer only for one operation and then
-// zero-filled, so the process holds no key between requests.
+// Each version's key material is its own sealed storage entry, opened once and then kept in memory by the storage (as
+// Vault's transit keeps its keys in its policy cache); each operation works on a copy that it zero-fills.
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
 import { isKeyType, keyBytes, KEY_TYPES, type KeyType } from './transit-cipher.js';
@@ -134,9 +134,9 @@ export class TransitKeyring {
     });
   }
 
-  /** The raw key of one version; the caller zero-fills it after use. */
+  /** A copy of the raw key of one version; the caller zero-fills it after use. */
   material(key: TransitKey, version: number): Buffer {
-    const bytes = this.storage.get(materialPath(key.name, version));
+    const bytes = this.storage.getKey(materialPath(key.name, version));
     if (!bytes) throw badRequest(`key ${key.name} has no version ${version}`);
     return bytes;
   }

@@ -206,6 +206,34 @@ export function runStoreContract(
       assert.deepEqual(keys(await s.list(`${p}zzz/`)), []);
     }));
 
+    void it('list: each page of a paged list counts the keys left at its revision, whatever is written in between', { timeout }, withStore(async (s, p) => {
+      for (let i = 0; i < 10; i++) await s.create(`${p}k${i}`, text(`v${i}`));
+      const after = (l: { kvs: KeyValue[] }) => `${l.kvs.at(-1)!.key}\0`;
+      const first = await s.list(p, { limit: 3 });
+      assert.equal(first.count, 10);
+      // Between pages: k4, k5 and k6 deleted, k95 and k96 created (after k9), k7 updated.
+      for (const k of ['k4', 'k5', 'k6']) await s.delete(`${p}${k}`);
+      for (const k of ['k95', 'k96']) await s.create(`${p}${k}`, text(k));
+      const k7 = (await s.get(`${p}k7`)).kv!;
+      await s.update(`${p}k7`, text('v7b'), { ifRevision: k7.modRevision });
+
+      const second = await s.list(p, { limit: 3, startKey: after(first), revision: first.revision });
+      assert.deepEqual(second.kvs.map((kv) => kv.key.slice(p.length)), ['k3', 'k4', 'k5'], 'the first page\'s snapshot');
+      assert.equal(second.count, 7, 'k3 to k9 at the first page\'s revision');
+      // The same start at the newest revision is another snapshot with its own count: k7, k8, k9, k95, k96.
+      const now = await s.list(p, { limit: 3, startKey: after(second) });
+      assert.deepEqual(now.kvs.map((kv) => kv.key.slice(p.length)), ['k7', 'k8', 'k9']);
+      assert.equal(now.count, 5);
+      const third = await s.list(p, { limit: 3, startKey: after(second), revision: first.revision });
+      assert.deepEqual(third.kvs.map((kv) => kv.key.slice(p.length)), ['k6', 'k7', 'k8']);
+      assert.equal(third.count, 4, 'k6 to k9 at the first page\'s revision');
+      const again = await s.list(p, { limit: 3, startKey: after(second), revision: first.revision });
+      assert.equal(again.count, 4, 'a page asked again (a client retrying its continue token) counts the same');
+      const last = await s.list(p, { limit: 3, startKey: after(third), revision: first.revision });
+      assert.deepEqual(last.kvs.map((kv) => kv.key.slice(p.length)), ['k9']);
+      assert.equal(last.more, false);
+    }));
+
     void it('watch from R replays every event after R in order with previous values, then live ones', { timeout }, withStore(async (s, p) => {
       const r1 = await s.create(`${p}a`, text('a1'));
       const r2 = await s.create(`${p}b`, text('b1'));

@@ -75,16 +75,26 @@ export class VaultHttpClient {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
-    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const where = `${method} ${url.origin}${url.pathname}`;
     return new Promise<VaultResponse>((resolve, reject) => {
-      if (signal.aborted) {
+      if (o.signal?.aborted) {
         reject(new UnavailableError(`${where}: cancelled before it was sent`));
         return;
       }
+      // One timer per call, dropped when it settles: AbortSignal.timeout and AbortSignal.any per call (and the listener
+      // node:http adds to a request's signal) were a large part of a transit call's client CPU.
+      let stopped: 'timed out' | 'cancelled' | undefined;
+      let forget: (() => void) | undefined;
+      const settle = () => {
+        clearTimeout(timer);
+        forget?.();
+      };
+      const fail = (e: Error) => {
+        settle();
+        reject(unreachable(where, e, stopped));
+      };
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(url, { method, headers, signal, ...(this.opts.ca && url.protocol === 'https:' ? { ca: this.opts.ca } : {}) }, (res: IncomingMessage) => {
+      const req = send(url, { method, headers, ...(this.opts.ca && url.protocol === 'https:' ? { ca: this.opts.ca } : {}) }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -92,8 +102,9 @@ export class VaultHttpClient {
           if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
           else chunks.push(c);
         });
-        res.on('error', (e) => reject(unreachable(where, e, signal)));
+        res.on('error', fail);
         res.on('end', () => {
+          settle();
           const bytes = Buffer.concat(chunks);
           const text = bytes.toString('utf8');
           let body: Record<string, unknown> | undefined;
@@ -109,18 +120,40 @@ export class VaultHttpClient {
           resolve({ status: res.statusCode ?? 0, body, ...(o.keepRaw ? { raw: bytes } : {}) });
         });
       });
-      req.on('error', (e) => reject(unreachable(where, e, signal)));
+      const stop = (why: 'timed out' | 'cancelled') => {
+        stopped ??= why;
+        req.destroy(new Error(why));
+      };
+      const timer = setTimeout(() => stop('timed out'), this.opts.timeoutMs).unref();
+      if (o.signal) forget = whenAborted(o.signal, () => stop('cancelled'));
+      req.on('error', fail);
       req.end(payload);
     });
   }
 }
 
-function unreachable(where: string, e: Error, signal: AbortSignal): UnavailableError {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
-    return new UnavailableError(`${where}: ${timedOut ? 'timed out' : 'cancelled'}`, { cause: e });
+/** The calls in flight on each caller's signal; see whenAborted. */
+const callsBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `stop` when the signal aborts; returns the function that forgets it. One listener per signal, whatever the
+ * number of calls in flight on it: a caller that passes one long-lived signal to every call (a plugin's close signal)
+ * would otherwise collect a listener per call and trip MaxListenersExceededWarning above 10.
+ */
+function whenAborted(signal: AbortSignal, stop: () => void): () => void {
+  let calls = callsBySignal.get(signal);
+  if (!calls) {
+    const set = new Set<() => void>();
+    calls = set;
+    callsBySignal.set(signal, set);
+    signal.addEventListener('abort', () => set.forEach((f) => f()), { once: true });
   }
+  calls.add(stop);
+  return () => calls.delete(stop);
+}
+
+function unreachable(where: string, e: Error, stopped: 'timed out' | 'cancelled' | undefined): UnavailableError {
+  if (stopped) return new UnavailableError(`${where}: ${stopped}`, { cause: e });
   const code = (e as NodeJS.ErrnoException).code;
   return new UnavailableError(`${where}: cannot reach Vault: ${code ?? e.message}`, { cause: e });
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { DecryptError, InvalidError, UnavailableError } from '../../lib/errors.js';
 import { runStoreContract } from '../store.contract.js';
 import { CompactedError, type WatchEvent } from '../store.js';
@@ -216,6 +217,41 @@ void describe('sqlite store: the file at rest', () => {
       assert.ok((await s.create('/registry/c', text('c'))) > r3 + 1);
       assert.deepEqual(s.integrityCheck(), ['ok']);
     });
+  });
+
+  void it('moves a file from before the (name, id, deleted) index onto it, and counts from the index alone', async () => {
+    const { dataDir } = await freshDirs();
+    const opts = { dataDir };
+    await withStore(opts, async (s) => {
+      for (const n of ['a', 'b', 'c']) await s.create(`/registry/x/${n}`, text(n));
+      await s.delete('/registry/x/b');
+    });
+    // The file as Coffer wrote it before: the index on (name, id) only.
+    const file = join(dataDir, SQLITE_FILE_NAME);
+    const old = new Database(file);
+    old.exec('DROP INDEX kv_name_id_deleted; CREATE INDEX kv_name_id ON kv (name, id);');
+    old.close();
+    await withStore(opts, async (s) => {
+      const page = await s.list('/registry/x/', { limit: 1 });
+      assert.deepEqual([page.kvs.map((kv) => kv.key), page.more, page.count], [['/registry/x/a'], true, 2]);
+      assert.deepEqual(s.integrityCheck(), ['ok']);
+    });
+    const db = new Database(file, { readonly: true });
+    try {
+      const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kv'`).pluck().all();
+      assert.deepEqual(indexes, ['kv_name_id_deleted']);
+      // The count behind remainingItemCount, as the store asks it: no read of the table's rows (their values).
+      const plan = db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT count(*) FROM kv AS k WHERE k.name >= ? AND k.name < ?
+             AND k.id = (SELECT max(n.id) FROM kv AS n WHERE n.name = k.name AND n.id <= ?) AND k.deleted = 0`,
+        )
+        .all('/registry/x/', '/registry/x0', 100) as { detail: string }[];
+      const reads = plan.filter((p) => /^(SCAN|SEARCH) /.test(p.detail));
+      assert.ok(reads.length > 0 && reads.every((p) => p.detail.includes('USING COVERING INDEX')), JSON.stringify(plan));
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -69,6 +69,8 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
  * holds the event loop for is measured by `npm run bench -- scale` (docs/performance.md).
  */
 const COMPACT_BATCH_IDS = 10_000;
+/** Paged LISTs whose next page's count is remembered (see remainingCounts). */
+const REMAINING_COUNTS = 1_024;
 
 interface Row {
   id: number;
@@ -122,6 +124,13 @@ export class SqliteStore implements Store {
   private newest: Promise<void> = Promise.resolve();
   /** Set when an fsync failed: what was committed may not be on the disk, so the store serves nothing more. */
   private failed: Error | undefined;
+  /**
+   * Keys left after a page of a paged LIST, by the revision, range and start key of the page that follows it. Counting
+   * them walks every remaining key (300 ms at 100,000 Secrets), once per page: a LIST by 500 of 100,000 took 117 s.
+   * A revision's rows never change (compaction only removes what no read at or above it sees), so the count a page
+   * found, less the page, is the next page's count.
+   */
+  private readonly remainingCounts = new Map<string, number>();
 
   // Prepared once: a statement per call would cost more than the insert itself.
   private readonly latestMeta;
@@ -318,7 +327,14 @@ export class SqliteStore implements Store {
     const more = limit !== undefined && rows.length > limit;
     if (!more) return { revision, kvs: rows.map(toKeyValue), more };
     rows.length = limit;
-    const count = (upper === undefined ? this.countOpen.get({ from, revision }) : this.countRange.get({ from, upper, revision }))!.n;
+    const counted = (start: string) => `${revision}:${upper?.length ?? -1}:${upper ?? ''}${start}`;
+    const count =
+      this.remainingCounts.get(counted(from)) ??
+      (upper === undefined ? this.countOpen.get({ from, revision }) : this.countRange.get({ from, upper, revision }))!.n;
+    this.remainingCounts.delete(counted(from));
+    if (this.remainingCounts.size >= REMAINING_COUNTS) this.remainingCounts.delete(this.remainingCounts.keys().next().value!);
+    // Nothing sorts between a key and the key followed by NUL, where the API server continues.
+    this.remainingCounts.set(counted(`${rows[limit - 1]!.name}\0`), count - limit);
     return { revision, kvs: rows.map(toKeyValue), more, count };
   }
 

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { VaultHttpClient } from './vault-http-client.js';
+
+// A server that never answers: every call stays in flight until the client gives up on it.
+describe('VaultHttpClient: deadlines and cancellation', () => {
+  let server: Server;
+  let address: string;
+  const held: ServerResponse[] = [];
+  let arrived = 0;
+
+  before(async () => {
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      arrived++;
+      held.push(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  async function until(what: string, ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 1_000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ok(), `never happened: ${what}`);
+  }
+
+  void it('cancels every call on a shared signal with one listener on it (no MaxListenersExceededWarning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const client = new VaultHttpClient({ address, timeoutMs: 60_000 });
+      const shared = new AbortController();
+      const before = arrived;
+      const calls = Array.from({ length: 20 }, () => client.request('PUT', 'transit/encrypt/k', { body: { plaintext: 'AA==' }, signal: shared.signal }));
+      await until('20 requests at the server', () => arrived - before === 20);
+      shared.abort();
+      for (const r of await Promise.allSettled(calls)) {
+        assert.equal(r.status, 'rejected');
+        assert.match((r as PromiseRejectedResult).reason.message, /^PUT http:\/\/127\.0\.0\.1:\d+\/v1\/transit\/encrypt\/k: cancelled$/);
+      }
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+      assert.deepEqual(warnings.map((w) => w.name), []);
+      // A signal aborted before the call: nothing is sent.
+      const sent = arrived;
+      await assert.rejects(client.request('GET', 'sys/health', { signal: shared.signal }), /cancelled before it was sent/);
+      assert.equal(arrived, sent);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  void it('gives up at the deadline and says so', async () => {
+    const client = new VaultHttpClient({ address, timeoutMs: 200 });
+    await assert.rejects(client.request('GET', 'sys/health'), /^UnavailableError: GET http:\/\/127\.0\.0\.1:\d+\/v1\/sys\/health: timed out$/);
+  });
+});
