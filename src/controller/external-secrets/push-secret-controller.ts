@@ -124,10 +124,10 @@ export class PushSecretReconciler implements Reconciler {
 
       const data: Record<string, Buffer> = {};
       for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64');
-      let source: PushSource = { data, ...(secret.type ? { type: secret.type } : {}) };
+      let source: PushSource = { data, ...(secret.type ? { type: secret.type } : {}), labels: secret.metadata?.labels ?? {}, annotations: secret.metadata?.annotations ?? {} };
       if (spec.template) {
         try {
-          source = applyPushTemplate(spec.template, source);
+          source = await applyPushTemplate(spec.template, source, (kind, name) => this.templateSource(ps.metadata.namespace, kind, name, signal));
         } catch (e) {
           return await this.fail(ps, `could not apply template: ${(e as Error).message}`);
         }
@@ -213,6 +213,18 @@ export class PushSecretReconciler implements Reconciler {
     return p;
   }
 
+  /** A templateFrom ConfigMap's or Secret's values, from the PushSecret's namespace. */
+  private async templateSource(ns: string, kind: 'configMap' | 'secret', name: string, signal: AbortSignal): Promise<Record<string, string>> {
+    if (kind === 'secret') {
+      const s = await this.opts.kube.getSecret(ns, name, { signal });
+      if (!s) throw new Error(`error in secret ${name}: not found`);
+      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    }
+    const cm = await this.opts.kube.getConfigMap?.(ns, name, { signal });
+    if (!cm) throw new Error(`error in configmap ${name}: not found`);
+    return cm.data ?? {};
+  }
+
   /** ESO's handlePushSecretDataForStore. */
   private async pushToStore(ps: PushSecret, kind: StoreKind, store: SecretStore, source: PushSource, synced: SyncedPushSecrets, providers: Map<string, SecretsProvider>, signal: AbortSignal): Promise<void> {
     const storeKey = `${kind}/${store.metadata.name}`;
@@ -239,7 +251,7 @@ export class PushSecretReconciler implements Reconciler {
       // Without a secretKey the whole Secret goes, as a JSON object of its values as strings (ESO's vault provider).
       const value = key !== '' ? data[key]! : Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('utf8')]))));
       try {
-        await provider.pushSecret!(value, d.match.remoteRef, { signal }, { ...source, ...(key !== '' ? { secretKey: key } : {}) });
+        await provider.pushSecret!(value, d.match.remoteRef, { signal }, { ...source, ...(key !== '' ? { secretKey: key } : {}), ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) });
       } catch (e) {
         throw new Error(`could not write remote ref ${key} to target secretstore ${store.metadata.name}: ${(e as Error).message}`);
       }
