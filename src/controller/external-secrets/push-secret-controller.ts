@@ -21,6 +21,7 @@ import type { Condition, SecretStore } from './external-secret-types.js';
 import { matchesLabelSelector } from './label-selector-match.js';
 import { parseGoDuration } from './go-time.js';
 import { applyPushTemplate, type PushTemplate } from './push-template.js';
+import { readTemplateSource } from './template-from.js';
 
 const GROUP = 'external-secrets.io';
 const VERSION = 'v1alpha1';
@@ -127,7 +128,7 @@ export class PushSecretReconciler implements Reconciler {
       let source: PushSource = { data, ...(secret.type ? { type: secret.type } : {}), labels: secret.metadata?.labels ?? {}, annotations: secret.metadata?.annotations ?? {} };
       if (spec.template) {
         try {
-          source = await applyPushTemplate(spec.template, source, (kind, name) => this.templateSource(ps.metadata.namespace, kind, name, signal));
+          source = await applyPushTemplate(spec.template, source, (kind, name) => readTemplateSource(this.opts.kube, ps.metadata.namespace, kind, name, signal));
         } catch (e) {
           return await this.fail(ps, `could not apply template: ${(e as Error).message}`);
         }
@@ -211,18 +212,6 @@ export class PushSecretReconciler implements Reconciler {
     }
     if (!p.pushSecret || !p.deleteSecret || !p.secretExists) throw new Error(`store ${store.metadata.name} does not support PushSecret in Coffer (vault and kubernetes only)`);
     return p;
-  }
-
-  /** A templateFrom ConfigMap's or Secret's values, from the PushSecret's namespace. */
-  private async templateSource(ns: string, kind: 'configMap' | 'secret', name: string, signal: AbortSignal): Promise<Record<string, string>> {
-    if (kind === 'secret') {
-      const s = await this.opts.kube.getSecret(ns, name, { signal });
-      if (!s) throw new Error(`error in secret ${name}: not found`);
-      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-    }
-    const cm = await this.opts.kube.getConfigMap?.(ns, name, { signal });
-    if (!cm) throw new Error(`error in configmap ${name}: not found`);
-    return cm.data ?? {};
   }
 
   /** ESO's handlePushSecretDataForStore. */

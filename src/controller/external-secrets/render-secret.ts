@@ -9,7 +9,7 @@ import { ANNOTATION_DATA_HASH, API_VERSION, LABEL_CREATED_BY, LABEL_MANAGED, typ
 import { GoTemplate } from './go-template.js';
 import { fieldManagerName, ownedFields } from './owned-fields.js';
 import { hashSecretData, hashString } from './object-hash.js';
-import { mergeTemplateFrom } from './template-from.js';
+import { mergeTemplateFrom, readTemplateSource } from './template-from.js';
 import { bytesToValue, type TemplateValue } from './template-functions.js';
 
 /** A render failure; `reason` is the condition message ESO uses for it. */
@@ -120,7 +120,8 @@ export async function renderSecret(input: RenderInput): Promise<V1Secret> {
       if (template.mergePolicy === 'Merge' || !hasTemplates) Object.assign(out, data);
       await mergeTemplateFrom(template.templateFrom ?? [], {
         render: (key, text) => render(key, text, templateData),
-        read: (source, name) => readTemplateSource(input, source, name),
+        read: (source, name) =>
+          readTemplateSource(input.kube, input.es.metadata.namespace!, source, name, input.signal).catch((e: unknown) => Promise.reject(new RenderError('could not update secret', (e as Error).message))),
         put: (where, k, v) => {
           if (where === 'labels') meta.labels![k] = v.toString('utf8');
           else if (where === 'annotations') meta.annotations![k] = v.toString('utf8');
@@ -139,18 +140,6 @@ export async function renderSecret(input: RenderInput): Promise<V1Secret> {
   meta.labels[LABEL_MANAGED] = 'true';
   meta.annotations[ANNOTATION_DATA_HASH] = hashSecretData(decodeData(secret));
   return secret;
-}
-
-async function readTemplateSource(input: RenderInput, source: 'configMap' | 'secret', name: string): Promise<Record<string, string>> {
-  const ns = input.es.metadata.namespace!;
-  if (source === 'secret') {
-    const s = await input.kube.getSecret(ns, name, { signal: input.signal });
-    if (!s) throw new RenderError('could not update secret', `error in secret ${name}: not found`);
-    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-  }
-  const cm = await input.kube.getConfigMap?.(ns, name, { signal: input.signal });
-  if (!cm) throw new RenderError('could not update secret', `error in configmap ${name}: not found`);
-  return cm.data ?? {};
 }
 
 /**

@@ -5,6 +5,7 @@
 // Shared by ExternalSecret (render-secret.ts) and PushSecret (push-template.ts).
 import { parse as parseYaml } from 'yaml';
 import { decodeValue } from './decoding-strategy.js';
+import type { KubeApi } from '../kube-api.js';
 import type { ExternalSecretTemplate } from './external-secret-types.js';
 
 export type TemplateFrom = NonNullable<ExternalSecretTemplate['templateFrom']>[number];
@@ -49,4 +50,16 @@ export async function mergeTemplateFrom(entries: readonly TemplateFrom[], ctx: T
     }
     if (from.literal !== undefined) keysAndValues('literal', from.literal);
   }
+}
+
+/** The string values of a templateFrom ConfigMap or Secret, with ESO's text when it is missing. */
+export async function readTemplateSource(kube: KubeApi, ns: string, source: 'configMap' | 'secret', name: string, signal: AbortSignal): Promise<Record<string, string>> {
+  if (source === 'secret') {
+    const s = await kube.getSecret(ns, name, { signal });
+    if (!s) throw new Error(`error in secret ${name}: not found`);
+    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  }
+  const cm = await kube.getConfigMap?.(ns, name, { signal });
+  if (!cm) throw new Error(`error in configmap ${name}: not found`);
+  return cm.data ?? {};
 }
