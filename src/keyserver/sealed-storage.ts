@@ -6,7 +6,7 @@
 //
 // better-sqlite3 is synchronous and this process holds the file's exclusive lock, so a handler's read-modify-write
 // without an await in between is atomic.
-import Database from 'better-sqlite3-multiple-ciphers';
+import { openDatabase, type SqliteDatabase } from '../lib/sqlite-database.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -48,7 +48,7 @@ export class SealedStorage {
   private readonly listStmt;
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqliteDatabase,
     private readonly barrierKey: Buffer,
     opts: { file: string; created: boolean },
   ) {
@@ -70,7 +70,7 @@ export class SealedStorage {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     const file = join(dir, STORAGE_FILE_NAME);
-    const db = new Database(file);
+    const db = openDatabase(file);
     try {
       await chmod(file, 0o600);
       // EXCLUSIVE: one key server per data directory (the atomicity above depends on it). secure_delete: overwritten

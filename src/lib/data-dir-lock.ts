@@ -2,7 +2,7 @@
 // which the project already links), not a pid file: the kernel drops it the moment its holder dies, even by kill -9,
 // so there is never a stale lock to judge or break, and two starts racing for it cannot both win. The holder's pid is
 // read from /proc/locks, which names whoever holds the lock now.
-import Database from 'better-sqlite3-multiple-ciphers';
+import { openDatabase } from './sqlite-database.js';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CofferError } from './errors.js';
@@ -37,7 +37,7 @@ function lockHolder(file: string): number | undefined {
 export function lockDataDir(dataDir: string, flag = '--data-dir'): DataDirLock {
   const file = join(dataDir, LOCK_FILE_NAME);
   closeSync(openSync(file, 'a', 0o600)); // owner-only from the start; SQLite would create it with the umask's mode
-  const db = new Database(file, { timeout: 0 });
+  const db = openDatabase(file, { timeout: 0 });
   try {
     db.exec('BEGIN EXCLUSIVE'); // held, never committed, until release() or exit
   } catch (e) {

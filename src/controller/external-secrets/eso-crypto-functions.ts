@@ -1,11 +1,14 @@
 // ESO's own template functions over keys and certificates (runtime/template/v2: pkcs12.go, jwk.go, decrypt.go,
 // pem.go's certSANs and filterCertChain, pem_chain.go's chain ordering), with ESO's error texts. PKCS#12 is read
-// with node-forge (RSA keys, as go-pkcs12 reads them), certificates with @peculiar/x509, keys with node:crypto.
-import { constants, createPrivateKey, createPublicKey, privateDecrypt, type JsonWebKey, type KeyObject } from 'node:crypto';
+// with node-forge (RSA keys, as go-pkcs12 reads them) and written as go-pkcs12's Modern encoder does
+// (pkcs12-encoder.ts), certificates with @peculiar/x509, keys with node:crypto.
+import { constants, createPrivateKey, createPublicKey, privateDecrypt, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import forge from 'node-forge';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
+import { goSubjectString } from './go-pkix-name.js';
+import { encodePkcs12, encodePkcs12TrustStore, type RandomSource } from './pkcs12-encoder.js';
 
 const pemOf = (type: string, der: Uint8Array | ArrayBuffer) => encodePem({ type, headers: {}, bytes: Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der) });
 
@@ -158,8 +161,11 @@ export function filterCertChain(certType: string, input: string): string {
 
 interface Pkcs12Contents {
   key: forge.pki.rsa.PrivateKey | undefined;
-  certs: forge.pki.Certificate[];
+  /** DER certificates: forge parses RSA ones only, and hands the others back as ASN.1 (EC certificates in a chain). */
+  certs: Buffer[];
 }
+
+const forgeDer = (asn1: forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
 
 function decodePkcs12(input: Buffer, password: string): Pkcs12Contents {
   let p12: forge.pkcs12.Pkcs12Pfx;
@@ -171,7 +177,7 @@ function decodePkcs12(input: Buffer, password: string): Pkcs12Contents {
   }
   const bags = (type: string) => p12.getBags({ bagType: type })[type] ?? [];
   const key = [...bags(forge.pki.oids.pkcs8ShroudedKeyBag!), ...bags(forge.pki.oids.keyBag!)].find((b) => b.key)?.key;
-  const certs = bags(forge.pki.oids.certBag!).flatMap((b) => (b.cert ? [b.cert] : []));
+  const certs = bags(forge.pki.oids.certBag!).flatMap((b) => (b.cert ? [forgeDer(forge.pki.certificateToAsn1(b.cert))] : b.asn1 ? [forgeDer(b.asn1)] : []));
   return { key, certs };
 }
 
@@ -196,11 +202,9 @@ export function pkcs12certPass(password: string, input: Buffer): string {
     throw new Error(`unable to decode pkcs12 certificate with password: ${(e as Error).message}`);
   }
   // go-pkcs12's DecodeChain: the certificate of the key first, the others as CA certificates, in file order.
-  const key = contents.key;
-  const matches = (c: forge.pki.Certificate) => !!key && (c.publicKey as forge.pki.rsa.PublicKey).n.equals(key.n);
-  const leaf = contents.certs.find(matches) ?? contents.certs[0]!;
-  const all = [leaf, ...contents.certs.filter((c) => c !== leaf)];
-  const pem = all.map((c) => pemOf('CERTIFICATE', Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(c)).getBytes(), 'binary'))).join('');
+  const key = contents.key && createPrivateKey(forge.pki.privateKeyToPem(contents.key));
+  const leaf = (key && contents.certs.find((c) => new X509Certificate(c).checkPrivateKey(key))) || contents.certs[0]!;
+  const pem = [leaf, ...contents.certs.filter((c) => c !== leaf)].map((c) => pemOf('CERTIFICATE', c)).join('');
   try {
     return orderedChain(pem).map(certPem).join('');
   } catch {
@@ -210,16 +214,27 @@ export function pkcs12certPass(password: string, input: Buffer): string {
 
 const NIL_DEREFERENCE = 'runtime error: invalid memory address or nil pointer dereference';
 
-/**
- * ESO's pemToPkcs12Pass: the first certificate and key of the PEM texts as a base64 PKCS#12 file. go-pkcs12's
- * Modern encoder writes AES-256-CBC with PBKDF2-HMAC-SHA-256 (2048 rounds); node-forge encrypts the key bag the
- * same way but leaves the certificate bag in clear and MACs with HMAC-SHA-1, which every PKCS#12 reader accepts.
- */
-export function pemToPkcs12Pass(certText: string, keyText: string, password: string): string {
-  const { block: certBlock } = decodePem(certText);
-  if (!certBlock) throw new Error(NIL_DEREFERENCE); // ESO dereferences pem.Decode's nil block
-  parseCertificate(certBlock.bytes);
-  const cert = forge.pki.certificateFromAsn1(forge.asn1.fromDer(certBlock.bytes.toString('binary')));
+/** pem.Decode's next block and x509.ParseCertificate of it, as ESO's pkcs12.go reads certificates. */
+function nextCertificate(text: string): { der: Buffer; rest: string } {
+  const { block, rest } = decodePem(text);
+  if (!block) throw new Error(NIL_DEREFERENCE); // ESO dereferences pem.Decode's nil block
+  parseCertificate(block.bytes);
+  return { der: block.bytes, rest };
+}
+
+/** ESO's parseCaCerts: every block up to the end of the text (anything left after the last block is a nil block). */
+function caCertificates(text: string): Buffer[] {
+  const certs: Buffer[] = [];
+  for (let rest = text; rest.length > 0; ) {
+    const next = nextCertificate(rest);
+    certs.push(next.der);
+    rest = next.rest;
+  }
+  return certs;
+}
+
+/** ESO's certsKeyToPkcs12: the key of the first PEM block (PKCS#1, PKCS#8 or SEC 1) in go-pkcs12's Modern encoding. */
+function certsKeyToPkcs12(cert: Buffer, keyText: string, caCerts: Buffer[], password: string, random?: RandomSource): string {
   const { block: keyBlock } = decodePem(keyText);
   if (!keyBlock) throw new Error(NIL_DEREFERENCE);
   let key: KeyObject;
@@ -228,10 +243,23 @@ export function pemToPkcs12Pass(certText: string, keyText: string, password: str
   } catch {
     throw new Error('unable to parse private key type');
   }
-  if (key.asymmetricKeyType !== 'rsa') throw new Error(`pkcs12: Coffer encodes RSA keys only, got a ${key.asymmetricKeyType} key`);
-  const forgeKey = forge.pki.privateKeyFromPem(key.export({ type: 'pkcs1', format: 'pem' }) as string);
-  // prfAlgorithm reaches forge's encryptPrivateKeyInfo, which the typings do not say.
-  const options = { algorithm: 'aes256' as const, prfAlgorithm: 'sha256', count: 2048, saltSize: 16 };
-  const p12 = forge.pkcs12.toPkcs12Asn1(forgeKey, [cert], password, options);
-  return Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary').toString('base64');
+  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+  return encodePkcs12(pkcs8, cert, caCerts, password, random).toString('base64');
+}
+
+/** ESO's pemToPkcs12Pass: the first certificate of `certText` and the key as a base64 PKCS#12 file. */
+export function pemToPkcs12Pass(certText: string, keyText: string, password: string, random?: RandomSource): string {
+  return certsKeyToPkcs12(nextCertificate(certText).der, keyText, [], password, random);
+}
+
+/** ESO's fullPemToPkcs12Pass: as pemToPkcs12Pass, the certificates after the first as CA certificates. */
+export function fullPemToPkcs12Pass(certText: string, keyText: string, password: string, random?: RandomSource): string {
+  const { der, rest } = nextCertificate(certText);
+  return certsKeyToPkcs12(der, keyText, caCertificates(rest), password, random);
+}
+
+/** ESO's pemTruststoreToPKCS12Pass: every certificate of the text in a PKCS#12 trust store (Java's trusted entries). */
+export function pemTruststoreToPkcs12Pass(certText: string, password: string, random?: RandomSource): string {
+  const certs = caCertificates(certText).map((der) => ({ der, subject: goSubjectString(der) }));
+  return encodePkcs12TrustStore(certs, password, random).toString('base64');
 }

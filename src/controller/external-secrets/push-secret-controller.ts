@@ -21,6 +21,7 @@ import type { Condition, SecretStore } from './external-secret-types.js';
 import { matchesLabelSelector } from './label-selector-match.js';
 import { parseGoDuration } from './go-time.js';
 import { applyPushTemplate, type PushTemplate } from './push-template.js';
+import { readTemplateSource } from './template-from.js';
 
 const GROUP = 'external-secrets.io';
 const VERSION = 'v1alpha1';
@@ -124,10 +125,10 @@ export class PushSecretReconciler implements Reconciler {
 
       const data: Record<string, Buffer> = {};
       for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = Buffer.from(v, 'base64');
-      let source: PushSource = { data, ...(secret.type ? { type: secret.type } : {}) };
+      let source: PushSource = { data, ...(secret.type ? { type: secret.type } : {}), labels: secret.metadata?.labels ?? {}, annotations: secret.metadata?.annotations ?? {} };
       if (spec.template) {
         try {
-          source = applyPushTemplate(spec.template, source);
+          source = await applyPushTemplate(spec.template, source, (kind, name) => readTemplateSource(this.opts.kube, ps.metadata.namespace, kind, name, signal));
         } catch (e) {
           return await this.fail(ps, `could not apply template: ${(e as Error).message}`);
         }
@@ -239,7 +240,7 @@ export class PushSecretReconciler implements Reconciler {
       // Without a secretKey the whole Secret goes, as a JSON object of its values as strings (ESO's vault provider).
       const value = key !== '' ? data[key]! : Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('utf8')]))));
       try {
-        await provider.pushSecret!(value, d.match.remoteRef, { signal }, { ...source, ...(key !== '' ? { secretKey: key } : {}) });
+        await provider.pushSecret!(value, d.match.remoteRef, { signal }, { ...source, ...(key !== '' ? { secretKey: key } : {}), ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) });
       } catch (e) {
         throw new Error(`could not write remote ref ${key} to target secretstore ${store.metadata.name}: ${(e as Error).message}`);
       }

@@ -1,21 +1,23 @@
 // PushSecret spec.template, as ESO's pushsecret controller applies it (applyTemplate in
-// pkg/controllers/pushsecret/pushsecret_controller.go): the source Secret's values are the template data; with
-// mergePolicy Replace (the default) only the templated keys are pushed, with Merge they are added to the source's.
-// `type` replaces the Secret type the kubernetes provider writes. templateFrom is refused (it reads other objects).
+// pkg/controllers/pushsecret/pushsecret_controller_template.go): the source Secret's values are the template data;
+// templateFrom is merged first (ConfigMaps and Secrets of the PushSecret's namespace, as for an ExternalSecret), then
+// template.data, then template.metadata's labels and annotations, which join the source Secret's own (the
+// kubernetes provider copies them to the remote Secret). With mergePolicy Replace (the default) only the templated
+// keys are pushed, with Merge they are added to the source's. `type` replaces the Secret type the kubernetes
+// provider writes.
 import type { PushSource } from '../providers/secrets-provider.js';
 import type { ExternalSecretTemplate } from './external-secret-types.js';
 import { GoTemplate } from './go-template.js';
+import { mergeTemplateFrom, type TemplateFromContext } from './template-from.js';
 import { bytesToValue, type TemplateValue } from './template-functions.js';
 
 export type PushTemplate = ExternalSecretTemplate;
 
-export function applyPushTemplate(template: PushTemplate, source: PushSource): PushSource {
+export async function applyPushTemplate(template: PushTemplate, source: PushSource, read: TemplateFromContext['read']): Promise<PushSource> {
   if (template.engineVersion && template.engineVersion !== 'v2') throw new Error(`template engineVersion ${template.engineVersion} is not supported (only v2)`);
-  if ((template.templateFrom ?? []).length > 0) throw new Error('spec.template.templateFrom is not supported by Coffer for PushSecret');
   const values: Record<string, TemplateValue> = {};
   for (const [k, v] of Object.entries(source.data)) values[k] = bytesToValue(v);
-  const data: Record<string, Buffer> = template.mergePolicy === 'Merge' ? { ...source.data } : {};
-  for (const [key, text] of Object.entries(template.data ?? {})) {
+  const render = (key: string, text: string): Buffer => {
     let tpl: GoTemplate;
     try {
       tpl = GoTemplate.parse(key, text);
@@ -23,11 +25,28 @@ export function applyPushTemplate(template: PushTemplate, source: PushSource): P
       throw new Error(`unable to parse template at key ${key}: ${(e as Error).message}`, { cause: e });
     }
     try {
-      data[key] = tpl.execute(values);
+      return tpl.execute(values);
     } catch (e) {
       throw new Error(`unable to execute template at key ${key}: ${(e as Error).message}`, { cause: e });
     }
-  }
+  };
+  const hasData = Object.keys(template.data ?? {}).length > 0 || (template.templateFrom ?? []).some((f) => (f.target ?? 'Data').toLowerCase() === 'data');
+  const data: Record<string, Buffer> = template.mergePolicy === 'Merge' || !hasData ? { ...source.data } : {};
+  const labels = { ...source.labels, ...template.metadata?.labels };
+  const annotations = { ...source.annotations, ...template.metadata?.annotations };
+  await mergeTemplateFrom(template.templateFrom ?? [], {
+    render,
+    read: (kind, name) => read(kind, name).catch((e: unknown) => Promise.reject(new Error(`error fetching templateFrom data: ${(e as Error).message}`))),
+    put: (target, key, value) => {
+      if (target === 'labels') labels[key] = value.toString('utf8');
+      else if (target === 'annotations') annotations[key] = value.toString('utf8');
+      else data[key] = value;
+    },
+    fail: (message) => new Error(`error fetching templateFrom data: ${message}`),
+  });
+  for (const [key, text] of Object.entries(template.data ?? {})) data[key] = render(key, text);
+  for (const [key, text] of Object.entries(template.metadata?.labels ?? {})) labels[key] = render(key, text).toString('utf8');
+  for (const [key, text] of Object.entries(template.metadata?.annotations ?? {})) annotations[key] = render(key, text).toString('utf8');
   const type = template.type || source.type;
-  return { data, ...(type ? { type } : {}) };
+  return { data, labels, annotations, ...(type ? { type } : {}) };
 }

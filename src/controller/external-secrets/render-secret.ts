@@ -3,14 +3,13 @@
 // pkg/controllers/externalsecret/externalsecret_controller_template.go, applyOwnership). Pure apart from reading
 // templateFrom ConfigMaps/Secrets, so the same inputs always give the same Secret and an unchanged one is not written.
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
 import { CofferError } from '../../lib/errors.js';
 import type { KubeApi } from '../kube-api.js';
-import { decodeValue } from './decoding-strategy.js';
 import { ANNOTATION_DATA_HASH, API_VERSION, LABEL_CREATED_BY, LABEL_MANAGED, type ExternalSecret } from './external-secret-types.js';
 import { GoTemplate } from './go-template.js';
 import { fieldManagerName, ownedFields } from './owned-fields.js';
 import { hashSecretData, hashString } from './object-hash.js';
+import { mergeTemplateFrom, readTemplateSource } from './template-from.js';
 import { bytesToValue, type TemplateValue } from './template-functions.js';
 
 /** A render failure; `reason` is the condition message ESO uses for it. */
@@ -119,38 +118,17 @@ export async function renderSecret(input: RenderInput): Promise<V1Secret> {
       for (const f of template.metadata?.finalizers ?? []) if (!meta.finalizers?.includes(f)) (meta.finalizers ??= []).push(f);
       const hasTemplates = Object.keys(template.data ?? {}).length > 0 || (template.templateFrom ?? []).length > 0;
       if (template.mergePolicy === 'Merge' || !hasTemplates) Object.assign(out, data);
-      for (const from of template.templateFrom ?? []) {
-        const where = (from.target ?? 'Data').toLowerCase();
-        const put = (k: string, v: Buffer) => {
+      await mergeTemplateFrom(template.templateFrom ?? [], {
+        render: (key, text) => render(key, text, templateData),
+        read: (source, name) =>
+          readTemplateSource(input.kube, input.es.metadata.namespace!, source, name, input.signal).catch((e: unknown) => Promise.reject(new RenderError('could not update secret', (e as Error).message))),
+        put: (where, k, v) => {
           if (where === 'labels') meta.labels![k] = v.toString('utf8');
           else if (where === 'annotations') meta.annotations![k] = v.toString('utf8');
           else out[k] = v;
-        };
-        const keysAndValues = (label: string, text: string) => {
-          const rendered = render(label, text, templateData).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = parseYaml(rendered);
-          } catch (e) {
-            throw new RenderError('could not update secret', `could not apply template: rendered ${label} is not YAML: ${(e as Error).message}`);
-          }
-          if (parsed === null || parsed === undefined) return;
-          if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new RenderError('could not update secret', `could not apply template: rendered ${label} is not a YAML mapping`);
-          for (const [k, v] of Object.entries(parsed)) put(k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
-        };
-        for (const source of (['configMap', 'secret'] as const)) {
-          const ref = from[source];
-          if (!ref) continue;
-          const values = await readTemplateSource(input, source, ref.name);
-          for (const item of ref.items ?? []) {
-            const text = values[item.key];
-            if (text === undefined) throw new RenderError('could not update secret', `error in ${source === 'configMap' ? 'configmap' : 'secret'} ${ref.name}: missing key ${item.key}`);
-            if ((item.templateAs ?? 'Values') === 'KeysAndValues') keysAndValues(item.key, text);
-            else put(item.key, decodeValue(render(item.key, text, templateData), undefined));
-          }
-        }
-        if (from.literal !== undefined) keysAndValues('literal', from.literal);
-      }
+        },
+        fail: (m) => new RenderError('could not update secret', m.startsWith('error in ') ? m : `could not apply template: ${m}`),
+      });
       for (const [k, text] of Object.entries(template.data ?? {})) out[k] = render(k, text, templateData);
       for (const [k, text] of Object.entries(template.metadata?.labels ?? {})) meta.labels[k] = render(k, text, templateData).toString('utf8');
       for (const [k, text] of Object.entries(template.metadata?.annotations ?? {})) meta.annotations[k] = render(k, text, templateData).toString('utf8');
@@ -162,18 +140,6 @@ export async function renderSecret(input: RenderInput): Promise<V1Secret> {
   meta.labels[LABEL_MANAGED] = 'true';
   meta.annotations[ANNOTATION_DATA_HASH] = hashSecretData(decodeData(secret));
   return secret;
-}
-
-async function readTemplateSource(input: RenderInput, source: 'configMap' | 'secret', name: string): Promise<Record<string, string>> {
-  const ns = input.es.metadata.namespace!;
-  if (source === 'secret') {
-    const s = await input.kube.getSecret(ns, name, { signal: input.signal });
-    if (!s) throw new RenderError('could not update secret', `error in secret ${name}: not found`);
-    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-  }
-  const cm = await input.kube.getConfigMap(ns, name, { signal: input.signal });
-  if (!cm) throw new RenderError('could not update secret', `error in configmap ${name}: not found`);
-  return cm.data ?? {};
 }
 
 /**

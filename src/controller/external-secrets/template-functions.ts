@@ -9,7 +9,10 @@ import { decodeBase32Std, decodeBase64Std, decodeHex, encodeBase32Std, GoDecodeE
 import { marshalJson } from '../../lib/go/json.js';
 import { decodePem, encodePem } from '../../lib/go/pem.js';
 import { GoRegexp, quoteMeta } from '../../lib/go/regexp.js';
-import { certSANs, filterCertChain, jwkPrivateKeyPem, jwkPublicKeyPem, pemToPkcs12Pass, pkcs12certPass, pkcs12keyPass, rsaDecrypt } from './eso-crypto-functions.js';
+import {
+  certSANs, filterCertChain, fullPemToPkcs12Pass, jwkPrivateKeyPem, jwkPublicKeyPem, pemToPkcs12Pass, pemTruststoreToPkcs12Pass, pkcs12certPass,
+  pkcs12keyPass, rsaDecrypt,
+} from './eso-crypto-functions.js';
 import { formatUrl, hostname, parseUrl, userinfoString } from './go-url.js';
 import { formatGoTime, goTimeString } from './go-time.js';
 import { parseConstraints, parseVersion, satisfies } from './semver.js';
@@ -22,7 +25,8 @@ export const MAX_BUILT_VALUE_BYTES = 1024 * 1024;
 /** Functions whose cost is fixed and high (key generation, bcrypt, scrypt): bounded by count, not by the time limit. */
 export const FIXED_COST_FUNCTIONS: ReadonlySet<string> = new Set([
   'bcrypt', 'htpasswd', 'derivePassword', 'genPrivateKey', 'genCA', 'genCAWithKey', 'genSelfSignedCert',
-  'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'pemToPkcs12', 'pemToPkcs12Pass',
+  'genSelfSignedCertWithKey', 'genSignedCert', 'genSignedCertWithKey', 'pemToPkcs12', 'pemToPkcs12Pass', 'fullPemToPkcs12',
+  'fullPemToPkcs12Pass', 'pemTruststoreToPKCS12', 'pemTruststoreToPKCS12Pass',
 ]);
 export const MAX_FIXED_COST_CALLS = 8;
 
@@ -327,6 +331,10 @@ const fns: Record<string, TemplateFunction> = {
   rsaDecrypt: (...a) => (arity('rsaDecrypt', a, 4), bytesToValue(rsaDecrypt(str(a[0]), str(a[1]), bytes(a[2]), str(a[3])))),
   pemToPkcs12: (...a) => (arity('pemToPkcs12', a, 2), pemToPkcs12Pass(str(a[0]), str(a[1]), '')),
   pemToPkcs12Pass: (...a) => (arity('pemToPkcs12Pass', a, 3), pemToPkcs12Pass(str(a[0]), str(a[1]), str(a[2]))),
+  fullPemToPkcs12: (...a) => (arity('fullPemToPkcs12', a, 2), fullPemToPkcs12Pass(str(a[0]), str(a[1]), '')),
+  fullPemToPkcs12Pass: (...a) => (arity('fullPemToPkcs12Pass', a, 3), fullPemToPkcs12Pass(str(a[0]), str(a[1]), str(a[2]))),
+  pemTruststoreToPKCS12: (...a) => (arity('pemTruststoreToPKCS12', a, 1), pemTruststoreToPkcs12Pass(str(a[0]), '')),
+  pemTruststoreToPKCS12Pass: (...a) => (arity('pemTruststoreToPKCS12Pass', a, 2), pemTruststoreToPkcs12Pass(str(a[0]), str(a[1]))),
   // semver (Masterminds/semver v3 through sprig's semver.go, with ESO's error texts). A version is a map of what
   // its methods return ($v.Major, $v.Prerelease...): Coffer's templates read fields, they do not call methods.
   semver: (...a) => {

@@ -15,6 +15,7 @@ import { jsonValueToBytes, selectJsonPath } from '../external-secrets/gjson-path
 import type { FindRef, RemoteRef } from '../external-secrets/external-secret-types.js';
 import { convertKeys } from '../external-secrets/key-conversion.js';
 import type { KubeApi } from '../kube-api.js';
+import { mergePushMetadata, parsePushMetadata } from './kubernetes-push-metadata.js';
 import { isReferent, readSecretKey, selectorNamespace, storeCa, type CaProvider, type SecretKeySelector, type StoreScope } from './credential-secrets.js';
 import { NoSecretError, recordedCall, type CallOptions, type ProviderCallRecorder, type PushRemoteRef, type PushSource, type SecretsProvider, type ValidationResult } from './secrets-provider.js';
 
@@ -339,16 +340,24 @@ export class KubernetesProvider implements SecretsProvider {
 
   /**
    * ESO's kubernetes PushSecret: without a property the remote Secret's data becomes the source's; with one, that
-   * key holds the value (or, without a secretKey, the whole source as a JSON object). The remote Secret is created
-   * with the source's type, and written only when it changes.
+   * key holds the value (or, without a secretKey, the whole source as a JSON object). The remote Secret gets the
+   * source's type, and labels and annotations merged as the entry's PushSecretMetadata says
+   * (kubernetes-push-metadata.ts); it is written only when it changes.
    */
   async pushSecret(value: Buffer, ref: PushRemoteRef, opts: CallOptions, source?: PushSource): Promise<void> {
     if (!ref.property && source?.secretKey) throw new InvalidError('requires property in RemoteRef to push secret value if secret key is defined');
-    const ns = this.remoteNamespace;
+    const meta = parsePushMetadata(source?.metadata);
+    let ns = this.remoteNamespace;
+    if (meta?.remoteNamespace) {
+      if (this.deps.scope.kind !== 'ClusterSecretStore') throw new InvalidError('remoteNamespace override is only supported with ClusterSecretStore');
+      ns = meta.remoteNamespace;
+    }
     await this.withSource(opts.signal, async (src) => {
       const existing = await this.call('GetSecret', () => src.get(ns, ref.remoteKey, opts));
       const target: V1Secret = existing ? structuredClone(existing) : { apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.remoteKey, namespace: ns } };
       target.type = source?.type || 'Opaque';
+      const { labels, annotations } = mergePushMetadata(meta, source ?? {}, target.metadata ?? {});
+      target.metadata = { ...target.metadata, labels, annotations };
       const b64 = (b: Buffer) => b.toString('base64');
       if (!ref.property) target.data = Object.fromEntries(Object.entries(source?.data ?? {}).map(([k, v]) => [k, b64(v)]));
       else {
@@ -356,7 +365,7 @@ export class KubernetesProvider implements SecretsProvider {
         target.data = { ...(target.data ?? {}), [ref.property]: b64(whole) };
       }
       if (!existing) await this.call('CreateSecret', () => src.create(ns, target, opts));
-      else if (JSON.stringify([existing.type, existing.data]) !== JSON.stringify([target.type, target.data])) await this.call('UpdateSecret', () => src.replace(ns, target, opts));
+      else if (!sameContent(existing, target)) await this.call('UpdateSecret', () => src.replace(ns, target, opts));
     });
   }
 
@@ -399,6 +408,13 @@ export class KubernetesProvider implements SecretsProvider {
     return 'Ready';
   }
 }
+
+/** Semantic equality of what a push writes: an empty map is the same as none (the API server drops both). */
+function sameContent(a: V1Secret, b: V1Secret): boolean {
+  const norm = (s: V1Secret) => JSON.stringify([s.type, s.data ?? {}, sorted(s.metadata?.labels), sorted(s.metadata?.annotations)]);
+  return norm(a) === norm(b);
+}
+const sorted = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 
 /** esutils.JSONMarshal of the values as strings: keys sorted (Go maps), no HTML escaping. */
 function marshalNoEscape(data: Record<string, Buffer>): string {

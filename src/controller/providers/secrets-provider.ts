@@ -21,6 +21,11 @@ export interface PushSource {
   secretKey?: string;
   data: Record<string, Buffer>;
   type?: string;
+  /** The source Secret's labels and annotations, with the template's (the kubernetes provider copies them). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** The data entry's `metadata`, as written in the PushSecret (a provider's PushSecretMetadata). */
+  metadata?: unknown;
 }
 
 export type ValidationResult = 'Ready' | 'Unknown';

@@ -3,7 +3,7 @@
 // SQLite store directly (trying the keys it found when the file is SQLCipher-encrypted), an etcd member directory by
 // starting its own etcd on a copy of it - and decrypts what it can. Credentials found on the disk are reused: a KMS
 // plugin's key-server token, and a SecretStore's token Secret in the datastore (secret-store-tokens.ts).
-import Database from 'better-sqlite3-multiple-ciphers';
+import { openDatabase, type SqliteDatabase } from '../../lib/sqlite-database.js';
 import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
@@ -34,7 +34,7 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 /** Rows of every revision still in the file (old values included: a copy holds history until compaction). */
-function readSqliteRows(db: Database.Database, source: string, from = SECRETS_FROM, to = SECRETS_TO): StoredValue[] {
+function readSqliteRows(db: SqliteDatabase, source: string, from = SECRETS_FROM, to = SECRETS_TO): StoredValue[] {
   const rows = db
     .prepare('SELECT name, value, old_value FROM kv WHERE name >= ? AND name < ?')
     .all(from, to) as { name: string; value: Buffer | null; old_value: Buffer | null }[];
@@ -49,7 +49,7 @@ interface DbRead {
   objects: StoredValue[];
 }
 
-function readDb(db: Database.Database, source: string): DbRead {
+function readDb(db: SqliteDatabase, source: string): DbRead {
   return { secrets: readSqliteRows(db, source), objects: readSqliteRows(db, source, EXTERNAL_SECRETS_PREFIX, EXTERNAL_SECRETS_END) };
 }
 
@@ -63,7 +63,7 @@ async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[
   const fd = await readFile(copy);
   fd.copy(header, 0, 0, 16);
   if (header.equals(SQLITE_HEADER)) {
-    const db = new Database(copy);
+    const db = openDatabase(copy);
     try {
       const read = readDb(db, `disk: ${label} (SQLite, read directly)`);
       loot.notes.push(`${label}: plain SQLite file, ${read.secrets.length} stored Secret value(s) read`);
@@ -74,7 +74,7 @@ async function readSqliteCopy(file: string, scratch: string, keys: KeyCandidate[
   }
   // SQLCipher: every page is encrypted; only the right 256-bit key opens it. Try each key-shaped thing on the disk.
   for (const k of keys.filter((k) => k.bytes.length === 32)) {
-    const db = new Database(copy);
+    const db = openDatabase(copy);
     try {
       db.pragma(`cipher = 'sqlcipher'`);
       db.key(k.bytes);

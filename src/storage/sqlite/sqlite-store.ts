@@ -11,7 +11,7 @@
 // covers it, so "acknowledged" and "seen by anyone" both still mean "survives power loss"; and the event loop serves
 // requests while the disk syncs instead of blocking in every commit. Writers still see each other's rows at once
 // (they read the newest row of a key), so they keep their order, as the transactions of one etcd batch do.
-import Database from 'better-sqlite3-multiple-ciphers';
+import { openDatabase, type SqliteDatabase } from '../../lib/sqlite-database.js';
 import { closeSync, constants, fdatasync, fsyncSync, openSync, readSync } from 'node:fs';
 import { chmod, mkdir, readFile, realpath } from 'node:fs/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
@@ -156,7 +156,7 @@ export class SqliteStore implements Store {
   private readonly compactBatchTx;
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqliteDatabase,
     opts: { file: string; encrypted: boolean; prefix: string; watchLimits: WatchHubLimits },
     /** The WAL, open for the store's own fsync; undefined with synchronous 'normal' (no fsync at all). */
     private readonly walFd: number | undefined,
@@ -270,10 +270,10 @@ export class SqliteStore implements Store {
     closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600));
     await chmod(file, 0o600);
 
-    let db: Database.Database | undefined;
+    let db: SqliteDatabase | undefined;
     let walFd: number | undefined;
     try {
-      db = new Database(file, { timeout: 1000 });
+      db = openDatabase(file, { timeout: 1000 });
       if (key) {
         db.pragma(`cipher = 'sqlcipher'`);
         db.key(key);
