@@ -2,7 +2,8 @@
 // stack's own limit, measured in this run: a bare Node HTTPS server on the same TLS setup (same certificate, key and
 // Node TLS defaults) that parses the same JSON body, does one raw insert into the same kind of SQLite store and answers
 // 201 with the object (gets: answers 200 with the stored bytes). Coffer with identity, aesgcm and KMS v2 (the base64
-// test plugin over gRPC) is measured interleaved with it; each figure is the median of ROUNDS rounds.
+// test plugin over gRPC) is measured interleaved with it; each figure is the median of ROUNDS rounds (after a discarded
+// warm-up round; the order rotates per round).
 // Then a LIST of LIST_SECRETS Secrets right after a restart, KMS v2 against identity (restarts interleaved), with the
 // plugin's Decrypt calls counted: every Secret was written under one DEK seed, so one Decrypt per restart is right.
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const VALUE = randomBytes(768).toString('base64'); // 1 KiB once base64-encoded
 const GET_KEYS = 100;
 const LIST_SECRETS = 5000;
-const LIST_ROUNDS = 3;
+const LIST_ROUNDS = 5;
 
 function providers(kmsEndpoint: string): Record<string, string> {
   return {
@@ -150,11 +151,19 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Each target's median rate over ROUNDS rounds, the targets interleaved within every round. */
+/**
+ * Each target's median rate over ROUNDS rounds, the targets interleaved within every round. A first round warms every
+ * target up and is discarded, and each round starts one target later than the one before, so no target always runs
+ * first (the first of a round read lowest: it pays for whatever the previous phase left behind, GC and JIT).
+ */
 async function interleaved(targets: Target[], op: (t: Target) => Promise<void>): Promise<number[]> {
   const rates = targets.map(() => [] as number[]);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, t] of targets.entries()) rates[i]!.push(await throughput(() => op(t)));
+  for (let r = -1; r < ROUNDS; r++) {
+    for (let k = 0; k < targets.length; k++) {
+      const i = (Math.max(r, 0) + k) % targets.length;
+      const rate = await throughput(() => op(targets[i]!));
+      if (r >= 0) rates[i]!.push(rate);
+    }
   }
   return rates.map(median);
 }
@@ -234,17 +243,17 @@ export async function restartListRows(plugin: Awaited<ReturnType<typeof startBas
   try {
     const times = { identity: [] as number[], kms: [] as number[], identityStart: [] as number[], kmsStart: [] as number[], identityCpu: [] as number[], kmsCpu: [] as number[] };
     const decrypts: number[] = [];
-    for (let r = 0; r < LIST_ROUNDS; r++) {
-      const a = await restartAndList(identity);
-      times.identity.push(a.listMs);
-      times.identityStart.push(a.startAndListMs);
-      times.identityCpu.push(a.listCpuMs);
-      const before = plugin.controls.calls.decrypt;
-      const b = await restartAndList(kms);
-      decrypts.push(plugin.controls.calls.decrypt - before);
-      times.kms.push(b.listMs);
-      times.kmsStart.push(b.startAndListMs);
-      times.kmsCpu.push(b.listCpuMs);
+    // A first restart of each warms up (discarded); then the two alternate, each round starting with the other one.
+    for (let r = -1; r < LIST_ROUNDS; r++) {
+      for (const which of r % 2 === 0 ? (['kms', 'identity'] as const) : (['identity', 'kms'] as const)) {
+        const before = plugin.controls.calls.decrypt;
+        const m = await restartAndList(which === 'kms' ? kms : identity);
+        if (which === 'kms') decrypts.push(plugin.controls.calls.decrypt - before);
+        if (r < 0) continue;
+        times[which].push(m.listMs);
+        times[`${which}Start`].push(m.startAndListMs);
+        times[`${which}Cpu`].push(m.listCpuMs);
+      }
     }
     // Lower is better here: the ratio is kms v2 time over identity time.
     const list = median(times.kms) / median(times.identity);
