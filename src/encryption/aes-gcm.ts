@@ -45,9 +45,16 @@ export function gcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, 
   const decipher = createDecipheriv(gcmAlgorithm(key), key, nonce);
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_SIZE));
+  const plain = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_SIZE));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_SIZE)), decipher.final()]);
+    // GCM is a stream mode: final() only checks the tag and returns nothing, so no copy joins the two.
+    const rest = decipher.final();
+    if (rest.length === 0) return plain;
+    const joined = Buffer.concat([plain, rest]);
+    plain.fill(0);
+    return joined;
   } catch (cause) {
+    plain.fill(0); // not authentic: nothing of it may be used, or stay in memory
     throw new DecryptError('cipher: message authentication failed', { cause });
   }
 }
