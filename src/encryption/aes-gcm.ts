@@ -68,11 +68,15 @@ export class AesGcmTransformer implements Transformer {
   }
 
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
+    return { data: this.open(data, ctx), stale: false };
+  }
+
+  /** fromStorage without the promise (the KMS v2 read path of a type-0 DEK). */
+  open(data: Uint8Array, ctx: TransformContext): Buffer {
     if (data.length < GCM_NONCE_SIZE) {
       throw new DecryptError('the stored data was shorter than the required size');
     }
-    const plain = gcmOpen(this.key, data.subarray(0, GCM_NONCE_SIZE), data.subarray(GCM_NONCE_SIZE), ctx.authenticatedData);
-    return { data: plain, stale: false };
+    return gcmOpen(this.key, data.subarray(0, GCM_NONCE_SIZE), data.subarray(GCM_NONCE_SIZE), ctx.authenticatedData);
   }
 
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {

@@ -300,13 +300,8 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       }
       source = await pending;
     }
-    source.retain(); // an eviction while this read runs must not wipe the key under it
-    try {
-      const out = await source.transformer.fromStorage(o.encryptedData, ctx);
-      return { data: out.data, stale: out.stale || stale };
-    } finally {
-      source.release();
-    }
+    // Synchronous: no eviction can wipe the key in the middle of this read.
+    return { data: source.transformer.open(o.encryptedData, ctx), stale };
   }
 
   private async decryptDekSource(o: EncryptedObject): Promise<AesGcmExtendedNonceTransformer | AesGcmTransformer> {
