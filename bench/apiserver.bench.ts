@@ -2,7 +2,8 @@
 // stack's own limit, measured in this run: a bare Node HTTPS server on the same TLS setup (same certificate, key and
 // Node TLS defaults) that parses the same JSON body, does one raw insert into the same kind of SQLite store and answers
 // 201 with the object (gets: answers 200 with the stored bytes). Coffer with identity, aesgcm and KMS v2 (the base64
-// test plugin over gRPC) is measured interleaved with it; each figure is the median of ROUNDS rounds.
+// test plugin over gRPC) is measured interleaved with it; each figure is the median of ROUNDS rounds (after a discarded
+// warm-up round; the order rotates per round).
 // Then a LIST of LIST_SECRETS Secrets right after a restart, KMS v2 against identity (restarts interleaved), with the
 // plugin's Decrypt calls counted: every Secret was written under one DEK seed, so one Decrypt per restart is right.
 import { randomBytes } from 'node:crypto';
@@ -21,12 +22,12 @@ import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { printRows, type BenchRow } from './measure.js';
 
 const CONCURRENCY = 16;
-const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1500);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const VALUE = randomBytes(768).toString('base64'); // 1 KiB once base64-encoded
 const GET_KEYS = 100;
 const LIST_SECRETS = 5000;
-const LIST_ROUNDS = 3;
+const LIST_ROUNDS = 5;
 
 function providers(kmsEndpoint: string): Record<string, string> {
   return {
@@ -36,9 +37,14 @@ function providers(kmsEndpoint: string): Record<string, string> {
   };
 }
 
-/** Runs `op` with CONCURRENCY in flight for ROUND_MS; returns completed operations per second. */
-async function throughput(op: () => Promise<void>): Promise<number> {
+/**
+ * Runs `op` with CONCURRENCY in flight for ROUND_MS: completed operations per second, and per second of this
+ * process's CPU (client and the one server being measured: the others are idle meanwhile), which the machine's other
+ * load disturbs much less than the wall clock.
+ */
+async function throughput(op: () => Promise<void>): Promise<{ rate: number; perCpuSecond: number }> {
   let done = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const end = start + ROUND_MS;
   await Promise.all(
@@ -49,7 +55,8 @@ async function throughput(op: () => Promise<void>): Promise<number> {
       }
     }),
   );
-  return (done * 1000) / (performance.now() - start);
+  const used = process.cpuUsage(cpu);
+  return { rate: (done * 1000) / (performance.now() - start), perCpuSecond: (done * 1e6) / (used.user + used.system) };
 }
 
 interface Target {
@@ -150,13 +157,24 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Each target's median rate over ROUNDS rounds, the targets interleaved within every round. */
-async function interleaved(targets: Target[], op: (t: Target) => Promise<void>): Promise<number[]> {
+/**
+ * Each target's median rate over ROUNDS rounds, the targets interleaved within every round. A first round warms every
+ * target up and is discarded, and each round starts one target later than the one before, so no target always runs
+ * first (the first of a round read lowest: it pays for whatever the previous phase left behind, GC and JIT).
+ */
+async function interleaved(targets: Target[], op: (t: Target) => Promise<void>): Promise<{ rates: number[]; perCpuSecond: number[] }> {
   const rates = targets.map(() => [] as number[]);
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [i, t] of targets.entries()) rates[i]!.push(await throughput(() => op(t)));
+  const perCpu = targets.map(() => [] as number[]);
+  for (let r = -1; r < ROUNDS; r++) {
+    for (let k = 0; k < targets.length; k++) {
+      const i = (Math.max(r, 0) + k) % targets.length;
+      const m = await throughput(() => op(targets[i]!));
+      if (r < 0) continue;
+      rates[i]!.push(m.rate);
+      perCpu[i]!.push(m.perCpuSecond);
+    }
   }
-  return rates.map(median);
+  return { rates: rates.map(median), perCpuSecond: perCpu.map(median) };
 }
 
 function encryptionConfig(providerYaml: string): string {
@@ -234,17 +252,17 @@ export async function restartListRows(plugin: Awaited<ReturnType<typeof startBas
   try {
     const times = { identity: [] as number[], kms: [] as number[], identityStart: [] as number[], kmsStart: [] as number[], identityCpu: [] as number[], kmsCpu: [] as number[] };
     const decrypts: number[] = [];
-    for (let r = 0; r < LIST_ROUNDS; r++) {
-      const a = await restartAndList(identity);
-      times.identity.push(a.listMs);
-      times.identityStart.push(a.startAndListMs);
-      times.identityCpu.push(a.listCpuMs);
-      const before = plugin.controls.calls.decrypt;
-      const b = await restartAndList(kms);
-      decrypts.push(plugin.controls.calls.decrypt - before);
-      times.kms.push(b.listMs);
-      times.kmsStart.push(b.startAndListMs);
-      times.kmsCpu.push(b.listCpuMs);
+    // A first restart of each warms up (discarded); then the two alternate, each round starting with the other one.
+    for (let r = -1; r < LIST_ROUNDS; r++) {
+      for (const which of r % 2 === 0 ? (['kms', 'identity'] as const) : (['identity', 'kms'] as const)) {
+        const before = plugin.controls.calls.decrypt;
+        const m = await restartAndList(which === 'kms' ? kms : identity);
+        if (which === 'kms') decrypts.push(plugin.controls.calls.decrypt - before);
+        if (r < 0) continue;
+        times[which].push(m.listMs);
+        times[`${which}Start`].push(m.startAndListMs);
+        times[`${which}Cpu`].push(m.listCpuMs);
+      }
     }
     // Lower is better here: the ratio is kms v2 time over identity time.
     const list = median(times.kms) / median(times.identity);
@@ -272,8 +290,9 @@ export async function run(): Promise<void> {
     for (const [name, yaml] of Object.entries(providers(plugin.endpoint))) targets.push(await startCoffer(name, yaml));
     // Enough objects for the gets before anything is measured (a warm-up of every path as well).
     for (const t of targets) for (let i = 0; i < GET_KEYS; i++) await t.create();
-    const creates = await interleaved(targets, (t) => t.create());
-    const gets = await interleaved(targets, (t) => t.get());
+    const createRun = await interleaved(targets, (t) => t.create());
+    const getRun = await interleaved(targets, (t) => t.get());
+    const [creates, gets] = [createRun.rates, getRun.rates];
     const [baseCreates, identityCreates] = [creates[0]!, creates[1]!];
     const [baseGets, identityGets] = [gets[0]!, gets[1]!];
     const rows: BenchRow[] = [];
@@ -287,6 +306,13 @@ export async function run(): Promise<void> {
       rows.push({ name: `${t.name}: gets`, baseline: 'identity gets', opsPerSec: gets[i]!, baselineOpsPerSec: identityGets, ratio: gets[i]! / identityGets });
     }
     printRows(`API server: Secrets over HTTPS, 1 KiB, ${CONCURRENCY} in flight (medians of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms)`, rows);
+    // The same rounds counted per CPU second of this process (client included), as a check on the wall-clock ratios.
+    console.log('\n| per CPU second (client and server) | creates | / baseline | gets | / baseline |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const [i, t] of targets.entries()) {
+      const [c, g] = [createRun.perCpuSecond[i]!, getRun.perCpuSecond[i]!];
+      console.log(`| ${t.name} | ${c.toFixed(0)} | ${(c / createRun.perCpuSecond[0]!).toFixed(2)} | ${g.toFixed(0)} | ${(g / getRun.perCpuSecond[0]!).toFixed(2)} |`);
+    }
     for (const t of targets.splice(0)) await t.close();
     await restartListRows(plugin);
   } finally {

@@ -1,7 +1,6 @@
 // Assembles the API server: registry stores over one Store and one encryption engine, first-start credentials, the
 // HTTPS listener and its request pipeline, /metrics, and kube's periodic compaction. close() ends watches cleanly,
 // lets in-flight requests finish briefly, and leaves the Store and engine to the caller (who opened them).
-import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
@@ -134,7 +133,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     publisher.start();
 
     const shutdown = new AbortController();
-    setMaxListeners(0, shutdown.signal); // one listener per open request
     let serverAddress = `${urlHost(opts.host)}:${opts.port}`;
     const handler = createApiHandler({
       resources: servedResources(stores),

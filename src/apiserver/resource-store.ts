@@ -77,6 +77,8 @@ export interface ResourceStore {
   /** namespace is undefined for cluster-scoped resources. Returns the stored object (with resourceVersion). */
   create(namespace: string | undefined, obj: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   get(namespace: string | undefined, name: string, opts?: { resourceVersion?: string; signal?: AbortSignal }): Promise<KubeObject>;
+  /** What get answers, as compact JSON (`JSON.stringify`): what a GET of the newest object serves. Optional. */
+  getJson?(namespace: string | undefined, name: string): Promise<Buffer>;
   /** namespace undefined on a namespaced resource = all namespaces. */
   list(namespace: string | undefined, opts?: ListOptions): Promise<KubeList>;
   /** PUT: full replacement; metadata.resourceVersion, when set, must match (409 Conflict otherwise). */

@@ -45,9 +45,16 @@ export function gcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, 
   const decipher = createDecipheriv(gcmAlgorithm(key), key, nonce);
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_SIZE));
+  const plain = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_SIZE));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_SIZE)), decipher.final()]);
+    // GCM is a stream mode: final() only checks the tag and returns nothing, so no copy joins the two.
+    const rest = decipher.final();
+    if (rest.length === 0) return plain;
+    const joined = Buffer.concat([plain, rest]);
+    plain.fill(0);
+    return joined;
   } catch (cause) {
+    plain.fill(0); // not authentic: nothing of it may be used, or stay in memory
     throw new DecryptError('cipher: message authentication failed', { cause });
   }
 }
@@ -61,11 +68,15 @@ export class AesGcmTransformer implements Transformer {
   }
 
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
+    return { data: this.open(data, ctx), stale: false };
+  }
+
+  /** fromStorage without the promise (the KMS v2 read path of a type-0 DEK). */
+  open(data: Uint8Array, ctx: TransformContext): Buffer {
     if (data.length < GCM_NONCE_SIZE) {
       throw new DecryptError('the stored data was shorter than the required size');
     }
-    const plain = gcmOpen(this.key, data.subarray(0, GCM_NONCE_SIZE), data.subarray(GCM_NONCE_SIZE), ctx.authenticatedData);
-    return { data: plain, stale: false };
+    return gcmOpen(this.key, data.subarray(0, GCM_NONCE_SIZE), data.subarray(GCM_NONCE_SIZE), ctx.authenticatedData);
   }
 
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {

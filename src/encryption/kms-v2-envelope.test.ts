@@ -312,6 +312,32 @@ void describe('KMS v2 envelope: reads that must fail (k8s.io/apiserver pkg/stora
     t.close();
   });
 
+  void it('reads a value whose header bytes repeat the last valid one’s under that header, and no other value', async () => {
+    const { t, fake } = await primed();
+    const stored = Buffer.from(await t.toStorage(Buffer.from('payload'), ctx));
+    assert.equal(text((await t.fromStorage(stored, ctx)).data), 'payload'); // remembers the header and its bytes
+    const o = decodeEncryptedObject(stored);
+    const tailStart = o.encryptedData.byteOffset - stored.byteOffset + o.encryptedData.length;
+    assert.ok(tailStart < stored.length);
+    // Any change after the data is another header: validated and looked up on its own (refused, or a Decrypt of its
+    // own), never read with the remembered seed.
+    for (let i = tailStart; i < stored.length; i++) {
+      const changed = Buffer.from(stored);
+      changed[i]! ^= 0x01;
+      const decrypts = fake.calls.decrypt;
+      const read = await t.fromStorage(changed, ctx).then(
+        () => true,
+        () => false,
+      );
+      assert.ok(!read || fake.calls.decrypt > decrypts, `byte ${i} of ${stored.length} changed was read under the remembered header`);
+    }
+    // A second field 1 after the same header bytes wins, as in any proto3 reader: the value is decoded in full.
+    const twice = Buffer.concat([stored, Buffer.of(0x0a, 0x01, 0x00)]);
+    await assert.rejects(t.fromStorage(twice, ctx), DecryptError);
+    assert.equal(text((await t.fromStorage(stored, ctx)).data), 'payload');
+    t.close();
+  });
+
   void it('refuses to write an object the plugin made invalid', async () => {
     const fake = new FakeKmsV2Service();
     const { t, clock } = await primed({ noDekCache: true }, fake);

@@ -121,7 +121,11 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
   private readonly clock: Clock;
   private readonly cache: DecryptCache;
   private readonly decrypting = new Map<string, Promise<SharedDekSource>>();
-  private lastHeader: { header: EncryptedObjectHeader; key: string } | undefined;
+  /**
+   * The last header validated in full, its decrypt-cache key, and (when the value was laid out as Go writes it, the
+   * data first) the encoded bytes after the data: a value ending in exactly those bytes has exactly that header.
+   */
+  private lastHeader: { header: EncryptedObjectHeader; key: string; tail: Buffer | undefined } | undefined;
 
   constructor(
     private readonly service: KmsV2Service,
@@ -214,7 +218,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
    * Validates o and returns its decrypt-cache key. Every object written under one seed carries the same header (type,
    * EDEK, key id, annotations), so the last valid one is remembered: a LIST of thousands validates and hashes it once.
    */
-  private checkedHeader(o: EncryptedObject): string {
+  private checkedHeader(o: EncryptedObject, data: Uint8Array): string {
     const last = this.lastHeader;
     if (last && sameHeader(last.header, o)) {
       if (o.encryptedData.length === 0) throw new InvalidError('encrypted data is empty');
@@ -223,8 +227,25 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
     validateEncryptedObject(o);
     const key = decryptCacheKey(o);
     const annotations = Object.fromEntries(Object.entries(o.annotations).map(([k, v]) => [k, Buffer.from(v)]));
-    this.lastHeader = { header: { encryptedDekSourceType: o.encryptedDekSourceType, encryptedDekSource: Buffer.from(o.encryptedDekSource), keyId: o.keyId, annotations }, key };
+    // Kept only when the decode took its data from the leading field 1: then the rest holds no other field 1.
+    const lead = leadingEncryptedData(data);
+    const tail = lead && o.encryptedData.byteOffset - data.byteOffset === lead.start && o.encryptedData.length === lead.end - lead.start ? Buffer.from(data.subarray(lead.end)) : undefined;
+    this.lastHeader = { header: { encryptedDekSourceType: o.encryptedDekSourceType, encryptedDekSource: Buffer.from(o.encryptedDekSource), keyId: o.keyId, annotations }, key, tail };
     return key;
+  }
+
+  /**
+   * The object and its decrypt-cache key. Values written under one seed differ only in their data (field 1, first):
+   * when the bytes after it equal the last validated header's, that header is the value's, with no decode.
+   */
+  private decodeChecked(data: Uint8Array): { o: EncryptedObject; key: string } {
+    const last = this.lastHeader;
+    const lead = last?.tail ? leadingEncryptedData(data) : undefined;
+    if (last?.tail && lead && lead.end > lead.start && data.length - lead.end === last.tail.length && Buffer.compare(data.subarray(lead.end), last.tail) === 0) {
+      return { o: { ...last.header, encryptedData: data.subarray(lead.start, lead.end) }, key: last.key };
+    }
+    const o = decodeEncryptedObject(data);
+    return { o, key: this.checkedHeader(o, data) };
   }
 
   private encode(o: EncryptedObject): Buffer {
@@ -240,8 +261,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
     let o: EncryptedObject;
     let key: string;
     try {
-      o = decodeEncryptedObject(data);
-      key = this.checkedHeader(o);
+      ({ o, key } = this.decodeChecked(data));
     } catch (cause) {
       if (!(cause instanceof InvalidError)) throw cause;
       throw new DecryptError(cause.message, { cause });
@@ -280,13 +300,8 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       }
       source = await pending;
     }
-    source.retain(); // an eviction while this read runs must not wipe the key under it
-    try {
-      const out = await source.transformer.fromStorage(o.encryptedData, ctx);
-      return { data: out.data, stale: out.stale || stale };
-    } finally {
-      source.release();
-    }
+    // Synchronous: no eviction can wipe the key in the middle of this read.
+    return { data: source.transformer.open(o.encryptedData, ctx), stale };
   }
 
   private async decryptDekSource(o: EncryptedObject): Promise<AesGcmExtendedNonceTransformer | AesGcmTransformer> {
@@ -310,6 +325,21 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
 }
 
 type EncryptedObjectHeader = Pick<EncryptedObject, 'encryptedDekSourceType' | 'encryptedDekSource' | 'keyId' | 'annotations'>;
+
+/** Where the value of a leading field 1 (encrypted_data, wire type 2) lies in data; undefined without one. */
+function leadingEncryptedData(data: Uint8Array): { start: number; end: number } | undefined {
+  if (data[0] !== 0x0a) return undefined;
+  let length = 0;
+  for (let i = 1, shift = 0; i < data.length && i <= 5; i++, shift += 7) {
+    const b = data[i]!;
+    length += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      const end = i + 1 + length;
+      return end <= data.length ? { start: i + 1, end } : undefined;
+    }
+  }
+  return undefined;
+}
 
 function sameHeader(a: EncryptedObjectHeader, b: EncryptedObjectHeader): boolean {
   if (a.encryptedDekSourceType !== b.encryptedDekSourceType || a.keyId !== b.keyId) return false;

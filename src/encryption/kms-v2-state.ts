@@ -15,7 +15,7 @@ import {
   encodeEncryptedObjectTail,
   validateEncryptedObject,
 } from '../kms/kms-v2-encrypted-object.js';
-import type { Transformer } from './transformer.js';
+import type { Transformer, TransformContext } from './transformer.js';
 
 export const KMS_V2_HEALTHY_INTERVAL_MS = 60_000;
 export const KMS_V2_RETRY_INTERVAL_MS = 10_000;
@@ -24,7 +24,8 @@ const HEALTH_OK_TTL_MS = 20_000;
 const HEALTH_FAIL_TTL_MS = 3_000;
 const ACCEPTED_VERSIONS = ['v2', 'v2beta1'];
 
-type WipeableTransformer = Transformer & { destroy(): void };
+/** A DEK source's transformer; `open` is fromStorage without the promise. */
+type WipeableTransformer = Transformer & { destroy(): void; open(data: Uint8Array, ctx: TransformContext): Uint8Array };
 
 /**
  * A transformer built from one plaintext seed (or DEK), shared by the write state and the decrypt cache. Whoever

@@ -11,6 +11,7 @@ import { contextForKey, type Transformer } from '../encryption/transformer.js';
 import { EncryptError } from '../lib/errors.js';
 import { decodeObject, encodeObject } from '../objects/object-codec.js';
 import type { KubeObject } from '../objects/object-meta.js';
+import { JsonCache } from './json-cache.js';
 import { DELETE_OBJECT, KEEP_OBJECT, ObjectStorage, StorageError, type ObjectWatchEvent, type TransformerSource } from './object-storage.js';
 import type { Store } from './store.js';
 import { TransformationMetrics, transformerPrefixOf } from './transformation-metrics.js';
@@ -124,6 +125,8 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
   interface Case {
     store: Store;
     storage: ObjectStorage;
+    /** The storage's getJson cache. */
+    json: JsonCache;
     probe: Probe;
     metrics: TransformationMetrics;
     ns: string;
@@ -134,9 +137,10 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
     try {
       const probe = new Probe(opened.transformers);
       const metrics = new TransformationMetrics();
-      const storage = new ObjectStorage({ store: opened.store, transformers: probe, resource: SECRETS, metrics });
+      const json = new JsonCache();
+      const storage = new ObjectStorage({ store: opened.store, transformers: probe, resource: SECRETS, metrics, jsonCache: json });
       const ns = `contract-${randomUUID().slice(0, 8)}`;
-      await fn({ store: opened.store, storage, probe, metrics, ns, key: (n) => `/registry/secrets/${ns}/${n}` });
+      await fn({ store: opened.store, storage, json, probe, metrics, ns, key: (n) => `/registry/secrets/${ns}/${n}` });
     } finally {
       await opened.cleanup();
     }
@@ -157,6 +161,51 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
       // The codec stores data decoded; only identity leaves it readable.
       assert.equal(Buffer.from(kv.value).includes('super-secret-value'), !opts.authenticated, 'the secret is in the clear only with identity');
       assert.equal(await c.storage.get(c.key('missing')), undefined);
+    }));
+
+    void it('getJson serves the newest revision as JSON, opening each revision once; its cache goes with every write', withStorage(async (c) => {
+      const parsed = async (key: string) => JSON.parse((await c.storage.getJson(key))?.toString() ?? 'null') as unknown;
+      const created = await c.storage.create(c.key('a'), secret(c.ns, 'a'));
+      assert.deepEqual(await parsed(c.key('a')), created);
+      assert.deepEqual(await c.storage.getJson(c.key('a')), Buffer.from(JSON.stringify(await c.storage.get(c.key('a')))));
+      const reads = c.probe.reads;
+      await parsed(c.key('a'));
+      assert.equal(c.probe.reads, reads, 'an unchanged object is not opened again');
+      assert.equal(c.json.size, 1);
+      const updated = await c.storage.guaranteedUpdate(c.key('a'), (cur) => Promise.resolve(withLabel(cur, 'x', '1')));
+      assert.equal(c.json.size, 0, 'an update drops the plaintext at once');
+      assert.deepEqual(await parsed(c.key('a')), updated);
+      await c.storage.delete(c.key('a'));
+      assert.equal(c.json.size, 0, 'a delete drops the plaintext at once');
+      assert.equal(await c.storage.getJson(c.key('a')), undefined);
+      assert.equal(await c.storage.getJson(c.key('missing')), undefined);
+    }));
+
+    void it('getJson sees what another API server wrote, and a watch drops the plaintext of what it changed', withStorage(async (c) => {
+      const parsed = async (key: string) => JSON.parse((await c.storage.getJson(key))?.toString() ?? 'null') as unknown;
+      // Another API server on the same store: its own ObjectStorage, whose writes this one's cache does not hear of.
+      const other = new ObjectStorage({ store: c.store, transformers: c.probe, resource: SECRETS });
+      await c.storage.create(c.key('a'), secret(c.ns, 'a'));
+      await parsed(c.key('a'));
+      const changed = await other.guaranteedUpdate(c.key('a'), (cur) => Promise.resolve(withLabel(cur, 'x', '2')));
+      assert.deepEqual(await parsed(c.key('a')), changed, 'the revision read decides, not the cache');
+      await other.delete(c.key('a'));
+      assert.equal(await c.storage.getJson(c.key('a')), undefined);
+
+      await c.storage.create(c.key('b'), secret(c.ns, 'b'));
+      await parsed(c.key('b'));
+      assert.equal(c.json.size, 1);
+      const stop = new AbortController();
+      const events = c.storage.watch(c.key(''), { fromRevision: await c.store.currentRevision(), signal: stop.signal })[Symbol.asyncIterator]();
+      try {
+        const pending = nextEvent(events);
+        await other.delete(c.key('b'));
+        assert.equal((await pending).type, 'delete');
+        assert.equal(c.json.size, 0, 'the watch event dropped it, before anyone read the key again');
+      } finally {
+        stop.abort();
+        await events.return?.();
+      }
     }));
 
     void it('create refuses an existing key and a dry run stores nothing', withStorage(async (c) => {

@@ -9,6 +9,7 @@ import { contextForKey, type Transformer } from '../encryption/transformer.js';
 import { AlreadyExistsError, CofferError, EncryptError, InvalidError, NotFoundError, UnavailableError } from '../lib/errors.js';
 import { decodeObject, encodeObject, type StorageMediaType } from '../objects/object-codec.js';
 import { withResourceVersion, type KubeObject } from '../objects/object-meta.js';
+import { JsonCache } from './json-cache.js';
 import { RevisionConflictError, type KeyValue, type Store } from './store.js';
 import { transformerPrefixOf, type TransformationMetrics } from './transformation-metrics.js';
 
@@ -30,6 +31,8 @@ export interface ObjectStorageOptions {
    */
   conversion?: { toStorage(obj: KubeObject): KubeObject; fromStorage(obj: KubeObject): KubeObject };
   metrics?: TransformationMetrics;
+  /** getJson's cache (default: one with json-cache.ts's bounds); false: none. There is none with a conversion either. */
+  jsonCache?: JsonCache | false;
 }
 
 /**
@@ -101,10 +104,16 @@ interface Current {
 
 export class ObjectStorage {
   private readonly metricResource: string;
+  /**
+   * The JSON getJson made, by key and revision. Not with a conversion: what it makes of a stored object can change
+   * without a write (a custom resource's schema, its defaults).
+   */
+  private readonly json: JsonCache | undefined;
 
   constructor(private readonly opts: ObjectStorageOptions) {
     const { group, resource } = opts.resource;
     this.metricResource = group ? `${resource}.${group}` : resource;
+    this.json = opts.jsonCache === false || opts.conversion ? undefined : (opts.jsonCache ?? new JsonCache());
   }
 
   /** The object at key with its resourceVersion; undefined when absent. */
@@ -113,6 +122,24 @@ export class ObjectStorage {
     if (!cur) return undefined;
     wipe(cur);
     return cur.obj;
+  }
+
+  /**
+   * The object at key with its resourceVersion as compact JSON (`JSON.stringify`), as a GET answers it; undefined when
+   * absent. The store is read every time; the decryption, decode and encoding are skipped while the key's revision is
+   * the one the cached JSON was made from.
+   */
+  async getJson(key: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<Buffer | undefined> {
+    const { kv } = await this.opts.store.get(key, { signal: opts.signal });
+    if (!kv) {
+      this.json?.delete(key);
+      return undefined;
+    }
+    const cached = this.json?.get(key, kv.modRevision);
+    if (cached) return cached;
+    const body = Buffer.from(JSON.stringify(await this.open(kv)));
+    this.json?.set(key, kv.modRevision, Buffer.from(body));
+    return body;
   }
 
   /** Objects under the prefix at one revision (0: now), from startKey; keyFilter skips keys before decrypting them. */
@@ -149,6 +176,8 @@ export class ObjectStorage {
         return withResourceVersion(created, await this.opts.store.create(key, value, { signal: opts.signal }));
       } catch (err) {
         throw err instanceof AlreadyExistsError ? keyExists(key) : err;
+      } finally {
+        this.json?.delete(key);
       }
     } finally {
       plain.fill(0);
@@ -193,6 +222,8 @@ export class ObjectStorage {
   /** Every change under the prefix after fromRevision, decoded only when asked (a filter may need neither state). */
   async *watch(prefix: string, opts: { fromRevision: number; signal: AbortSignal }): AsyncGenerator<ObjectWatchEvent, void, undefined> {
     for await (const e of this.opts.store.watch(prefix, opts)) {
+      // A change made elsewhere (another API server on the same etcd) ends the plaintext kept for the key.
+      this.json?.delete(e.type === 'put' ? e.kv.key : e.key);
       const prev = e.prev;
       const previous = prev ? { previous: () => this.open(prev) } : {};
       if (e.type === 'put') yield { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.open(e.kv), ...previous };
@@ -221,6 +252,9 @@ export class ObjectStorage {
       } catch (err) {
         if (err instanceof RevisionConflictError || err instanceof NotFoundError) return undefined;
         throw err;
+      } finally {
+        // After the write, not before: a read racing it could cache the old revision again.
+        this.json?.delete(key);
       }
     }
     const plain = this.encode(next, key);
@@ -234,6 +268,8 @@ export class ObjectStorage {
       } catch (err) {
         if (err instanceof RevisionConflictError) return undefined;
         throw err;
+      } finally {
+        this.json?.delete(key);
       }
     } finally {
       plain.fill(0);

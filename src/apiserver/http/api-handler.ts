@@ -223,7 +223,7 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
       query: ctx.query,
       user: ctx.user!,
       rep: ctx.rep,
-      abort: ctx.abort!,
+      lifetime: ctx.lifetime!,
       pretty: ctx.pretty,
     });
   };

@@ -31,7 +31,7 @@ export interface RequestContext {
   /** For a resource request: where it goes and its Kubernetes verb (get, list, watch, create...). */
   resource?: { route: ResourceRoute; verb: string };
   /** From withRequestLifetime: aborted when the response closes (client gone, or done) or the server shuts down. */
-  abort?: AbortController;
+  lifetime?: RequestLifetime;
 }
 
 export type Filter = (ctx: RequestContext, next: () => Promise<void>) => Promise<void>;
@@ -146,20 +146,56 @@ function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
 const CLOSED = new DOMException('the request ended', 'AbortError');
 
 /**
- * The request's AbortSignal, aborted when the response closes or the server shuts down (open watches then end their
- * streams normally); a watch counts in the open-watches gauge while it runs.
+ * A request's AbortController, made only when a handler asks for one (watches, lists, writes); a GET of one object
+ * never does, which spares most requests an AbortController and its listeners. Aborted when the response closes or
+ * the server shuts down.
+ */
+export class RequestLifetime {
+  private made: AbortController | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly open: Set<RequestLifetime>,
+    private readonly shutdown: AbortSignal | undefined,
+  ) {}
+
+  get controller(): AbortController {
+    if (!this.made) {
+      this.made = new AbortController();
+      if (this.ended || this.shutdown?.aborted) this.made.abort(CLOSED);
+      else this.open.add(this);
+    }
+    return this.made;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The response closed, or the server shuts down. */
+  end(): void {
+    this.ended = true;
+    this.open.delete(this);
+    // A shared reason: abort() without one builds a DOMException (with its stack) on every request.
+    this.made?.abort(CLOSED);
+  }
+}
+
+/**
+ * The request's lifetime (its AbortSignal on demand), ended when the response closes or the server shuts down (open
+ * watches then end their streams normally): the shutdown signal has one listener for every request in flight, not one
+ * per request. A watch counts in the open-watches gauge while it runs.
  */
 export function withRequestLifetime(metrics: ApiMetrics, shutdown: AbortSignal | undefined): Filter {
+  const open = new Set<RequestLifetime>();
+  const endAll = () => {
+    for (const lifetime of open) lifetime.end();
+  };
+  shutdown?.addEventListener('abort', endAll, { once: true });
   return async (ctx, next) => {
-    const abort = new AbortController();
-    const stop = () => abort.abort(CLOSED);
-    shutdown?.addEventListener('abort', stop, { once: true });
-    ctx.res.once('close', () => {
-      // A shared reason: abort() without one builds a DOMException (with its stack) on every request.
-      abort.abort(CLOSED);
-      shutdown?.removeEventListener('abort', stop);
-    });
-    ctx.abort = abort;
+    const lifetime = new RequestLifetime(open, shutdown);
+    ctx.res.once('close', () => lifetime.end());
+    ctx.lifetime = lifetime;
     const stopGauge = watchRequested(ctx.query) ? metrics.watchStarted(ctx.labels) : undefined;
     try {
       await next();

@@ -22,7 +22,8 @@ import {
   watchTimeoutSeconds,
   type MutationOptions,
 } from './request-options.js';
-import { writeObject } from './response-writer.js';
+import type { RequestLifetime } from './filters.js';
+import { writeJson, writeObject } from './response-writer.js';
 import { writeWatch } from './watch-response.js';
 
 export type Subresource = 'status' | 'finalize';
@@ -47,8 +48,8 @@ export interface ResourceRequest {
   query: URLSearchParams;
   user: UserInfo;
   rep: Representation;
-  /** Aborted when the client disconnects. */
-  abort: AbortController;
+  /** Aborted when the client disconnects or the server shuts down (its AbortController is made on first use). */
+  lifetime: RequestLifetime;
   pretty: boolean;
 }
 
@@ -93,7 +94,7 @@ function writeOptions(r: ResourceRequest, m: MutationOptions, extra: { managedFi
     dryRun: m.dryRun,
     fieldManager: m.fieldManager,
     user: { name: r.user.name, groups: r.user.groups },
-    signal: r.abort.signal,
+    signal: r.lifetime.signal,
     ...extra,
   };
   // The registry resets what a subresource may not change (e.g. k8s.io/kubernetes
@@ -113,15 +114,15 @@ async function list(r: ResourceRequest): Promise<void> {
       ...(r.name ? { name: r.name } : {}),
       ...(sendInitialEvents !== undefined ? { sendInitialEvents } : {}),
       allowWatchBookmarks: r.query.get('allowWatchBookmarks') === 'true',
-      signal: r.abort.signal,
+      signal: r.lifetime.signal,
     });
     return writeWatch(r.res, events, {
-      abort: r.abort,
+      abort: r.lifetime.controller,
       timeoutSeconds: watchTimeoutSeconds(r.query),
       ...(r.rep.table ? { table: { info: r.resource.info, version: r.rep.table, includeObject: includeObjectParam(r.query) } } : {}),
     });
   }
-  const result = await store.list(r.namespace, { ...listOptions(r.query), signal: r.abort.signal });
+  const result = await store.list(r.namespace, { ...listOptions(r.query), signal: r.lifetime.signal });
   sendReadable(r, 200, result.items, result.metadata, result);
 }
 
@@ -192,7 +193,7 @@ async function remove(r: ResourceRequest, name: string): Promise<void> {
   const { info, store } = r.resource;
   const raw = await readBody(r.req);
   const body = raw.length > 0 ? parseJsonOrYamlObject(raw, 'DeleteOptions') : undefined;
-  const opts = { ...deleteOptions(body, r.query), signal: r.abort.signal };
+  const opts = { ...deleteOptions(body, r.query), signal: r.lifetime.signal };
   const { object, deleted } = await store.delete(r.namespace, name, opts);
   if (!deleted || r.resource.returnDeletedObject) return send(r, 200, object);
   // kubectl's --wait reads details.uid; details.kind is the resource name (finalizeDelete, k8s.io/apiserver
@@ -211,12 +212,18 @@ async function removeCollection(r: ResourceRequest): Promise<void> {
   if (!info.verbs.includes('deletecollection')) throw methodNotAllowed('deletecollection', gr(info));
   const raw = await readBody(r.req);
   const body = raw.length > 0 ? parseJsonOrYamlObject(raw, 'DeleteOptions') : undefined;
-  send(r, 200, await store.deleteCollection(r.namespace, listOptions(r.query), { ...deleteOptions(body, r.query), signal: r.abort.signal }));
+  send(r, 200, await store.deleteCollection(r.namespace, listOptions(r.query), { ...deleteOptions(body, r.query), signal: r.lifetime.signal }));
 }
 
 async function getOne(r: ResourceRequest, name: string): Promise<void> {
   const rv = r.query.get('resourceVersion');
-  const obj = await r.resource.store.get(r.namespace, name, { ...(rv ? { resourceVersion: rv } : {}), signal: r.abort.signal });
+  const { store, info } = r.resource;
+  if (store.getJson && !rv && r.rep.format === 'json' && !r.rep.table && !r.pretty && !info.customResource?.deprecationWarning) {
+    // The common GET (client-go's): the newest object as compact JSON, which the store may have encoded already.
+    return writeJson(r.res, 200, await store.getJson(r.namespace, name));
+  }
+  // No signal: a GET of one object is one bounded read, not worth an AbortController per request.
+  const obj = await store.get(r.namespace, name, rv ? { resourceVersion: rv } : {});
   sendReadable(r, 200, [obj], { resourceVersion: obj.metadata?.resourceVersion }, obj);
 }
 

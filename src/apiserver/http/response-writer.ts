@@ -22,6 +22,12 @@ export function writeObject(res: ServerResponse, code: number, body: unknown, re
   res.end(text);
 }
 
+/** A body already encoded as compact JSON (what writeObject writes for it). */
+export function writeJson(res: ServerResponse, code: number, body: Buffer): void {
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': body.byteLength });
+  res.end(body);
+}
+
 export function writeText(res: ServerResponse, code: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(code, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
   res.end(text);

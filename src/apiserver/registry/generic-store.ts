@@ -199,6 +199,12 @@ export class GenericStore implements ResourceStore {
     return obj;
   }
 
+  async getJson(namespace: string | undefined, name: string): Promise<Buffer> {
+    const body = await this.storageOp(name, () => this.storage.getJson(this.keys.key(namespace, name)));
+    if (!body) throw notFound(this.gr, name);
+    return body;
+  }
+
   list(namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList> {
     return this.listWatch.list(namespace, opts);
   }
