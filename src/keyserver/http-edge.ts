@@ -322,7 +322,7 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
   return { ...result, path };
 }
 
-/** The body, bounded. Read through events: an async iterator over the request costs more than the rest of a transit call's parsing. */
+/** The body, bounded. Read through events: an async iterator over the request showed in a transit call's profile. */
 function readBody(req: IncomingMessage): Promise<Buffer | VaultError> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
