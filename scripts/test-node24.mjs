@@ -49,7 +49,10 @@ if (!version.startsWith('v24.')) {
 if (!addonLoads()) {
   const nodeGyp = join(dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const headers = existsSync(join(runtimeDir, 'include', 'node', 'common.gypi')) ? runtimeDir : join(dirname(node24), '..');
-  const env = { ...process.env, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` };
+  // Without npm's config variables: run from `npm run`, npm_config_nodedir (Debian's npm sets /usr) would win over
+  // --nodedir and build against the machine's Node headers.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k)));
+  env.PATH = `${dirname(node24)}:${process.env.PATH ?? ''}`;
   const built = step(`building ${ADDON} for ${version}`, node24, [nodeGyp, 'rebuild', '--release', `--nodedir=${headers}`], { cwd: pkgDir, env });
   if (!built || !addonLoads()) {
     console.error(`${ADDON} could not be built for ${version} in ${nativeDir}`);
