@@ -391,7 +391,7 @@ export async function run(): Promise<void> {
         await until(`${name} Ready`, () => tracker.readyAt.has(name));
       }, 100);
       if (s > 0) singles.push(r); // the first one warms up the provider (HTTP client, first token read)
-      await sleep(1100); // each single alone (the token Secret is read again only after a 403 or TOKEN_SECRET_RECHECK_MS)
+      await sleep(1100); // each single alone (the token Secret is read again only after a 403 or TOKEN_SECRET_RECHECK_MS, 5 min)
     }
     const mid = [...singles].sort((a, b) => a.ms - b.ms)[Math.floor(singles.length / 2)]!;
     const single = { ms: mid.ms, cpuMs: median(singles.map((r) => r.cpuMs)), keyserver: median(singles.map((r) => sum(r.keyserver))), api: median(singles.map((r) => sum(r.api))) };

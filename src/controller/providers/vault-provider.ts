@@ -38,11 +38,12 @@ export interface VaultProviderSpec {
 
 const METRIC = 'HashiCorp/Vault';
 /**
- * How long a token read from its Secret is used before the Secret is read again. A token revoked in Vault is replaced at
- * once (the 403 makes the auth read the Secret again); this bounds how long a still-valid old token stays in use after
- * the Secret changed, without a Kubernetes GET per reconcile.
+ * How long a token read from its Secret is used before the Secret is read again: the SecretStore's own re-validation
+ * period (DEFAULT_STORE_REQUEUE_MS). A token revoked in Vault is replaced at once (the 403 makes the auth read the
+ * Secret again); this bounds how long a still-valid old token stays in use after the Secret changed, without a
+ * Kubernetes GET per reconcile or per minute.
  */
-export const TOKEN_SECRET_RECHECK_MS = 60_000;
+export const TOKEN_SECRET_RECHECK_MS = 5 * 60_000;
 const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
 // ESO's precedence when several methods are set.
 const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
