@@ -122,8 +122,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   let rootCaPublisher: RootCaPublisher | undefined;
   try {
     await stores.ensureDefaultNamespaces();
-    // kube-controller-manager's garbage collector, run here so ownerReferences work against Coffer alone.
-    await stores.startControllers();
+    // kube-controller-manager's garbage collector, run here so ownerReferences work against Coffer alone. Readiness
+    // does not wait for its first LIST of every resource (kube-apiserver does not wait for the controller manager):
+    // that LIST reads every Secret, 26 s at 100,000 (docs/performance.md). Deletions made meanwhile are seen by its
+    // watches and handled once it has synced.
+    stores.startControllers().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'garbage collector failed to start'));
     const { credentials, created } = await ensureServerCredentials(opts.dataDir, { listenHost: opts.host });
     const authenticator = new TokenAuthenticator(opts.tokens ?? []);
     authenticator.add(credentials.adminToken, { name: 'admin', uid: 'coffer-admin', groups: [MASTERS_GROUP] });
