@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { VaultHttpClient } from './vault-http-client.js';
 
 // A server that never answers: every call stays in flight until the client gives up on it.
-void describe('VaultHttpClient: deadlines and cancellation', () => {
+void void describe('VaultHttpClient: deadlines and cancellation', () => {
   let server: Server;
   let address: string;
   let arrived = 0;
