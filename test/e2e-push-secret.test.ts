@@ -252,7 +252,8 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
     await ready('meta', 'True');
     const password = (await secretData('push', 'source'))!.data['password']!;
     const get = async (name: string) => JSON.parse(await kubectl('-n', 'target', 'get', 'secret', name, '-o', 'json')) as { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
-    assert.deepEqual(await secretData('target', 'meta-whole'), { type: 'Opaque', data: { dsn: 'user=app', k1: password, k2: 'fixed' } });
+    // The rendered keys join the source's: ESO ignores mergePolicy for a PushSecret.
+    assert.deepEqual(await secretData('target', 'meta-whole'), { type: 'Opaque', data: { username: 'app', password, dsn: 'user=app', k1: password, k2: 'fixed' } });
     const whole = (await get('meta-whole')).metadata;
     assert.deepEqual(whole.labels, { team: 'app', tier: 'backend' });
     assert.equal(whole.annotations?.['note'], 'from-app');

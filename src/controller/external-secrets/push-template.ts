@@ -2,9 +2,10 @@
 // pkg/controllers/pushsecret/pushsecret_controller_template.go): the source Secret's values are the template data;
 // templateFrom is merged first (ConfigMaps and Secrets of the PushSecret's namespace, as for an ExternalSecret), then
 // template.data, then template.metadata's labels and annotations, which join the source Secret's own (the
-// kubernetes provider copies them to the remote Secret). With mergePolicy Replace (the default) only the templated
-// keys are pushed, with Merge they are added to the source's. `type` replaces the Secret type the kubernetes
-// provider writes.
+// kubernetes provider copies them to the remote Secret). The rendered keys join the source's whatever mergePolicy
+// says: ESO renders onto a copy of the source Secret and never reads mergePolicy for a PushSecret. The Secret type
+// becomes template.type, and an empty one Opaque (ESO's setMetadata sets it unconditionally; the kubernetes provider's
+// mergePushSecretData writes Opaque for an empty type).
 import type { PushSource } from '../providers/secrets-provider.js';
 import type { ExternalSecretTemplate } from './external-secret-types.js';
 import { GoTemplate } from './go-template.js';
@@ -30,8 +31,7 @@ export async function applyPushTemplate(template: PushTemplate, source: PushSour
       throw new Error(`unable to execute template at key ${key}: ${(e as Error).message}`, { cause: e });
     }
   };
-  const hasData = Object.keys(template.data ?? {}).length > 0 || (template.templateFrom ?? []).some((f) => (f.target ?? 'Data').toLowerCase() === 'data');
-  const data: Record<string, Buffer> = template.mergePolicy === 'Merge' || !hasData ? { ...source.data } : {};
+  const data: Record<string, Buffer> = { ...source.data };
   const labels = { ...source.labels, ...template.metadata?.labels };
   const annotations = { ...source.annotations, ...template.metadata?.annotations };
   await mergeTemplateFrom(template.templateFrom ?? [], {
@@ -47,6 +47,5 @@ export async function applyPushTemplate(template: PushTemplate, source: PushSour
   for (const [key, text] of Object.entries(template.data ?? {})) data[key] = render(key, text);
   for (const [key, text] of Object.entries(template.metadata?.labels ?? {})) labels[key] = render(key, text).toString('utf8');
   for (const [key, text] of Object.entries(template.metadata?.annotations ?? {})) annotations[key] = render(key, text).toString('utf8');
-  const type = template.type || source.type;
-  return { data, labels, annotations, ...(type ? { type } : {}) };
+  return { data, labels, annotations, type: template.type || 'Opaque' };
 }
