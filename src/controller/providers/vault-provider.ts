@@ -38,12 +38,13 @@ export interface VaultProviderSpec {
 
 const METRIC = 'HashiCorp/Vault';
 /**
- * How long a token read from its Secret is used before the Secret is read again: the SecretStore's own re-validation
- * period (DEFAULT_STORE_REQUEUE_MS). A token revoked in Vault is replaced at once (the 403 makes the auth read the
- * Secret again); this bounds how long a still-valid old token stays in use after the Secret changed, without a
- * Kubernetes GET per reconcile or per minute.
+ * How long a token read from its Secret is used before the Secret is read again. ESO reads it on every reconcile (from
+ * its informer cache), so a user who puts another token in the Secret sees it used at the next sync, even while the old
+ * one is still valid in Vault; reading it again at most once a second keeps that (test/e2e-external-secrets.test.ts,
+ * "a bad token in the store Secret") at one Kubernetes GET per second per store, not one per reconcile. A token revoked
+ * in Vault is replaced at once (the 403 makes the auth read the Secret again).
  */
-export const TOKEN_SECRET_RECHECK_MS = 5 * 60_000;
+export const TOKEN_SECRET_RECHECK_MS = 1000;
 const SUPPORTED_AUTH = ['tokenSecretRef', 'appRole'];
 // ESO's precedence when several methods are set.
 const AUTH_ORDER = ['tokenSecretRef', 'appRole', 'kubernetes', 'ldap', 'userPass', 'jwt', 'cert', 'iam', 'gcp'];
