@@ -391,7 +391,7 @@ export async function run(): Promise<void> {
         await until(`${name} Ready`, () => tracker.readyAt.has(name));
       }, 100);
       if (s > 0) singles.push(r); // the first one warms up the provider (HTTP client, first token read)
-      await sleep(1100); // each single alone (the token Secret is read again only after a 403 or TOKEN_SECRET_RECHECK_MS, 5 min)
+      await sleep(1100); // each single alone (the token Secret is read again only after a 403 or TOKEN_SECRET_RECHECK_MS, 1 s)
     }
     const mid = [...singles].sort((a, b) => a.ms - b.ms)[Math.floor(singles.length / 2)]!;
     const single = { ms: mid.ms, cpuMs: median(singles.map((r) => r.cpuMs)), keyserver: median(singles.map((r) => sum(r.keyserver))), api: median(singles.map((r) => sum(r.api))) };
@@ -442,12 +442,17 @@ export async function run(): Promise<void> {
     const count = (c: Counts, what: RegExp) => [...c].filter(([k]) => what.test(k)).reduce((a, [, v]) => a + v, 0);
     const writes = (c: Counts) => count(c, /^(POST|PUT|PATCH|DELETE) /);
     const bulkEvents = count(bulk.api, /^POST events/);
+    // A sync reads Secrets from the informer cache, so the phase's only Secret GETs are the vault provider's re-reads of
+    // its token Secret (at most once a second per store: TOKEN_SECRET_RECHECK_MS), which do not grow with the number of
+    // ExternalSecrets. They get a row of their own; a sync that GETs a Secret would push that row far above 1/s.
+    const tokenReads = count(bulk.api, /^GET secrets/);
     // Writes of the creation phase: the bench's own 1,000 ExternalSecret creates and the controller's writes.
     const floorSeconds = ((n + writes(bulk.api)) * commitMs) / 1000;
     const informerLists = count(overdue.api, /^LIST /);
     printTable(`External Secrets controller (issue targets): ${n} ExternalSecrets over ${REMOTE_KEYS} remote keys, SQLite synchronous=${SYNCHRONOUS.toUpperCase()}`, [
       { name: `creation: ${n} ExternalSecrets to all Ready`, value: bulk.ms / 1000, unit: 's', baseline: `${n + writes(bulk.api)} writes one at a time, in-process (${commitMs.toFixed(1)} ms each, its own fsync)`, baselineValue: floorSeconds, target: { max: 10, absolute: true } },
-      { name: 'creation: API requests per ExternalSecret, Events apart', value: (sum(bulk.api) - bulkEvents) / n, unit: '', baseline: 'the same for one alone', baselineValue: sum(mid.api) - count(mid.api, /^POST events/), target: { max: 2, absolute: true } },
+      { name: 'creation: API requests per ExternalSecret sync, Events and the store\'s token re-reads apart', value: (sum(bulk.api) - bulkEvents - tokenReads) / n, unit: '', baseline: 'the same for one alone', baselineValue: sum(mid.api) - count(mid.api, /^(POST events|GET secrets)/), target: { max: 2, absolute: true } },
+      { name: 'creation: the vault store\'s token Secret re-reads per second', value: tokenReads / (bulk.ms / 1000), unit: '', baseline: 'token re-reads of the phase', baselineValue: tokenReads, target: { max: 1, absolute: true } },
       { name: 'creation: Events per ExternalSecret (Created, as ESO)', value: bulkEvents / n, unit: '', baseline: 'Events of one alone', baselineValue: 1 },
       { name: 'creation: LISTs of Secrets', value: count(bulk.api, /^LIST secrets/), unit: '', baseline: 'ExternalSecrets synced', baselineValue: n, target: { max: 0, absolute: true } },
       { name: 'creation: new HTTPS connections to the API server', value: bulk.connections, unit: '', baseline: 'API requests of the phase', baselineValue: sum(bulk.api), target: { max: 32, absolute: true } },
