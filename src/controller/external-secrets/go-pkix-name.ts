@@ -3,28 +3,10 @@
 // SERIALNUMBER) come in Go's fixed order whatever the certificate's order, other attributes first as
 // "oid=#hex" of the re-encoded value, and the whole sequence is printed last RDN first.
 
-interface Tlv {
-  tag: number;
-  body: Buffer;
-  raw: Buffer;
-}
+import { readTlv, type DerTlv } from '../../lib/tls/x509-der.js';
 
-function readTlv(buf: Buffer, at: number): Tlv & { end: number } {
-  const tag = buf[at]!;
-  let len = buf[at + 1]!;
-  let start = at + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i]!;
-    start += n;
-  }
-  if (start + len > buf.length) throw new Error('x509: malformed certificate');
-  return { tag, body: buf.subarray(start, start + len), raw: buf.subarray(at, start + len), end: start + len };
-}
-
-function children(body: Buffer): Tlv[] {
-  const out: Tlv[] = [];
+function children(body: Buffer): DerTlv[] {
+  const out: DerTlv[] = [];
   for (let at = 0; at < body.length; ) {
     const t = readTlv(body, at);
     out.push(t);
@@ -49,7 +31,7 @@ function oidString(body: Buffer): string {
 }
 
 /** encoding/asn1's reading of a string value; undefined for the types Go does not read as a string. */
-function stringValue({ tag, body }: Tlv): string | undefined {
+function stringValue({ tag, contents: body }: DerTlv): string | undefined {
   switch (tag) {
     case 0x0c: // UTF8String
       return body.toString('utf8');
@@ -94,18 +76,26 @@ type Atv = { type: string; value: string } | { type: string; hex: string };
 
 /** The subject of a DER certificate as Go's Name.String. */
 export function goSubjectString(certDer: Buffer): string {
-  const tbs = children(readTlv(certDer, 0).body)[0];
+  try {
+    return subjectString(certDer);
+  } catch {
+    throw new Error('x509: malformed certificate'); // Go's wording for any DER it cannot read
+  }
+}
+
+function subjectString(certDer: Buffer): string {
+  const tbs = children(readTlv(certDer, 0).contents)[0];
   if (!tbs) throw new Error('x509: malformed certificate');
-  const fields = children(tbs.body);
+  const fields = children(tbs.contents);
   const subject = fields[fields[0]?.tag === 0xa0 ? 5 : 4];
   if (!subject) throw new Error('x509: malformed certificate');
   const named = new Map<string, string[]>();
   const others: Atv[][] = [];
-  for (const rdn of children(subject.body)) {
-    for (const atv of children(rdn.body)) {
-      const [typeTlv, valueTlv] = children(atv.body);
+  for (const rdn of children(subject.contents)) {
+    for (const atv of children(rdn.contents)) {
+      const [typeTlv, valueTlv] = children(atv.contents);
       if (!typeTlv || !valueTlv) continue;
-      const type = oidString(typeTlv.body);
+      const type = oidString(typeTlv.contents);
       const value = stringValue(valueTlv);
       if (NAMED.has(type)) {
         if (value !== undefined) named.set(type, SINGLE.has(type) ? [value] : [...(named.get(type) ?? []), value]);

@@ -140,8 +140,16 @@ export function issueCertificate(r: CertificateRequest): string {
   return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
 }
 
+/** One DER TLV: its tag, its contents, the whole encoding (`raw`) and where the next one starts. */
+export interface DerTlv {
+  tag: number;
+  contents: Buffer;
+  raw: Buffer;
+  end: number;
+}
+
 /** Reads the TLV at `offset` (definite lengths only, as DER has). */
-function readTlv(der: Buffer, offset: number): { tag: number; contents: Buffer; end: number } {
+export function readTlv(der: Buffer, offset: number): DerTlv {
   const tag = der[offset]!;
   let len = der[offset + 1]!;
   let start = offset + 2;
@@ -152,7 +160,7 @@ function readTlv(der: Buffer, offset: number): { tag: number; contents: Buffer; 
     start += n;
   }
   if (start + len > der.length) throw new Error('truncated DER');
-  return { tag, contents: der.subarray(start, start + len), end: start + len };
+  return { tag, contents: der.subarray(start, start + len), raw: der.subarray(offset, start + len), end: start + len };
 }
 
 /** The subject Name of a DER certificate, byte for byte: what a certificate it signs must name as its issuer. */
