@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import type { KubeObject, OwnerReference } from '../../objects/object-meta.js';
 import { ApiStatusError } from '../api-status.js';
-import type { ResourceStore } from '../resource-store.js';
+import type { KubeList, ResourceStore } from '../resource-store.js';
 import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from './generic-store.js';
 
 const FIELD_MANAGER = 'garbage-collector';
@@ -92,14 +92,17 @@ export class GarbageCollector {
     let first = true;
     while (!signal.aborted) {
       try {
-        const list = await store.list(undefined, { signal });
         const seen = new Set<string>();
-        for (const obj of list.items) {
-          const uid = obj.metadata?.uid;
-          if (!uid) continue;
-          seen.add(uid);
-          mine.add(uid);
-          this.upsert(store, obj);
+        let rv = '';
+        for await (const page of listPages(store, signal)) {
+          rv = page.metadata.resourceVersion;
+          for (const obj of page.items) {
+            const uid = obj.metadata?.uid;
+            if (!uid) continue;
+            seen.add(uid);
+            mine.add(uid);
+            this.upsert(store, obj);
+          }
         }
         // Deleted while no watch was open: the same as a DELETED event.
         for (const uid of [...mine]) {
@@ -112,7 +115,6 @@ export class GarbageCollector {
           first = false;
           listed();
         }
-        let rv = list.metadata.resourceVersion;
         for (;;) {
           let expired = false;
           for await (const ev of store.watch(undefined, { resourceVersion: rv, signal })) {
@@ -365,4 +367,22 @@ export class GarbageCollector {
       return { ...cur, metadata };
     });
   }
+}
+
+/** Page size of the informers' LIST: client-go's reflector pages its list by 500 (tools/pager). */
+export const LIST_PAGE_SIZE = 500;
+
+/**
+ * Every object of a resource, page by page at one revision (the continue token keeps the first page's), with the event
+ * loop let go between pages: one unpaged LIST of 100,000 Secrets held the API server's start (and every request) for
+ * tens of seconds while it read, decrypted and decoded them all.
+ */
+export async function* listPages(store: ResourceStore, signal: AbortSignal): AsyncGenerator<KubeList> {
+  let next: string | undefined;
+  do {
+    const page = await store.list(undefined, { signal, limit: LIST_PAGE_SIZE, ...(next ? { continue: next } : {}) });
+    yield page;
+    next = page.metadata.continue || undefined;
+    if (next) await new Promise<void>((resolve) => setImmediate(resolve));
+  } while (next);
 }
