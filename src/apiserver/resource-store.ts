@@ -21,6 +21,11 @@ export interface WriteOptions {
   managedFieldsSet?: boolean;
   user?: UserInfo;
   signal?: AbortSignal;
+  /**
+   * create: the object is handed over (a request body decoded for this call alone), so the store may modify and keep
+   * it instead of working on a deep copy.
+   */
+  handedOver?: boolean;
 }
 
 export interface ListOptions {

@@ -106,10 +106,19 @@ export function rfc3339ToUnixSeconds(text: string): number | undefined {
   return daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
 }
 
+// The last time formatted: a create stamps "now" twice (creationTimestamp, managedFields) and every decode formats the
+// same few times again, so most calls ask for the second asked before (a Date and its ISO string each time otherwise).
+let lastSeconds = NaN;
+let lastText = '';
+
 /** The JSON form of a metav1.Time: UTC, whole seconds. undefined outside years 0000-9999. */
 export function unixSecondsToRfc3339(seconds: number): string | undefined {
+  if (seconds === lastSeconds) return lastText;
   if (seconds < MIN_FORMATTABLE_SECONDS || seconds > MAX_FORMATTABLE_SECONDS) return undefined;
-  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
+  const text = `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
+  lastSeconds = seconds;
+  lastText = text;
+  return text;
 }
 
 export function timeSeconds(value: unknown, path: string): number | undefined {

@@ -375,6 +375,51 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
       }
     }));
 
+    void it('a watcher takes the object this storage wrote instead of opening it again; others open their own', withStorage(async (c) => {
+      const abort = new AbortController();
+      const watch = async () => {
+        const it = c.storage.watch(`/registry/secrets/${c.ns}/`, { fromRevision: await c.store.currentRevision(), signal: abort.signal });
+        return it[Symbol.asyncIterator]();
+      };
+      const first = await watch();
+      const second = await watch();
+      try {
+        // Both watchers wait for the next event (a watch is under way from its first pull), as the registry's do.
+        const events = [nextEvent(first), nextEvent(second)];
+        const reads = c.probe.reads;
+        const created = await c.storage.create(c.key('a'), secret(c.ns, 'a'));
+        const expected = structuredClone(created);
+        // The caller's object is its own: changing it changes nothing a watcher gets.
+        created.data = { password: 'Y2hhbmdlZA==' };
+        created.metadata!.labels = { changed: 'yes' };
+        const [a, b] = await Promise.all(events);
+        assert.ok(a?.type === 'put' && b?.type === 'put');
+        const fromFirst = await a.object();
+        assert.deepEqual(fromFirst, expected);
+        assert.equal(c.probe.reads, reads, 'the first watcher took the written object: no read of the value');
+        const fromSecond = await b.object();
+        assert.deepEqual(fromSecond, expected);
+        assert.notEqual(fromSecond, fromFirst, 'each watcher has an object of its own');
+        assert.equal(c.probe.reads, reads + 1, 'the second watcher opened the value');
+        const prefix = transformerPrefixOf((await c.store.get(c.key('a'))).kv!.value);
+        assert.equal((await counts(c.metrics))[`from_storage ${prefix} OK`], 2, 'both count as reads, as before');
+
+        // What another API server wrote was never this storage's to hand over: it is opened.
+        const other = new ObjectStorage({ store: c.store, transformers: c.probe, resource: SECRETS });
+        const next = nextEvent(first);
+        const updated = await other.guaranteedUpdate(c.key('a'), (cur) => Promise.resolve(withLabel(cur, 'x', 'y')));
+        const changed = await next;
+        assert.ok(changed.type === 'put');
+        assert.deepEqual(await changed.object(), updated);
+        assert.equal(c.probe.reads, reads + 3, 'the other server read once for its update, the watcher once');
+        c.probe.assertWiped();
+      } finally {
+        abort.abort();
+        await first.return?.();
+        await second.return?.();
+      }
+    }));
+
     void it('plaintexts are wiped once used, and a value read as-is (identity) stays intact', withStorage(async (c) => {
       await c.storage.create(c.key('a'), secret(c.ns, 'a'));
       await c.storage.get(c.key('a'));

@@ -10,6 +10,7 @@ import { AlreadyExistsError, CofferError, EncryptError, InvalidError, NotFoundEr
 import { decodeObject, encodeObject, type StorageMediaType } from '../objects/object-codec.js';
 import { withResourceVersion, type KubeObject } from '../objects/object-meta.js';
 import { JsonCache } from './json-cache.js';
+import { RecentWrites } from './recent-writes.js';
 import { RevisionConflictError, type KeyValue, type Store } from './store.js';
 import { transformerPrefixOf, type TransformationMetrics } from './transformation-metrics.js';
 
@@ -109,6 +110,8 @@ export class ObjectStorage {
    * without a write (a custom resource's schema, its defaults).
    */
   private readonly json: JsonCache | undefined;
+  /** What this storage just wrote, for its watches to take instead of opening the value again (recent-writes.ts). */
+  private readonly recent = new RecentWrites();
 
   constructor(private readonly opts: ObjectStorageOptions) {
     const { group, resource } = opts.resource;
@@ -172,9 +175,11 @@ export class ObjectStorage {
         return withResourceVersion(created, undefined);
       }
       const value = await this.seal(key, plain);
+      this.remember(key, value, plain);
       try {
         return withResourceVersion(created, await this.opts.store.create(key, value, { signal: opts.signal }));
       } catch (err) {
+        this.recent.forget(key);
         throw err instanceof AlreadyExistsError ? keyExists(key) : err;
       } finally {
         this.json?.delete(key);
@@ -221,13 +226,18 @@ export class ObjectStorage {
 
   /** Every change under the prefix after fromRevision, decoded only when asked (a filter may need neither state). */
   async *watch(prefix: string, opts: { fromRevision: number; signal: AbortSignal }): AsyncGenerator<ObjectWatchEvent, void, undefined> {
-    for await (const e of this.opts.store.watch(prefix, opts)) {
-      // A change made elsewhere (another API server on the same etcd) ends the plaintext kept for the key.
-      this.json?.delete(e.type === 'put' ? e.kv.key : e.key);
-      const prev = e.prev;
-      const previous = prev ? { previous: () => this.open(prev) } : {};
-      if (e.type === 'put') yield { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.open(e.kv), ...previous };
-      else yield { type: 'delete', key: e.key, revision: e.revision, ...previous };
+    const unwatch = this.recent.watching();
+    try {
+      for await (const e of this.opts.store.watch(prefix, opts)) {
+        // A change made elsewhere (another API server on the same etcd) ends the plaintext kept for the key.
+        this.json?.delete(e.type === 'put' ? e.kv.key : e.key);
+        const prev = e.prev;
+        const previous = prev ? { previous: () => this.open(prev) } : {};
+        if (e.type === 'put') yield { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.openWritten(e.kv), ...previous };
+        else yield { type: 'delete', key: e.key, revision: e.revision, ...previous };
+      }
+    } finally {
+      unwatch();
     }
   }
 
@@ -263,9 +273,11 @@ export class ObjectStorage {
       const updated = this.decode(plain, key, 'for');
       if (opts.dryRun) return withResourceVersion(updated, ifRevision);
       const value = await this.seal(key, plain);
+      this.remember(key, value, plain);
       try {
         return withResourceVersion(updated, await this.opts.store.update(key, value, { ifRevision, signal: opts.signal }));
       } catch (err) {
+        this.recent.forget(key);
         if (err instanceof RevisionConflictError) return undefined;
         throw err;
       } finally {
@@ -307,6 +319,23 @@ export class ObjectStorage {
       throw err;
     }
     return { kv, obj: withResourceVersion(obj, kv.modRevision), plain, owned: !shared, stale: result.stale };
+  }
+
+  /**
+   * A watched put's object: the one this storage decoded when it wrote exactly these bytes, if no other watcher took
+   * it yet; otherwise opened from the value. A taken object is counted in the transformation metrics as the read it
+   * replaces, so that they read as before (one from_storage per watcher and event).
+   */
+  private openWritten(kv: KeyValue): Promise<KubeObject> {
+    const obj = this.recent.take(kv.key, kv.value);
+    if (!obj) return this.open(kv);
+    this.opts.metrics?.record(this.metricResource, 'from_storage', transformerPrefixOf(kv.value));
+    return Promise.resolve(withResourceVersion(obj, kv.modRevision));
+  }
+
+  /** Before a write of plain as value under key: the object a watcher of it gets (decoded now, while plain is intact). */
+  private remember(key: string, value: Uint8Array, plain: Uint8Array): void {
+    if (this.recent.wanted) this.recent.put(key, value, this.decode(plain, key, 'for'));
   }
 
   /** An object as stored at kv, with its resourceVersion. */

@@ -89,7 +89,11 @@ function sendReadable(r: ResourceRequest, code: number, objects: KubeObject[], l
   writeObject(r.res, code, table, { format: 'json' }, { pretty: r.pretty, ...(headers ? { headers } : {}) });
 }
 
-function writeOptions(r: ResourceRequest, m: MutationOptions, extra: { managedFieldsSet?: boolean } = {}): WriteOptions & { subresource?: Subresource } {
+function writeOptions(
+  r: ResourceRequest,
+  m: MutationOptions,
+  extra: { managedFieldsSet?: boolean; handedOver?: boolean } = {},
+): WriteOptions & { subresource?: Subresource } {
   const opts: WriteOptions & { subresource?: Subresource } = {
     dryRun: m.dryRun,
     fieldManager: m.fieldManager,
@@ -132,7 +136,8 @@ async function create(r: ResourceRequest): Promise<void> {
   const m = mutationOptions(r.query, 'CreateOptions', { userAgent: r.req.headers['user-agent'] });
   const body = decodeObjectBody(await readBody(r.req), r.req.headers['content-type'], info);
   const warnings = checkBodyFields(info, body, m.fieldValidation);
-  send(r, 201, await store.create(r.namespace, body, writeOptions(r, m)), warnings);
+  // The body was decoded for this call alone: the store may use it without a deep copy.
+  send(r, 201, await store.create(r.namespace, body, writeOptions(r, m, { handedOver: true })), warnings);
 }
 
 async function update(r: ResourceRequest, name: string): Promise<void> {

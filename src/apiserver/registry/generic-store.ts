@@ -76,6 +76,11 @@ export interface GenericStoreOptions {
   graceful?: GracefulDeletion;
   /** Called (synchronously, must not throw) after an object got its deletionTimestamp, or on a repeated DELETE. */
   onMarkedForDeletion?: (obj: KubeObject) => void;
+  /**
+   * Called (synchronously, must not throw) with the store revision a write answered (not for dry runs), before the
+   * caller hears of it.
+   */
+  onWritten?: (revision: number) => void;
   /** How often a watch that allows bookmarks sends one (kube: about a minute). */
   bookmarkIntervalMs?: number;
   /** The storage media type: protobuf (kube's default for built-in kinds) or JSON (how kube stores custom resources). */
@@ -147,7 +152,7 @@ export class GenericStore implements ResourceStore {
   // ---- create ----
 
   async create(namespace: string | undefined, input: KubeObject, opts: RegistryWriteOptions = {}): Promise<KubeObject> {
-    let obj = this.accept(input);
+    let obj = this.accept(input, opts.handedOver);
     const meta = obj.metadata!;
     const rvSent = meta.resourceVersion;
     // Server-owned fields a client may not set (kube wipes them rather than refusing).
@@ -171,7 +176,7 @@ export class GenericStore implements ResourceStore {
       const name = obj.metadata!.name!;
       const key = this.keys.key(obj.metadata!.namespace, name);
       try {
-        return await this.storage.create(key, obj, { dryRun: opts.dryRun, signal: opts.signal });
+        return this.written(await this.storage.create(key, obj, { dryRun: opts.dryRun, signal: opts.signal }), opts);
       } catch (err) {
         if (!(err instanceof StorageError && err.code === 'KeyExists')) throw storageStatus(err, this.info, name);
         if (!generated || opts.dryRun) throw await this.alreadyExistsError(key, name);
@@ -240,7 +245,7 @@ export class GenericStore implements ResourceStore {
     const tryUpdate = refusing(async (current, state) =>
       this.prepareUpdate(key, name, namespace, current, state, await next(structuredClone(current)), opts),
     );
-    return this.storageOp(name, () => this.storage.guaranteedUpdate(key, tryUpdate, opts));
+    return this.storageOp(name, async () => this.written(await this.storage.guaranteedUpdate(key, tryUpdate, opts), opts));
   }
 
   /** The object an update stores, from the proposed one and the current one (BeforeUpdate in rest/update.go). */
@@ -330,7 +335,7 @@ export class GenericStore implements ResourceStore {
       }
       return Promise.resolve(marked);
     });
-    const object = await this.storageOp(name, () => this.storage.guaranteedUpdate(key, decide, opts));
+    const object = await this.storageOp(name, async () => this.written(await this.storage.guaranteedUpdate(key, decide, opts), opts));
     if (outcome === 'deleted') return { object, deleted: true };
     // A repeated DELETE reminds the controllers of the object; a dry run tells nobody.
     if (!opts.dryRun) this.opts.onMarkedForDeletion?.(object);
@@ -373,9 +378,19 @@ export class GenericStore implements ResourceStore {
 
   // ---- helpers ----
 
-  /** A deep copy with kind/apiVersion defaulted from the endpoint (kube does that when a body leaves them out). */
-  private accept(input: KubeObject): KubeObject {
-    const obj = structuredClone(input);
+  /** Tells onWritten the revision of a write's answer. */
+  private written(obj: KubeObject, opts: { dryRun?: boolean | undefined }): KubeObject {
+    const rv = obj.metadata?.resourceVersion;
+    if (this.opts.onWritten && !opts.dryRun && rv) this.opts.onWritten(Number(rv));
+    return obj;
+  }
+
+  /**
+   * A deep copy (or the object itself, when handed over) with kind/apiVersion defaulted from the endpoint (kube does
+   * that when a body leaves them out).
+   */
+  private accept(input: KubeObject, handedOver = false): KubeObject {
+    const obj = handedOver ? input : structuredClone(input);
     const apiVersion = apiVersionOf(this.info);
     if (!obj.apiVersion) obj.apiVersion = apiVersion;
     if (!obj.kind) obj.kind = this.info.kind;

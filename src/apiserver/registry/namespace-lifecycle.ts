@@ -9,6 +9,7 @@ import type { Namespace } from '../../objects/namespace.js';
 import { ApiStatusError, forbidden, notFound } from '../api-status.js';
 import type { ResourceStore } from '../resource-store.js';
 import type { Admission, GenericStore, GracefulDeletion } from './generic-store.js';
+import type { NamespaceCache } from './namespace-cache.js';
 import { FINALIZER_KUBERNETES } from './namespace-strategy.js';
 
 const NAMESPACES = { group: '', resource: 'namespaces' };
@@ -21,19 +22,26 @@ export const IMMORTAL_NAMESPACES = ['default', 'kube-system', 'kube-public'] as 
 
 const isNotFound = (err: unknown) => err instanceof ApiStatusError && err.status.code === 404;
 
-/** The NamespaceLifecycle admission check for writes of namespaced objects. */
-export function namespaceLifecycleAdmission(namespaces: Pick<ResourceStore, 'get'>): Admission {
+/**
+ * The NamespaceLifecycle admission check for writes of namespaced objects: from the cache when it can answer
+ * (namespace-cache.ts), otherwise from the store.
+ */
+export function namespaceLifecycleAdmission(namespaces: Pick<ResourceStore, 'get'>, cache?: NamespaceCache): Admission {
   return async (operation, obj, info, signal) => {
     const name = obj.metadata?.namespace;
     if (!name) return;
-    let ns: KubeObject;
-    try {
-      ns = await namespaces.get(undefined, name, { ...(signal ? { signal } : {}) });
-    } catch (err) {
-      if (isNotFound(err)) throw notFound(NAMESPACES, name);
-      throw err;
+    let deleting = cache?.isDeleting(name);
+    if (deleting === undefined) {
+      let ns: KubeObject;
+      try {
+        ns = await namespaces.get(undefined, name, { ...(signal ? { signal } : {}) });
+      } catch (err) {
+        if (isNotFound(err)) throw notFound(NAMESPACES, name);
+        throw err;
+      }
+      deleting = !!ns.metadata?.deletionTimestamp;
     }
-    if (operation === 'create' && ns.metadata?.deletionTimestamp) {
+    if (operation === 'create' && deleting) {
       const err = forbidden({ group: info.group, resource: info.plural }, obj.metadata?.name, `unable to create new content in namespace ${name} because it is being terminated`);
       err.status.details = {
         ...err.status.details,

@@ -14,6 +14,7 @@ import { EventTtl } from './event-ttl.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { GenericStore } from './generic-store.js';
 import type { TransformerSource } from '../../storage/object-storage.js';
+import { NamespaceCache } from './namespace-cache.js';
 import { NAMESPACE_DELETION, NamespaceDeletion, namespaceLifecycleAdmission } from './namespace-lifecycle.js';
 import { NAMESPACE_STRATEGY } from './namespace-strategy.js';
 import { SECRET_STRATEGY } from './secret-strategy.js';
@@ -51,9 +52,14 @@ export interface ResourceStores {
   all: GenericStore[];
   transformationMetrics: TransformationMetrics;
   namespaceDeletion: NamespaceDeletion;
+  /** What the NamespaceLifecycle admission reads before the store; started by startControllers(). */
+  namespaceCache: NamespaceCache;
   /** Deletes dependents of deleted owners (metadata.ownerReferences); started by startControllers(). */
   garbageCollector: GarbageCollector;
-  /** Starts the garbage collector (resolves once it has listed every resource) and the event TTL sweeper. */
+  /**
+   * Starts the namespace cache of the NamespaceLifecycle admission, the garbage collector (resolves once it has listed
+   * every resource) and the event TTL sweeper.
+   */
   startControllers(): Promise<void>;
   /** Creates the default namespaces that are missing and resumes the cleanup of namespaces left Terminating. */
   ensureDefaultNamespaces(): Promise<void>;
@@ -77,8 +83,14 @@ export function createResourceStores(opts: ResourceStoresOptions): ResourceStore
     graceful: NAMESPACE_DELETION,
     // Only called on writes, after namespaceDeletion below exists.
     onMarkedForDeletion: (ns) => namespaceDeletion.schedule(ns.metadata!.name!),
+    onWritten: (revision) => namespaceCache.noteWrite(revision),
   });
-  const admit = namespaceLifecycleAdmission(namespaces);
+  const namespaceCache = new NamespaceCache({
+    namespaces,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const admit = namespaceLifecycleAdmission(namespaces, namespaceCache);
   const secrets = new GenericStore({ ...common, info: SECRETS, strategy: SECRET_STRATEGY, admit });
   const configmaps = new GenericStore({ ...common, info: CONFIG_MAPS, strategy: CONFIG_MAP_STRATEGY, admit });
   const events = new GenericStore({ ...common, info: EVENTS, strategy: EVENT_STRATEGY, admit });
@@ -114,11 +126,13 @@ export function createResourceStores(opts: ResourceStoresOptions): ResourceStore
     all,
     garbageCollector,
     async startControllers() {
+      namespaceCache.start();
       await garbageCollector.start();
       eventTtl.start();
     },
     transformationMetrics: metrics,
     namespaceDeletion,
+    namespaceCache,
     async ensureDefaultNamespaces() {
       for (const name of DEFAULT_NAMESPACES) {
         try {
@@ -132,6 +146,7 @@ export function createResourceStores(opts: ResourceStoresOptions): ResourceStore
       }
     },
     close() {
+      namespaceCache.close();
       namespaceDeletion.close();
       garbageCollector.close();
       eventTtl.close();
