@@ -62,8 +62,10 @@ export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>):
 /** Counts every request and its latency once the response is written (WithMetrics-style instrumentation). */
 export function withMetrics(metrics: ApiMetrics): Filter {
   return (ctx, next) => {
-    const start = process.hrtime.bigint();
-    ctx.res.once('finish', () => metrics.observe(ctx.labels, ctx.res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
+    // performance.now(): the monotonic clock in fractional milliseconds (microsecond resolution and better), without
+    // the BigInt that hrtime.bigint() allocates twice per request.
+    const start = performance.now();
+    ctx.res.once('finish', () => metrics.observe(ctx.labels, ctx.res.statusCode, (performance.now() - start) / 1000));
     return next();
   };
 }

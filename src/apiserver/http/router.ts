@@ -112,6 +112,12 @@ export function pathSegments(rawPath: string): string[] | undefined {
   const out: string[] = [];
   for (const raw of rawPath.split('/')) {
     if (raw === '') continue;
+    // Without '%' a segment decodes to itself and can hold neither '/' nor '%': only '.' and '..' remain to refuse.
+    // That is every segment of a usual request, which skips decodeURIComponent and the checks' array.
+    if (!raw.includes('%') && raw !== '.' && raw !== '..') {
+      out.push(raw);
+      continue;
+    }
     let s: string;
     try {
       s = decodeURIComponent(raw);
