@@ -29,6 +29,7 @@ import {
   withRequestInfo,
   withRequestLifetime,
   type Filter,
+  type RequestContext,
 } from './filters.js';
 import { serveHealth, type HealthCheck } from './health.js';
 import { SELF_SUBJECT_REVIEW_PATH, serveSelfSubjectReview } from './self-subject-review.js';
@@ -58,11 +59,12 @@ const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', uid: '', groups: ['system:unauthenticated'] };
 
-function metricVerb(method: string, route: ResourceRoute, query: URLSearchParams, contentType: string | undefined): string {
-  const verb = verbOf(method, route.name !== undefined, query);
+const METRIC_VERBS: Record<string, string> = { get: 'GET', list: 'LIST', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETECOLLECTION' };
+
+function metricVerb(method: string, route: ResourceRoute, verb: string, contentType: string | undefined): string {
   if (route.watchPath || verb === 'watch') return 'WATCH';
   if (verb === 'patch' && (contentType ?? '').startsWith('application/apply-patch')) return 'APPLY';
-  return { get: 'GET', list: 'LIST', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETECOLLECTION' }[verb] ?? method;
+  return METRIC_VERBS[verb] ?? method;
 }
 
 export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -152,12 +154,19 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     return true;
   }
 
-  /** /healthz, /livez, /readyz and /version, answered before authentication. */
-  const publicInfo: Filter = async (ctx, next) => {
-    const { segments, method } = ctx;
+  /**
+   * /healthz, /livez, /readyz and /version, answered before authentication. (A filter that only passes a request on
+   * is no async function: an API request passes the chain without a promise per filter.)
+   */
+  const publicInfo: Filter = (ctx, next) => {
+    const { segments } = ctx;
     const health = segments.length >= 1 && segments.length <= 2 && HEALTH.has(segments[0]!);
     const version = segments.length === 1 && segments[0] === 'version';
-    if (!health && !version) return next();
+    return health || version ? servePublicInfo(ctx, version) : next(ctx);
+  };
+
+  async function servePublicInfo(ctx: RequestContext, version: boolean): Promise<void> {
+    const { segments, method } = ctx;
     // kube's system:public-info-viewer lets anyone GET exactly these paths; any other verb, or one check's path, is
     // authorized as a non-resource request (anonymous: 403), never answered as a GET would be.
     const publicPath = (method === 'GET' || method === 'HEAD') && segments.length === 1;
@@ -165,24 +174,14 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     if (version) return writeObject(ctx.res, 200, versionDocument(), JSON_REPRESENTATION, { pretty: true });
     const checks = segments[0] === 'livez' ? [] : (opts.healthChecks ?? []);
     await serveHealth(ctx.res, segments[0]!, segments[1], ctx.query, { checks, logger: opts.logger });
-  };
+  }
 
   /** /metrics, the reviews, OpenAPI and discovery: the non-resource endpoints every authenticated user reaches. */
-  const nonResource: Filter = async (ctx, next) => {
-    const { req, res, segments, user } = ctx;
+  const nonResource: Filter = (ctx, next) => {
+    const { req, res, segments } = ctx;
     const path = segments.join('/');
-    if (path === 'metrics') {
-      authorizeNonResource(user, ctx.method, '/metrics');
-      const { body, contentType } = await opts.metrics.text();
-      res.writeHead(200, { 'Content-Type': contentType }).end(body);
-      return;
-    }
-    if (path === SELF_SUBJECT_REVIEW_PATH) return serveSelfSubjectReview(req, res, user!, negotiate(req.headers.accept, { tables: false }));
-    const review = ACCESS_REVIEW_PATHS.get(path);
-    if (review) return serveAccessReview(req, res, review, user!, opts.policy, negotiate(req.headers.accept, { tables: false }));
-    if (segments[0] === 'openapi') {
-      if (!serveOpenApi(req, res, segments, ctx.query)) writeNotFoundPage(res);
-      return;
+    if (path === 'metrics' || path === SELF_SUBJECT_REVIEW_PATH || ACCESS_REVIEW_PATHS.has(path) || segments[0] === 'openapi') {
+      return serveNonResource(ctx, path);
     }
     const route = router.route(segments);
     if (route.kind === 'resource') {
@@ -192,23 +191,38 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
       const { info } = route.resource;
       ctx.resource = { route, verb };
       ctx.labels = {
-        verb: metricVerb(ctx.method, route, ctx.query, req.headers['content-type']),
+        verb: metricVerb(ctx.method, route, verb, req.headers['content-type']),
         group: info.group,
         version: info.version,
         resource: info.plural,
         subresource: route.subresource ?? '',
         scope: route.name !== undefined ? 'resource' : route.namespace !== undefined ? 'namespace' : 'cluster',
       };
-      return next();
+      return next(ctx);
     }
     ctx.rep = negotiate(req.headers.accept, { tables: false });
     if (!serveDiscovery(res, segments, ctx.rep)) writeNotFoundPage(res);
+    return Promise.resolve();
   };
+
+  async function serveNonResource(ctx: RequestContext, path: string): Promise<void> {
+    const { req, res, segments, user } = ctx;
+    if (path === 'metrics') {
+      authorizeNonResource(user, ctx.method, '/metrics');
+      const { body, contentType } = await opts.metrics.text();
+      res.writeHead(200, { 'Content-Type': contentType }).end(body);
+      return;
+    }
+    if (path === SELF_SUBJECT_REVIEW_PATH) return serveSelfSubjectReview(req, res, user!, negotiate(req.headers.accept, { tables: false }));
+    const review = ACCESS_REVIEW_PATHS.get(path);
+    if (review) return serveAccessReview(req, res, review, user!, opts.policy, negotiate(req.headers.accept, { tables: false }));
+    if (!serveOpenApi(req, res, segments, ctx.query)) writeNotFoundPage(res);
+  }
 
   /** The representation of the response (JSON, YAML, protobuf-like Tables for GET), or 406. */
   const contentNegotiation: Filter = (ctx, next) => {
     ctx.rep = negotiate(ctx.req.headers.accept, { tables: ctx.method === 'GET' });
-    return next();
+    return next(ctx);
   };
 
   const resourceHandler: Filter = (ctx) => {

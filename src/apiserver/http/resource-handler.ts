@@ -220,20 +220,28 @@ async function removeCollection(r: ResourceRequest): Promise<void> {
   send(r, 200, await store.deleteCollection(r.namespace, listOptions(r.query), { ...deleteOptions(body, r.query), signal: r.lifetime.signal }));
 }
 
-async function getOne(r: ResourceRequest, name: string): Promise<void> {
+function getOne(r: ResourceRequest, name: string): Promise<void> {
   const rv = r.query.get('resourceVersion');
   const { store, info } = r.resource;
   if (store.getJson && !rv && r.rep.format === 'json' && !r.rep.table && !r.pretty && !info.customResource?.deprecationWarning) {
     // The common GET (client-go's): the newest object as compact JSON, which the store may have encoded already.
-    return writeJson(r.res, 200, await store.getJson(r.namespace, name));
+    // (No async function here: one promise fewer on the most frequent request.)
+    return store.getJson(r.namespace, name).then((body) => writeJson(r.res, 200, body));
   }
+  return getObject(r, name, rv);
+}
+
+async function getObject(r: ResourceRequest, name: string, rv: string | null): Promise<void> {
   // No signal: a GET of one object is one bounded read, not worth an AbortController per request.
-  const obj = await store.get(r.namespace, name, rv ? { resourceVersion: rv } : {});
+  const obj = await r.resource.store.get(r.namespace, name, rv ? { resourceVersion: rv } : {});
   sendReadable(r, 200, [obj], { resourceVersion: obj.metadata?.resourceVersion }, obj);
 }
 
-/** Serves one routed, authorized resource request. */
-export async function serveResource(r: ResourceRequest): Promise<void> {
+/**
+ * Serves one routed, authorized resource request. Not an async function (one promise fewer per request): what it
+ * throws before a handler's promise exists reaches withErrorStatus all the same, which calls the chain in its try.
+ */
+export function serveResource(r: ResourceRequest): Promise<void> {
   const method = r.req.method ?? 'GET';
   const { info } = r.resource;
   if (r.subresource) {

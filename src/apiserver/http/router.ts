@@ -112,6 +112,12 @@ export function pathSegments(rawPath: string): string[] | undefined {
   const out: string[] = [];
   for (const raw of rawPath.split('/')) {
     if (raw === '') continue;
+    // Without '%' a segment decodes to itself and can hold neither '/' nor '%': only '.' and '..' remain to refuse.
+    // That is every segment of a usual request, which skips decodeURIComponent and the checks' array.
+    if (!raw.includes('%') && raw !== '.' && raw !== '..') {
+      out.push(raw);
+      continue;
+    }
     let s: string;
     try {
       s = decodeURIComponent(raw);
@@ -127,7 +133,8 @@ export function pathSegments(rawPath: string): string[] | undefined {
 
 /** Path and query of a request target, as sent: origin form (`/a?b`) or absolute form (`https://host/a?b`). */
 export function splitRequestTarget(target: string): { path: string; query: URLSearchParams } {
-  const withoutOrigin = target.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
+  // Origin form (every client but a proxy's) starts with '/': no scheme to strip.
+  const withoutOrigin = target.startsWith('/') ? target : target.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
   const hash = withoutOrigin.indexOf('#');
   const noHash = hash >= 0 ? withoutOrigin.slice(0, hash) : withoutOrigin;
   const q = noHash.indexOf('?');

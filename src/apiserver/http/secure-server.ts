@@ -39,11 +39,13 @@ export function createSecureApiServer(tls: { cert: string; key: string }, handle
   let inFlight = 0;
   let drained: (() => void) | undefined;
   // The HTTP/2 compatibility request and response have the members the handler uses, with HTTP/1's meaning.
+  // One 'close' listener function for every response (it comes once per response), not a closure per request.
+  const closed = () => {
+    if (--inFlight === 0) drained?.();
+  };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
-    res.once('close', () => {
-      if (--inFlight === 0) drained?.();
-    });
+    res.on('close', closed);
     handler(req, res);
   };
   const server = createSecureServer(
