@@ -3,7 +3,7 @@
 // with node:test through tsx. Node 20 finds no tests without an explicit file list, so the list is built here.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 // Debian packages whose commands the tests start, and the command that shows each is installed.
 const DEBIAN_PACKAGES = [
@@ -46,17 +46,48 @@ function findTests(dir) {
   });
 }
 
+// The files that took longest (CPU and wall time per file, measured 2026-12-07; docs/performance.md, "npm test time"),
+// longest first. They start first: in alphabetical order the end-to-end files in test/ came last, and the run ended
+// with one worker idle while the other finished a minute-long file.
+const SLOWEST_FIRST = [
+  'test/e2e-external-secrets-cluster.test.ts',
+  'test/e2e-external-secrets.test.ts',
+  'test/dashboard-browser.test.ts',
+  'src/storage/etcd/etcd-store.test.ts',
+  'test/dashboard-kms.test.ts',
+  'test/architecture.test.ts',
+  'test/e2e-kms-aws.test.ts',
+  'test/docs-runnable.test.ts',
+  'test/dashboard-command.test.ts',
+  'src/operations/source.test.ts',
+  'test/e2e-external-secrets-aws.test.ts',
+  'test/e2e-external-secrets-templates.test.ts',
+];
+
+/** Known slow files first (in the order above), then the rest in alphabetical order. */
+function runOrder(files) {
+  const rank = (f) => {
+    const i = SLOWEST_FIRST.indexOf(f.split(sep).join('/'));
+    return i === -1 ? SLOWEST_FIRST.length : i;
+  };
+  return [...files].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 installMissing();
 const filter = process.argv.slice(2);
-const files = ['src', 'test']
-  .flatMap((d) => findTests(d))
-  .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
-  .sort();
+const files = runOrder(
+  ['src', 'test'].flatMap((d) => findTests(d)).filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))),
+);
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+// Two cores here; most files spend their time waiting on the processes they start (coffer, etcd, kubectl), so
+// CONCURRENCY files run at once (measured in docs/performance.md, "npm test time"). COFFER_TEST_CONCURRENCY overrides.
+const CONCURRENCY = 2;
+const concurrency = process.env.COFFER_TEST_CONCURRENCY ?? String(CONCURRENCY);
+const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'run-test-files.mjs'), ...files], {
   stdio: 'inherit',
+  env: { ...process.env, COFFER_TEST_CONCURRENCY: concurrency },
 });
 process.exit(r.status ?? 1);
