@@ -46,29 +46,35 @@ function findTests(dir) {
   });
 }
 
-// The files that took longest (CPU and wall time per file, measured 2026-12-07; docs/performance.md, "npm test time"),
-// longest first. They start first: in alphabetical order the end-to-end files in test/ came last, and the run ended
-// with one worker idle while the other finished a minute-long file.
+// The files that took the most CPU time (measured 2026-12-07, one file at a time; docs/performance.md, "npm test
+// time"), most first. They start first, then the rest of test/ (end-to-end files that start processes), then src/: in
+// alphabetical order the longest files came last and the run ended with workers idle beside one long file.
 const SLOWEST_FIRST = [
+  'test/e2e-kubectl.test.ts',
+  'test/lab.test.ts',
   'test/e2e-external-secrets-cluster.test.ts',
+  'test/operations-rotate.test.ts',
+  'test/e2e-push-secret.test.ts',
   'test/e2e-external-secrets.test.ts',
   'test/dashboard-browser.test.ts',
+  'test/e2e-kubectl-external-secrets.test.ts',
+  'test/operations-status.test.ts',
+  'test/operations-reencrypt.test.ts',
+  'test/operations-recover.test.ts',
   'src/storage/etcd/etcd-store.test.ts',
   'test/dashboard-kms.test.ts',
+  'test/e2e-kms-backends.test.ts',
+  'test/e2e-kms.test.ts',
   'test/architecture.test.ts',
-  'test/e2e-kms-aws.test.ts',
-  'test/docs-runnable.test.ts',
-  'test/dashboard-command.test.ts',
-  'src/operations/source.test.ts',
-  'test/e2e-external-secrets-aws.test.ts',
-  'test/e2e-external-secrets-templates.test.ts',
 ];
 
-/** Known slow files first (in the order above), then the rest in alphabetical order. */
+/** Known slow files first (in the order above), then the other files of test/, then src/, alphabetically. */
 function runOrder(files) {
   const rank = (f) => {
-    const i = SLOWEST_FIRST.indexOf(f.split(sep).join('/'));
-    return i === -1 ? SLOWEST_FIRST.length : i;
+    const p = f.split(sep).join('/');
+    const i = SLOWEST_FIRST.indexOf(p);
+    if (i !== -1) return i;
+    return SLOWEST_FIRST.length + (p.startsWith('test/') ? 0 : 1);
   };
   return [...files].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -82,9 +88,11 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-// Two cores here; most files spend their time waiting on the processes they start (coffer, etcd, kubectl), so
-// CONCURRENCY files run at once (measured in docs/performance.md, "npm test time"). COFFER_TEST_CONCURRENCY overrides.
-const CONCURRENCY = 2;
+// Files run CONCURRENCY at a time. On this 2-core machine 3 beat 2: most files spend much of their time waiting on
+// the processes they start (coffer, etcd, kubectl, chromium), so a third file fills the idle core time (measured in
+// docs/performance.md, "npm test time"; 4 was faster still but puts the four heaviest end-to-end files, each with
+// 15 s waits, on 2 cores at once). COFFER_TEST_CONCURRENCY overrides.
+const CONCURRENCY = 3;
 const concurrency = process.env.COFFER_TEST_CONCURRENCY ?? String(CONCURRENCY);
 const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'run-test-files.mjs'), ...files], {
   stdio: 'inherit',
