@@ -53,12 +53,15 @@ const SLOWEST_FIRST = [
   'test/e2e-kubectl.test.ts',
   'test/lab.test.ts',
   'test/e2e-external-secrets-cluster.test.ts',
+  'test/package-install.test.ts',
   'test/operations-rotate.test.ts',
   'test/e2e-push-secret.test.ts',
   'test/e2e-external-secrets.test.ts',
   'test/dashboard-browser.test.ts',
   'test/e2e-kubectl-external-secrets.test.ts',
   'test/operations-status.test.ts',
+  'test/reliability/kill-coffer-up.test.ts',
+  'test/reliability/kill-children.test.ts',
   'test/operations-reencrypt.test.ts',
   'test/operations-recover.test.ts',
   'src/storage/etcd/etcd-store.test.ts',
@@ -66,6 +69,7 @@ const SLOWEST_FIRST = [
   'test/e2e-kms-backends.test.ts',
   'test/e2e-kms.test.ts',
   'test/architecture.test.ts',
+  'test/e2e-kms-aws.test.ts',
 ];
 
 /** Known slow files first (in the order above), then the other files of test/, then src/, alphabetically. */
