@@ -3,7 +3,7 @@
 // with node:test through tsx. Node 20 finds no tests without an explicit file list, so the list is built here.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 // Debian packages whose commands the tests start, and the command that shows each is installed.
 const DEBIAN_PACKAGES = [
@@ -46,17 +46,60 @@ function findTests(dir) {
   });
 }
 
+// The files that took the most CPU time (measured 2026-12-07, one file at a time; docs/performance.md, "npm test
+// time"), most first. They start first, then the rest of test/ (end-to-end files that start processes), then src/: in
+// alphabetical order the longest files came last and the run ended with workers idle beside one long file.
+const SLOWEST_FIRST = [
+  'test/e2e-kubectl.test.ts',
+  'test/lab.test.ts',
+  'test/e2e-external-secrets-cluster.test.ts',
+  'test/package-install.test.ts',
+  'test/operations-rotate.test.ts',
+  'test/e2e-push-secret.test.ts',
+  'test/e2e-external-secrets.test.ts',
+  'test/dashboard-browser.test.ts',
+  'test/e2e-kubectl-external-secrets.test.ts',
+  'test/operations-status.test.ts',
+  'test/reliability/kill-coffer-up.test.ts',
+  'test/reliability/kill-children.test.ts',
+  'test/operations-reencrypt.test.ts',
+  'test/operations-recover.test.ts',
+  'src/storage/etcd/etcd-store.test.ts',
+  'test/dashboard-kms.test.ts',
+  'test/e2e-kms-backends.test.ts',
+  'test/e2e-kms.test.ts',
+  'test/architecture.test.ts',
+  'test/e2e-kms-aws.test.ts',
+];
+
+/** Known slow files first (in the order above), then the other files of test/, then src/, alphabetically. */
+function runOrder(files) {
+  const rank = (f) => {
+    const p = f.split(sep).join('/');
+    const i = SLOWEST_FIRST.indexOf(p);
+    if (i !== -1) return i;
+    return SLOWEST_FIRST.length + (p.startsWith('test/') ? 0 : 1);
+  };
+  return [...files].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 installMissing();
 const filter = process.argv.slice(2);
-const files = ['src', 'test']
-  .flatMap((d) => findTests(d))
-  .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
-  .sort();
+const files = runOrder(
+  ['src', 'test'].flatMap((d) => findTests(d)).filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))),
+);
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+// Files run CONCURRENCY at a time. On this 2-core machine 3 beat 2: most files spend much of their time waiting on
+// the processes they start (coffer, etcd, kubectl, chromium), so a third file fills the idle core time (measured in
+// docs/performance.md, "npm test time"; 4 was faster still but puts the four heaviest end-to-end files, each with
+// 15 s waits, on 2 cores at once). COFFER_TEST_CONCURRENCY overrides.
+const CONCURRENCY = 3;
+const concurrency = process.env.COFFER_TEST_CONCURRENCY ?? String(CONCURRENCY);
+const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'run-test-files.mjs'), ...files], {
   stdio: 'inherit',
+  env: { ...process.env, COFFER_TEST_CONCURRENCY: concurrency },
 });
 process.exit(r.status ?? 1);
