@@ -387,10 +387,22 @@ function decodeBody(body: Buffer, contentType: string): RequestData {
   return value;
 }
 
+/** The last audit timestamp and the millisecond it names: requests that end in the same millisecond share its text. */
+let lastAuditMs = -1;
+let lastAuditTime = '';
+
+function auditTime(ms: number): string {
+  if (ms !== lastAuditMs) {
+    lastAuditMs = ms;
+    lastAuditTime = formatRfc3339Nano(ms);
+  }
+  return lastAuditTime;
+}
+
 function audit(req: EdgeRequest, result: EdgeResult, started: number, o: EdgeOptions): EdgeResult {
   try {
     o.audit.write({
-      time: formatRfc3339Nano(Date.now()),
+      time: auditTime(Date.now()),
       request_id: result.requestId,
       remote_address: req.remoteAddress,
       method: req.method,
