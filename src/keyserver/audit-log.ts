@@ -12,7 +12,7 @@ export interface AuditRecord {
   path: string;
   accessor: string;
   status: number;
-  error?: string;
+  error?: string | undefined;
   duration_ms: number;
 }
 

@@ -13,24 +13,36 @@ export function parseCidr(cidr: string, field: string): { address: string; prefi
   return { address, prefix, type: family === 6 ? 'ipv6' : 'ipv4' };
 }
 
-/** Built BlockLists by CIDR list: a bound token is checked on every request, and building one costs more than the check. */
-const blockLists = new Map<string, BlockList>();
+/**
+ * Built BlockLists by CIDR list, each with its answers by peer address: a bound token is checked on every request,
+ * and building a list, or even checking an address against one (a SocketAddress per check), costs more than a lookup.
+ */
+const blockLists = new Map<string, { list: BlockList; answers: Map<string, boolean> }>();
 const MAX_CACHED_BLOCK_LISTS = 1024;
+/** Peer addresses remembered per list; the answers are emptied when full. */
+const MAX_CACHED_ANSWERS = 1024;
 
 /** Whether a peer address (IPv4-mapped IPv6 included, as Node reports it on a dual-stack socket) is in any block. */
 export function inCidrs(remote: string, cidrs: readonly string[]): boolean {
   const key = cidrs.join(',');
-  let list = blockLists.get(key);
-  if (!list) {
-    list = new BlockList();
+  let entry = blockLists.get(key);
+  if (!entry) {
+    const list = new BlockList();
     for (const c of cidrs) {
       const { address, prefix, type } = parseCidr(c, 'cidr');
       list.addSubnet(address, prefix, type);
     }
     if (blockLists.size >= MAX_CACHED_BLOCK_LISTS) blockLists.clear();
-    blockLists.set(key, list);
+    entry = { list, answers: new Map() };
+    blockLists.set(key, entry);
   }
-  const addr = remote.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-  const family = isIP(addr);
-  return family !== 0 && list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
+  let answer = entry.answers.get(remote);
+  if (answer === undefined) {
+    const addr = remote.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    const family = isIP(addr);
+    answer = family !== 0 && entry.list.check(addr, family === 6 ? 'ipv6' : 'ipv4');
+    if (entry.answers.size >= MAX_CACHED_ANSWERS) entry.answers.clear();
+    entry.answers.set(remote, answer);
+  }
+  return answer;
 }

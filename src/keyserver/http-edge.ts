@@ -39,18 +39,33 @@ export function createRequestListener(o: EdgeOptions) {
     const edgeReq: EdgeRequest = {
       method: req.method ?? '',
       url: req.url ?? '/',
-      header: (name) => req.headersDistinct[name]?.[0],
+      header: (name) => firstHeader(req.rawHeaders, name),
       remoteAddress: req.socket.remoteAddress ?? '',
       body: () => readBody(req),
     };
     void respond(edgeReq, o).then(({ status, text }) => {
-      res.statusCode = status;
-      res.setHeader('Content-Type', 'application/json');
-      res.setHeader('Cache-Control', 'no-store');
-      if (text !== undefined) res.setHeader('Content-Length', Buffer.byteLength(text));
+      // One writeHead with every header, rather than setHeader per header (each validated and stored on its own).
+      res.writeHead(
+        status,
+        text === undefined
+          ? { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }
+          : { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) },
+      );
       res.end(req.method === 'HEAD' ? undefined : text);
     });
   };
+}
+
+/**
+ * A header's first value (Go's Header.Get), from the request's raw name/value list: `headersDistinct` builds an
+ * object of arrays of every header on first use, for the two or three a request is asked for.
+ */
+function firstHeader(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1];
+  }
+  return undefined;
 }
 
 /** The most a LIST request (head and any body) may hold, and how long its bytes may take to arrive: LIST carries no data. */
@@ -239,18 +254,20 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
   const url = req.url;
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const fail = (status: number, errors: string[], path = ''): EdgeResult => ({ requestId: randomUUID(), status, body: { errors }, accessor: undefined, operation: 'read', error: errors.join('; ') || undefined, path });
   if (!rawPath.startsWith('/v1/')) return fail(404, [], rawPath);
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath.slice('/v1/'.length));
-  } catch {
-    return fail(400, ['invalid percent-encoding in the request path'], rawPath);
+  let path = rawPath.slice('/v1/'.length);
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return fail(400, ['invalid percent-encoding in the request path'], rawPath);
+    }
   }
   // Vault sits behind Go's ServeMux, which cleans `a//b` into `a/b`; ESO can produce such paths (keys with a leading /).
-  path = path.replace(/\/{2,}/g, '/').replace(/^\//, '');
-  if (path.split('/').includes('..')) return fail(400, ['relative paths not supported'], path);
+  if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
+  if (path.startsWith('/')) path = path.slice(1);
+  if (path.includes('..') && path.split('/').includes('..')) return fail(400, ['relative paths not supported'], path);
 
   const namespace = req.header('x-vault-namespace')?.trim() ?? '';
   if (!['', 'root', 'root/'].includes(namespace)) {
@@ -259,13 +276,19 @@ async function handle(req: EdgeRequest, router: VaultRouter): Promise<EdgeResult
 
   let operation: RouterInput['operation'];
   let data: RequestData = {};
-  const fromQuery = () => Object.fromEntries([...query.keys()].map((k) => [k, query.get(k)!]));
+  /** The query's fields, each its first value (a write's data comes from its body alone). */
+  const fromQuery = (): Record<string, string> => {
+    if (q < 0) return {};
+    const query = new URLSearchParams(url.slice(q + 1));
+    return Object.fromEntries([...query.keys()].map((k) => [k, query.get(k)!]));
+  };
   switch (req.method) {
     case 'GET':
     case 'HEAD': {
-      data = fromQuery();
-      const list = query.get('list');
-      if (list !== null) {
+      const fields = fromQuery();
+      data = fields;
+      const list = fields.list;
+      if (list !== undefined) {
         const flag = parseBoolText(list);
         if (flag === undefined) return fail(400, [], path);
         delete data.list;
@@ -364,10 +387,22 @@ function decodeBody(body: Buffer, contentType: string): RequestData {
   return value;
 }
 
+/** The last audit timestamp and the millisecond it names: requests that end in the same millisecond share its text. */
+let lastAuditMs = -1;
+let lastAuditTime = '';
+
+function auditTime(ms: number): string {
+  if (ms !== lastAuditMs) {
+    lastAuditMs = ms;
+    lastAuditTime = formatRfc3339Nano(ms);
+  }
+  return lastAuditTime;
+}
+
 function audit(req: EdgeRequest, result: EdgeResult, started: number, o: EdgeOptions): EdgeResult {
   try {
     o.audit.write({
-      time: formatRfc3339Nano(Date.now()),
+      time: auditTime(Date.now()),
       request_id: result.requestId,
       remote_address: req.remoteAddress,
       method: req.method,
@@ -375,7 +410,7 @@ function audit(req: EdgeRequest, result: EdgeResult, started: number, o: EdgeOpt
       path: result.path,
       accessor: result.accessor ?? '',
       status: result.status,
-      ...(result.error ? { error: result.error } : {}),
+      error: result.error || undefined, // left out of the line when there is none (JSON.stringify skips undefined)
       duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
     });
   } catch (e) {

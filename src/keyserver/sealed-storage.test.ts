@@ -34,6 +34,34 @@ void describe('sealed storage', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  void it('serves kept metadata frozen: a change in place throws, a write or a rolled-back transaction leaves nothing stale', async () => {
+    const storage = await SealedStorage.open(join(dir, 'metadata'), randomBytes(32));
+    try {
+      storage.putJson('transit/policy/k', { name: 'k', latestVersion: 1, versions: { '1': 100 } });
+      const first = storage.getMetadataJson<{ name: string; latestVersion: number; versions: Record<string, number> }>('transit/policy/k')!;
+      assert.equal(storage.getMetadataJson('transit/policy/k'), first); // parsed once, shared
+      assert.throws(() => {
+        (first as { latestVersion: number }).latestVersion = 2;
+      }, TypeError);
+      assert.throws(() => {
+        (first.versions as Record<string, number>)['2'] = 200;
+      }, TypeError);
+      assert.throws(() =>
+        storage.transaction(() => {
+          storage.putJson('transit/policy/k', { name: 'k', latestVersion: 2, versions: { '1': 100, '2': 200 } });
+          throw new Error('roll back');
+        }),
+      );
+      assert.deepEqual(storage.getMetadataJson('transit/policy/k'), { name: 'k', latestVersion: 1, versions: { '1': 100 } });
+      storage.putJson('transit/policy/k', { name: 'k', latestVersion: 2, versions: { '1': 100, '2': 200 } });
+      assert.equal(storage.getMetadataJson<{ latestVersion: number }>('transit/policy/k')!.latestVersion, 2);
+      storage.delete('transit/policy/k');
+      assert.equal(storage.getMetadataJson('transit/policy/k'), undefined);
+    } finally {
+      storage.close();
+    }
+  });
+
   void it('keeps no secret, key or token in plaintext on disk or in the audit log, and reads everything back after a restart', async () => {
     const dataDir = join(dir, 'restart');
     const rootKey = randomBytes(32);

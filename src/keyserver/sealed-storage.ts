@@ -31,11 +31,12 @@ export class SealedStorage {
   readonly created: boolean;
   private closed = false;
   /**
-   * Opened JSON text of entries that hold no key material or secret value (token entries, key and policy metadata),
-   * so a request does not decrypt them again; any write or delete of a path drops its entry first, so a rolled-back
-   * transaction leaves nothing stale.
+   * Opened and parsed entries that hold no key material or secret value (token entries, key metadata), deep-frozen, so
+   * a request neither decrypts nor parses them again (a transit call read three: its token and its key twice); any
+   * write or delete of a path drops its entry first, so a rolled-back transaction leaves nothing stale, and being
+   * frozen, no caller can change the kept copy in place (a caller that changes one works on its own copy).
    */
-  private readonly metadata = new Map<string, string>();
+  private readonly metadata = new Map<string, unknown>();
   /**
    * Opened key material (transit key versions), as Vault keeps a transit key's versions in memory in its policy cache
    * (sdk/helper/keysutil LockManager) rather than unsealing one per request. Dropped and zero-filled on any write or
@@ -126,21 +127,22 @@ export class SealedStorage {
   }
 
   /**
-   * getJson for entries that are not secret, served from memory after the first open. Never for key material or
-   * secret values: those are opened per use and wiped.
+   * getJson for entries that are not secret, served from memory after the first open: the same deep-frozen object to
+   * every caller (one that changes it must copy it first; an attempt to change it in place throws). Never for key
+   * material or secret values: those are opened per use and wiped.
    */
-  getMetadataJson<T>(path: string): T | undefined {
-    let text = this.metadata.get(path);
-    if (text === undefined) {
+  getMetadataJson<T>(path: string): DeepReadonly<T> | undefined {
+    let value = this.metadata.get(path);
+    if (value === undefined) {
       const bytes = this.get(path);
       if (!bytes) return undefined;
-      text = bytes.toString('utf8');
+      value = deepFreeze(JSON.parse(bytes.toString('utf8')) as unknown);
       if (this.metadata.size >= METADATA_CACHE_ENTRIES) this.metadata.clear();
-      this.metadata.set(path, text);
+      this.metadata.set(path, value);
     } else {
       this.check(path);
     }
-    return JSON.parse(text) as T;
+    return value as DeepReadonly<T>;
   }
 
   /**
@@ -218,6 +220,17 @@ export class SealedStorage {
     if (this.closed) throw new CofferError(`key server storage ${this.file} is closed`);
     if (path.startsWith('core/')) throw new InvalidError(`storage path ${JSON.stringify(path)} is reserved`);
   }
+}
+
+export type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/** Freezes a parsed JSON value and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function seal(key: Uint8Array, path: string, plaintext: Uint8Array): Buffer {

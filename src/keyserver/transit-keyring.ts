@@ -41,8 +41,15 @@ export class TransitKeyring {
     private readonly clock: Clock,
   ) {}
 
-  get(name: string): TransitKey | undefined {
+  /** The key's metadata as stored: frozen and shared by every caller, so read it only (see `copy`). */
+  get(name: string): Readonly<TransitKey> | undefined {
     return this.storage.getMetadataJson<TransitKey>(policyPath(name));
+  }
+
+  /** A copy of the key's metadata that the caller may change (and then store). */
+  private copy(name: string): TransitKey | undefined {
+    const key = this.get(name);
+    return key && { ...key, versions: { ...key.versions } };
   }
 
   list(): string[] {
@@ -74,7 +81,7 @@ export class TransitKeyring {
   }
 
   rotate(name: string): TransitKey {
-    const key = this.get(name);
+    const key = this.copy(name);
     if (!key) throw badRequest('key not found');
     this.storage.transaction(() => this.addVersion(key));
     return key;
@@ -82,7 +89,7 @@ export class TransitKeyring {
 
   /** Applies a config change with Vault's checks and exact messages; returns the key and warnings. */
   configure(name: string, c: KeyConfigChange): { key: TransitKey; warnings: string[] } {
-    const key = this.get(name);
+    const key = this.copy(name);
     if (!key) throw badRequest(`no existing key named ${name} could be found`);
     const warnings: string[] = [];
     let minDec = key.minDecryptionVersion;
@@ -146,7 +153,7 @@ export class TransitKeyring {
     const nowSeconds = Math.floor(this.clock.now() / 1000);
     const rotated: string[] = [];
     for (const name of this.list()) {
-      const key = this.get(name);
+      const key = this.copy(name);
       if (!key || key.autoRotatePeriod <= 0) continue;
       if (nowSeconds - (key.versions[String(key.latestVersion)] ?? 0) >= key.autoRotatePeriod) {
         this.storage.transaction(() => this.addVersion(key));

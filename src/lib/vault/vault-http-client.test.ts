@@ -59,3 +59,46 @@ void void describe('VaultHttpClient: deadlines and cancellation', () => {
     await assert.rejects(client.request('GET', 'sys/health'), /^UnavailableError: GET http:\/\/127\.0\.0\.1:\d+\/v1\/sys\/health: timed out$/);
   });
 });
+
+// The request target is kept per path; a query, a path prefix in the address and an IPv6 literal still go where a URL
+// would send them.
+void describe('VaultHttpClient: request targets', () => {
+  let server: Server;
+  const seen: { method: string; url: string; body: string; host: string }[] = [];
+
+  before(async () => {
+    server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, body, host: req.headers.host ?? '' });
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"data":{"ok":true}}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  void it('sends each call to its path and query, with its JSON body', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const client = new VaultHttpClient({ address: `http://[::1]:${port}/prefix`, timeoutMs: 5000 });
+    for (let i = 0; i < 2; i++) {
+      const res = await client.request('PUT', '/transit/encrypt/k', { body: { plaintext: 'w6k=' } });
+      assert.deepEqual(res, { status: 200, body: { data: { ok: true } } });
+      await client.request('GET', 'secret/metadata/a b', { query: { list: 'true' } });
+      await client.request('GET', 'secret/metadata/a b');
+    }
+    assert.deepEqual(
+      seen.map((s) => [s.method, s.url, s.body, s.host]),
+      [0, 1].flatMap(() => [
+        ['PUT', '/prefix/v1/transit/encrypt/k', '{"plaintext":"w6k="}', `[::1]:${port}`],
+        ['GET', '/prefix/v1/secret/metadata/a%20b?list=true', '', `[::1]:${port}`],
+        ['GET', '/prefix/v1/secret/metadata/a%20b', '', `[::1]:${port}`],
+      ]),
+    );
+  });
+});

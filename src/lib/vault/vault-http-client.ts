@@ -51,11 +51,48 @@ export interface VaultResponse {
  */
 export const MAX_RESPONSE_BYTES = 4 << 20;
 
+/** Where a call goes, as node:http's request options (what it would derive from the URL on every call). */
+interface Target {
+  https: boolean;
+  protocol: string;
+  hostname: string;
+  port: string;
+  /** Path and query, encoded. */
+  path: string;
+  /** `origin + pathname`, for error messages. */
+  where: string;
+}
+
+/** Targets kept per client, by path (calls without a query): a URL parse per call showed in a transit call's profile. */
+const MAX_KEPT_TARGETS = 256;
+
 export class VaultHttpClient {
   private readonly base: URL;
+  private readonly targets = new Map<string, Target>();
 
   constructor(private readonly opts: VaultHttpOptions) {
     this.base = new URL(opts.address.endsWith('/') ? opts.address : `${opts.address}/`);
+  }
+
+  private target(path: string, query: Record<string, string> | undefined): Target {
+    const kept = query ? undefined : this.targets.get(path);
+    if (kept) return kept;
+    const url = new URL(`v1/${path.replace(/^\/+/, '')}`, this.base);
+    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
+    const t: Target = {
+      https: url.protocol === 'https:',
+      protocol: url.protocol,
+      // As node:http's urlToHttpOptions: an IPv6 literal without its brackets.
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      where: `${url.origin}${url.pathname}`,
+    };
+    if (!query) {
+      if (this.targets.size >= MAX_KEPT_TARGETS) this.targets.clear();
+      this.targets.set(path, t);
+    }
+    return t;
   }
 
   get address(): string {
@@ -64,18 +101,19 @@ export class VaultHttpClient {
 
   /** One request; resolves with any HTTP status (callers decide), rejects with UnavailableError when Vault is unreachable. */
   request(method: string, path: string, o: VaultRequest = {}): Promise<VaultResponse> {
-    const url = new URL(`v1/${path.replace(/^\/+/, '')}`, this.base);
-    for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = { ...this.opts.headers, ...o.headers, Accept: 'application/json', 'X-Vault-Request': 'true' };
+    const target = this.target(path, o.query && Object.keys(o.query).length > 0 ? o.query : undefined);
+    const headers: Record<string, string> =
+      this.opts.headers || o.headers ? { ...this.opts.headers, ...o.headers, Accept: 'application/json', 'X-Vault-Request': 'true' } : { Accept: 'application/json', 'X-Vault-Request': 'true' };
     if (o.token && o.token.length > 0) headers['X-Vault-Token'] = typeof o.token === 'string' ? o.token : Buffer.from(o.token).toString('latin1');
     const namespace = o.namespace ?? this.opts.namespace;
     if (namespace) headers['X-Vault-Namespace'] = namespace;
-    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
-    if (payload) {
+    // A string, not a Buffer: node:http then sends the head and the body in one write.
+    const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+    if (payload !== undefined) {
       headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(payload.length);
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    const where = `${method} ${url.origin}${url.pathname}`;
+    const where = `${method} ${target.where}`;
     return new Promise<VaultResponse>((resolve, reject) => {
       if (o.signal?.aborted) {
         reject(new UnavailableError(`${where}: cancelled before it was sent`));
@@ -93,8 +131,9 @@ export class VaultHttpClient {
         settle();
         reject(unreachable(where, e, stopped));
       };
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(url, { method, headers, ...(this.opts.ca && url.protocol === 'https:' ? { ca: this.opts.ca } : {}) }, (res: IncomingMessage) => {
+      const send = target.https ? httpsRequest : httpRequest;
+      const options = { protocol: target.protocol, hostname: target.hostname, port: target.port, path: target.path, method, headers, ...(this.opts.ca && target.https ? { ca: this.opts.ca } : {}) };
+      const req = send(options, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -105,7 +144,7 @@ export class VaultHttpClient {
         res.on('error', fail);
         res.on('end', () => {
           settle();
-          const bytes = Buffer.concat(chunks);
+          const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           const text = bytes.toString('utf8');
           let body: Record<string, unknown> | undefined;
           if (text.trim() !== '') {
