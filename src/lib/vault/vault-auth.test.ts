@@ -89,6 +89,33 @@ void describe('vault auth against coffer keyserver', () => {
     }
   });
 
+  void it('close during a login: the token that login brings back is revoked, not left alive', async () => {
+    calls.length = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const minted: Buffer[] = [];
+    // Holds the login's answer back until close() has been called, as a slow key server would.
+    const holdLogin: AuthCallObserver = async (call, fn) => {
+      calls.push(call);
+      const res = await fn();
+      if (call === 'Login') {
+        const token = (res as { body?: { auth?: { client_token?: string } } }).body?.auth?.client_token;
+        if (token) minted.push(Buffer.from(token));
+        await held;
+      }
+      return res;
+    };
+    const auth = new AppRoleAuth({ ...common(), observe: holdLogin, mount: 'approle', roleId: literalCredential(roleId), secretId: literalCredential(secretId) });
+    const login = auth.token(signal());
+    await eventually(() => minted.length === 1, 'the login answered');
+    const closing = auth.close();
+    release();
+    await closing;
+    await assert.rejects(login, /vault auth is closed/);
+    assert.equal(count('RevokeSelf'), 1);
+    assert.equal(await alive(minted[0]!), false, 'the token of the login under way is revoked');
+  });
+
   void it('a token revoked behind its back is replaced: the 403 logs in again and the request succeeds', async () => {
     calls.length = 0;
     const auth = appRole();

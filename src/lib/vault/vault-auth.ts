@@ -160,6 +160,8 @@ interface Lease {
 }
 
 const RETRY_LOGIN_MS = 10_000;
+/** The longest close() waits to revoke a token. */
+const REVOKE_TIMEOUT_MS = 2000;
 
 /** A token obtained by a login of some kind, renewed before its lease ends, obtained again when renewal fails. */
 abstract class LeasedAuth implements VaultAuth {
@@ -208,7 +210,13 @@ abstract class LeasedAuth implements VaultAuth {
     const auth = await this.obtain(signal);
     const clientToken = auth.client_token;
     if (typeof clientToken !== 'string' || clientToken === '') throw new UnavailableError('Vault login response has no auth.client_token');
-    if (this.closed) throw new UnavailableError('vault auth is closed');
+    if (this.closed) {
+      // Closed while the login was under way: the token it brought back belongs to nobody now.
+      const token = Buffer.from(clientToken, 'latin1');
+      await this.revoke(token);
+      token.fill(0);
+      throw new UnavailableError('vault auth is closed');
+    }
     this.drop();
     const seconds = typeof auth.lease_duration === 'number' ? auth.lease_duration : 0;
     const lease: Lease = { token: Buffer.from(clientToken, 'latin1'), renewable: auth.renewable === true, leaseSeconds: seconds, firstSeconds: seconds };
@@ -265,14 +273,19 @@ abstract class LeasedAuth implements VaultAuth {
   async close(): Promise<void> {
     this.closed = true;
     const lease = this.lease;
+    const loggingIn = this.loggingIn;
     this.timer?.cancel();
-    if (lease) {
-      // Best effort: a token that outlives its owner is one more thing to steal.
-      const signal = AbortSignal.timeout(Math.min(this.o.timeoutMs, 2000));
-      await this.observe('RevokeSelf', () => this.client.request('PUT', 'auth/token/revoke-self', { token: lease.token, signal, ...this.ns })).catch(() => undefined);
-    }
+    if (lease) await this.revoke(lease.token);
+    // A login under way revokes what it brings back (login() sees `closed`); wait for it, as long as a revoke may take.
+    if (loggingIn) await Promise.race([loggingIn.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, REVOKE_TIMEOUT_MS).unref())]);
     this.drop();
     this.wipe();
+  }
+
+  /** Best effort: a token that outlives its owner is one more thing to steal. */
+  private async revoke(token: Buffer): Promise<void> {
+    const signal = AbortSignal.timeout(Math.min(this.o.timeoutMs, REVOKE_TIMEOUT_MS));
+    await this.observe('RevokeSelf', () => this.client.request('PUT', 'auth/token/revoke-self', { token, signal, ...this.ns })).catch(() => undefined);
   }
 }
 
