@@ -1,0 +1,36 @@
+// scripts/run-test-files.mjs, the runner behind `npm test`: its exit status decides CI. A failing test fails the run;
+// a failing test marked todo (the contract suites' known disagreements) does not, as with `node --test`; a file that
+// crashes fails it. The first CI run of this runner exited 1 with 0 failures because it counted todo tests.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+const RUNNER = join(import.meta.dirname, '..', 'scripts', 'run-test-files.mjs');
+
+void describe('npm test runner', () => {
+  let dir: string;
+  const file = async (name: string, text: string) => {
+    const p = join(dir, name);
+    await writeFile(p, text);
+    return p;
+  };
+  // Without this test's own NODE_TEST_CONTEXT, which would make the runner report to this process instead of deciding.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT'));
+  const runner = (...files: string[]) => spawnSync(process.execPath, ['--import', 'tsx', RUNNER, ...files], { encoding: 'utf8', env }).status;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'coffer-runner-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  void it('exits 0 when the only failures are todo, 1 on a failing test or a crashing file', async () => {
+    const todo = await file('todo.test.mjs', "import { it } from 'node:test';\nit('known', { todo: 'a known gap' }, () => { throw new Error('x'); });\nit('fine', () => {});\n");
+    const failing = await file('failing.test.mjs', "import { it } from 'node:test';\nit('fails', () => { throw new Error('y'); });\n");
+    const crashing = await file('crashing.test.mjs', 'process.exit(3);\n');
+    assert.equal(runner(todo), 0);
+    assert.equal(runner(todo, failing), 1);
+    assert.equal(runner(crashing), 1);
+  });
+});
