@@ -2,9 +2,13 @@
 // per acknowledged write — "<key> <revision> <value>" — until it is killed with SIGKILL. Never used outside tests.
 import { SqliteStore } from './sqlite-store.js';
 
-const [dataDir, encryptionKeyFile] = process.argv.slice(2);
-if (!dataDir) throw new Error('usage: sqlite-crash-writer.ts DATA_DIR [KEY_FILE]');
-const store = await SqliteStore.open({ dataDir, encryptionKeyFile: encryptionKeyFile || undefined });
+const [dataDir, encryptionKeyFile, walCheckpoint] = process.argv.slice(2);
+if (!dataDir) throw new Error('usage: sqlite-crash-writer.ts DATA_DIR [KEY_FILE] [CHECKPOINT_TUNING_JSON]');
+const store = await SqliteStore.open({
+  dataDir,
+  encryptionKeyFile: encryptionKeyFile || undefined,
+  ...(walCheckpoint ? { walCheckpoint: JSON.parse(walCheckpoint) as Record<string, number> } : {}),
+});
 const revisions = new Map<string, number>();
 for (let i = 0; ; i++) {
   const key = `/registry/crash/k${i % 7}`;

@@ -13,20 +13,22 @@ export type Synchronous = 'full' | 'normal';
 /**
  * Connection settings, applied after the key (if any) and before any other read.
  *
- * - locking_mode=EXCLUSIVE: one process owns the file. The watch hub relies on it (a write from another process would
- *   reach no watcher), a second `coffer` on the same data directory fails fast instead of corrupting that promise, and
- *   WAL then keeps its index in heap memory, so there is no -shm file at all.
+ * - locking_mode: NORMAL, so that the checkpoint worker (wal-checkpointer.ts) can open a second connection to the
+ *   file; one process still owns it, through the lock file (sqlite-store.ts, acquireOwnerLock). The WAL's index is
+ *   then the -shm file beside it, deleted with the WAL at close. EXCLUSIVE (what the store used before checkpoints
+ *   left the event loop, kept for `walCheckpoint: 'inline'`): no second connection at all, the index in heap memory.
  * - journal_mode=WAL: readers never block the writer; a commit is one append.
  * - synchronous=NORMAL: a commit does not fsync; the file stays consistent (SQLite syncs around checkpoints). With
  *   the store's default, 'full', the store fsyncs the WAL itself after commits, off the event loop, before it answers
  *   them, so an acknowledged write survives power loss, as etcd's does (the group commit in sqlite-store.ts). With
  *   'normal' it does not: a write survives kill -9 (committed frames are in the OS page cache, which outlives the
- *   process) but may be lost if the machine loses power.
+ *   process) but may be lost if the machine loses power. (While the checkpoint worker runs, the store's connection
+ *   is set to OFF; see sqlite-store.ts, open.)
  * - temp_store=MEMORY: sorts and temporary tables never spill plaintext to a temp file.
  * - secure_delete=ON: pages freed by compaction are zeroed, so superseded Secret values do not linger on the disk.
  */
-export function applyPragmas(db: Database): void {
-  db.pragma('locking_mode = EXCLUSIVE');
+export function applyPragmas(db: Database, opts: { exclusive: boolean } = { exclusive: true }): void {
+  if (opts.exclusive) db.pragma('locking_mode = EXCLUSIVE');
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') throw new CofferError(`store file ${db.name}: could not switch to WAL mode (got ${String(mode)})`);
   db.pragma('synchronous = NORMAL');

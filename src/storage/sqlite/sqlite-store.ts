@@ -11,6 +11,10 @@
 // covers it, so "acknowledged" and "seen by anyone" both still mean "survives power loss"; and the event loop serves
 // requests while the disk syncs instead of blocking in every commit. Writers still see each other's rows at once
 // (they read the newest row of a key), so they keep their order, as the transactions of one etcd batch do.
+//
+// Checkpoints (copying the WAL into the file) run in a worker thread on a second connection, not inside commits on the
+// event loop (wal-checkpointer.ts); commits wait, as promises, only while the worker finishes a checkpoint with the
+// log to itself.
 import { openDatabase, type SqliteDatabase } from '../../lib/sqlite-database.js';
 import { closeSync, constants, fdatasync, fsyncSync, openSync, readSync } from 'node:fs';
 import { chmod, mkdir, readFile, realpath } from 'node:fs/promises';
@@ -37,6 +41,8 @@ import { refuseKeyFileInDataDir } from '../../lib/key-file-location.js';
 import { DEFAULT_KEY_PREFIX, validateKey, validateWrite } from '../write-validation.js';
 import { applyPragmas, migrate, type Synchronous } from './sqlite-schema.js';
 import { DEFAULT_WATCH_LIMITS, WatchHub, type WatchHubLimits } from './watch-hub.js';
+import type { CheckpointTuning } from './wal-checkpoint-protocol.js';
+import { DEFAULT_CHECKPOINT_TUNING, WalCheckpointer, type CheckpointStats } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Directory holding the store file (created, mode 0700, if missing). */
@@ -56,10 +62,21 @@ export interface SqliteStoreOptions {
   watchLimits?: Partial<WatchHubLimits>;
   /** @internal The WAL's fsync (tests hold it back to see what waits for it). Default: fdatasync. */
   syncWal?: (fd: number) => Promise<void>;
+  /**
+   * @internal Where checkpoints run: in a worker thread (default; tests and the bench tune it), or 'inline', SQLite's
+   * automatic checkpoint inside the commit that crosses 1,000 pages, with the file locked EXCLUSIVE: the store as it
+   * was before, which the bench measures side by side.
+   */
+  walCheckpoint?: Partial<CheckpointTuning> | 'inline';
 }
 
-/** The store's file inside dataDir (its WAL is `coffer.db-wal`; exclusive locking means there is no -shm). */
+/** The store's file inside dataDir (its WAL is `coffer.db-wal`, the WAL's index `coffer.db-shm`, while it is open). */
 export const SQLITE_FILE_NAME = 'coffer.db';
+/**
+ * Held (an empty SQLite file, locked EXCLUSIVE) by the process that has the store open: the store's own file is opened
+ * in NORMAL locking mode, for the checkpoint worker's connection, so it no longer keeps a second process out by itself.
+ */
+export const SQLITE_LOCK_FILE_NAME = 'coffer.db-lock';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
@@ -155,12 +172,19 @@ export class SqliteStore implements Store {
   private readonly firstId;
   private readonly compactBatchTx;
 
+  /** Checkpoints in a worker; undefined with walCheckpoint 'inline'. */
+  private checkpointer: WalCheckpointer | undefined;
+
   private constructor(
     private readonly db: SqliteDatabase,
     opts: { file: string; encrypted: boolean; prefix: string; watchLimits: WatchHubLimits },
     /** The WAL, open for the store's own fsync; undefined with synchronous 'normal' (no fsync at all). */
     private readonly walFd: number | undefined,
     private readonly syncWal: (fd: number) => Promise<void>,
+    /** The lock file's connection, which keeps other processes out (SQLITE_LOCK_FILE_NAME). */
+    private readonly owner: SqliteDatabase,
+    /** The -shm file, read by the checkpoint worker (closed only after the database: see open). */
+    private readonly shmFd: number | undefined,
   ) {
     this.file = opts.file;
     this.encrypted = opts.encrypted;
@@ -266,13 +290,19 @@ export class SqliteStore implements Store {
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const file = join(opts.dataDir, SQLITE_FILE_NAME);
     const key = opts.encryptionKeyFile === undefined ? undefined : await readStoreKeyFile(opts.encryptionKeyFile, opts.dataDir);
-    // Created owner-only before SQLite touches it; SQLite gives the WAL the same mode.
-    closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600));
-    await chmod(file, 0o600);
+    const inline = opts.walCheckpoint === 'inline';
 
+    let owner: SqliteDatabase | undefined;
     let db: SqliteDatabase | undefined;
     let walFd: number | undefined;
+    let shmFd: number | undefined;
     try {
+      // First, before any of the store's files is opened here: closing a descriptor of a file drops every POSIX lock
+      // this process holds on it, a running store's included.
+      owner = await acquireOwnerLock(join(opts.dataDir, SQLITE_LOCK_FILE_NAME));
+      // Created owner-only before SQLite touches it; SQLite gives the WAL and its index the same mode.
+      closeSync(openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600));
+      await chmod(file, 0o600);
       db = openDatabase(file, { timeout: 1000 });
       if (key) {
         db.pragma(`cipher = 'sqlcipher'`);
@@ -281,18 +311,38 @@ export class SqliteStore implements Store {
       // The first read is where a wrong key, a missing key or a foreign owner shows up.
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       const synchronous = opts.synchronous ?? 'full';
-      applyPragmas(db);
+      applyPragmas(db, { exclusive: inline });
       migrate(db);
       walFd = synchronous === 'full' ? openWal(file, opts.dataDir) : undefined;
-      return new SqliteStore(
+      if (!inline) {
+        // The store's connection never checkpoints: the worker does. With no checkpoint of its own, what its
+        // synchronous setting still syncs is only the WAL's header when a commit starts the log again (an fsync on the
+        // event loop each time); OFF drops it. Nothing depends on it: an acknowledged write waits for the store's own
+        // fsync of the WAL, header included ('full'), and the log starts again only over frames a checkpoint already
+        // copied and synced into the file, so a header lost to a power cut loses no write that was acknowledged, or
+        // with 'normal' leaves the file at an earlier consistent state, as 'normal' allows.
+        db.pragma('wal_autocheckpoint = 0');
+        db.pragma('synchronous = OFF');
+        shmFd = openSync(`${file}-shm`, constants.O_RDONLY);
+      }
+      const store = new SqliteStore(
         db,
         { file, encrypted: key !== undefined, prefix, watchLimits: { ...DEFAULT_WATCH_LIMITS, ...opts.watchLimits } },
         walFd,
         opts.syncWal ?? fdatasyncAsync,
+        owner,
+        shmFd,
       );
+      if (!inline) {
+        const tuning = { ...DEFAULT_CHECKPOINT_TUNING, ...(opts.walCheckpoint as Partial<CheckpointTuning> | undefined) };
+        store.checkpointer = new WalCheckpointer({ file, shmFd: shmFd!, key, tuning }, (reason) => store.checkpointInline(reason));
+      }
+      return store;
     } catch (e) {
       if (walFd !== undefined) closeSync(walFd);
       db?.close();
+      if (shmFd !== undefined) closeSync(shmFd);
+      owner?.close();
       throw explainOpenError(e, file, key !== undefined);
     } finally {
       key?.fill(0);
@@ -375,11 +425,15 @@ export class SqliteStore implements Store {
     // Also as etcd: the mark first (reads and watches below it are refused from now on), then the rows in batches,
     // with the event loop free between them, so a long history does not stall requests. The batches start from the
     // oldest row, so a compaction cut short (a crash, close()) is finished by the next one.
+    if (this.checkpointer?.held) await this.writable();
     this.setCompactRevision.run(revision);
     this.compactRevision = revision;
+    this.checkpointer?.wrote();
     for (let lo = this.firstId.get() ?? revision; lo < revision; lo += COMPACT_BATCH_IDS) {
       this.compactBatchTx.immediate({ lo, hi: Math.min(lo + COMPACT_BATCH_IDS, revision), revision });
+      this.checkpointer?.wrote(true); // a batch is thousands of frames: look at the WAL after each
       await yieldTurn();
+      if (this.checkpointer?.held) await this.writable();
       if (this.closed || this.failed) return;
     }
     if (this.walFd !== undefined) await this.syncWal(this.walFd);
@@ -390,8 +444,20 @@ export class SqliteStore implements Store {
     this.closed = true;
     await this.syncing; // commits already made are answered first
     this.hub.close();
+    // The worker copies the whole log into the file and truncates the WAL before it stops; SQLite's own checkpoint at
+    // close, with the sync it needs, then finds nothing left and removes the WAL and its index.
+    await this.checkpointer?.stop();
+    this.db.pragma('synchronous = NORMAL');
     this.db.close();
+    // Only now: SQLite has dropped its locks on the -shm file, so closing this descriptor drops nothing.
+    if (this.shmFd !== undefined) closeSync(this.shmFd);
     if (this.walFd !== undefined) closeSync(this.walFd);
+    this.owner.close();
+  }
+
+  /** @internal What the checkpoint worker did (undefined with walCheckpoint 'inline'). */
+  checkpointStats(): CheckpointStats | undefined {
+    return this.checkpointer && { ...this.checkpointer.stats };
   }
 
   /** SQLite's own consistency check of the whole file; ['ok'] when it is intact. */
@@ -399,6 +465,20 @@ export class SqliteStore implements Store {
     this.enter(undefined);
     const rows = this.db.pragma('integrity_check') as { integrity_check: string }[];
     return rows.map((r) => r.integrity_check);
+  }
+
+  /** Waits while the checkpoint worker holds writes (it finishes a checkpoint with the log to itself). */
+  private async writable(): Promise<void> {
+    while (this.checkpointer?.held) await this.checkpointer.held;
+    this.enter(undefined);
+  }
+
+  /** The worker failed: SQLite's automatic checkpoint in the commit again, as before the worker (with its syncs). */
+  private checkpointInline(reason: string): void {
+    process.emitWarning(`store ${this.file}: ${reason}; checkpoints run in commits again`, 'CofferStoreWarning');
+    if (this.closed) return;
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('wal_autocheckpoint = 1000');
   }
 
   private enter(signal: AbortSignal | undefined): void {
@@ -438,6 +518,8 @@ export class SqliteStore implements Store {
    * only once the writes before it are durable too: its reason may be one of them.
    */
   private async commit<T extends number | { revision: number }>(key: string, tx: () => T): Promise<T> {
+    // Writes held by the checkpoint worker go on in the order they came.
+    if (this.checkpointer?.held) await this.writable();
     let result: T;
     try {
       result = tx();
@@ -445,6 +527,7 @@ export class SqliteStore implements Store {
       await this.newest;
       throw e;
     }
+    this.checkpointer?.wrote();
     const revision = typeof result === 'number' ? result : result.revision;
     this.written = revision;
     if (this.walFd === undefined) {
@@ -499,6 +582,23 @@ export class SqliteStore implements Store {
         ? this.eventsOpen.all({ after, through, prefix, limit })
         : this.eventsRange.all({ after, through, prefix, upper, limit });
     return rows.map(toEvent);
+  }
+}
+
+/**
+ * Opens and locks the lock file: EXCLUSIVE locking mode keeps the lock from the first write until the connection
+ * closes. A second process (or a second store in this one) gets SQLITE_BUSY after the timeout: "in use".
+ */
+async function acquireOwnerLock(lockFile: string): Promise<SqliteDatabase> {
+  const owner = openDatabase(lockFile, { timeout: 1000 });
+  try {
+    owner.pragma('locking_mode = EXCLUSIVE');
+    owner.exec('BEGIN EXCLUSIVE; COMMIT');
+    await chmod(lockFile, 0o600);
+    return owner;
+  } catch (e) {
+    owner.close();
+    throw e;
   }
 }
 
