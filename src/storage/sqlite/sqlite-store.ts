@@ -593,6 +593,7 @@ async function acquireOwnerLock(lockFile: string): Promise<SqliteDatabase> {
   const owner = openDatabase(lockFile, { timeout: 1000 });
   try {
     owner.pragma('locking_mode = EXCLUSIVE');
+    owner.pragma('journal_mode = OFF'); // nothing is ever written to it; no journal file beside it
     owner.exec('BEGIN EXCLUSIVE; COMMIT');
     await chmod(lockFile, 0o600);
     return owner;

@@ -22,8 +22,15 @@ export const CONTROL = {
   writes: 0,
   /** Set by the store when it closes. */
   stop: 1,
+  /**
+   * Set by the worker to ask that writes be held (it also sends 'pause', for a store that is not writing): a store
+   * writing in a loop that never yields to the event loop (only resolved promises) would never see the message.
+   */
+  pause: 2,
+  /** Set by the store once it holds its writes; the worker waits on it. */
+  paused: 3,
 } as const;
-export const CONTROL_WORDS = 2;
+export const CONTROL_WORDS = 4;
 
 export interface CheckpointTuning {
   /** Frames the WAL may hold beyond what was copied before a checkpoint runs (SQLite's own default is 1,000). */
@@ -44,8 +51,6 @@ export interface CheckpointWorkerData extends CheckpointTuning {
   shmFd: number;
   control: SharedArrayBuffer;
 }
-
-export type ToWorker = { type: 'paused' };
 
 export type FromWorker =
   | { type: 'ready' }

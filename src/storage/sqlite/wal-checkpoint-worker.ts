@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../../lib/sqlite-database.js';
-import { CONTROL, walState, type CheckpointWorkerData, type FromWorker, type ToWorker } from './wal-checkpoint-protocol.js';
+import { CONTROL, walState, type CheckpointWorkerData, type FromWorker } from './wal-checkpoint-protocol.js';
 
 const data = workerData as CheckpointWorkerData;
 const port = parentPort!;
@@ -51,28 +51,30 @@ function checkpoint(statement: typeof passive, mode: 'passive' | 'truncate', pau
   return row;
 }
 
-let pausedReply: (() => void) | undefined;
-port.on('message', (m: ToWorker) => {
-  if (m.type === 'paused') pausedReply?.();
-});
-
-/** Asks the store to hold its writes, runs fn once it does, and lets them go. */
-async function whilePaused<T>(fn: () => T): Promise<T> {
-  const paused = new Promise<void>((resolve) => (pausedReply = resolve));
-  post({ type: 'pause' });
-  await paused;
-  pausedReply = undefined;
-  try {
-    return fn();
-  } finally {
-    post({ type: 'resume' });
-  }
-}
-
 // Atomics.waitAsync (ES2024) is in Node 20's V8; TypeScript's ES2022 library does not declare it.
 const waitAsync = (Atomics as unknown as {
   waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string };
 }).waitAsync;
+
+/** Asks the store to hold its writes, runs fn once it does, and lets them go. */
+async function whilePaused<T>(fn: () => T): Promise<T> {
+  Atomics.store(control, CONTROL.pause, 1);
+  post({ type: 'pause' });
+  while (Atomics.load(control, CONTROL.paused) === 0 && !stopping()) {
+    const waited = waitAsync(control, CONTROL.paused, 0, 1000);
+    if (waited.async) await waited.value;
+  }
+  try {
+    return fn();
+  } finally {
+    Atomics.store(control, CONTROL.pause, 0);
+    Atomics.store(control, CONTROL.paused, 0);
+    post({ type: 'resume' });
+  }
+}
+
+// A pending Atomics.waitAsync does not keep a thread alive; the open port does, until run() closes it.
+port.on('message', () => undefined);
 
 const stopping = () => Atomics.load(control, CONTROL.stop) !== 0;
 

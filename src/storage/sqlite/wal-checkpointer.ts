@@ -27,7 +27,6 @@ import {
   type CheckpointTuning,
   type CheckpointWorkerData,
   type FromWorker,
-  type ToWorker,
   walState,
 } from './wal-checkpoint-protocol.js';
 
@@ -124,7 +123,19 @@ export class WalCheckpointer {
 
   /** Defined while writes must wait; resolves when they may go on. */
   get held(): Promise<void> | undefined {
+    if (this.gate === undefined && Atomics.load(this.control, CONTROL.pause) === 1) this.hold();
     return this.gate;
+  }
+
+  /**
+   * Between two store calls no transaction is open (every one is synchronous), so from here on the worker may have
+   * the log to itself.
+   */
+  private hold(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+    this.pausedAt = performance.now();
+    Atomics.store(this.control, CONTROL.paused, 1);
+    Atomics.notify(this.control, CONTROL.paused);
   }
 
   /** After each commit: tells the worker (a shared counter, no message), or starts it once the WAL has grown. */
@@ -152,11 +163,8 @@ export class WalCheckpointer {
         this.stats.ready = true;
         return;
       case 'pause':
-        // Between two turns of the event loop no transaction is open (every store call is synchronous), so writes are
-        // held from here on and the worker may have the log.
-        this.gate ??= new Promise((resolve) => (this.openGate = resolve));
-        this.pausedAt = performance.now();
-        this.worker!.postMessage({ type: 'paused' } satisfies ToWorker);
+        // Unless a commit saw the request first, or the worker is done already (its 'resume' follows).
+        if (this.gate === undefined && Atomics.load(this.control, CONTROL.pause) === 1) this.hold();
         return;
       case 'resume':
         this.stats.pausedMs += performance.now() - this.pausedAt;
