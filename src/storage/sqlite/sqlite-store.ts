@@ -592,8 +592,9 @@ export class SqliteStore implements Store {
 async function acquireOwnerLock(lockFile: string): Promise<SqliteDatabase> {
   const owner = openDatabase(lockFile, { timeout: 1000 });
   try {
+    // Nothing is ever written to it: no journal file beside it (set before the locking mode, or SQLite keeps DELETE).
+    owner.pragma('journal_mode = MEMORY');
     owner.pragma('locking_mode = EXCLUSIVE');
-    owner.pragma('journal_mode = OFF'); // nothing is ever written to it; no journal file beside it
     owner.exec('BEGIN EXCLUSIVE; COMMIT');
     await chmod(lockFile, 0o600);
     return owner;
