@@ -16,7 +16,10 @@ export interface RequestLabels {
   scope: '' | 'resource' | 'namespace' | 'cluster';
 }
 
-export const NON_RESOURCE: Omit<RequestLabels, 'verb'> = { group: '', version: '', resource: '', subresource: '', scope: '' };
+/** The labels of a request that names no resource (yet): its verb is its method until routing says more. */
+export function nonResourceLabels(verb: string): RequestLabels {
+  return { verb, group: '', version: '', resource: '', subresource: '', scope: '' };
+}
 
 const LABELS = ['verb', 'group', 'version', 'resource', 'subresource', 'scope'] as const;
 

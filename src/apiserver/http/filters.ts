@@ -7,7 +7,7 @@ import { CofferError } from '../../lib/errors.js';
 import { ApiStatusError, forbidden, unauthorized } from '../api-status.js';
 import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.js';
 import { denialReason, isAllowed, type AccessRequest, type PolicyRule } from '../auth/authorization-policy.js';
-import type { ApiMetrics, RequestLabels } from '../metrics.js';
+import { nonResourceLabels, type ApiMetrics, type RequestLabels } from '../metrics.js';
 import { JSON_REPRESENTATION, type Representation } from './media-type.js';
 import { boolParam, watchRequested } from './request-options.js';
 import { writeError, writeNotFoundPage } from './response-writer.js';
@@ -62,7 +62,7 @@ export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>):
       req,
       res,
       method,
-      labels: { verb: method, group: '', version: '', resource: '', subresource: '', scope: '' }, // NON_RESOURCE's
+      labels: nonResourceLabels(method),
       rep: JSON_REPRESENTATION,
       segments: [],
       query: new URLSearchParams(),
