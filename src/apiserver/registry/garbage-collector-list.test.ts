@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../objects/object-meta.js';
 import type { KubeList, ListOptions, ResourceStore } from '../resource-store.js';
-import { GarbageCollector, LIST_PAGE_SIZE } from './garbage-collector.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { LIST_PAGE_SIZE } from './informer-loop.js';
 
 /** A store of `count` ConfigMaps that answers LIST pages by `limit`/`continue` and records each call's options. */
 function pagedStore(count: number, onList: (opts: ListOptions) => void): ResourceStore {

@@ -13,8 +13,9 @@ import type { Logger } from 'pino';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import type { KubeObject, OwnerReference } from '../../objects/object-meta.js';
 import { ApiStatusError } from '../api-status.js';
-import type { KubeList, ResourceStore } from '../resource-store.js';
+import type { ResourceStore } from '../resource-store.js';
 import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN } from './generic-store.js';
+import { runInformer } from './informer-loop.js';
 
 const FIELD_MANAGER = 'garbage-collector';
 
@@ -86,24 +87,28 @@ export class GarbageCollector {
 
   // ---- informers ----
 
-  private async inform(store: ResourceStore, listed: () => void): Promise<void> {
-    const signal = this.abort.signal;
+  private inform(store: ResourceStore, listed: () => void): Promise<void> {
     const mine = new Set<string>();
+    let seen = new Set<string>();
     let first = true;
-    while (!signal.aborted) {
-      try {
-        const seen = new Set<string>();
-        let rv = '';
-        for await (const page of listPages(store, signal)) {
-          rv = page.metadata.resourceVersion;
-          for (const obj of page.items) {
-            const uid = obj.metadata?.uid;
-            if (!uid) continue;
-            seen.add(uid);
-            mine.add(uid);
-            this.upsert(store, obj);
-          }
+    const firstListDone = () => {
+      if (first) {
+        first = false;
+        listed();
+      }
+    };
+    return runInformer(store, this.abort.signal, {
+      relist: () => (seen = new Set()),
+      page: (items) => {
+        for (const obj of items) {
+          const uid = obj.metadata?.uid;
+          if (!uid) continue;
+          seen.add(uid);
+          mine.add(uid);
+          this.upsert(store, obj);
         }
+      },
+      listed: () => {
         // Deleted while no watch was open: the same as a DELETED event.
         for (const uid of [...mine]) {
           if (!seen.has(uid)) {
@@ -111,41 +116,25 @@ export class GarbageCollector {
             this.remove(uid);
           }
         }
-        if (first) {
-          first = false;
-          listed();
+        firstListDone();
+      },
+      event: (ev) => {
+        const uid = ev.object.metadata?.uid;
+        if (ev.type === 'BOOKMARK' || !uid) return;
+        if (ev.type === 'DELETED') {
+          mine.delete(uid);
+          this.remove(uid);
+        } else {
+          mine.add(uid);
+          this.upsert(store, ev.object);
         }
-        for (;;) {
-          let expired = false;
-          for await (const ev of store.watch(undefined, { resourceVersion: rv, signal })) {
-            if (ev.type === 'ERROR') {
-              expired = true;
-              break;
-            }
-            rv = ev.object.metadata?.resourceVersion ?? rv;
-            const uid = ev.object.metadata?.uid;
-            if (ev.type === 'BOOKMARK' || !uid) continue;
-            if (ev.type === 'DELETED') {
-              mine.delete(uid);
-              this.remove(uid);
-            } else {
-              mine.add(uid);
-              this.upsert(store, ev.object);
-            }
-          }
-          if (expired || signal.aborted) break;
-          // The stream ended (timeout): resume from what was seen.
-        }
-      } catch (err) {
-        if (signal.aborted) return;
+      },
+      failed: (err) => {
         this.opts.logger?.warn({ resource: store.info.plural, error: (err as Error).message }, 'garbage collector watch failed; retrying');
-        if (first) {
-          first = false;
-          listed(); // do not hold the server's start on one resource; its objects join when the retry lists them
-        }
-        await new Promise<void>((resolve) => this.after(this.retryMs, resolve));
-      }
-    }
+        firstListDone(); // do not hold the server's start on one resource; its objects join when the retry lists them
+        return new Promise<void>((resolve) => this.after(this.retryMs, resolve));
+      },
+    });
   }
 
   private upsert(store: ResourceStore, obj: KubeObject): void {
@@ -367,22 +356,4 @@ export class GarbageCollector {
       return { ...cur, metadata };
     });
   }
-}
-
-/** Page size of the informers' LIST: client-go's reflector pages its list by 500 (tools/pager). */
-export const LIST_PAGE_SIZE = 500;
-
-/**
- * Every object of a resource, page by page at one revision (the continue token keeps the first page's), with the event
- * loop let go between pages: one unpaged LIST of 100,000 Secrets held the API server's start (and every request) for
- * tens of seconds while it read, decrypted and decoded them all.
- */
-export async function* listPages(store: ResourceStore, signal: AbortSignal): AsyncGenerator<KubeList> {
-  let next: string | undefined;
-  do {
-    const page = await store.list(undefined, { signal, limit: LIST_PAGE_SIZE, ...(next ? { continue: next } : {}) });
-    yield page;
-    next = page.metadata.continue || undefined;
-    if (next) await new Promise<void>((resolve) => setImmediate(resolve));
-  } while (next);
 }

@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import { SYSTEM_CLOCK, type Clock } from '../../lib/clock.js';
 import type { ResourceStore } from '../resource-store.js';
+import { runInformer } from './informer-loop.js';
 
 export interface NamespaceCacheOptions {
   namespaces: Pick<ResourceStore, 'list' | 'watch'>;
@@ -24,7 +25,7 @@ export interface NamespaceCacheOptions {
 
 export class NamespaceCache {
   /** Name → being deleted (deletionTimestamp set). */
-  private readonly deleting = new Map<string, boolean>();
+  private deleting = new Map<string, boolean>();
   /** The newest namespace revision the list or the watch has delivered. */
   private seen = 0;
   /** The newest revision of a namespace write made through this server. */
@@ -66,39 +67,32 @@ export class NamespaceCache {
     return this.deleting.get(name);
   }
 
-  private async inform(): Promise<void> {
-    const signal = this.abort.signal;
-    while (!signal.aborted) {
-      try {
-        const list = await this.opts.namespaces.list(undefined, { signal });
-        this.deleting.clear();
-        for (const ns of list.items) this.deleting.set(ns.metadata!.name!, !!ns.metadata?.deletionTimestamp);
-        let rv = list.metadata.resourceVersion;
+  private inform(): Promise<void> {
+    let listing = new Map<string, boolean>();
+    return runInformer(this.opts.namespaces, this.abort.signal, {
+      relist: () => {
+        this.synced = false;
+        listing = new Map();
+      },
+      page: (items) => {
+        for (const ns of items) listing.set(ns.metadata!.name!, !!ns.metadata?.deletionTimestamp);
+      },
+      listed: (rv) => {
+        this.deleting = listing;
         this.seen = Number(rv);
         this.synced = true;
-        for (;;) {
-          let expired = false;
-          for await (const ev of this.opts.namespaces.watch(undefined, { resourceVersion: rv, signal })) {
-            if (ev.type === 'ERROR') {
-              expired = true;
-              break;
-            }
-            const meta = ev.object.metadata;
-            rv = meta?.resourceVersion ?? rv;
-            if (ev.type === 'DELETED') this.deleting.delete(meta!.name!);
-            else if (ev.type !== 'BOOKMARK') this.deleting.set(meta!.name!, !!meta!.deletionTimestamp);
-            this.seen = Number(rv);
-          }
-          if (expired || signal.aborted) break;
-          // The stream ended (timeout): resume from what was seen.
-        }
+      },
+      event: (ev) => {
+        const meta = ev.object.metadata;
+        if (ev.type === 'DELETED') this.deleting.delete(meta!.name!);
+        else if (ev.type !== 'BOOKMARK') this.deleting.set(meta!.name!, !!meta!.deletionTimestamp);
+        this.seen = Number(meta?.resourceVersion ?? this.seen);
+      },
+      failed: (err) => {
         this.synced = false;
-      } catch (err) {
-        this.synced = false;
-        if (signal.aborted) return;
         this.opts.logger?.warn({ error: (err as Error).message }, 'namespace cache watch failed; reading namespaces from the store until it lists again');
-        await new Promise<void>((resolve) => (this.timer = this.clock.setTimeout(resolve, this.retryMs)));
-      }
-    }
+        return new Promise<void>((resolve) => (this.timer = this.clock.setTimeout(resolve, this.retryMs)));
+      },
+    });
   }
 }
