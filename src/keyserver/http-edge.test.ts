@@ -1,6 +1,7 @@
 // The HTTP edge over a raw socket: what TCP and a careless client do to a request, where fetch would hide it.
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestKeyserver, type TestKeyserver } from './testing/test-keyserver.js';
@@ -104,6 +105,50 @@ void describe('key server HTTP edge (raw socket)', () => {
     const inBody = await rawExchange(ks.url, [`${head}Content-Length: 2\r\n\r\nLI`, rest]);
     assert.match(`${inBody.head}\r\n\r\n${inBody.body}`, /HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/);
     assert.doesNotMatch(inBody.body, /"keys"/);
+  });
+
+  void it('answers a LIST after pipelined requests and after a long body cut into many packets', async () => {
+    const head = `PUT /v1/secret/data/app HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${ks.rootToken}\r\nContent-Type: application/json\r\n`;
+    const get = `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const text = `${list(ks.rootToken)}\r\n`;
+    const rest = text.slice(2);
+    const answers = (r: { head: string; body: string }) => `${r.head}\r\n\r\n${r.body}`;
+    // Every request in one packet, the LIST last.
+    const body = '{"data":{"a":"1"}}';
+    const pipelined = await rawExchange(ks.url, [`${get}${head}Content-Length: ${body.length}\r\n\r\n${body}${get}${text}`]);
+    assert.equal(answers(pipelined).match(/HTTP\/1\.1 200 OK/g)?.length, 4, answers(pipelined));
+    assert.match(answers(pipelined), /"keys":\["app"\]/);
+    // A body of 200 KB ending in "UN" (the start of UNLINK), in packets of any size, then "LI" and "ST ...": a LIST.
+    const long = `${'x'.repeat(200_000)}UN`;
+    const put = `${head}Content-Length: ${long.length}\r\n\r\n`;
+    for (const parts of [
+      [put + long.slice(0, 1000), long.slice(1000, 150_000), `${long.slice(150_000)}LI`, rest],
+      [put, long, 'LI', rest],
+      [put + long.slice(0, 70_000), long.slice(70_000), 'L', 'I', 'S', rest.slice(1)],
+    ]) {
+      const r = answers(await rawExchange(ks.url, parts));
+      const what = JSON.stringify(parts.map((p) => p.length));
+      assert.match(r, /^HTTP\/1\.1 400 /, what); // the PUT: not JSON
+      assert.match(r, /"keys":\["app"\]/, what);
+    }
+    // The same body ending in "LI", then "ST ...": the body's bytes, not a method; Node's parser refuses "ST".
+    const inBody = answers(await rawExchange(ks.url, [put, `${long.slice(0, -2)}LI`, rest]));
+    assert.match(inBody, /HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/);
+    assert.doesNotMatch(inBody, /"keys"/);
+  });
+
+  void it("leaves ordinary connections to Node's parser, which reads the socket itself", async () => {
+    // A 'data' listener on the socket would make Node feed its parser from JavaScript events (lib/_http_server.js
+    // unconsume): a cost per packet the bare Node server does not pay.
+    const consumed: (boolean | undefined)[] = [];
+    const onStart = (m: unknown) => consumed.push((m as { socket: Socket & { parser?: { _consumed?: boolean } } }).socket.parser?._consumed);
+    subscribe('http.server.request.start', onStart);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await ks.call('GET', 'sys/health', { token: null })).status, 200);
+    } finally {
+      unsubscribe('http.server.request.start', onStart);
+    }
+    assert.deepEqual(consumed, [true, true, true]);
   });
 
   void it('takes the first X-Vault-Token for every method, as Vault (Go Header.Get) does', async () => {

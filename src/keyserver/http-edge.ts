@@ -78,33 +78,118 @@ const LIST_READ_TIMEOUT_MS = 10_000;
  * and the connection closed (Node's parser cannot continue on it). Vault reads a LIST's data from the query only, so a
  * body, framed by Content-Length, is read and dropped.
  *
- * Two ways lead here. A connection's first request: `holdMethodToken` keeps its bytes from Node's parser until the method
- * token is complete, so a method split across packets ("LI", then "ST /v1/...") is still seen whole. A later request on
- * a kept-alive connection: Node's parser rejects it (`clientError`) at the "S" of "LIST", having consumed what came
- * before in this packet or an earlier one. The connection's `RequestFraming` has followed every earlier packet the
- * parser consumed; given this packet up to the error, it tells whether the request in progress consumed exactly "LI"
- * (after a previous request's body, however it ends; "UNLI" of UNLINK is not).
+ * The parser rejects a LIST (`clientError`, HPE_INVALID_METHOD) at its "S", having consumed "LI" - in this packet or an
+ * earlier one, right after the previous request's last byte, which may be a body's "}" as well as a line end. The
+ * connection's `RequestFraming` (see `followRequestFraming`), given this packet up to the error, tells whether the
+ * request in progress consumed exactly "LI" ("UNLI" of UNLINK, or "LI" as a body's last bytes, is not a LIST). The
+ * rest of the request line may still be on its way ("S", then "T /v1/..."): `parseListRequest` checks it.
  */
 export function createListFallback(o: EdgeOptions) {
   return (err: Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number }, socket: Duplex & { remoteAddress?: string }): void => {
     const raw = err.rawPacket ?? Buffer.alloc(0);
     const at = err.bytesParsed ?? -1;
-    const framing = framings.get(socket);
-    if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || !framing || at < 0 || at > raw.length) return refuse(socket);
+    const framing = framings.get(socket)?.();
+    if (err.code !== 'HPE_INVALID_METHOD' || !socket.writable || !framing || at < 0 || at >= raw.length) return refuse(socket);
     framing.push(raw.subarray(0, at));
-    if (!framing.consumedExactly('LI') || raw.subarray(at, at + 3).toString('latin1') !== 'ST ') return refuse(socket);
+    if (!framing.consumedExactly('LI') || !'ST '.startsWith(raw.subarray(at, at + 3).toString('latin1'))) return refuse(socket);
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
     answerList(socket, Buffer.concat([Buffer.from('LI'), raw.subarray(at)]), o);
   };
 }
 
-/** The request framing of each connection handed to Node's parser, over the packets it consumed (see createListFallback). */
-const framings = new WeakMap<Duplex, RequestFraming>();
+/** Each connection's request framing from its last point between two requests up to the packet being parsed. */
+const framings = new WeakMap<Duplex, () => RequestFraming>();
+
+/**
+ * Slots of Node's HTTP parser callbacks (src/node_http_parser.cc: kOnMessageBegin = 0, kOnExecute = 5; read by
+ * lib/_http_common.js from the binding, which is not public).
+ */
+const ON_MESSAGE_BEGIN = 0;
+const ON_EXECUTE = 5;
+
+/** What is used of the parser Node's HTTP server attaches to a connection (lib/_http_server.js). */
+interface NodeHttpParser {
+  [ON_MESSAGE_BEGIN]: unknown;
+  [ON_EXECUTE]: unknown;
+  _consumed?: boolean;
+  incoming: IncomingMessage | null;
+  getCurrentBuffer(): Buffer;
+}
+
+const NONE = Symbol('no request in progress');
+
+/**
+ * Follows the request framing of each connection for the LIST fallback, without feeding Node's parser from JavaScript.
+ * `event` is where the server attaches its parser: 'connection' (http) or 'secureConnection' (https); this listener runs
+ * after Node's.
+ *
+ * Node's parser reads a connection's socket itself (`parser.consume`: no JavaScript per packet but one callback after
+ * it); a 'data' listener would take that away (lib/_http_server.js `unconsume`) and make every packet an event fed to
+ * the parser from JavaScript, as the bare server is not. So no bytes are copied while the parser is between requests
+ * at the end of a packet - a kept-alive client's usual case, each request arriving whole - which the parser's own
+ * callbacks tell: a request begun (kOnMessageBegin) and none in progress at the packet's end. Only a packet that ends
+ * inside a request is copied (`getCurrentBuffer`) into a framing begun at that request's packet, which starts between
+ * requests; a body's packets are only counted.
+ *
+ * Where the parser is fed from 'data' events anyway (a socket without a native handle), every packet is followed.
+ */
+export function followRequestFraming(server: Server, event: 'connection' | 'secureConnection'): void {
+  server.on(event, (socket: Socket & { parser?: NodeHttpParser | null }) => {
+    const parser = socket.parser;
+    if (!parser) return; // no parser, no fallback: every clientError is refused
+    const execute = parser[ON_EXECUTE];
+    if (parser._consumed && typeof execute === 'function' && parser[ON_MESSAGE_BEGIN] === null) {
+      /** What `parser.incoming` was when the request in progress began (the request before it), or NONE. */
+      let begunAfter: IncomingMessage | null | typeof NONE = NONE;
+      /** The framing since the start of the packet where the request in progress began, once a packet ended inside it. */
+      let framing: RequestFraming | undefined;
+      parser[ON_MESSAGE_BEGIN] = () => {
+        begunAfter = parser.incoming;
+      };
+      parser[ON_EXECUTE] = (ret: unknown) => {
+        if (typeof ret === 'number') {
+          if (begunAfter !== NONE) {
+            const incoming = parser.incoming;
+            if (incoming !== begunAfter && incoming?.complete) begunAfter = NONE; // its head parsed and its body read
+          }
+          if (begunAfter === NONE) framing = undefined;
+          else {
+            framing ??= new RequestFraming();
+            if (!framing.skipBody(ret)) framing.push(parser.getCurrentBuffer());
+          }
+        }
+        return (execute as (ret: unknown) => unknown)(ret);
+      };
+      framings.set(socket, () => framing ?? new RequestFraming());
+      return;
+    }
+    const framing = new RequestFraming();
+    framings.set(socket, () => framing);
+    // After Node's own 'data' listener: a packet the parser rejects reaches the fallback before it reaches the framing.
+    socket.on('data', (chunk: Buffer) => framing.push(chunk));
+  });
+}
 
 function refuse(socket: Duplex): void {
   if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   else socket.destroy();
+}
+
+/**
+ * Runs `then` once the answers to the connection's earlier requests are written: a LIST pipelined behind requests still
+ * being answered is answered after them, in order (RFC 9112 section 9.3.2). Node's server keeps the response being
+ * written as `socket._httpMessage` and hands the socket to the next queued one when it finishes (lib/_http_server.js
+ * resOnFinish, which runs before this 'finish' listener).
+ */
+function afterEarlierResponses(socket: Duplex & { _httpMessage?: ServerResponse | null; destroyed: boolean }, then: () => void): void {
+  const pending = socket._httpMessage;
+  if (!pending || socket.destroyed) return then();
+  const next = () => {
+    pending.off('finish', next).off('close', next);
+    afterEarlierResponses(socket, then);
+  };
+  pending.once('finish', next).once('close', next);
 }
 
 /** Reads a LIST request on from `first` (bounded in size and time), answers it and closes the connection. */
@@ -121,10 +206,12 @@ function answerList(socket: Duplex & { remoteAddress?: string }, first: Buffer, 
     if (!req) return refuse(socket);
     void respond(req, o).then(({ status, text }) => {
       const body = Buffer.from(text ?? '', 'utf8');
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
-          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
-        'latin1',
+      afterEarlierResponses(socket, () =>
+        socket.end(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n` +
+            `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString('latin1')}`,
+          'latin1',
+        ),
       );
     });
   };
@@ -142,75 +229,6 @@ function answerList(socket: Duplex & { remoteAddress?: string }, first: Buffer, 
   socket.on('end', onEnd);
   onData(Buffer.alloc(0));
   socket.resume();
-}
-
-/** Longer than any method Node's parser knows (UNSUBSCRIBE, 11): a token this long without its end is not LIST. */
-const METHOD_TOKEN_MAX = 16;
-
-/** 'LIST' or 'other' once the first request line's method token is complete, undefined while it may still grow. */
-function firstMethod(buf: Buffer): 'LIST' | 'other' | undefined {
-  let at = 0;
-  while (buf[at] === 0x0d || buf[at] === 0x0a) at++; // empty lines before a request line, which Node's parser skips too
-  if (at > METHOD_TOKEN_MAX) return 'other';
-  let end = at;
-  while (end < buf.length && end - at <= METHOD_TOKEN_MAX && ((buf[end]! >= 0x41 && buf[end]! <= 0x5a) || buf[end] === 0x2d)) end++;
-  if (end === buf.length && end - at <= METHOD_TOKEN_MAX) return undefined;
-  return buf[end] === 0x20 && buf.subarray(at, end).toString('latin1') === 'LIST' ? 'LIST' : 'other';
-}
-
-/**
- * Holds each new connection's bytes from Node's HTTP parser until its first method token is complete (at most
- * METHOD_TOKEN_MAX bytes, LIST_READ_TIMEOUT_MS): a LIST is answered from those bytes, anything else is handed to the
- * parser intact. `event` is where the server's parser attaches: 'connection' (http) or 'secureConnection' (https).
- * Returns what ends the connections still held, for the server's close.
- */
-export function holdMethodToken(server: Server, event: 'connection' | 'secureConnection', o: EdgeOptions): () => void {
-  const attach = server.listeners(event) as ((socket: Socket) => void)[];
-  if (attach.length !== 1) throw new Error(`expected Node's one HTTP ${event} listener, found ${attach.length}`);
-  server.removeListener(event, attach[0]!);
-  const held = new Set<Socket>();
-  server.on(event, (socket: Socket) => {
-    held.add(socket);
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => handOver('other'), LIST_READ_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      const method = firstMethod(buf);
-      if (method) handOver(method);
-    };
-    const onGone = () => {
-      clearTimeout(timer);
-      held.delete(socket);
-      socket.destroy();
-    };
-    const handOver = (method: 'LIST' | 'other') => {
-      clearTimeout(timer);
-      held.delete(socket);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onGone);
-      socket.removeListener('close', onGone);
-      socket.pause();
-      for (let more: Buffer | null; (more = socket.read() as Buffer | null) !== null; ) buf = Buffer.concat([buf, more]);
-      if (method === 'LIST') return answerList(socket, buf.subarray(buf.indexOf('LIST')), o); // keeps our error listener: Node's is never attached
-      socket.removeListener('error', onGone);
-      attach[0]!.call(server, socket);
-      // After the parser's own listener (a data listener makes Node feed its parser from 'data' events): a packet the
-      // parser rejects reaches the fallback before it reaches the framing, which has then seen every byte before it.
-      const framing = new RequestFraming();
-      framings.set(socket, framing);
-      socket.on('data', (chunk: Buffer) => framing.push(chunk));
-      if (buf.length) socket.emit('data', buf); // parsed at once, before anything the parser reads from the socket itself
-      socket.resume();
-    };
-    socket.on('data', onData);
-    socket.on('end', onGone);
-    socket.on('close', onGone);
-    socket.on('error', onGone);
-  });
-  return () => {
-    for (const socket of held) socket.destroy();
-    held.clear();
-  };
 }
 
 /** A complete LIST request from the bytes so far, 'incomplete' while more must come, undefined when malformed. */

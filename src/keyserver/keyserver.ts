@@ -13,7 +13,7 @@ import { InvalidError } from '../lib/errors.js';
 import { writePrivateFile } from '../lib/private-file.js';
 import { approleMount } from './approle-routes.js';
 import { AuditLog } from './audit-log.js';
-import { createListFallback, createRequestListener, holdMethodToken } from './http-edge.js';
+import { createListFallback, createRequestListener, followRequestFraming } from './http-edge.js';
 import { kvV2Mount } from './kv-v2-routes.js';
 import { addressUrl, isLoopback, parseListenAddress } from './listen-address.js';
 import { PolicyStore } from './policy-store.js';
@@ -113,7 +113,7 @@ export async function startKeyserver(o: KeyserverOptions): Promise<RunningKeyser
     server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, listener) : createHttpServer(listener);
     const srv = server;
     srv.on('clientError', createListFallback({ router, audit, log }));
-    const endHeldConnections = holdMethodToken(srv, o.tls ? 'secureConnection' : 'connection', { router, audit, log });
+    followRequestFraming(srv, o.tls ? 'secureConnection' : 'connection');
     await new Promise<void>((res, rej) => {
       srv.once('error', rej);
       srv.listen(port, host, () => {
@@ -149,7 +149,6 @@ export async function startKeyserver(o: KeyserverOptions): Promise<RunningKeyser
           await new Promise<void>((res) => {
             srv.close(() => res());
             srv.closeAllConnections();
-            endHeldConnections();
           });
           openedAudit.close();
           storage.close();
