@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -86,6 +86,27 @@ void describe('startKeyserver', () => {
         req.end();
       });
       assert.equal((JSON.parse(body) as { sealed: boolean }).sealed, false);
+      // LIST, which Node's parser refuses, over TLS too (the fallback reads the decrypted stream), after a GET on the
+      // same kept-alive connection.
+      const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca });
+      try {
+        const call = (method: string, path: string) =>
+          new Promise<{ status: number; text: string }>((resolve, reject) => {
+            const req = httpsRequest(`${ks.url}/v1/${path}`, { method, agent, headers: { 'X-Vault-Token': ks.rootToken! } }, (res) => {
+              let text = '';
+              res.on('data', (d: Buffer) => (text += d.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            });
+            req.on('error', reject);
+            req.end();
+          });
+        assert.equal((await call('GET', 'sys/health')).status, 200);
+        const listed = await call('LIST', 'sys/policies/acl');
+        assert.equal(listed.status, 200, listed.text);
+        assert.deepEqual((JSON.parse(listed.text) as { data: { keys: string[] } }).data.keys.sort(), ['default', 'root']);
+      } finally {
+        agent.destroy();
+      }
     } finally {
       await ks.close();
     }
