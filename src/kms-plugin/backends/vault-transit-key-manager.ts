@@ -35,6 +35,8 @@ export class VaultTransitKeyManager implements KeyManager {
   readonly keyPath: string;
   /** Version → creation time (unix seconds) from the last key read; ids are built from it. */
   private readonly created = new Map<number, number | undefined>();
+  /** The last key id given to decrypt and its parse (a pure function of the text). */
+  private lastKeyId: { text: string; id: ReturnType<typeof parseVaultTransitKeyId> } | undefined;
 
   constructor(
     private readonly client: VaultHttpClient,
@@ -132,7 +134,9 @@ export class VaultTransitKeyManager implements KeyManager {
     if (Object.keys(opts.annotations).length > 0) {
       throw new InvalidError(`the vault-transit backend writes no annotations, got ${Object.keys(opts.annotations).map((k) => JSON.stringify(k)).join(', ')}`);
     }
-    const id = parseVaultTransitKeyId(opts.keyId);
+    // Every DEK of one seed carries the same key id: its parse (a backtracking regex) is kept for the last one seen.
+    if (opts.keyId !== this.lastKeyId?.text) this.lastKeyId = { text: opts.keyId, id: parseVaultTransitKeyId(opts.keyId) };
+    const id = this.lastKeyId.id;
     if (!id) throw new NotFoundError(`key id ${JSON.stringify(opts.keyId)} is not a vault-transit key id`);
     if (id.keyPath !== this.keyPath) {
       throw new NotFoundError(`key id names transit key ${JSON.stringify(id.keyPath)}, but this plugin uses ${JSON.stringify(this.keyPath)}`);
