@@ -232,7 +232,7 @@ spec:
     await waitFor('the new value in the Secret', async () => (await secretData('seed', 'secret-to-be-created'))?.password === 'rotated');
     const elapsed = Date.now() - t0;
     t.diagnostic(`new value in the Secret after ${elapsed} ms (refreshInterval 2s)`);
-    // One refresh period plus the controller's wake-up margin and jitter (≤ 130 ms at 2s) and kubectl polling.
+    // One refresh period plus the controller's wake-up margin and jitter (≤ 130 ms at 2s) and the 100 ms polling.
     assert.ok(elapsed < REFRESH_MS + 1000, `took ${elapsed} ms with refreshInterval 2s`);
     assert.equal((await secretData('seed', 'secret-to-be-created'))?.['secret-key-to-be-managed'], 'pinned-v1');
     await waitEvent('seed', 'example', 'Updated', /^secret updated$/);
