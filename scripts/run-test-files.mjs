@@ -1,7 +1,8 @@
 // Runs the test files given as arguments with node:test, in the order given, `COFFER_TEST_CONCURRENCY` at a time
 // (scripts/test.mjs starts it with `--import tsx`, which each test file's process inherits). `node --test` on Node 20
 // sorts its file list, so the slowest files could not start first through it; run() keeps the order.
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 
@@ -16,4 +17,18 @@ const stream = run({ files: process.argv.slice(2).map((f) => resolve(f)), concur
 stream.on('test:fail', (data) => {
   if (!data.todo && !data.skip) process.exitCode = 1;
 });
-stream.compose(spec).pipe(process.stdout);
+// Each file's own duration (node:test reports a file as a test named by its path), so that the run order above and
+// the slow files can be checked from any run's output; COFFER_TEST_TIMES=<file> also writes them all as JSON.
+const fileMs = new Map();
+stream.on('test:complete', (data) => {
+  if (data.nesting === 0 && data.name === data.file) fileMs.set(data.file, data.details.duration_ms);
+});
+const report = stream.compose(spec);
+// After the reporter's own summary (the composed stream ends after its last line).
+report.on('end', () => {
+  const rows = [...fileMs].sort((a, b) => b[1] - a[1]).map(([f, ms]) => [relative(process.cwd(), f), Math.round(ms)]);
+  process.stderr.write(`slowest test files (wall ms, ${concurrency} at a time):\n`);
+  for (const [f, ms] of rows.slice(0, 15)) process.stderr.write(`  ${String(ms).padStart(7)}  ${f}\n`);
+  if (process.env.COFFER_TEST_TIMES) writeFileSync(process.env.COFFER_TEST_TIMES, `${JSON.stringify(Object.fromEntries(rows), null, 1)}\n`);
+});
+report.pipe(process.stdout);

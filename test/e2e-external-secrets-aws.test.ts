@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAwsTestServer, type AwsTestServer, type Identity } from '../src/lab/aws-test-server/aws-test-server.js';
-import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
+import { kubeReader, type KubeReader } from './support/kube-api.js';
+import { freePort, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface KubeObject {
   metadata: { name: string; uid: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[]; labels?: Record<string, string> };
@@ -29,12 +30,11 @@ void describe('External Secrets end to end: the aws provider against the AWS tes
   let eso: Identity;
   const children: CofferChild[] = [];
   const kubeArgs = () => ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache')];
-  const kubectl = async (...args: string[]) => (await run('kubectl', [...kubeArgs(), ...args])).stdout;
   const apply = (yaml: string) => runWithInput('kubectl', [...kubeArgs(), 'apply', '-f', '-'], yaml);
-  const get = async (ns: string, kind: string, name: string): Promise<KubeObject | undefined> => {
-    const out = await kubectl('-n', ns, 'get', kind, name, '--ignore-not-found', '-o', 'json');
-    return out.trim() ? (JSON.parse(out) as KubeObject) : undefined;
-  };
+  // Reads (most of them polls) go to the API server directly (test/support/kube-api.ts): a kubectl process per poll
+  // cost more than the scenarios. Writes stay with kubectl.
+  let kube: KubeReader;
+  const get = (ns: string, kind: string, name: string) => kube.get<KubeObject>(kind, ns, name);
   const dataOf = (s: KubeObject | undefined) => s && Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
   async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
     const start = Date.now();
@@ -81,6 +81,7 @@ spec:
     aws.roles.set(ROLE, { principals: [eso.arn] });
     const port = await freePort();
     children.push((await startCoffer(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--encryption', 'aesgcm', '--no-controller'], /export KUBECONFIG=/, 'coffer up')).child);
+    kube = kubeReader(join(dir, 'data', 'kubeconfig'));
     // The controller reads ESO's endpoint variables from its environment, as ESO does.
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_SECRETSMANAGER_ENDPOINT: aws.endpoint, AWS_SSM_ENDPOINT: aws.endpoint, AWS_STS_ENDPOINT: aws.endpoint });
@@ -91,6 +92,7 @@ spec:
     }
   });
   after(async () => {
+    kube?.close();
     for (const c of children.reverse()) await c.stop();
     await aws?.close();
     await rm(dir, { recursive: true, force: true });

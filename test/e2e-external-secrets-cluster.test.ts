@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { kubeReader, type KubeReader } from './support/kube-api.js';
 import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface Condition {
@@ -154,17 +155,15 @@ void describe('External Secrets end to end: kubernetes and fake providers, Clust
   const kubectl = async (...args: string[]) => (await run('kubectl', [...kubeArgs(), ...args])).stdout;
   const apply = async (...objects: object[]) =>
     (await runWithInput('kubectl', [...kubeArgs(), 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }))).stdout;
-  const get = async (ns: string | undefined, kind: string, name: string): Promise<KubeObject | undefined> => {
-    const out = await kubectl(...(ns ? ['-n', ns] : []), 'get', kind, name, '--ignore-not-found', '-o', 'json');
-    return out.trim() === '' ? undefined : (JSON.parse(out) as KubeObject);
-  };
+  // Reads (most of them polls) go to the API server directly: a kubectl process per poll cost more than the scenario.
+  let kube: KubeReader;
+  const get = (ns: string | undefined, kind: string, name: string) => kube.get<KubeObject>(kind, ns, name);
   const secretData = async (ns: string, name: string) => {
     const s = await get(ns, 'secret', name);
     return s && Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
   };
   const ready = async (ns: string | undefined, name: string, kind = 'externalsecret') => (await get(ns, kind, name))?.status?.conditions?.find((c) => c.type === 'Ready');
-  const events = async (ns: string, name: string) =>
-    (JSON.parse(await kubectl('-n', ns, 'get', 'events', '-o', 'json')) as { items: KubeEvent[] }).items.filter((e) => e.involvedObject.name === name);
+  const events = async (ns: string, name: string) => (await kube.list<KubeEvent>('events', ns)).filter((e) => e.involvedObject.name === name);
 
   async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
     const t0 = Date.now();
@@ -231,6 +230,7 @@ void describe('External Secrets end to end: kubernetes and fake providers, Clust
     await start(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--encryption', 'aesgcm', '--no-controller',
       '--token-auth-file', join(dir, 'tokens.csv'), '--authorization-policy-file', join(dir, 'policy.yaml')], /export KUBECONFIG=/, 'coffer up');
     apiUrl = `https://127.0.0.1:${port}`;
+    kube = kubeReader(join(dir, 'data', 'kubeconfig'));
     const data = join(dir, 'data');
     const [caPem, cert, key, adminToken, kubeconfig] = await Promise.all(['ca.crt', 'apiserver.crt', 'apiserver.key', 'admin.token', 'kubeconfig'].map((f) => readFile(join(data, f))));
     ca = caPem!.toString();
@@ -251,6 +251,7 @@ void describe('External Secrets end to end: kubernetes and fake providers, Clust
     );
   });
   after(async () => {
+    kube?.close();
     await Promise.all(children.map((c) => c.stop()));
     if (proxy) {
       proxy.server.closeAllConnections();

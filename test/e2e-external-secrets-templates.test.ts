@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, run, runWithInput, startCoffer, until, type CofferChild } from './support/processes.js';
+import { kubeReader, type KubeReader } from './support/kube-api.js';
+import { freePort, runWithInput, startCoffer, until, type CofferChild } from './support/processes.js';
 
 const NS = 'templates';
 
@@ -17,14 +18,14 @@ void describe('External Secrets templates end to end: coffer up and kubectl', ()
   let server: CofferChild;
   const kubeArgs = () => ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache')];
   const apply = (manifest: object) => runWithInput('kubectl', [...kubeArgs(), 'apply', '-f', '-'], JSON.stringify(manifest));
-  const getJson = async <T>(...args: string[]): Promise<T | undefined> => {
-    const out = (await run('kubectl', [...kubeArgs(), '-n', NS, ...args, '--ignore-not-found', '-o', 'json'])).stdout;
-    return out.trim() === '' ? undefined : (JSON.parse(out) as T);
-  };
+  // Reads (most of them polls) go to the API server directly (test/support/kube-api.ts): a kubectl process per poll
+  // cost more than the scenarios. Writes stay with kubectl.
+  let kube: KubeReader;
+  const getJson = <T>(kind: string, name: string) => kube.get<T>(kind, NS, name);
   const ready = async (name: string) =>
-    (await getJson<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>('get', 'externalsecret', name))?.status?.conditions?.find((c) => c.type === 'Ready');
+    (await getJson<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>('externalsecret', name))?.status?.conditions?.find((c) => c.type === 'Ready');
   const secretData = async (name: string) => {
-    const s = await getJson<{ data?: Record<string, string> }>('get', 'secret', name);
+    const s = await getJson<{ data?: Record<string, string> }>('secret', name);
     return s && Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
   };
   const store = (data: { key: string; value: string }[]) =>
@@ -51,9 +52,11 @@ void describe('External Secrets templates end to end: coffer up and kubectl', ()
     dir = await mkdtemp(join(tmpdir(), 'coffer-e2e-templates-'));
     const port = await freePort();
     ({ child: server } = await startCoffer(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--encryption', 'aesgcm'], /export KUBECONFIG=/, 'coffer up'));
+    kube = kubeReader(join(dir, 'data', 'kubeconfig'));
     await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   });
   after(async () => {
+    kube?.close();
     await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -121,7 +124,7 @@ void describe('External Secrets templates end to end: coffer up and kubectl', ()
     await until(async () => (await ready('no-generator'))?.status === 'False', 'ExternalSecret no-generator Ready=False', 30_000);
     assert.match((await ready('no-generator'))!.message ?? '', /passwords\.generators\.external-secrets\.io "missing" not found/);
 
-    const fakeStore = await getJson<{ status?: { capabilities?: string } }>('get', 'secretstore', 'fake');
+    const fakeStore = await getJson<{ status?: { capabilities?: string } }>('secretstore', 'fake');
     assert.equal(fakeStore?.status?.capabilities, 'ReadWrite');
   });
 });

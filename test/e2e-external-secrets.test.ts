@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { kubeReader, type KubeReader } from './support/kube-api.js';
 import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface Condition {
@@ -72,17 +73,16 @@ void describe('External Secrets end to end: kubectl, coffer up, coffer controlle
       () => assert.fail(`kubectl ${args.join(' ')} succeeded`),
       (e: Error) => e.message,
     );
-  const get = async <T = KubeObject>(ns: string, kind: string, name: string): Promise<T | undefined> => {
-    const out = await kubectl('-n', ns, 'get', kind, name, '--ignore-not-found', '-o', 'json');
-    return out.trim() === '' ? undefined : (JSON.parse(out) as T);
-  };
+  // Reads (most of them polls) go to the API server directly (test/support/kube-api.ts): a kubectl process per poll
+  // cost more than the scenarios. Writes, tables and `describe` stay with kubectl.
+  let kube: KubeReader;
+  const get = <T = KubeObject>(ns: string, kind: string, name: string) => kube.get<T>(kind, ns, name);
   const secretData = async (ns: string, name: string) => {
     const s = await get(ns, 'secret', name);
     return s && Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
   };
   const ready = async (ns: string, name: string, kind = 'externalsecret') => (await get(ns, kind, name))?.status?.conditions?.find((c) => c.type === 'Ready');
-  const events = async (ns: string, name: string) =>
-    (JSON.parse(await kubectl('-n', ns, 'get', 'events', '-o', 'json')) as { items: KubeEvent[] }).items.filter((e) => e.involvedObject.name === name);
+  const events = async (ns: string, name: string) => (await kube.list<KubeEvent>('events', ns)).filter((e) => e.involvedObject.name === name);
 
   /** Polls `check` until it returns a value; on timeout fails with `what` and the controller's latest log lines. */
   async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
@@ -162,6 +162,7 @@ spec:
       start(['up', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--encryption', 'aesgcm', '--no-controller'], /export KUBECONFIG=/, 'coffer up'),
     ]);
     assert.ok(server.child.out().includes('export KUBECONFIG='));
+    kube = kubeReader(join(dir, 'data', 'kubeconfig'));
     vaultUrl = ks.match[1]!;
     rootToken = (await readFile(join(dir, 'ks-root.token'), 'utf8')).trim();
     ({ child: controller } = await start(['controller', '--kubeconfig', join(dir, 'data', 'kubeconfig'), '--log-level', 'debug'], /external-secrets controller started/, 'coffer controller'));
@@ -171,6 +172,7 @@ spec:
     storeToken = (created!.auth as { client_token: string }).client_token;
   });
   after(async () => {
+    kube?.close();
     await Promise.all(children.map((c) => c.stop()));
     await rm(dir, { recursive: true, force: true });
   });
@@ -230,7 +232,7 @@ spec:
     await waitFor('the new value in the Secret', async () => (await secretData('seed', 'secret-to-be-created'))?.password === 'rotated');
     const elapsed = Date.now() - t0;
     t.diagnostic(`new value in the Secret after ${elapsed} ms (refreshInterval 2s)`);
-    // One refresh period plus the controller's wake-up margin and jitter (≤ 130 ms at 2s) and kubectl polling.
+    // One refresh period plus the controller's wake-up margin and jitter (≤ 130 ms at 2s) and the 100 ms polling.
     assert.ok(elapsed < REFRESH_MS + 1000, `took ${elapsed} ms with refreshInterval 2s`);
     assert.equal((await secretData('seed', 'secret-to-be-created'))?.['secret-key-to-be-managed'], 'pinned-v1');
     await waitEvent('seed', 'example', 'Updated', /^secret updated$/);

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { kubeReader, type KubeReader } from './support/kube-api.js';
 import { freePort, run, runWithInput, startCoffer, type CofferChild } from './support/processes.js';
 
 interface PushSecretStatus {
@@ -31,10 +32,10 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
   const kubeArgs = () => ['--kubeconfig', join(dir, 'data', 'kubeconfig'), '--cache-dir', join(dir, 'kube-cache')];
   const kubectl = async (...args: string[]) => (await run('kubectl', [...kubeArgs(), ...args])).stdout;
   const apply = async (objects: object[]) => (await runWithInput('kubectl', [...kubeArgs(), 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }))).stdout;
-  const status = async (name: string): Promise<PushSecretStatus | undefined> => {
-    const out = await kubectl('-n', 'push', 'get', 'pushsecret', name, '--ignore-not-found', '-o', 'json');
-    return out.trim() === '' ? undefined : (JSON.parse(out) as { status?: PushSecretStatus }).status;
-  };
+  // Reads (most of them polls) go to the API server directly (test/support/kube-api.ts): a kubectl process per poll
+  // cost more than the scenarios. Writes, tables and `describe` stay with kubectl.
+  let kube: KubeReader;
+  const status = async (name: string): Promise<PushSecretStatus | undefined> => (await kube.get<{ status?: PushSecretStatus }>('pushsecret', 'push', name))?.status;
   async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
     const t0 = Date.now();
     for (;;) {
@@ -74,6 +75,7 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
     ]);
     vaultUrl = ks.match[1]!;
     apiUrl = `https://127.0.0.1:${port}`;
+    kube = kubeReader(join(dir, 'data', 'kubeconfig'));
     rootToken = (await readFile(join(dir, 'ks-root.token'), 'utf8')).trim();
     await start(['controller', '--kubeconfig', join(dir, 'data', 'kubeconfig'), '--log-level', 'debug'], /external-secrets controller started/, 'coffer controller');
     // A token that may write what it pushes, as a PushSecret store needs.
@@ -93,18 +95,19 @@ void describe('PushSecret end to end: kubectl, coffer up, coffer controller and 
   });
   const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
   const secretData = async (ns: string, name: string) => {
-    const out = await kubectl('-n', ns, 'get', 'secret', name, '--ignore-not-found', '-o', 'json');
-    if (out.trim() === '') return undefined;
-    const s = JSON.parse(out) as { type?: string; data?: Record<string, string> };
+    const s = await kube.get<{ type?: string; data?: Record<string, string> }>('secret', ns, name);
+    if (!s) return undefined;
     return { type: s.type, data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])) };
   };
   const storeCapabilities = (name: string) =>
     waitFor(`SecretStore ${name} capabilities`, async () => {
-      const out = await kubectl('-n', 'push', 'get', 'secretstore', name, '-o', 'json');
-      return (JSON.parse(out) as { status?: { capabilities?: string } }).status?.capabilities;
+      const store = await kube.get<{ status?: { capabilities?: string } }>('secretstore', 'push', name);
+      assert.ok(store, `SecretStore ${name} exists`);
+      return store.status?.capabilities;
     });
 
   after(async () => {
+    kube?.close();
     await Promise.all(children.map((c) => c.stop()));
     await rm(dir, { recursive: true, force: true });
   });

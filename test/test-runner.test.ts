@@ -3,7 +3,7 @@
 // crashes fails it. The first CI run of this runner exited 1 with 0 failures because it counted todo tests.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,5 +32,18 @@ void describe('npm test runner', () => {
     assert.equal(runner(todo), 0);
     assert.equal(runner(todo, failing), 1);
     assert.equal(runner(crashing), 1);
+  });
+
+  void it("ends with each file's wall time, slowest first, and writes them all to COFFER_TEST_TIMES", async () => {
+    const quick = await file('quick.test.mjs', "import { it } from 'node:test';\nit('quick', () => {});\n");
+    const slow = await file('slow.test.mjs', "import { it } from 'node:test';\nit('slow', () => new Promise((r) => setTimeout(r, 300)));\n");
+    const times = join(dir, 'times.json');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', RUNNER, quick, slow], { encoding: 'utf8', env: { ...env, COFFER_TEST_TIMES: times } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^slowest test files \(wall ms, \d+ at a time\):\n +\d+ {2}\S*\/slow\.test\.mjs\n +\d+ {2}\S*\/quick\.test\.mjs\n/m);
+    // Paths relative to the working directory, slowest first.
+    const json = Object.entries(JSON.parse(await readFile(times, 'utf8')) as Record<string, number>);
+    assert.deepEqual(json.map(([f]) => join(process.cwd(), f)), [slow, quick]);
+    assert.ok(json[0]![1] >= 300, `slow.test.mjs took ${json[0]![1]} ms`);
   });
 });
