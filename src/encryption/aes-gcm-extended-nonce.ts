@@ -5,6 +5,7 @@ import { createHmac, hash } from 'node:crypto';
 import { DecryptError, InvalidError } from '../lib/errors.js';
 import { publicRandomBytes } from '../lib/public-random.js';
 import { GCM_NONCE_SIZE, gcmOpen, gcmSeal } from './aes-gcm.js';
+import { DERIVED_KEY_CACHE_SIZE, DerivedKeyCache } from './derived-key-cache.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
 
 export const SEED_SIZE = 32;
@@ -52,12 +53,34 @@ class SeedKeyDeriver {
 /** Bytes a sealed value adds to its plaintext: info, nonce and the GCM tag. */
 export const EXTENDED_NONCE_OVERHEAD = INFO_SIZE + GCM_NONCE_SIZE + 16;
 
+/**
+ * The derived-key cache's index for a context. Only an index: an entry answers only for the info it was derived from,
+ * and the key depends on nothing but the seed and the info, so no index can hand out a wrong key.
+ */
+function pathOf(ctx: TransformContext): string {
+  return ctx.storageKey ?? Buffer.from(ctx.authenticatedData.buffer, ctx.authenticatedData.byteOffset, ctx.authenticatedData.byteLength).toString('latin1');
+}
+
+export interface ExtendedNonceOptions {
+  /** Derived keys kept per storage path (upstream keeps one per path too); 0 keeps none (KMS v2 without a DEK cache). */
+  derivedKeyCacheSize?: number;
+  /** The cache's clock (epoch ms), for tests of its TTL. */
+  now?: () => number;
+}
+
 export class AesGcmExtendedNonceTransformer implements Transformer {
   private readonly deriver: SeedKeyDeriver;
+  private readonly keys: DerivedKeyCache;
 
-  constructor(seed: Uint8Array) {
+  constructor(seed: Uint8Array, opts: ExtendedNonceOptions = {}) {
     if (seed.length < SEED_SIZE) throw new InvalidError(`invalid seed length ${seed.length} used for key generation`);
     this.deriver = new SeedKeyDeriver(seed);
+    this.keys = new DerivedKeyCache(opts.derivedKeyCacheSize ?? DERIVED_KEY_CACHE_SIZE, opts.now);
+  }
+
+  /** Entries in the derived-key cache (for tests). */
+  get derivedKeys(): number {
+    return this.keys.size;
   }
 
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
@@ -69,10 +92,18 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
     if (data.length < INFO_SIZE + GCM_NONCE_SIZE) {
       throw new DecryptError('the stored data was shorter than the required size');
     }
-    const key = this.deriver.derive(data.subarray(0, INFO_SIZE));
+    const info = data.subarray(0, INFO_SIZE);
+    const nonce = data.subarray(INFO_SIZE, INFO_SIZE + GCM_NONCE_SIZE);
+    const sealed = data.subarray(INFO_SIZE + GCM_NONCE_SIZE);
+    const path = this.keys.capacity > 0 ? pathOf(ctx) : '';
+    const cached = this.keys.capacity > 0 ? this.keys.get(path, info) : undefined;
+    // A view into the cache's slab: used synchronously, never wiped here (the cache wipes it).
+    if (cached) return gcmOpen(cached, nonce, sealed, ctx.authenticatedData);
+    const key = this.deriver.derive(info);
     try {
-      const nonce = data.subarray(INFO_SIZE, INFO_SIZE + GCM_NONCE_SIZE);
-      return gcmOpen(key, nonce, data.subarray(INFO_SIZE + GCM_NONCE_SIZE), ctx.authenticatedData);
+      const out = gcmOpen(key, nonce, sealed, ctx.authenticatedData);
+      this.keys.set(path, info, key); // only once the value proved authentic under it
+      return out;
     } finally {
       key.fill(0);
     }
@@ -92,14 +123,17 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
     try {
       const head = frame.head ? [frame.head, infoAndNonce] : [infoAndNonce];
       const nonce = infoAndNonce.subarray(INFO_SIZE);
+      // Not kept in the derived-key cache, unlike upstream's write: here the object written is handed to this server's
+      // watcher without a read (src/storage/recent-writes.ts), so the entry would seldom be used and cost every write.
       return gcmSeal(key, nonce, data, ctx.authenticatedData, frame.tail ? { head, tail: frame.tail } : { head });
     } finally {
       key.fill(0);
     }
   }
 
-  /** Zero-fills the seed (Coffer's no-cache mode); the transformer is unusable afterwards. */
+  /** Zero-fills the seed and every derived key kept; the transformer is unusable afterwards. */
   destroy(): void {
     this.deriver.wipe();
+    this.keys.wipe();
   }
 }

@@ -168,3 +168,55 @@ void it('the per-seed key derivation equals HMAC-SHA256(seed, info ‖ 0x01), al
     assert.equal(gcmOpen(key, stored.subarray(32, 44), stored.subarray(44), ctx.authenticatedData).toString(), 'payload', `seed of ${size} bytes`);
   }
 });
+
+void describe('extended-nonce derived-key cache (upstream aes_extended_nonce.go keeps one per storage path)', () => {
+  const upstreamVector = () => vectors.upstream.upstream_xnonce_legacy;
+
+  void it('a value read again uses the key kept from the first read; writes keep none', async () => {
+    const v = upstreamVector();
+    const t = new AesGcmExtendedNonceTransformer(hex(v.seed_hex!));
+    await t.toStorage(Buffer.from('x'), contextForKey(v.aad_ascii));
+    assert.equal(t.derivedKeys, 0, 'a write keeps no derived key');
+    for (let n = 0; n < 3; n++) {
+      const out = await t.fromStorage(hex(v.ciphertext_hex), contextForKey(v.aad_ascii));
+      assert.equal(Buffer.from(out.data).toString('utf8'), v.plaintext_ascii);
+      assert.equal(t.derivedKeys, 1);
+    }
+    // A context without its key as text (another caller's) indexes the same cache by the bytes.
+    const out = await t.fromStorage(hex(v.ciphertext_hex), { authenticatedData: Buffer.from(v.aad_ascii) });
+    assert.equal(Buffer.from(out.data).toString('utf8'), v.plaintext_ascii);
+  });
+
+  void it('an object rewritten under its path (new info) is read with its own key, and replaces the entry', async () => {
+    const t = new AesGcmExtendedNonceTransformer(randomBytes(32));
+    const first = await t.toStorage(Buffer.from('first'), ctx);
+    const second = await t.toStorage(Buffer.from('second'), ctx);
+    assert.equal(Buffer.from((await t.fromStorage(first, ctx)).data).toString(), 'first');
+    assert.equal(Buffer.from((await t.fromStorage(second, ctx)).data).toString(), 'second');
+    assert.equal(Buffer.from((await t.fromStorage(first, ctx)).data).toString(), 'first');
+    assert.equal(t.derivedKeys, 1);
+  });
+
+  void it('a cached key still authenticates: a value moved to another path or tampered with fails, and is not kept', async () => {
+    const t = new AesGcmExtendedNonceTransformer(randomBytes(32));
+    const stored = Buffer.from(await t.toStorage(Buffer.from('payload'), ctx));
+    await t.fromStorage(stored, ctx);
+    await assert.rejects(t.fromStorage(stored, contextForKey('/registry/secrets/default/b')), { name: 'DecryptError' });
+    const tampered = Buffer.from(stored);
+    tampered[tampered.length - 1]! ^= 1;
+    await assert.rejects(t.fromStorage(tampered, ctx), { name: 'DecryptError', message: 'cipher: message authentication failed' });
+    assert.equal(t.derivedKeys, 1, 'the failed read under another path kept nothing');
+  });
+
+  void it('destroy zero-fills the kept keys with the seed; a cache of size 0 keeps none', async () => {
+    const seed = randomBytes(32);
+    const t = new AesGcmExtendedNonceTransformer(seed);
+    const stored = await t.toStorage(Buffer.from('payload'), ctx);
+    await t.fromStorage(stored, ctx);
+    t.destroy();
+    assert.equal(t.derivedKeys, 0);
+    const none = new AesGcmExtendedNonceTransformer(seed, { derivedKeyCacheSize: 0 });
+    assert.equal(Buffer.from((await none.fromStorage(stored, ctx)).data).toString(), 'payload');
+    assert.equal(none.derivedKeys, 0);
+  });
+});

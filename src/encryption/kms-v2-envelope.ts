@@ -107,10 +107,15 @@ function sealWith(
   return transformer.seal(data, ctx, frame);
 }
 
-/** The reader for a plaintext DEK source; the caller still owns (and wipes) `plain`, the reader keeps a copy. */
-function makeReader(type: number, plain: Uint8Array): AesGcmExtendedNonceTransformer | AesGcmTransformer {
+/**
+ * The reader for a plaintext DEK source; the caller still owns (and wipes) `plain`, the reader keeps a copy. A reader
+ * made for one read (no DEK cache) keeps no derived keys.
+ */
+function makeReader(type: number, plain: Uint8Array, oneRead: boolean): AesGcmExtendedNonceTransformer | AesGcmTransformer {
   try {
-    return type === HKDF_SHA256_XNONCE_AES_GCM_SEED ? new AesGcmExtendedNonceTransformer(plain) : new AesGcmTransformer(plain);
+    return type === HKDF_SHA256_XNONCE_AES_GCM_SEED
+      ? new AesGcmExtendedNonceTransformer(plain, oneRead ? { derivedKeyCacheSize: 0 } : {})
+      : new AesGcmTransformer(plain);
   } catch (cause) {
     throw new DecryptError(messageOf(cause), { cause });
   }
@@ -193,7 +198,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
    */
   private async toStorageWithFreshSeed(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
     const seed = randomBytes(SEED_SIZE);
-    const writer = new AesGcmExtendedNonceTransformer(seed);
+    const writer = new AesGcmExtendedNonceTransformer(seed, { derivedKeyCacheSize: 0 });
     try {
       let resp;
       try {
@@ -317,7 +322,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       throw new DecryptError(`failed to decrypt DEK, error: ${messageOf(cause)}`, { cause });
     }
     try {
-      return makeReader(o.encryptedDekSourceType, plain);
+      return makeReader(o.encryptedDekSourceType, plain, this.state.noDekCache);
     } finally {
       plain.fill(0);
     }

@@ -3,6 +3,11 @@
 
 export interface TransformContext {
   readonly authenticatedData: Uint8Array;
+  /**
+   * The storage key as text, when the context was made from one (contextForKey): KMS v2's derived-key cache is indexed
+   * by it, as upstream's by the authenticated data, without decoding the bytes again per value.
+   */
+  readonly storageKey?: string;
 }
 
 export interface FromStorageResult {
@@ -19,5 +24,5 @@ export interface Transformer {
 }
 
 export function contextForKey(storageKey: string): TransformContext {
-  return { authenticatedData: Buffer.from(storageKey, 'utf8') };
+  return { authenticatedData: Buffer.from(storageKey, 'utf8'), storageKey };
 }
