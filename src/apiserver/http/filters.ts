@@ -54,6 +54,9 @@ export function compose(filters: readonly Filter[]): Next {
   return next;
 }
 
+const NO_SEGMENTS: string[] = [];
+const NO_QUERY = new URLSearchParams();
+
 /** A Node request handler running the chain; every request gets a context with defaults. */
 export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -64,8 +67,10 @@ export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>):
       method,
       labels: nonResourceLabels(method),
       rep: JSON_REPRESENTATION,
-      segments: [],
-      query: new URLSearchParams(),
+      segments: NO_SEGMENTS,
+      // withRequestInfo gives every request its own query before any filter reads or changes it; until then (a
+      // request it refused) the query is this shared empty one, not a new URLSearchParams per request.
+      query: NO_QUERY,
       pretty: false,
     });
   };
