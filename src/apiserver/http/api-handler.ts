@@ -67,6 +67,20 @@ function metricVerb(method: string, route: ResourceRoute, verb: string, contentT
   return METRIC_VERBS[verb] ?? method;
 }
 
+/**
+ * The path of /metrics, a review or OpenAPI, which are no resource requests; undefined for any other path. The
+ * segments are joined only when they can be one of them (one segment, four under /apis, or /openapi), not on every
+ * resource request.
+ */
+function nonResourcePath(segments: readonly string[]): string | undefined {
+  const first = segments[0];
+  if (first === 'openapi') return segments.join('/');
+  if (segments.length === 1) return first === 'metrics' ? first : undefined;
+  if (segments.length !== 4 || first !== 'apis') return undefined;
+  const path = segments.join('/');
+  return path === SELF_SUBJECT_REVIEW_PATH || ACCESS_REVIEW_PATHS.has(path) ? path : undefined;
+}
+
 export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const router = new ResourceRouter(opts.resources);
   const infos = opts.resources.map((r) => r.info);
@@ -179,10 +193,8 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
   /** /metrics, the reviews, OpenAPI and discovery: the non-resource endpoints every authenticated user reaches. */
   const nonResource: Filter = (ctx, next) => {
     const { req, res, segments } = ctx;
-    const path = segments.join('/');
-    if (path === 'metrics' || path === SELF_SUBJECT_REVIEW_PATH || ACCESS_REVIEW_PATHS.has(path) || segments[0] === 'openapi') {
-      return serveNonResource(ctx, path);
-    }
+    const path = nonResourcePath(segments);
+    if (path !== undefined) return serveNonResource(ctx, path);
     const route = router.route(segments);
     if (route.kind === 'resource') {
       // The verb as authorization and metrics name it; a watch path is a watch whatever the query says.

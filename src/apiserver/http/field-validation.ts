@@ -21,22 +21,46 @@ function walk(node: SchemaNode, value: unknown, path: string, out: string[]): vo
   const s = resolve(node);
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) {
-    if (s.items) value.forEach((v, i) => walk(s.items!, v, `${path}[${i}]`, out));
+    if (s.items) for (let i = 0; i < value.length; i++) walkChild(s.items, value[i], `${path}[${i}]`, out);
     return;
   }
   if (typeof value !== 'object') return;
   const obj = value as Record<string, unknown>;
   if (s.properties) {
-    for (const [k, v] of Object.entries(obj)) {
+    for (const k in obj) {
+      if (!Object.hasOwn(obj, k)) continue;
       const child = s.properties[k];
-      const at = path ? `${path}.${k}` : k;
-      if (!child) out.push(at);
-      else walk(child, v, at, out);
+      if (!child) out.push(path ? `${path}.${k}` : k);
+      else if (isWalkable(obj[k])) walk(child, obj[k], path ? `${path}.${k}` : k, out);
     }
   } else if (s.additionalProperties) {
-    for (const [k, v] of Object.entries(obj)) walk(s.additionalProperties, v, path ? `${path}.${k}` : k, out);
+    for (const k in obj) {
+      if (Object.hasOwn(obj, k) && isWalkable(obj[k])) walk(s.additionalProperties, obj[k], path ? `${path}.${k}` : k, out);
+    }
   }
   // An object schema with neither (FieldsV1) holds free-form content.
+}
+
+/** Only objects and arrays can hold an unknown field: a scalar's path is never built (a Secret's data is all scalars). */
+function isWalkable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
+function walkChild(node: SchemaNode, value: unknown, path: string, out: string[]): void {
+  if (isWalkable(value)) walk(node, value, path, out);
+}
+
+/**
+ * The OpenAPI definition of a built-in kind, looked up once per kind: definitionFor scans every definition, which
+ * field validation did twice per create and update. Built-in definitions are constants; custom resources never ask.
+ */
+const definitions = new Map<string, string | undefined>();
+function definitionOf(info: ResourceInfo): string | undefined {
+  const key = `${info.group}/${info.version}/${info.kind}`;
+  if (definitions.has(key)) return definitions.get(key);
+  const found = definitionFor({ group: info.group, version: info.version, kind: info.kind });
+  definitions.set(key, found);
+  return found;
 }
 
 /** The paths of fields the kind's schema does not know, in document order. Kinds without a schema are not checked. */
@@ -48,7 +72,7 @@ export function unknownFields(info: ResourceInfo, obj: unknown): string[] {
     walk({ ref: `${META}.ObjectMeta` }, metadata, 'metadata', out);
     return [...out, ...unknownSchemaFields(obj, info.customResource.schema)];
   }
-  const definition = definitionFor({ group: info.group, version: info.version, kind: info.kind });
+  const definition = definitionOf(info);
   if (!definition) return [];
   const out: string[] = [];
   walk({ ref: definition }, obj, '', out);
@@ -89,34 +113,38 @@ function jsonKind(value: unknown): string {
 function typeMismatch(node: SchemaNode, value: unknown, path: string, struct: string): string | undefined {
   if (value === null || value === undefined) return undefined;
   const s = resolve(node);
-  const owner = node.ref ? node.ref.slice(node.ref.lastIndexOf('.') + 1) : struct;
-  const wrong = (what: string) => `json: cannot unmarshal ${what} into Go struct field ${struct}.${path} of type ${goTypeName(node.ref ? node : s)}`;
+  // (No closure, owner or path text per value: they are made only where they are used, once per object or on failure.)
   switch (s.type) {
     case 'string':
-      return typeof value === 'string' ? undefined : wrong(jsonKind(value));
+      return typeof value === 'string' ? undefined : wrongType(node, s, jsonKind(value), path, struct);
     case 'boolean':
-      return typeof value === 'boolean' ? undefined : wrong(jsonKind(value));
+      return typeof value === 'boolean' ? undefined : wrongType(node, s, jsonKind(value), path, struct);
     case 'integer':
-      if (typeof value !== 'number') return wrong(jsonKind(value));
-      return Number.isInteger(value) ? undefined : wrong(`number ${value}`);
+      if (typeof value !== 'number') return wrongType(node, s, jsonKind(value), path, struct);
+      return Number.isInteger(value) ? undefined : wrongType(node, s, `number ${value}`, path, struct);
     case 'number':
-      return typeof value === 'number' ? undefined : wrong(jsonKind(value));
-    case 'array':
-      if (!Array.isArray(value)) return wrong(jsonKind(value));
+      return typeof value === 'number' ? undefined : wrongType(node, s, jsonKind(value), path, struct);
+    case 'array': {
+      if (!Array.isArray(value)) return wrongType(node, s, jsonKind(value), path, struct);
+      const owner = ownerOf(node, struct);
       for (let i = 0; i < value.length && s.items; i++) {
         const found = typeMismatch(s.items, value[i], path, owner);
         if (found) return found;
       }
       return undefined;
+    }
     case 'object':
     case undefined: {
-      if (typeof value !== 'object' || Array.isArray(value)) return s.type ? wrong(jsonKind(value)) : undefined;
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (typeof value !== 'object' || Array.isArray(value)) return s.type ? wrongType(node, s, jsonKind(value), path, struct) : undefined;
+      const owner = ownerOf(node, struct);
+      const obj = value as Record<string, unknown>;
+      for (const k in obj) {
+        if (!Object.hasOwn(obj, k)) continue;
         // Go names struct fields in the path, not map keys or list indexes.
         const field = s.properties?.[k];
         const child = field ?? s.additionalProperties;
-        const at = field ? (path ? `${path}.${k}` : k) : path;
-        const found = child ? typeMismatch(child, v, at, owner) : undefined;
+        if (!child) continue;
+        const found = typeMismatch(child, obj[k], field ? (path ? `${path}.${k}` : k) : path, owner);
         if (found) return found;
       }
       return undefined;
@@ -124,10 +152,19 @@ function typeMismatch(node: SchemaNode, value: unknown, path: string, struct: st
   }
 }
 
+/** The Go struct a node's fields belong to: its definition's name, or the enclosing struct's for an inline schema. */
+function ownerOf(node: SchemaNode, struct: string): string {
+  return node.ref ? node.ref.slice(node.ref.lastIndexOf('.') + 1) : struct;
+}
+
+function wrongType(node: SchemaNode, resolved: SchemaNode, what: string, path: string, struct: string): string {
+  return `json: cannot unmarshal ${what} into Go struct field ${struct}.${path} of type ${goTypeName(node.ref ? node : resolved)}`;
+}
+
 /** kube's decoding error for a body or patched document of a built-in kind; undefined when Go would decode it. */
 export function decodingError(info: ResourceInfo, obj: unknown): string | undefined {
   if (info.customResource) return undefined; // the structural schema's validation reports these for CRs
-  const definition = definitionFor({ group: info.group, version: info.version, kind: info.kind });
+  const definition = definitionOf(info);
   return definition ? typeMismatch({ ref: definition }, obj, '', info.kind) : undefined;
 }
 

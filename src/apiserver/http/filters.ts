@@ -1,6 +1,7 @@
 // The API server's request filters, composed into one handler as k8s.io/apiserver's DefaultBuildHandlerChain wraps
 // the API handler (pkg/server/config.go; the filters in pkg/endpoints/filters): each filter does one thing and calls
 // the next, or answers and stops. The chain itself is assembled in api-handler.ts.
+import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CofferError } from '../../lib/errors.js';
@@ -54,6 +55,9 @@ export function compose(filters: readonly Filter[]): Next {
   return next;
 }
 
+const NO_SEGMENTS: string[] = [];
+const NO_QUERY = new URLSearchParams();
+
 /** A Node request handler running the chain; every request gets a context with defaults. */
 export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -64,8 +68,10 @@ export function toRequestHandler(chain: (ctx: RequestContext) => Promise<void>):
       method,
       labels: nonResourceLabels(method),
       rep: JSON_REPRESENTATION,
-      segments: [],
-      query: new URLSearchParams(),
+      segments: NO_SEGMENTS,
+      // withRequestInfo gives every request its own query before any filter reads or changes it; until then (a
+      // request it refused) the query is this shared empty one, not a new URLSearchParams per request.
+      query: NO_QUERY,
       pretty: false,
     });
   };
@@ -106,6 +112,7 @@ export function withErrorStatus(logger: Logger): Filter {
       logFailure(logger, ctx.req, err);
       writeError(ctx.res, err, ctx.rep);
     }
+    ctx.lifetime?.handlerSettled();
   };
 }
 
@@ -171,23 +178,36 @@ function resourceAccess(route: ResourceRoute, verb: string): AccessRequest {
 /** Why a request's signal aborts: the response closed (client gone, or done) or the server shuts down. */
 const CLOSED = new DOMException('the request ended', 'AbortError');
 
+/** At most this many controllers wait for reuse (one per request in flight is plenty). */
+const SPARE_CONTROLLERS = 256;
+
 /**
  * A request's AbortController, made only when a handler asks for one (watches, lists, writes); a GET of one object
  * never does, which spares most requests an AbortController and its listeners. Aborted when the response closes or
  * the server shuts down.
+ *
+ * A write's controller outlives its request unaborted when aborting could stop nothing: the handler is over (its
+ * promise settled: nothing of the request runs any more), the response was written in full, and no 'abort' listener
+ * is left on the signal. It then serves a later request instead of being aborted and dropped: an AbortSignal (an
+ * EventTarget with its listener map) and the abort event dispatched to nobody were 3-4% of a create's server CPU
+ * (docs/performance.md). A request whose client went away, or whose handler still runs, is aborted as before.
  */
 export class RequestLifetime {
   private made: AbortController | undefined;
   private ended = false;
+  private settled = false;
 
   constructor(
     private readonly open: Set<RequestLifetime>,
     private readonly shutdown: AbortSignal | undefined,
+    private readonly res: { readonly writableFinished: boolean } = { writableFinished: false },
+    private readonly spare: AbortController[] = [],
   ) {}
 
   get controller(): AbortController {
     if (!this.made) {
-      this.made = new AbortController();
+      // An ended lifetime's controller is a new one, aborted at once: never a spare another request may take.
+      this.made = (!this.ended && this.spare.pop()) || new AbortController();
       if (this.ended || this.shutdown?.aborted) this.made.abort(CLOSED);
       else this.open.add(this);
     }
@@ -198,12 +218,25 @@ export class RequestLifetime {
     return this.controller.signal;
   }
 
+  /** The request's handler is over: its promise settled (withErrorStatus says so). */
+  handlerSettled(): void {
+    this.settled = true;
+  }
+
   /** The response closed, or the server shuts down. */
   end(): void {
     this.ended = true;
     this.open.delete(this);
+    const made = this.made;
+    if (!made) return;
+    this.made = undefined;
+    const { signal } = made;
+    if (this.settled && this.res.writableFinished && !signal.aborted && this.spare.length < SPARE_CONTROLLERS && getEventListeners(signal, 'abort').length === 0) {
+      this.spare.push(made);
+      return;
+    }
     // A shared reason: abort() without one builds a DOMException (with its stack) on every request.
-    this.made?.abort(CLOSED);
+    made.abort(CLOSED);
   }
 }
 
@@ -214,12 +247,13 @@ export class RequestLifetime {
  */
 export function withRequestLifetime(metrics: ApiMetrics, shutdown: AbortSignal | undefined): Filter {
   const open = new Set<RequestLifetime>();
+  const spare: AbortController[] = [];
   const endAll = () => {
     for (const lifetime of open) lifetime.end();
   };
   shutdown?.addEventListener('abort', endAll, { once: true });
   return (ctx, next) => {
-    const lifetime = new RequestLifetime(open, shutdown);
+    const lifetime = new RequestLifetime(open, shutdown, ctx.res, spare);
     (ctx.res as ServerResponse & Lived)[LIFETIME] = lifetime;
     ctx.res.on('close', endLifetime);
     ctx.lifetime = lifetime;

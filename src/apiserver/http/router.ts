@@ -20,57 +20,69 @@ export type Route =
   | { kind: 'group'; group: string } // /apis/g
   | { kind: 'not-found' };
 
+/** Shared: a not-found route holds nothing of the request. */
+const NOT_FOUND: Route = Object.freeze({ kind: 'not-found' });
+
 export class ResourceRouter {
-  /** "<group>/<version>" → plural → resource. */
-  private readonly byGroupVersion = new Map<string, Map<string, ServedResource>>();
+  /** group → version → plural → resource (nested maps: no key text to build per request). */
+  private readonly byGroupVersion = new Map<string, Map<string, Map<string, ServedResource>>>();
 
   constructor(readonly resources: readonly ServedResource[]) {
     for (const r of resources) {
-      const key = `${r.info.group}/${r.info.version}`;
-      const plurals = this.byGroupVersion.get(key) ?? new Map<string, ServedResource>();
+      const versions = this.byGroupVersion.get(r.info.group) ?? new Map<string, Map<string, ServedResource>>();
+      const plurals = versions.get(r.info.version) ?? new Map<string, ServedResource>();
       plurals.set(r.info.plural, r);
-      this.byGroupVersion.set(key, plurals);
+      versions.set(r.info.version, plurals);
+      this.byGroupVersion.set(r.info.group, versions);
     }
   }
 
-  /** Routes an API path (already split into decoded segments, without empty ones). */
+  /**
+   * Routes an API path (already split into decoded segments, without empty ones). The segments after the version are
+   * read in place, from an index, rather than sliced into new arrays on every request.
+   */
   route(segments: readonly string[]): Route {
     let group: string;
     let version: string;
-    let rest: string[];
+    let at: number;
     if (segments[0] === 'api' && segments.length >= 2) {
-      [group, version, rest] = ['', segments[1]!, segments.slice(2)];
+      group = '';
+      version = segments[1]!;
+      at = 2;
     } else if (segments[0] === 'apis' && segments.length >= 3) {
-      [group, version, rest] = [segments[1]!, segments[2]!, segments.slice(3)];
+      group = segments[1]!;
+      version = segments[2]!;
+      at = 3;
     } else if (segments[0] === 'apis' && segments.length === 2) {
       return { kind: 'group', group: segments[1]! };
-    } else return { kind: 'not-found' };
-    const plurals = this.byGroupVersion.get(`${group}/${version}`);
-    if (!plurals) return { kind: 'not-found' };
-    if (rest.length === 0) return { kind: 'group-version', group, version };
+    } else return NOT_FOUND;
+    const plurals = this.byGroupVersion.get(group)?.get(version);
+    if (!plurals) return NOT_FOUND;
+    if (at === segments.length) return { kind: 'group-version', group, version };
     let watchPath = false;
-    if (rest[0] === 'watch') {
+    if (segments[at] === 'watch') {
       watchPath = true;
-      rest = rest.slice(1);
+      at++;
     }
-    const found = this.resolve(plurals, rest, watchPath);
-    return found ?? { kind: 'not-found' };
+    return this.resolve(plurals, segments, at, watchPath) ?? NOT_FOUND;
   }
 
-  private resolve(plurals: Map<string, ServedResource>, rest: string[], watchPath: boolean): ResourceRoute | undefined {
+  /** The resource request of segments[at...]. */
+  private resolve(plurals: Map<string, ServedResource>, segments: readonly string[], at: number, watchPath: boolean): ResourceRoute | undefined {
+    const rest = segments.length - at;
     // namespaces/<ns>/<resource>[/<name>[/<subresource>]] for namespaced resources ...
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      const resource = plurals.get(rest[2]!);
+    if (segments[at] === 'namespaces' && rest >= 3) {
+      const resource = plurals.get(segments[at + 2]!);
       if (resource?.info.namespaced) {
-        if (rest.length > 5) return undefined;
-        return this.target(resource, rest[1], rest[3], rest[4], watchPath);
+        if (rest > 5) return undefined;
+        return this.target(resource, segments[at + 1], segments[at + 3], segments[at + 4], watchPath);
       }
     }
     // ... else <resource>[/<name>[/<subresource>]]: cluster-scoped objects, or a namespaced resource in all namespaces.
-    const resource = plurals.get(rest[0]!);
-    if (!resource || rest.length > 3) return undefined;
-    if (resource.info.namespaced && rest.length > 1) return undefined;
-    return this.target(resource, undefined, rest[1], rest[2], watchPath);
+    const resource = plurals.get(segments[at]!);
+    if (!resource || rest > 3) return undefined;
+    if (resource.info.namespaced && rest > 1) return undefined;
+    return this.target(resource, undefined, segments[at + 1], segments[at + 2], watchPath);
   }
 
   private target(
