@@ -61,3 +61,17 @@ void describe('DerivedKeyCache', () => {
     assert.equal(none.get('p', i1), undefined);
   });
 });
+
+void describe('DerivedKeyCache growth', () => {
+  void it('keeps every entry across growth of its slab, and zero-fills the slab it leaves', () => {
+    const c = new DerivedKeyCache(1000);
+    const infos = Array.from({ length: 300 }, () => info());
+    const keys = infos.map(() => randomBytes(32));
+    infos.slice(0, 256).forEach((x, n) => c.set(`p${n}`, x, keys[n]!));
+    const before = c.get('p0', infos[0]!)!; // a view into the first slab
+    infos.slice(256).forEach((x, n) => c.set(`p${n + 256}`, x, keys[n + 256]!)); // past 256 slots: a new slab
+    assert.ok(before.every((b) => b === 0), 'the first slab was wiped when left');
+    assert.equal(c.size, 300);
+    infos.forEach((x, n) => assert.deepEqual(c.get(`p${n}`, x), keys[n], `entry ${n}`));
+  });
+});

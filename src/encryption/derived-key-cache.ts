@@ -6,14 +6,14 @@
 // restart, a controller's repeated LISTs, each read every value again. A hit costs about 0.7 µs against the 3.3 µs
 // of the two SHA-256 it replaces (CPU, medians; docs/performance.md).
 //
-// Bounded, unlike upstream's (a 10-minute TTL only): at most `capacity` entries in one slab allocated at the first set
-// (info ‖ key, 64 bytes each; the least recently set is overwritten first), none served after DERIVED_KEY_TTL_MS, and
+// Bounded, unlike upstream's (a 10-minute TTL only): at most `capacity` entries in one slab grown as they come
+// (info ‖ key, 64 bytes each; when full, the least recently set is overwritten first), none served after DERIVED_KEY_TTL_MS, and
 // every slot zero-filled when it expires or the seed is destroyed. A derived key is a function of the seed this process holds
 // anyway, so the cache adds nothing an attacker with the memory would not have; it is still wiped with the seed.
 
 /** Upstream's cacheTTL. */
 export const DERIVED_KEY_TTL_MS = 10 * 60_000;
-/** Entries per seed: a LIST of 5,000 after a restart is served whole; 512 KiB of slab. */
+/** Entries per seed: a LIST of 5,000 after a restart is served whole; at most 512 KiB of slab. */
 export const DERIVED_KEY_CACHE_SIZE = 8192;
 
 const INFO = 32;
@@ -21,9 +21,11 @@ const KEY = 32;
 const SLOT = INFO + KEY;
 
 export class DerivedKeyCache {
-  // Allocated at the first set: a seed that is never used to read or write (or a cache of capacity 0) costs nothing.
+  // Grown as entries come (256 slots first, doubling up to capacity): a seed that is never read (or a cache of capacity
+  // 0) costs nothing, and an old seed after a rotation, read for a few objects, costs a few KiB, not the whole bound.
   private slab = Buffer.alloc(0);
   private setAt = new Float64Array(0);
+  private allocated = 0;
   /** Path → slot; Map order is insertion order, so the first entry is the oldest. */
   private readonly slots = new Map<string, number>();
   private readonly free: number[] = [];
@@ -32,8 +34,7 @@ export class DerivedKeyCache {
     readonly capacity: number,
     private readonly now: () => number = Date.now,
     private readonly ttlMs = DERIVED_KEY_TTL_MS,
-  ) {
-  }
+  ) {}
 
   get size(): number {
     return this.slots.size;
@@ -58,11 +59,7 @@ export class DerivedKeyCache {
   /** Keeps key (derived from info) for path, replacing path's entry, or the oldest entry when full. */
   set(path: string, info: Uint8Array, key: Uint8Array): void {
     if (this.capacity === 0) return;
-    if (this.slab.length === 0) {
-      this.slab = Buffer.alloc(this.capacity * SLOT);
-      this.setAt = new Float64Array(this.capacity);
-      for (let i = this.capacity - 1; i >= 0; i--) this.free.push(i);
-    }
+    if (this.free.length === 0 && this.allocated < this.capacity && !this.slots.has(path)) this.grow();
     let slot = this.slots.get(path);
     if (slot !== undefined) {
       this.slots.delete(path); // set again below: now the newest
@@ -86,8 +83,21 @@ export class DerivedKeyCache {
     this.slab.fill(0);
     this.slab = Buffer.alloc(0);
     this.setAt = new Float64Array(0);
+    this.allocated = 0;
     this.slots.clear();
     this.free.length = 0;
+  }
+
+  /** More slots: the entries move to a larger slab, and the old one is zero-filled. */
+  private grow(): void {
+    const size = Math.min(this.capacity, Math.max(256, this.allocated * 2));
+    const slab = Buffer.alloc(size * SLOT);
+    this.slab.copy(slab);
+    this.slab.fill(0);
+    const setAt = new Float64Array(size);
+    setAt.set(this.setAt);
+    for (let i = size - 1; i >= this.allocated; i--) this.free.push(i);
+    [this.slab, this.setAt, this.allocated] = [slab, setAt, size];
   }
 
   private drop(path: string, slot: number): void {
