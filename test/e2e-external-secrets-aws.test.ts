@@ -120,7 +120,13 @@ spec:
     assert.equal(secret.type, 'Opaque');
     assert.deepEqual(secret.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.controller]), [['ExternalSecret', 'example', true]]);
     assert.equal(secret.metadata.labels?.['reconcile.external-secrets.io/managed'], 'true');
-    assert.equal((await ready('aws-sm', 'externalsecret', 'example'))?.reason, 'SecretSynced');
+    // The controller writes the Secret, then the ExternalSecret's status (as ESO does): a read right after the Secret
+    // appears can still see the condition of the attempt made before the store was Ready, so wait for it.
+    const synced = await waitFor('ExternalSecret example SecretSynced', async () => {
+      const c = await ready('aws-sm', 'externalsecret', 'example');
+      return c?.reason === 'SecretSynced' ? c : undefined;
+    });
+    assert.equal(synced.status, 'True');
     // The calls were made by the assumed role, not the key pair's user.
     assert.ok(aws.calls.some((c) => c.action === 'secretsmanager:GetSecretValue' && c.principal === 'arn:aws:sts::123456789012:assumed-role/external-secrets/external-secrets-provider-aws'));
     aws.secretsManager.handle('PutSecretValue', { SecretId: 'my-json-secret', SecretString: JSON.stringify({ ...MY_JSON_SECRET, name: { first: 'Thomas' } }) });
