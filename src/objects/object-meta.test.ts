@@ -26,6 +26,23 @@ void describe('metav1.Time conversions', () => {
     assert.equal(rfc3339ToUnixSeconds('9999-12-31T23:59:59Z'), 253402300799);
   });
 
+  void it('answers the same when the same text comes again, right after it or after another (the last parse is kept)', () => {
+    for (const [text, seconds] of [
+      ['2023-09-01T15:56:49Z', 1693583809],
+      ['2023-09-01T15:56:49Z', 1693583809],
+      ['2023-02-29T00:00:00Z', undefined],
+      ['2023-02-29T00:00:00Z', undefined],
+      ['2023-09-01T15:56:49Z', 1693583809],
+      ['2023-09-01T17:56:49+02:00', 1693583809],
+      ['1970-01-01T00:00:00Z', 0],
+      ['1970-01-01T00:00:00Z', 0],
+      ['', undefined],
+      ['1970-01-01T00:00:00Z', 0],
+    ] as const) {
+      assert.equal(rfc3339ToUnixSeconds(text), seconds, text);
+    }
+  });
+
   void it('refuses what Go time.Parse(RFC3339) refuses', () => {
     for (const bad of [
       '2023-09-01',

@@ -85,6 +85,19 @@ function daysFromCivil(year: number, month: number, day: number): number {
  * metav1.Time keeps whole seconds. undefined when the text is not a valid RFC 3339 time.
  */
 export function rfc3339ToUnixSeconds(text: string): number | undefined {
+  // The last time parsed, as unixSecondsToRfc3339 keeps the last formatted: a create's two stamps of "now" and an
+  // update's unchanged times are the same text again (a regular expression and nine Numbers otherwise).
+  if (text === lastParsedText) return lastParsedSeconds;
+  const seconds = parseRfc3339(text);
+  lastParsedText = text;
+  lastParsedSeconds = seconds;
+  return seconds;
+}
+
+let lastParsedText: string | undefined;
+let lastParsedSeconds: number | undefined;
+
+function parseRfc3339(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (m === null) return undefined;
   const year = Number(m[1]);

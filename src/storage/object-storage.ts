@@ -322,20 +322,28 @@ export class ObjectStorage {
   }
 
   /**
-   * A watched put's object: the one this storage decoded when it wrote exactly these bytes, if no other watcher took
-   * it yet; otherwise opened from the value. A taken object is counted in the transformation metrics as the read it
-   * replaces, so that they read as before (one from_storage per watcher and event).
+   * A watched put's object: decoded from the plaintext this storage kept when it wrote exactly these bytes, if no other
+   * watcher took it yet (no decryption); otherwise opened from the value. A taken plaintext is counted in the
+   * transformation metrics as the read it replaces, so that they read as before (one from_storage per watcher and
+   * event).
    */
   private openWritten(kv: KeyValue): Promise<KubeObject> {
-    const obj = this.recent.take(kv.key, kv.value);
-    if (!obj) return this.open(kv);
+    const taken = this.recent.take(kv.key, kv.value);
+    if (!taken) return this.open(kv);
     this.opts.metrics?.record(this.metricResource, 'from_storage', transformerPrefixOf(kv.value));
-    return Promise.resolve(withResourceVersion(obj, kv.modRevision));
+    // A decode that throws rejects the promise, as open's would.
+    return new Promise((resolve) => {
+      try {
+        resolve(withResourceVersion(this.decode(taken.plain, kv.key, 'stored at'), kv.modRevision));
+      } finally {
+        taken.done();
+      }
+    });
   }
 
-  /** Before a write of plain as value under key: the object a watcher of it gets (decoded now, while plain is intact). */
+  /** Before a write of plain as value under key: keeps the plaintext for a watcher of it (recent-writes.ts). */
   private remember(key: string, value: Uint8Array, plain: Uint8Array): void {
-    if (this.recent.wanted) this.recent.put(key, value, this.decode(plain, key, 'for'));
+    if (this.recent.wanted) this.recent.put(key, value, plain);
   }
 
   /** An object as stored at kv, with its resourceVersion. */

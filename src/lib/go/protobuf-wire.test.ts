@@ -88,6 +88,31 @@ void describe('ProtoWriter length-delimited fields', () => {
     assert.equal(w.finish().toString('hex'), '12' + '09' + Buffer.from('é€😀').toString('hex'));
   });
 
+  // ProtoWriter.string and ProtoReader.string take short ASCII strings without the native UTF-8 encoder and decoder:
+  // at every length around their bound, ASCII or not (a non-ASCII character first, in the middle, last), the bytes
+  // are UTF-8's and read back as written, and a byte above 0x7f that is no UTF-8 (Latin-1 é) is still refused.
+  void it('writes and reads short and long, ASCII and non-ASCII strings as UTF-8; refuses a Latin-1 byte at every length', () => {
+    for (const length of [1, 2, 31, 63, 64, 65, 200]) {
+      const half = 'a'.repeat(length >> 1);
+      for (const text of ['a'.repeat(length), 'é' + 'a'.repeat(length), half + '€' + half, 'a'.repeat(length) + '😀', '\u007f'.repeat(length)]) {
+        const w = new ProtoWriter();
+        w.string(1, text);
+        const bytes = w.finish();
+        const utf8 = Buffer.from(text, 'utf8');
+        assert.deepEqual(bytes, Buffer.concat([Buffer.from([0x0a, ...varint(utf8.length)]), utf8]));
+        const r = new ProtoReader(bytes);
+        assert.equal(r.string(r.tag() & 7, 's'), text);
+        assert.equal(r.more(), false);
+      }
+      for (const at of [0, length - 1]) {
+        const bytes = Buffer.alloc(length, 0x61);
+        bytes[at] = 0xe9;
+        const r = new ProtoReader(Buffer.concat([Buffer.from([0x0a, ...varint(length)]), bytes]));
+        assert.throws(() => r.string(r.tag() & 7, 's'), invalid(/s: string is not valid UTF-8 \(offset \d+\)/));
+      }
+    }
+  });
+
   void it('accepts standard padded base64 only', () => {
     const w = new ProtoWriter();
     assert.equal(w.bytesFromBase64(2, 'AAE='), true);
@@ -173,3 +198,10 @@ void describe('ProtoReader errors', () => {
     }, invalid(/truncated fixed-width value/));
   });
 });
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
+  out.push(n);
+  return out;
+}

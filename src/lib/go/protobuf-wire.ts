@@ -19,6 +19,9 @@ const MAX_GROUP_DEPTH = 100;
 
 const TWO_POW_32 = 4294967296;
 
+/** Strings up to this many bytes are tried as ASCII in JavaScript first (ProtoWriter.string, ProtoReader.string). */
+const SHORT_STRING = 64;
+
 /**
  * Appends to one growable buffer. Nested messages reserve one length byte and shift their body only when it turns out
  * to be 128 bytes or longer, so encoding allocates nothing but the output. The buffer is wiped when reset because it
@@ -99,7 +102,26 @@ export class ProtoWriter {
   /** A length-delimited UTF-8 string; written even when empty (the caller decides presence). */
   string(field: number, value: string): void {
     const start = this.beginLen(field);
-    this.ensure(value.length * 3);
+    const n = value.length;
+    // Short ASCII (most strings of an object) is copied by a loop rather than the native UTF-8 encoder, for the same
+    // bytes; at the first other character the encoder writes the whole string over what the loop wrote.
+    if (n <= SHORT_STRING) {
+      this.ensure(n);
+      const buf = this.buf;
+      const pos = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[pos + i] = c;
+      }
+      if (i === n) {
+        this.pos = pos + n;
+        this.endLen(start);
+        return;
+      }
+    }
+    this.ensure(n * 3);
     this.pos += this.buf.write(value, this.pos, 'utf8');
     this.endLen(start);
   }
@@ -257,6 +279,16 @@ export class ProtoReader {
     const end = this.lengthDelimited(wireType, field);
     const start = this.pos;
     if (end === start) return '';
+    // Most strings of an object are short ASCII (names, timestamps, UIDs, keys): ASCII is valid UTF-8 and reads the
+    // same as Latin-1, so a byte loop replaces the two native calls (isUtf8, the UTF-8 decoder), about half the cost.
+    if (end - start <= SHORT_STRING) {
+      let i = start;
+      while (i < end && this.buf[i]! < 0x80) i++;
+      if (i === end) {
+        this.pos = end;
+        return this.buf.toString('latin1', start, end);
+      }
+    }
     if (!isUtf8(this.buf.subarray(start, end))) this.fail('string is not valid UTF-8', field);
     this.pos = end;
     return this.buf.toString('utf8', start, end);

@@ -1,0 +1,52 @@
+// Server CPU per request over HTTPS, old and new builds side by side (issue 16): each server alone in a child process
+// (https-server.mjs: the bench's bare baseline, or startApiServer with identity on SQLite), clients here, 16 in flight,
+// rotated rounds, medians of the server's CPU per request from /proc/PID/stat.
+// usage: node scripts/cpu-ab/https-cpu.mjs label=kind:dist ... ; env ROUNDS, N, MODE=create|get
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+const ROUNDS = Number(process.env.ROUNDS ?? 9), N = Number(process.env.N ?? 2000), MODE = process.env.MODE ?? 'create';
+const VALUE = randomBytes(768).toString('base64');
+const TICK = 100; // CLK_TCK
+const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / TICK * 1e6; };
+const targets = [];
+for (const arg of process.argv.slice(2)) {
+  const [label, spec] = arg.split('='); const [kind, dist] = spec.split(':');
+  const child = fork(new URL('./https-server.mjs', import.meta.url), [kind, dist], { stdio: 'inherit' });
+  const info = await new Promise((r) => child.once('message', r));
+  const agent = new Agent({ keepAlive: true, maxSockets: 16, ca: info.ca });
+  let created = 0, got = 0;
+  const call = (method, path, body) => new Promise((resolve, reject) => {
+    const req = request(`${info.url}${path}`, { method, agent, headers: { Authorization: `Bearer ${info.token}`, 'Content-Type': 'application/json' } }, (res) => {
+      res.resume(); res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`${method} ${path} ${res.statusCode}`))));
+    });
+    req.on('error', reject); req.end(body);
+  });
+  const t = { label, child, agent, cpu: [], wall: [],
+    create: () => call('POST', '/api/v1/namespaces/default/secrets', JSON.stringify({ metadata: { name: `s${created++}` }, data: { v: VALUE } })),
+    get: () => call('GET', `/api/v1/namespaces/default/secrets/g${got++ % 100}`),
+  };
+  for (let i = 0; i < 100; i++) await call('POST', '/api/v1/namespaces/default/secrets', JSON.stringify({ metadata: { name: `g${i}` }, data: { v: VALUE } }));
+  targets.push(t);
+}
+async function run(t, n) {
+  const op = MODE === 'create' ? t.create : t.get;
+  let i = 0;
+  const c0 = cpuOf(t.child.pid), w0 = performance.now();
+  await Promise.all(Array.from({ length: 16 }, async () => { while (i < n) { i++; await op(); } }));
+  return { cpu: (cpuOf(t.child.pid) - c0) / n, wall: (performance.now() - w0) / n };
+}
+for (const t of targets) await run(t, 1000);
+const loads = [loadavg()[0]];
+for (let r = 0; r < ROUNDS; r++) {
+  const order = targets.map((_, i) => targets[(i + r) % targets.length]);
+  for (const t of order) { const m = await run(t, N); t.cpu.push(m.cpu); t.wall.push(m.wall); }
+  loads.push(loadavg()[0]);
+}
+const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
+console.log(`${MODE}: ${ROUNDS} rotated rounds of ${N}, 16 in flight; load 1-min ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`);
+const base = targets[0];
+for (const t of targets) console.log(`${t.label}: server CPU µs/op ${med(t.cpu).toFixed(0)} (base/this ${(med(base.cpu) / med(t.cpu)).toFixed(2)}), wall µs/op ${(1000 * med(t.wall)).toFixed(0)} (base/this ${(med(base.wall) / med(t.wall)).toFixed(2)})`);
+for (const t of targets) { t.agent.destroy(); t.child.send('exit'); }

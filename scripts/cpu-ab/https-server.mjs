@@ -1,0 +1,43 @@
+// Child of https-cpu.mjs: one server. argv: kind (baseline|coffer) and the dist/ directory to load it from.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createServer } from 'node:https';
+const [kind, distDir] = process.argv.slice(2);
+const dist = pathToFileURL(resolve(distDir)).href;
+const dir = await mkdtemp(join(tmpdir(), 'coffer-cpu-ab-'));
+const { SqliteStore } = await import(`${dist}/storage/sqlite/sqlite-store.js`);
+const store = await SqliteStore.open({ dataDir: join(dir, 'store') });
+if (kind === 'baseline') {
+  const { ensureServerCredentials } = await import(`${dist}/lib/tls/server-credentials.js`);
+  const { credentials } = await ensureServerCredentials(dir, { listenHost: '127.0.0.1' });
+  const prefix = '/api/v1/namespaces/default/secrets';
+  const server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, (req, res) => {
+    void (async () => {
+      if (req.method === 'POST') {
+        const chunks = [];
+        for await (const c of req) chunks.push(c);
+        const obj = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const body = JSON.stringify(obj);
+        await store.create(`/registry/secrets/default/${obj.metadata.name}`, Buffer.from(body));
+        res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
+      } else {
+        const { kv } = await store.get(`/registry/secrets/default/${req.url.slice(prefix.length + 1)}`);
+        if (!kv) res.writeHead(404).end();
+        else res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': kv.value.length }).end(kv.value);
+      }
+    })().catch(() => res.writeHead(500).end());
+  });
+  server.keepAliveTimeout = 600000;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  process.send({ url: `https://127.0.0.1:${server.address().port}`, ca: credentials.caPem, token: credentials.adminToken });
+} else {
+  const { startApiServer } = await import(`${dist}/apiserver/api-server.js`);
+  const { EncryptionEngine } = await import(`${dist}/encryption/encryption-engine.js`);
+  const { loadEncryptionConfiguration } = await import(`${dist}/encryption/encryption-config.js`);
+  const engine = await EncryptionEngine.create(loadEncryptionConfiguration(`apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - identity: {}\n`));
+  const server = await startApiServer({ dataDir: dir, host: '127.0.0.1', port: 0, store, engine });
+  process.send({ url: server.url, ca: await readFile(join(dir, 'ca.crt'), 'utf8'), token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim() });
+}
+process.on('message', (m) => { if (m === 'exit') process.exit(0); });
