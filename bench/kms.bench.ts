@@ -40,7 +40,9 @@ import { printRows, type BenchRow } from './measure.js';
 const CONCURRENCY = 16;
 const RPC_MS = 1000;
 const CREATE_MS = 1500;
-const ROUNDS = 3;
+// 9 interleaved rounds, as the apiserver suite: with 3, two runs a minute apart on an idle machine read the
+// vault-transit Encrypt row at 0.56 and 0.34 (docs/performance.md). BENCH_ROUNDS overrides.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const LIST_SECRETS = 5000;
 const SECRET_VALUE = randomBytes(768).toString('base64'); // 1 KiB once base64-encoded
 const COFFER_BIN = new URL('../bin/coffer.js', import.meta.url).pathname;
