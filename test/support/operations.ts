@@ -1,5 +1,6 @@
 // Helpers of the operations end-to-end tests: `coffer up` on a given EncryptionConfiguration that it reloads every
-// 0.2 s (each configuration write waits for the reload, so a 1 s interval cost up to a second per write), configuration writes that wait for the reload, Secrets created through the API, and CLI runs.
+// 0.2 s, configuration writes that wait for the reload (so a 1 s interval cost up to a second per write), Secrets
+// created through the API, and CLI runs.
 import { execFile } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -21,7 +21,7 @@ function walk(node: SchemaNode, value: unknown, path: string, out: string[]): vo
   const s = resolve(node);
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) {
-    if (s.items) for (let i = 0; i < value.length; i++) walkChild(s.items, value[i], `${path}[${i}]`, out);
+    if (s.items) for (let i = 0; i < value.length; i++) if (isWalkable(value[i])) walk(s.items, value[i], `${path}[${i}]`, out);
     return;
   }
   if (typeof value !== 'object') return;
@@ -44,10 +44,6 @@ function walk(node: SchemaNode, value: unknown, path: string, out: string[]): vo
 /** Only objects and arrays can hold an unknown field: a scalar's path is never built (a Secret's data is all scalars). */
 function isWalkable(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
-}
-
-function walkChild(node: SchemaNode, value: unknown, path: string, out: string[]): void {
-  if (isWalkable(value)) walk(node, value, path, out);
 }
 
 /**
