@@ -3,11 +3,12 @@
 // operations commands and the lab. JSON in, the standard envelope or `{"errors": [...]}` out (Vault's
 // http/handler.go), with one set of rules: every call has a deadline, an answer larger than MAX_RESPONSE_BYTES or not
 // JSON is an error, an unreachable server is an UnavailableError naming the call, and a non-2xx answer is left to the
-// caller, who turns it into an error with vaultError (or its own words). node:http(s) rather than fetch because Node
-// 20's fetch cannot be given a CA bundle for one connection without undici's Agent, which is not a dependency here.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// caller, who turns it into an error with vaultError (or its own words). Its own kept-alive HTTP/1.1 connections
+// (vault-connection-pool.ts) rather than fetch, because Node 20's fetch cannot be given a CA bundle for one connection
+// without undici's Agent, which is not a dependency here, and rather than node:http, whose per-call objects cost a
+// transit call twice a bare round trip's client CPU.
 import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
+import { ConnectionPool } from './vault-connection-pool.js';
 
 /** Vault said 403: the token is missing, expired, revoked, or lacks a policy. Auth reacts by logging in again. */
 export class VaultForbiddenError extends UnavailableError {}
@@ -51,12 +52,8 @@ export interface VaultResponse {
  */
 export const MAX_RESPONSE_BYTES = 4 << 20;
 
-/** Where a call goes, as node:http's request options (what it would derive from the URL on every call). */
+/** Where a call goes: the encoded path and query, kept per path for calls without a query. */
 interface Target {
-  https: boolean;
-  protocol: string;
-  hostname: string;
-  port: string;
   /** Path and query, encoded. */
   path: string;
   /** `origin + pathname`, for error messages. */
@@ -66,12 +63,47 @@ interface Target {
 /** Targets kept per client, by path (calls without a query): a URL parse per call showed in a transit call's profile. */
 const MAX_KEPT_TARGETS = 256;
 
+// What node:http accepts in a header (lib/_http_common.js: checkIsHttpToken, checkInvalidHeaderChar): a token for
+// a name or method, no control character but tab in a value, so that no value can end the line it is on.
+const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Headers the client writes itself: a caller's header of the same name is dropped, as it was overridden before. */
+const OWN_HEADERS = new Set(['host', 'connection', 'content-length', 'content-type', 'transfer-encoding', 'accept', 'x-vault-request', 'x-vault-token', 'x-vault-namespace']);
+
+/** Methods sent without a Content-Length when they carry no body, as node:http sends them (useChunkedEncodingByDefault). */
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** Header lines for extra headers, checked; the error names the header, never its value. */
+function headerLines(headers: Record<string, string> | undefined): string {
+  let lines = '';
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!TOKEN.test(name)) throw new InvalidError(`header name ${JSON.stringify(name)} is not an HTTP token`);
+    if (INVALID_VALUE.test(String(value))) throw new InvalidError(`header ${name} holds a character HTTP does not allow`);
+    if (!OWN_HEADERS.has(name.toLowerCase())) lines += `${name}: ${String(value)}\r\n`;
+  }
+  return lines;
+}
+
 export class VaultHttpClient {
   private readonly base: URL;
   private readonly targets = new Map<string, Target>();
+  private readonly pool: ConnectionPool;
+  /** The head lines every call sends: Host, Accept, X-Vault-Request, the client's extra headers. */
+  private readonly fixedHead: string;
 
   constructor(private readonly opts: VaultHttpOptions) {
     this.base = new URL(opts.address.endsWith('/') ? opts.address : `${opts.address}/`);
+    const https = this.base.protocol === 'https:';
+    if (!https && this.base.protocol !== 'http:') throw new InvalidError(`Vault address ${JSON.stringify(opts.address)} is not http(s)://`);
+    this.pool = new ConnectionPool({
+      https,
+      // As node:http's urlToHttpOptions: an IPv6 literal without its brackets.
+      hostname: this.base.hostname.startsWith('[') ? this.base.hostname.slice(1, -1) : this.base.hostname,
+      port: Number(this.base.port || (https ? 443 : 80)),
+      ca: https ? opts.ca : undefined,
+    });
+    // Host as node:http writes it: the port only when not the scheme's default (URL.host drops a default port).
+    this.fixedHead = `Host: ${this.base.host}\r\nAccept: application/json\r\nX-Vault-Request: true\r\nConnection: keep-alive\r\n${headerLines(opts.headers)}`;
   }
 
   private target(path: string, query: Record<string, string> | undefined): Target {
@@ -79,15 +111,7 @@ export class VaultHttpClient {
     if (kept) return kept;
     const url = new URL(`v1/${path.replace(/^\/+/, '')}`, this.base);
     for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
-    const t: Target = {
-      https: url.protocol === 'https:',
-      protocol: url.protocol,
-      // As node:http's urlToHttpOptions: an IPv6 literal without its brackets.
-      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-      port: url.port,
-      path: `${url.pathname}${url.search}`,
-      where: `${url.origin}${url.pathname}`,
-    };
+    const t: Target = { path: `${url.pathname}${url.search}`, where: `${url.origin}${url.pathname}` };
     if (!query) {
       if (this.targets.size >= MAX_KEPT_TARGETS) this.targets.clear();
       this.targets.set(path, t);
@@ -99,74 +123,85 @@ export class VaultHttpClient {
     return this.opts.address;
   }
 
+  /** Closes the kept-alive connections (idle ones also close by themselves after a few seconds). */
+  close(): void {
+    this.pool.close();
+  }
+
   /** One request; resolves with any HTTP status (callers decide), rejects with UnavailableError when Vault is unreachable. */
   request(method: string, path: string, o: VaultRequest = {}): Promise<VaultResponse> {
-    const target = this.target(path, o.query && Object.keys(o.query).length > 0 ? o.query : undefined);
-    const headers: Record<string, string> =
-      this.opts.headers || o.headers ? { ...this.opts.headers, ...o.headers, Accept: 'application/json', 'X-Vault-Request': 'true' } : { Accept: 'application/json', 'X-Vault-Request': 'true' };
-    if (o.token && o.token.length > 0) headers['X-Vault-Token'] = typeof o.token === 'string' ? o.token : Buffer.from(o.token).toString('latin1');
-    const namespace = o.namespace ?? this.opts.namespace;
-    if (namespace) headers['X-Vault-Namespace'] = namespace;
-    // A string, not a Buffer: node:http then sends the head and the body in one write.
-    const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
-    if (payload !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(payload));
-    }
-    const where = `${method} ${target.where}`;
     return new Promise<VaultResponse>((resolve, reject) => {
+      const target = this.target(path, o.query && Object.keys(o.query).length > 0 ? o.query : undefined);
+      const where = () => `${method} ${target.where}`;
       if (o.signal?.aborted) {
-        reject(new UnavailableError(`${where}: cancelled before it was sent`));
+        reject(new UnavailableError(`${where()}: cancelled before it was sent`));
         return;
       }
-      // One timer per call, dropped when it settles: AbortSignal.timeout and AbortSignal.any per call (and the listener
-      // node:http adds to a request's signal) were a large part of a transit call's client CPU.
-      let stopped: 'timed out' | 'cancelled' | undefined;
+      let head = `${method} ${target.path} HTTP/1.1\r\n${this.fixedHead}`;
+      try {
+        if (!TOKEN.test(method)) throw new InvalidError(`method ${JSON.stringify(method)} is not an HTTP token`);
+        if (o.headers) head += headerLines(o.headers);
+        if (o.token && o.token.length > 0) {
+          const token = typeof o.token === 'string' ? o.token : Buffer.from(o.token).toString('latin1');
+          if (INVALID_VALUE.test(token)) throw new InvalidError('header X-Vault-Token holds a character HTTP does not allow');
+          head += `X-Vault-Token: ${token}\r\n`;
+        }
+        const namespace = o.namespace ?? this.opts.namespace;
+        if (namespace) {
+          if (INVALID_VALUE.test(namespace)) throw new InvalidError('header X-Vault-Namespace holds a character HTTP does not allow');
+          head += `X-Vault-Namespace: ${namespace}\r\n`;
+        }
+      } catch (e) {
+        reject(new InvalidError(`${where()}: ${(e as Error).message}`));
+        return;
+      }
+      const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+      // Head and body in one string, one socket write.
+      const request =
+        payload === undefined
+          ? `${head}${NO_BODY_METHODS.has(method) ? '' : 'Content-Length: 0\r\n'}\r\n`
+          : `${head}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+      // One timer per call, dropped when it settles: AbortSignal.timeout and AbortSignal.any per call were a large
+      // part of a transit call's client CPU.
       let forget: (() => void) | undefined;
       const settle = () => {
         clearTimeout(timer);
         forget?.();
       };
-      const fail = (e: Error) => {
-        settle();
-        reject(unreachable(where, e, stopped));
-      };
-      const send = target.https ? httpsRequest : httpRequest;
-      const options = { protocol: target.protocol, hostname: target.hostname, port: target.port, path: target.path, method, headers, ...(this.opts.ca && target.https ? { ca: this.opts.ca } : {}) };
-      const req = send(options, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-          else chunks.push(c);
-        });
-        res.on('error', fail);
-        res.on('end', () => {
+      const abort = this.pool.send(
+        request,
+        method === 'HEAD',
+        MAX_RESPONSE_BYTES,
+        (res) => {
           settle();
-          const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          const text = bytes.toString('utf8');
+          const bytes = res.body;
           let body: Record<string, unknown> | undefined;
-          if (text.trim() !== '') {
-            try {
-              const parsed: unknown = JSON.parse(text);
-              if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
-            } catch {
-              reject(new UnavailableError(`${where}: HTTP ${res.statusCode} with a body that is not JSON`));
-              return;
+          if (bytes.length > 0) {
+            const text = bytes.toString('utf8');
+            if (text.trim() !== '') {
+              try {
+                const parsed: unknown = JSON.parse(text);
+                if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+              } catch {
+                reject(new UnavailableError(`${where()}: HTTP ${res.status} with a body that is not JSON`));
+                return;
+              }
             }
           }
-          resolve({ status: res.statusCode ?? 0, body, ...(o.keepRaw ? { raw: bytes } : {}) });
-        });
-      });
+          resolve(o.keepRaw ? { status: res.status, body, raw: bytes } : { status: res.status, body });
+        },
+        (e) => {
+          settle();
+          reject(unreachable(where(), e, undefined));
+        },
+      );
       const stop = (why: 'timed out' | 'cancelled') => {
-        stopped ??= why;
-        req.destroy(new Error(why));
+        settle();
+        abort();
+        reject(unreachable(where(), new Error(why), why));
       };
       const timer = setTimeout(() => stop('timed out'), this.opts.timeoutMs).unref();
       if (o.signal) forget = whenAborted(o.signal, () => stop('cancelled'));
-      req.on('error', fail);
-      req.end(payload);
     });
   }
 }
