@@ -166,6 +166,7 @@ export class VaultTransitKeyManager implements KeyManager {
 
   async close(): Promise<void> {
     await this.auth.close();
+    this.client.close();
     this.logger.debug({ backend: this.name }, 'vault-transit backend closed');
   }
 }
