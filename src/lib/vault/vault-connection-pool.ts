@@ -144,6 +144,8 @@ export class ConnectionPool {
     } else {
       socket = netConnect({ host: t.hostname, port: t.port });
     }
+    // No Nagle delay: a request is one write, and its answer is what the call waits for (a TLS socket passes this to
+    // its TCP handle).
     socket.setNoDelay(true);
     const conn = new Connection(socket, this);
     this.all.add(conn);
