@@ -1,6 +1,7 @@
 // Runs the test files given as arguments with node:test, in the order given, `COFFER_TEST_CONCURRENCY` at a time
-// (scripts/test.mjs starts it with `--import tsx`, which each test file's process inherits). `node --test` on Node 20
-// sorts its file list, so the slowest files could not start first through it; run() keeps the order.
+// (scripts/test.mjs starts it with `--import` of its TypeScript loader, which each test file's process inherits).
+// `node --test` on Node 20 sorts its file list, so the slowest files could not start first through it; run() keeps
+// the order.
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { run } from 'node:test';
