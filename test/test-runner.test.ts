@@ -51,4 +51,18 @@ void describe('npm test runner', () => {
     assert.deepEqual(json.map(([f, ms]) => [f, String(ms)]), printed.map(([ms, f]) => [f, ms]), 'the JSON holds the same times');
     assert.ok(json.find(([f]) => join(process.cwd(), f) === slow)![1] >= 300, 'slow.test.mjs waited 300 ms');
   });
+
+  void it('lists a file whose process outlived its tests', async () => {
+    // An uncleared timer keeps the file's process (and a runner slot) busy after its last test, as a race timeout's
+    // 90 s timer did in test/reliability/kill-children.test.ts.
+    const lingering = await file('lingering.test.mjs', "import { it } from 'node:test';\nit('leaves a timer', () => { setTimeout(() => {}, 3000); });\n");
+    const quick = await file('quick2.test.mjs', "import { it } from 'node:test';\nit('quick', () => {});\n");
+    const r = spawnSync(process.execPath, [RUNNER, lingering, quick], { encoding: 'utf8', env: { ...env, COFFER_TEST_OUTLIVED_MS: '2000' } });
+    assert.equal(r.status, 0, r.stderr);
+    const listed = /^test files whose process outlived their tests .*\n((?: +\d+ {2}\S+\n)+)/m.exec(r.stderr);
+    assert.ok(listed, r.stderr);
+    const rows = listed[1]!.trimEnd().split('\n').map((l) => l.trim().split(/ +/) as [string, string]);
+    assert.deepEqual(rows.map(([, f]) => join(process.cwd(), f)), [lingering]);
+    assert.ok(Number(rows[0]![0]) >= 2000);
+  });
 });
