@@ -1,18 +1,14 @@
-// Module hooks of the test processes (registered by scripts/typescript-loader.mjs): a .ts module loads the JavaScript
-// that scripts/compile-typescript.mjs wrote for it at the start of the run (COFFER_COMPILED_TS names the directory),
-// under its own file: URL, so import.meta.url, import.meta.dirname and paths relative to them stay those of the
-// source. A `.js` import of a .ts file resolves to the .ts file, as tsc's NodeNext and tsx resolve it. A .ts file the
-// run did not compile (written since, or outside the compiled folders) is compiled here with the same options.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Module hooks of the test processes (registered by scripts/typescript-loader.mjs): a .ts module loads its compiled
+// copy from the cache of scripts/compile-typescript.mjs (filled at the start of `npm test`; a file missing there, such
+// as one written since, is compiled here and added), under its own file: URL, so import.meta.url,
+// import.meta.dirname and paths relative to them stay those of the source. A `.js` import of a .ts file resolves to
+// the .ts file, as tsc's NodeNext and tsx resolve it.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compiledPath, readTsconfig, transformOptions } from './compile-typescript.mjs';
+import { cacheDir, cachePath, readTsconfig, transformOptions, writeEntry } from './compile-typescript.mjs';
 
-let outDir;
-
-export function initialize(data) {
-  outDir = data.outDir;
-}
+const dir = cacheDir();
+const tsconfigRaw = readTsconfig();
 
 const isTypescript = (path) => path.endsWith('.ts') || path.endsWith('.mts');
 
@@ -21,8 +17,7 @@ export async function resolve(specifier, context, next) {
     const url = new URL(specifier, context.parentURL);
     if (url.protocol === 'file:') {
       const path = fileURLToPath(url);
-      const ts = `${path.slice(0, -3)}.ts`;
-      if (!existsSync(path) && existsSync(ts)) {
+      if (!existsSync(path) && existsSync(`${path.slice(0, -3)}.ts`)) {
         url.pathname = `${url.pathname.slice(0, -3)}.ts`;
         return { url: url.href, format: 'module', shortCircuit: true };
       }
@@ -33,23 +28,21 @@ export async function resolve(specifier, context, next) {
 
 let esbuild;
 
-/** The fallback: compiled now, with tsconfig.json of this repository, as tsx would with the nearest one. */
-async function compileNow(path) {
-  esbuild ??= await import('esbuild');
-  const options = transformOptions(path, readTsconfig(join(import.meta.dirname, '..')));
-  return (await esbuild.transform(readFileSync(path, 'utf8'), options)).code;
-}
-
 export async function load(url, context, next) {
   if (!url.startsWith('file:')) return next(url, context);
   const path = fileURLToPath(url);
   if (!isTypescript(path)) return next(url, context);
-  let source;
+  const source = readFileSync(path, 'utf8');
+  const entry = cachePath(dir, path, source, tsconfigRaw);
+  let code;
   try {
-    source = readFileSync(compiledPath(outDir, path), 'utf8');
+    code = readFileSync(entry, 'utf8');
   } catch (e) {
     if (e.code !== 'ENOENT') throw e;
-    source = await compileNow(path);
+    esbuild ??= await import('esbuild');
+    code = (await esbuild.transform(source, transformOptions(path, tsconfigRaw))).code;
+    mkdirSync(dir, { recursive: true });
+    writeEntry(entry, code);
   }
-  return { format: 'module', source, shortCircuit: true };
+  return { format: 'module', source: code, shortCircuit: true };
 }
