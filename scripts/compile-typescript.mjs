@@ -47,6 +47,19 @@ export function cachePath(dir, file, source, tsconfigRaw) {
   return join(dir, `${h.digest('hex').slice(0, 40)}.js`);
 }
 
+/**
+ * Creates the cache directory (mode 0700) and refuses one that another user owns or can write: its files are run as
+ * code. (A directory in a shared /tmp can be made by anyone first.)
+ */
+export function ensureCacheDir(dir) {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.geteuid?.();
+  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new Error(`${dir}: the TypeScript cache must be a directory of this user that no one else can write (COFFER_TS_CACHE names another)`);
+  }
+}
+
 /** Writes a cache entry whole (a rename), so that a process reading it never sees half of it. */
 export function writeEntry(path, code) {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
@@ -84,7 +97,7 @@ const exists = (p) => {
  * compiled.
  */
 export async function compileTypescript(root = ROOT, dir = cacheDir()) {
-  mkdirSync(dir, { recursive: true });
+  ensureCacheDir(dir);
   const tsconfigRaw = readTsconfig(root);
   const files = TYPESCRIPT_DIRS.flatMap((d) => typescriptFiles(resolve(root, d)));
   const missing = files.map((file) => {

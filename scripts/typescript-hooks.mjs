@@ -3,11 +3,12 @@
 // as one written since, is compiled here and added), under its own file: URL, so import.meta.url,
 // import.meta.dirname and paths relative to them stay those of the source. A `.js` import of a .ts file resolves to
 // the .ts file, as tsc's NodeNext and tsx resolve it.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cacheDir, cachePath, readTsconfig, transformOptions, writeEntry } from './compile-typescript.mjs';
+import { cacheDir, cachePath, ensureCacheDir, readTsconfig, transformOptions, writeEntry } from './compile-typescript.mjs';
 
 const dir = cacheDir();
+ensureCacheDir(dir);
 const tsconfigRaw = readTsconfig();
 
 const isTypescript = (path) => path.endsWith('.ts') || path.endsWith('.mts');
@@ -41,7 +42,6 @@ export async function load(url, context, next) {
     if (e.code !== 'ENOENT') throw e;
     esbuild ??= await import('esbuild');
     code = (await esbuild.transform(source, transformOptions(path, tsconfigRaw))).code;
-    mkdirSync(dir, { recursive: true });
     writeEntry(entry, code);
   }
   return { format: 'module', source: code, shortCircuit: true };

@@ -4,12 +4,12 @@
 // .ts lines, and the current content of a file edited or added after the run's compile.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { compileTypescript } from '../scripts/compile-typescript.mjs';
+import { compileTypescript, ensureCacheDir } from '../scripts/compile-typescript.mjs';
 
 const LOADER = join(import.meta.dirname, '..', 'scripts', 'typescript-loader.mjs');
 
@@ -62,6 +62,15 @@ void describe('npm test TypeScript loader', () => {
     await writeFile(join(dir, 'src', 'value.ts'), 'export const value: number = 2;\nexport const where = import.meta.url;\n');
     r = run(join(dir, 'src', 'main.ts'));
     assert.equal((JSON.parse(r.stdout) as { value: number }).value, 2, 'the edited file, not its earlier compiled copy');
+  });
+
+  void it('refuses a cache directory that others can write', async () => {
+    const open = join(dir, 'open-cache');
+    await mkdir(open, { mode: 0o777 });
+    await chmod(open, 0o777);
+    assert.throws(() => ensureCacheDir(open), /no one else can write/);
+    const r = spawnSync(process.execPath, ['--import', LOADER, join(dir, 'src', 'main.ts')], { encoding: 'utf8', env: { ...process.env, COFFER_TS_CACHE: open } });
+    assert.notEqual(r.status, 0);
   });
 
   void it("points a stack at the .ts file's line", () => {
