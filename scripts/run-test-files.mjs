@@ -1,6 +1,7 @@
 // Runs the test files given as arguments with node:test, in the order given, `COFFER_TEST_CONCURRENCY` at a time
-// (scripts/test.mjs starts it with `--import tsx`, which each test file's process inherits). `node --test` on Node 20
-// sorts its file list, so the slowest files could not start first through it; run() keeps the order.
+// (scripts/test.mjs starts it with `--import` of its TypeScript loader, which each test file's process inherits).
+// `node --test` on Node 20 sorts its file list, so the slowest files could not start first through it; run() keeps
+// the order.
 import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { run } from 'node:test';
@@ -20,15 +21,26 @@ stream.on('test:fail', (data) => {
 // Each file's own duration (node:test reports a file as a test named by its path), so that the run order above and
 // the slow files can be checked from any run's output; COFFER_TEST_TIMES=<file> also writes them all as JSON.
 const fileMs = new Map();
+// And the sum of its top-level tests' durations (they run one after the other): the rest is its process's start and
+// whatever kept it alive after its last test, such as an uncleared timer (test/reliability/kill-children.test.ts
+// idled 90 s after its tests on a race timeout's timer).
+const testsMs = new Map();
 stream.on('test:complete', (data) => {
-  if (data.nesting === 0 && data.name === data.file) fileMs.set(data.file, data.details.duration_ms);
+  if (data.nesting !== 0) return;
+  if (data.name === data.file) fileMs.set(data.file, data.details.duration_ms);
+  else if (data.file) testsMs.set(data.file, (testsMs.get(data.file) ?? 0) + data.details.duration_ms);
 });
+/** A file whose process took this much longer than its tests is listed (its start is 0.3-3 s); the runner's test sets less. */
+const OUTLIVED_MS = Number(process.env.COFFER_TEST_OUTLIVED_MS ?? 10_000);
 const report = stream.compose(spec);
 // After the reporter's own summary (the composed stream ends after its last line).
 report.on('end', () => {
   const rows = [...fileMs].sort((a, b) => b[1] - a[1]).map(([f, ms]) => [relative(process.cwd(), f), Math.round(ms)]);
   process.stderr.write(`slowest test files (wall ms, ${concurrency} at a time):\n`);
   for (const [f, ms] of rows.slice(0, 15)) process.stderr.write(`  ${String(ms).padStart(7)}  ${f}\n`);
+  const outlived = [...fileMs].map(([f, ms]) => [f, Math.round(ms - (testsMs.get(f) ?? 0))]).filter(([, ms]) => ms > OUTLIVED_MS);
+  if (outlived.length > 0) process.stderr.write('test files whose process outlived their tests (ms after the tests, start included):\n');
+  for (const [f, ms] of outlived) process.stderr.write(`  ${String(ms).padStart(7)}  ${relative(process.cwd(), f)}\n`);
   if (process.env.COFFER_TEST_TIMES) writeFileSync(process.env.COFFER_TEST_TIMES, `${JSON.stringify(Object.fromEntries(rows), null, 1)}\n`);
 });
 report.pipe(process.stdout);

@@ -24,7 +24,8 @@ try {
 `;
 
 function runCoffer(args: string[]): { child: ChildProcess; firstLine: Promise<string>; exit: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROGRAM, 'keyserver', ...args], {
+  // The test's own TypeScript loader (npm test's, or tsx's), not a second one started in the child.
+  const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', PROGRAM, 'keyserver', ...args], {
     cwd: resolve(import.meta.dirname, '../..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

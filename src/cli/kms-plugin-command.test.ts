@@ -32,9 +32,10 @@ void describe('coffer kms-plugin (process)', () => {
 
   void it('prints a ready line, serves, and on SIGTERM exits 0 and removes its socket', async () => {
     const endpointFlag = `unix://${join(dir, 'flag.sock')}`;
+    // The test's own TypeScript loader (npm test's, or tsx's), not a second one started in the child.
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', PROGRAM, 'kms-plugin', '--config', join(dir, 'kms.yaml'), '--endpoint', endpointFlag, '--health-listen', '127.0.0.1:0', '--log-level', 'warn'],
+      [...process.execArgv, '--input-type=module', '-e', PROGRAM, 'kms-plugin', '--config', join(dir, 'kms.yaml'), '--endpoint', endpointFlag, '--health-listen', '127.0.0.1:0', '--log-level', 'warn'],
       { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';

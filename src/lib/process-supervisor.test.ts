@@ -85,7 +85,8 @@ void describe('superviseProcess', () => {
 
   /** Starts the fixture parent (a real supervisor process); resolves with it and its ready child's pid. */
   const startParent = async (pidFile: string) => {
-    const parent = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'parent', pidFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The test's own TypeScript loader (npm test's, or tsx's), not a second one started in the child.
+    const parent = spawn(process.execPath, [...process.execArgv, FIXTURE, 'parent', pidFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     const childPid = await new Promise<number>((resolve, reject) => {
       let out = '';
       parent.stdout.on('data', (c: Buffer) => {

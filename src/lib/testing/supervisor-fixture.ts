@@ -13,7 +13,8 @@ if (mode === 'parent') {
   const child = superviseProcess({
     name: 'fixture-child',
     command: process.execPath,
-    args: ['--import', 'tsx', self, 'child'],
+    // The test's own TypeScript loader (npm test's, or tsx's), not a second one started in the child.
+    args: [...process.execArgv, self, 'child'],
     ready: /^ready$/,
     logger,
     ...(pidFile ? { pidFile } : {}),

@@ -344,7 +344,8 @@ function revisionOf(e: WatchEvent): number {
 /** Starts the writer child, waits for `count` acknowledgements, kills it with SIGKILL, returns every ack it printed. */
 async function runWriterUntilKilled(dataDir: string, keyFile: string, count: number) {
   const script = fileURLToPath(new URL('./sqlite-crash-writer.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir, keyFile], {
+  // The test's own TypeScript loader (npm test's, or tsx's), not a second one started in the child.
+  const child = spawn(process.execPath, [...process.execArgv, script, dataDir, keyFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
