@@ -4,7 +4,7 @@
 import { createHmac, hash } from 'node:crypto';
 import { DecryptError, InvalidError } from '../lib/errors.js';
 import { publicRandomBytes } from '../lib/public-random.js';
-import { GCM_NONCE_SIZE, gcmOpen, gcmSeal } from './aes-gcm.js';
+import { GCM_NONCE_SIZE, gcmOpenAt, gcmSeal } from './aes-gcm.js';
 import { DERIVED_KEY_CACHE_SIZE, DerivedKeyCache } from './derived-key-cache.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
 
@@ -92,16 +92,16 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
     if (data.length < INFO_SIZE + GCM_NONCE_SIZE) {
       throw new DecryptError('the stored data was shorter than the required size');
     }
-    const info = data.subarray(0, INFO_SIZE);
-    const nonce = data.subarray(INFO_SIZE, INFO_SIZE + GCM_NONCE_SIZE);
-    const sealed = data.subarray(INFO_SIZE + GCM_NONCE_SIZE);
     const path = this.keys.capacity > 0 ? pathOf(ctx) : '';
-    const cached = this.keys.capacity > 0 ? this.keys.get(path, info) : undefined;
+    // The cache compares data's leading info in place, and the cipher takes its views from data itself: no views of
+    // info, nonce and sealed bytes made per object on a hit (a LIST's every object after the informers' read).
+    const cached = this.keys.capacity > 0 ? this.keys.get(path, data) : undefined;
     // A view into the cache's slab: used synchronously, never wiped here (the cache wipes it).
-    if (cached) return gcmOpen(cached, nonce, sealed, ctx.authenticatedData);
+    if (cached) return gcmOpenAt(cached, data, INFO_SIZE, ctx.authenticatedData);
+    const info = data.subarray(0, INFO_SIZE);
     const key = this.deriver.derive(info);
     try {
-      const out = gcmOpen(key, nonce, sealed, ctx.authenticatedData);
+      const out = gcmOpenAt(key, data, INFO_SIZE, ctx.authenticatedData);
       this.keys.set(path, info, key); // only once the value proved authentic under it
       return out;
     } finally {

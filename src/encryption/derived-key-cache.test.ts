@@ -19,6 +19,19 @@ void describe('DerivedKeyCache', () => {
     assert.deepEqual(c.get('/registry/secrets/ns/a', i2), k2);
   });
 
+  void it('matches info against the first 32 bytes of what it is given: a whole stored value hits, a short one misses', () => {
+    const c = new DerivedKeyCache(4);
+    const [i1, k1] = [info(), randomBytes(32)];
+    c.set('p', Buffer.concat([i1, randomBytes(40)]), k1); // set, too, keeps only the first 32 bytes
+    assert.deepEqual(c.get('p', Buffer.concat([i1, randomBytes(60)])), k1);
+    assert.equal(c.get('p', i1.subarray(0, 31)), undefined);
+    for (const at of [0, 17, 31]) {
+      const other = Buffer.from(i1);
+      other[at]! ^= 0x80;
+      assert.equal(c.get('p', other), undefined, `info differing at byte ${at}`);
+    }
+  });
+
   void it('holds at most capacity entries, overwriting the least recently set', () => {
     const c = new DerivedKeyCache(3);
     const infos = [info(), info(), info(), info()];

@@ -41,22 +41,26 @@ export class DerivedKeyCache {
   }
 
   /**
-   * The key derived for info, if path's entry holds that info: a view into the slab, valid until the next set or
-   * wipe, so the caller uses it synchronously and never zero-fills it.
+   * The key derived for info (the first 32 bytes of `info`, so a stored value can be passed whole), if path's entry
+   * holds that info: a view into the slab, valid until the next set or wipe, so the caller uses it synchronously and
+   * never zero-fills it.
    */
   get(path: string, info: Uint8Array): Buffer | undefined {
     const slot = this.slots.get(path);
-    if (slot === undefined) return undefined;
+    if (slot === undefined || info.length < INFO) return undefined;
     if (this.now() - this.setAt[slot]! > this.ttlMs) {
       this.drop(path, slot);
       return undefined;
     }
     const at = slot * SLOT;
-    if (this.slab.compare(info, 0, INFO, at, at + INFO) !== 0) return undefined;
-    return this.slab.subarray(at + INFO, at + SLOT);
+    // A loop, not Buffer#compare with offsets (whose argument checks cost more than these 32 bytes); info is stored in
+    // the clear beside every value, so a comparison that stops early tells nothing.
+    const slab = this.slab;
+    for (let i = 0; i < INFO; i++) if (slab[at + i] !== info[i]) return undefined;
+    return slab.subarray(at + INFO, at + SLOT);
   }
 
-  /** Keeps key (derived from info) for path, replacing path's entry, or the oldest entry when full. */
+  /** Keeps key (derived from info's first 32 bytes) for path, replacing path's entry, or the oldest entry when full. */
   set(path: string, info: Uint8Array, key: Uint8Array): void {
     if (this.capacity === 0) return;
     if (this.free.length === 0 && this.allocated < this.capacity && !this.slots.has(path)) this.grow();

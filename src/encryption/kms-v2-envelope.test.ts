@@ -331,6 +331,16 @@ void describe('KMS v2 envelope: reads that must fail (k8s.io/apiserver pkg/stora
       );
       assert.ok(!read || fake.calls.decrypt > decrypts, `byte ${i} of ${stored.length} changed was read under the remembered header`);
     }
+    // The data's length prefix must end the data exactly where the remembered bytes start; a value whose prefix says
+    // otherwise is decoded in full (and here refused), never cut at the remembered bytes.
+    const start = o.encryptedData.byteOffset - stored.byteOffset;
+    for (let i = 1; i < start; i++) {
+      for (const delta of [1, -1]) {
+        const changed = Buffer.from(stored);
+        changed[i] = (changed[i]! + delta) & 0xff;
+        await assert.rejects(t.fromStorage(changed, ctx), DecryptError, `length byte ${i} changed by ${delta}`);
+      }
+    }
     // A second field 1 after the same header bytes wins, as in any proto3 reader: the value is decoded in full.
     const twice = Buffer.concat([stored, Buffer.of(0x0a, 0x01, 0x00)]);
     await assert.rejects(t.fromStorage(twice, ctx), DecryptError);

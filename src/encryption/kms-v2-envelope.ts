@@ -240,17 +240,22 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
   }
 
   /**
-   * The object and its decrypt-cache key. Values written under one seed differ only in their data (field 1, first):
-   * when the bytes after it equal the last validated header's, that header is the value's, with no decode.
+   * The object's header, its data and its decrypt-cache key. Values written under one seed differ only in their data
+   * (field 1, first): when the bytes after it equal the last validated header's, that header is the value's, with no
+   * decode, and nothing is made per value but the data's view (a LIST after a restart reads thousands of them).
    */
-  private decodeChecked(data: Uint8Array): { o: EncryptedObject; key: string } {
+  private decodeChecked(data: Uint8Array): { header: EncryptedObjectHeader; encryptedData: Uint8Array; key: string } {
     const last = this.lastHeader;
-    const lead = last?.tail ? leadingEncryptedData(data) : undefined;
-    if (last?.tail && lead && lead.end > lead.start && data.length - lead.end === last.tail.length && Buffer.compare(data.subarray(lead.end), last.tail) === 0) {
-      return { o: { ...last.header, encryptedData: data.subarray(lead.start, lead.end) }, key: last.key };
+    const tail = last?.tail;
+    if (tail) {
+      const end = data.length - tail.length;
+      const start = end > 0 ? leadingEncryptedDataStart(data, end) : -1;
+      if (start > 0 && start < end && endsWith(data, end, tail)) {
+        return { header: last.header, encryptedData: data.subarray(start, end), key: last.key };
+      }
     }
     const o = decodeEncryptedObject(data);
-    return { o, key: this.checkedHeader(o, data) };
+    return { header: o, encryptedData: o.encryptedData, key: this.checkedHeader(o, data) };
   }
 
   private encode(o: EncryptedObject): Buffer {
@@ -263,10 +268,11 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
   }
 
   async fromStorage(data: Uint8Array, ctx: TransformContext): Promise<FromStorageResult> {
-    let o: EncryptedObject;
+    let o: EncryptedObjectHeader;
+    let encryptedData: Uint8Array;
     let key: string;
     try {
-      ({ o, key } = this.decodeChecked(data));
+      ({ header: o, encryptedData, key } = this.decodeChecked(data));
     } catch (cause) {
       if (!(cause instanceof InvalidError)) throw cause;
       throw new DecryptError(cause.message, { cause });
@@ -282,7 +288,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
     if (this.state.noDekCache) {
       const reader = await this.decryptDekSource(o);
       try {
-        const out = await reader.fromStorage(o.encryptedData, ctx);
+        const out = await reader.fromStorage(encryptedData, ctx);
         return { data: out.data, stale: out.stale || stale };
       } finally {
         reader.destroy();
@@ -306,10 +312,10 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       source = await pending;
     }
     // Synchronous: no eviction can wipe the key in the middle of this read.
-    return { data: source.transformer.open(o.encryptedData, ctx), stale };
+    return { data: source.transformer.open(encryptedData, ctx), stale };
   }
 
-  private async decryptDekSource(o: EncryptedObject): Promise<AesGcmExtendedNonceTransformer | AesGcmTransformer> {
+  private async decryptDekSource(o: EncryptedObjectHeader): Promise<AesGcmExtendedNonceTransformer | AesGcmTransformer> {
     let plain: Uint8Array;
     try {
       plain = await this.service.decrypt(o.encryptedDekSource, {
@@ -344,6 +350,27 @@ function leadingEncryptedData(data: Uint8Array): { start: number; end: number } 
     }
   }
   return undefined;
+}
+
+/**
+ * Where the value of a leading field 1 starts in data when it ends exactly at `end`; -1 otherwise (no leading field 1,
+ * or one of another length). The fast path's check, without the object leadingEncryptedData returns.
+ */
+function leadingEncryptedDataStart(data: Uint8Array, end: number): number {
+  if (data[0] !== 0x0a) return -1;
+  let length = 0;
+  for (let i = 1, shift = 0; i < data.length && i <= 5; i++, shift += 7) {
+    const b = data[i]!;
+    length += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return i + 1 + length === end ? i + 1 : -1;
+  }
+  return -1;
+}
+
+/** data[end..] equals tail (data.length - end === tail.length is the caller's). The tail is stored in the clear. */
+function endsWith(data: Uint8Array, end: number, tail: Uint8Array): boolean {
+  for (let i = 0; i < tail.length; i++) if (data[end + i] !== tail[i]) return false;
+  return true;
 }
 
 function sameHeader(a: EncryptedObjectHeader, b: EncryptedObjectHeader): boolean {
