@@ -317,6 +317,8 @@ void describe('KMS v2 envelope: reads that must fail (k8s.io/apiserver pkg/stora
     const stored = Buffer.from(await t.toStorage(Buffer.from('payload'), ctx));
     assert.equal(text((await t.fromStorage(stored, ctx)).data), 'payload'); // remembers the header and its bytes
     const o = decodeEncryptedObject(stored);
+    const remembered = (t as unknown as { lastHeader?: { tail?: Buffer } }).lastHeader?.tail;
+    assert.deepEqual(remembered, stored.subarray(o.encryptedData.byteOffset - stored.byteOffset + o.encryptedData.length), 'the bytes after the data are remembered');
     const tailStart = o.encryptedData.byteOffset - stored.byteOffset + o.encryptedData.length;
     assert.ok(tailStart < stored.length);
     // Any change after the data is another header: validated and looked up on its own (refused, or a Decrypt of its

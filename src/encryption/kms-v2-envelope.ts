@@ -233,8 +233,9 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
     const key = decryptCacheKey(o);
     const annotations = Object.fromEntries(Object.entries(o.annotations).map(([k, v]) => [k, Buffer.from(v)]));
     // Kept only when the decode took its data from the leading field 1: then the rest holds no other field 1.
-    const lead = leadingEncryptedData(data);
-    const tail = lead && o.encryptedData.byteOffset - data.byteOffset === lead.start && o.encryptedData.length === lead.end - lead.start ? Buffer.from(data.subarray(lead.end)) : undefined;
+    const start = o.encryptedData.buffer === data.buffer ? o.encryptedData.byteOffset - data.byteOffset : -1;
+    const end = start + o.encryptedData.length;
+    const tail = start > 0 && leadingEncryptedDataStart(data, end) === start ? Buffer.from(data.subarray(end)) : undefined;
     this.lastHeader = { header: { encryptedDekSourceType: o.encryptedDekSourceType, encryptedDekSource: Buffer.from(o.encryptedDekSource), keyId: o.keyId, annotations }, key, tail };
     return key;
   }
@@ -337,24 +338,9 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
 
 type EncryptedObjectHeader = Pick<EncryptedObject, 'encryptedDekSourceType' | 'encryptedDekSource' | 'keyId' | 'annotations'>;
 
-/** Where the value of a leading field 1 (encrypted_data, wire type 2) lies in data; undefined without one. */
-function leadingEncryptedData(data: Uint8Array): { start: number; end: number } | undefined {
-  if (data[0] !== 0x0a) return undefined;
-  let length = 0;
-  for (let i = 1, shift = 0; i < data.length && i <= 5; i++, shift += 7) {
-    const b = data[i]!;
-    length += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) {
-      const end = i + 1 + length;
-      return end <= data.length ? { start: i + 1, end } : undefined;
-    }
-  }
-  return undefined;
-}
-
 /**
- * Where the value of a leading field 1 starts in data when it ends exactly at `end`; -1 otherwise (no leading field 1,
- * or one of another length). The fast path's check, without the object leadingEncryptedData returns.
+ * Where the value of a leading field 1 (encrypted_data, wire type 2) starts in data when it ends exactly at `end`; -1
+ * otherwise (no leading field 1, or one of another length).
  */
 function leadingEncryptedDataStart(data: Uint8Array, end: number): number {
   if (data[0] !== 0x0a) return -1;
