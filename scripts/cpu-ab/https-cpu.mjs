@@ -1,16 +1,16 @@
 // Server CPU per request over HTTPS, old and new builds side by side (issue 16): each server alone in a child process
 // (https-server.mjs: the bench's bare baseline, or startApiServer with identity on SQLite), clients here, 16 in flight,
-// rotated rounds, medians of the server's CPU per request from /proc/PID/stat.
+// rotated rounds, medians of the server's CPU per request (its process.cpuUsage, asked over IPC), the median of each
+// round's ratio to the first target's (paired, steadier on a loaded machine), and V8's GC pauses over the whole run.
 // usage: node scripts/cpu-ab/https-cpu.mjs label=kind:dist ... ; env ROUNDS, N, MODE=create|get
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 const ROUNDS = Number(process.env.ROUNDS ?? 9), N = Number(process.env.N ?? 2000), MODE = process.env.MODE ?? 'create';
 const VALUE = randomBytes(768).toString('base64');
-const TICK = 100; // CLK_TCK
-const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / TICK * 1e6; };
+const last = new Map();
+const cpuOf = (child) => new Promise((resolve) => { child.once('message', (m) => { last.set(child, m); resolve(m.cpu); }); child.send('cpu'); });
 const targets = [];
 for (const arg of process.argv.slice(2)) {
   const [label, spec] = arg.split('='); const [kind, dist] = spec.split(':');
@@ -34,9 +34,10 @@ for (const arg of process.argv.slice(2)) {
 async function run(t, n) {
   const op = MODE === 'create' ? t.create : t.get;
   let i = 0;
-  const c0 = cpuOf(t.child.pid), w0 = performance.now();
+  const c0 = await cpuOf(t.child), w0 = performance.now();
   await Promise.all(Array.from({ length: 16 }, async () => { while (i < n) { i++; await op(); } }));
-  return { cpu: (cpuOf(t.child.pid) - c0) / n, wall: (performance.now() - w0) / n };
+  const wall = (performance.now() - w0) / n;
+  return { cpu: ((await cpuOf(t.child)) - c0) / n, wall };
 }
 for (const t of targets) await run(t, 1000);
 const loads = [loadavg()[0]];
@@ -49,4 +50,9 @@ const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >
 console.log(`${MODE}: ${ROUNDS} rotated rounds of ${N}, 16 in flight; load 1-min ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`);
 const base = targets[0];
 for (const t of targets) console.log(`${t.label}: server CPU µs/op ${med(t.cpu).toFixed(0)} (base/this ${(med(base.cpu) / med(t.cpu)).toFixed(2)}), wall µs/op ${(1000 * med(t.wall)).toFixed(0)} (base/this ${(med(base.wall) / med(t.wall)).toFixed(2)})`);
+for (const t of targets) {
+  const paired = med(t.cpu.map((c, i) => base.cpu[i] / c));
+  const { gc } = last.get(t.child);
+  console.log(`${t.label}: paired median of each round's base/this CPU ${paired.toFixed(3)}; V8 GC ${gc.pauses} pauses, ${gc.ms.toFixed(0)} ms (wall) over the run`);
+}
 for (const t of targets) { t.agent.destroy(); t.child.send('exit'); }

@@ -40,4 +40,11 @@ if (kind === 'baseline') {
   const server = await startApiServer({ dataDir: dir, host: '127.0.0.1', port: 0, store, engine });
   process.send({ url: server.url, ca: await readFile(join(dir, 'ca.crt'), 'utf8'), token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim() });
 }
-process.on('message', (m) => { if (m === 'exit') process.exit(0); });
+// 'cpu': this process's CPU (µs, finer than /proc's 10 ms ticks) and V8's garbage-collection pauses so far.
+import { PerformanceObserver } from 'node:perf_hooks';
+const gc = { pauses: 0, ms: 0 };
+new PerformanceObserver((list) => { for (const e of list.getEntries()) { gc.pauses++; gc.ms += e.duration; } }).observe({ entryTypes: ['gc'] });
+process.on('message', (m) => {
+  if (m === 'exit') process.exit(0);
+  if (m === 'cpu') { const u = process.cpuUsage(); process.send({ cpu: u.user + u.system, gc }); }
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { TRANSFORMATION_OPERATIONS_TOTAL, TransformationMetrics, transformerPrefixOf } from './transformation-metrics.js';
 
 void describe('transformation metrics', () => {
@@ -12,6 +12,7 @@ void describe('transformation metrics', () => {
     assert.equal(of('k8s:enc:kms:v2:my-plugin:\n\x01'), 'k8s:enc:kms:v2:my-plugin:');
     assert.equal(of('k8s:enc:kms:v1:p:\x00'), 'k8s:enc:kms:v1:p:');
     assert.equal(of('k8s\x00\x0a'), 'identity');
+    for (const plain of ['', 'k8s', 'k8s:enc', 'k8s:enc:', 'k8s:enc:rot13:v1:k:', '{"kind":"Secret"}']) assert.equal(of(plain), 'identity', plain);
   });
 
   void it('renders through a prom-client registry with the upstream name and labels', async () => {
@@ -28,5 +29,40 @@ void describe('transformation metrics', () => {
     assert.deepEqual(await solo.snapshot(), [
       { labels: { resource: 'configmaps', transformation_type: 'from_storage', transformer_prefix: 'identity', status: 'Unknown' }, value: 1 },
     ]);
+  });
+
+  void it("exports what prom-client's own Counter exports for the same counts, across reads and a reset", async () => {
+    const registry = new Registry();
+    const m = new TransformationMetrics({ registry });
+    const reference = new Registry();
+    const counter = new Counter({
+      name: TRANSFORMATION_OPERATIONS_TOTAL,
+      help: "Total number of transformations. Successful transformation will have a status 'OK' and a varied status string when the transformation fails.",
+      labelNames: ['resource', 'transformation_type', 'transformer_prefix', 'status'] as const,
+      registers: [reference],
+    });
+    const unavailable = Object.assign(new Error('x'), { code: 14 });
+    const both = (resource: string, type: 'to_storage' | 'from_storage', prefix: string, err?: unknown) => {
+      m.record(resource, type, prefix, err);
+      counter.inc({ resource, transformation_type: type, transformer_prefix: prefix, status: err === undefined ? 'OK' : 'Unavailable' });
+    };
+    const same = async () => {
+      assert.equal(await registry.metrics(), await reference.metrics());
+      assert.deepEqual(await registry.getMetricsAsJSON(), await reference.getMetricsAsJSON());
+    };
+    both('secrets', 'to_storage', 'identity');
+    both('secrets', 'from_storage', 'identity');
+    both('secrets', 'to_storage', 'identity');
+    both('configmaps', 'from_storage', 'k8s:enc:kms:v2:a\nb:', unavailable);
+    await same();
+    both('events', 'to_storage', 'k8s:enc:aesgcm:v1:'); // a new series after a read follows the others
+    both('secrets', 'from_storage', 'identity');
+    await same();
+    both('secrets', 'to_storage', 'identity'); // counted, then dropped by the reset before any read
+    registry.resetMetrics();
+    reference.resetMetrics();
+    await same();
+    both('secrets', 'from_storage', 'identity');
+    await same();
   });
 });

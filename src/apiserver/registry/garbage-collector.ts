@@ -24,10 +24,13 @@ interface Node {
   store: ResourceStore;
   namespace: string | undefined;
   name: string;
-  owners: OwnerReference[];
+  owners: readonly OwnerReference[];
   deleting: boolean;
-  finalizers: string[];
+  finalizers: readonly string[];
 }
+
+/** The owners and finalizers of most nodes: one shared empty list, not two new arrays kept per object in the graph. */
+const NONE: readonly never[] = Object.freeze([]);
 
 type TaskKind = 'attempt' | 'foreground' | 'orphan';
 
@@ -146,9 +149,9 @@ export class GarbageCollector {
       store,
       namespace: meta.namespace,
       name: meta.name!,
-      owners: [...(meta.ownerReferences ?? [])],
+      owners: meta.ownerReferences?.length ? [...meta.ownerReferences] : NONE,
       deleting: !!meta.deletionTimestamp,
-      finalizers: [...(meta.finalizers ?? [])],
+      finalizers: meta.finalizers?.length ? [...meta.finalizers] : NONE,
     };
     for (const ref of previous?.owners ?? []) this.dependents.get(ref.uid)?.delete(uid);
     for (const ref of node.owners) {
@@ -179,7 +182,9 @@ export class GarbageCollector {
   private consider(node: Node, previous: Node | undefined): void {
     if (node.deleting && node.finalizers.includes(FINALIZER_ORPHAN)) this.enqueue('orphan', node.uid);
     if (node.deleting && node.finalizers.includes(FINALIZER_FOREGROUND)) this.enqueue('foreground', node.uid);
-    const ownersChanged = JSON.stringify(previous?.owners ?? []) !== JSON.stringify(node.owners);
+    // Most objects have no owners before or after (every created Secret passes here): no text made for them.
+    const before = previous?.owners ?? [];
+    const ownersChanged = (before.length > 0 || node.owners.length > 0) && JSON.stringify(before) !== JSON.stringify(node.owners);
     // Only references to owners not known alive need a look (kube: dangling or "virtual" owners).
     if (ownersChanged && node.owners.some((ref) => this.ownerNeedsLook(ref))) this.enqueue('attempt', node.uid);
   }

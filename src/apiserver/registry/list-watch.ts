@@ -130,6 +130,12 @@ export class ListWatch {
     let field = this.parseFields(opts.fieldSelector);
     if (opts.name !== undefined) field = field.and('metadata.name', opts.name);
     const rv = parseResourceVersion(opts.resourceVersion);
+    // A watch from a revision, with no initial state to send (every informer's after its LIST): the stream itself, not
+    // a generator delegating to it, which cost a promise and a turn per event (issue 16: the garbage collector's
+    // informer takes every created object).
+    if (rv !== 0 && opts.sendInitialEvents === undefined) {
+      return { [Symbol.asyncIterator]: () => this.stream(this.keys.listPrefix(namespace), rv, opts, label, field) };
+    }
     return { [Symbol.asyncIterator]: () => this.watchEvents(namespace, opts, label, field, rv) };
   }
 
@@ -169,7 +175,19 @@ export class ListWatch {
         return;
       }
     }
-    yield* watchStream({
+    yield* this.stream(prefix, fromRevision, opts, label, field, initial, initialEventsEnd);
+  }
+
+  private stream(
+    prefix: string,
+    fromRevision: number,
+    opts: WatchOptions,
+    label: LabelSelector,
+    field: FieldSelector,
+    initial?: KubeObject[],
+    initialEventsEnd?: KubeObject,
+  ): AsyncGenerator<ApiWatchEvent, void, undefined> {
+    return watchStream({
       storage: this.storage,
       prefix,
       fromRevision,

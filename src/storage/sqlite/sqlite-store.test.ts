@@ -315,6 +315,31 @@ void describe('sqlite store: watchers that fall behind', () => {
   });
 });
 
+void describe('sqlite store: a create\'s watch event', () => {
+  void it('is made at the commit from a copy of the value, and equals the event read back from the log', async () => {
+    const { dataDir } = await freshDirs();
+    await withStore({ dataDir }, async (s) => {
+      const start = await s.currentRevision();
+      const live = s.watch('/registry/c/', { fromRevision: start, signal: AbortSignal.timeout(5000) })[Symbol.asyncIterator]();
+      const first = live.next(); // live before the create: its event is the one made at the commit
+      const value = text('created value');
+      const rev = await s.create('/registry/c/k', value);
+      value.fill(0); // the caller's buffer is its own again once create returns
+      const made = (await first).value as WatchEvent;
+      await live.return?.();
+      const replayed = s.watch('/registry/c/', { fromRevision: start, signal: AbortSignal.timeout(5000) })[Symbol.asyncIterator]();
+      const read = (await replayed.next()).value as WatchEvent;
+      await replayed.return?.();
+      for (const e of [made, read]) {
+        assert.equal(e.type, 'put');
+        assert.equal(e.prev, undefined);
+        if (e.type !== 'put') continue;
+        assert.deepEqual({ ...e.kv, value: Buffer.from(e.kv.value).toString() }, { key: '/registry/c/k', value: 'created value', createRevision: rev, modRevision: rev });
+      }
+    });
+  });
+});
+
 void describe('sqlite store: crash safety', () => {
   for (const encrypted of [false, true]) {
     void it(`kill -9 during a stream of writes loses no acknowledged write (${encrypted ? 'encrypted' : 'plain'})`, { timeout: 30_000 }, async () => {

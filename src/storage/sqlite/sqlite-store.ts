@@ -341,7 +341,7 @@ export class SqliteStore implements Store {
   async create(key: string, value: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<number> {
     this.enter(opts.signal);
     validateWrite(key, value, { prefix: this.prefix });
-    return this.commit(key, () => this.createTx.immediate(key, value));
+    return this.commit(key, () => this.createTx.immediate(key, value), value);
   }
 
   async update(key: string, value: Uint8Array, opts: { ifRevision: number; signal?: AbortSignal }): Promise<number> {
@@ -435,9 +435,12 @@ export class SqliteStore implements Store {
 
   /**
    * Runs a write transaction and answers once it is durable. A refused write (conflict, already exists) is answered
-   * only once the writes before it are durable too: its reason may be one of them.
+   * only once the writes before it are durable too: its reason may be one of them. created: the value of a create,
+   * whose watch event is then made from it rather than read back from the row just inserted (a create has no previous
+   * value to read), when a watcher wants the key at commit time (the API server's garbage collector watches every
+   * resource, so this was one SELECT per create).
    */
-  private async commit<T extends number | { revision: number }>(key: string, tx: () => T): Promise<T> {
+  private async commit<T extends number | { revision: number }>(key: string, tx: () => T, created?: Uint8Array): Promise<T> {
     let result: T;
     try {
       result = tx();
@@ -447,11 +450,16 @@ export class SqliteStore implements Store {
     }
     const revision = typeof result === 'number' ? result : result.revision;
     this.written = revision;
+    // A copy: the caller's buffer is its own once the call returns, and the event may wait in a watcher's queue.
+    const event: WatchEvent | undefined =
+      created && this.hub.wants(key)
+        ? { type: 'put', kv: { key, value: Buffer.from(created), createRevision: revision, modRevision: revision } }
+        : undefined;
     if (this.walFd === undefined) {
-      this.reveal(key, revision);
+      this.reveal(key, revision, event);
       return result;
     }
-    const durable = new Promise<void>((resolve, reject) => this.unsynced.push({ key, revision, resolve, reject }));
+    const durable = new Promise<void>((resolve, reject) => this.unsynced.push({ key, revision, event, resolve, reject }));
     this.newest = durable;
     this.syncing ??= this.syncLoop(this.walFd);
     await durable;
@@ -475,17 +483,20 @@ export class SqliteStore implements Store {
       }
       // One turn: these revisions become readable and reach watchers in order, and their writers are answered.
       for (const w of covered) {
-        this.reveal(w.key, w.revision);
+        this.reveal(w.key, w.revision, w.event);
         w.resolve();
       }
     }
     this.syncing = undefined;
   }
 
-  /** A durable revision becomes the read revision and watchers hear of it, in one synchronous step. */
-  private reveal(key: string, revision: number): void {
+  /**
+   * A durable revision becomes the read revision and watchers hear of it, in one synchronous step. event: the write's
+   * event if the commit made it (a watcher that started since reads the row).
+   */
+  private reveal(key: string, revision: number, event?: WatchEvent): void {
     this.revision = revision;
-    this.hub.publish(key, revision, () => toEvent(this.rowById.get(revision)!));
+    this.hub.publish(key, revision, () => event ?? toEvent(this.rowById.get(revision)!));
   }
 
   private readEventsAfter(prefix: string, after: number, limit: number): WatchEvent[] {
@@ -505,6 +516,8 @@ export class SqliteStore implements Store {
 interface Unsynced {
   key: string;
   revision: number;
+  /** The write's watch event, when the commit made it. */
+  event: WatchEvent | undefined;
   resolve: () => void;
   reject: (e: Error) => void;
 }

@@ -49,6 +49,12 @@ export class WatchHub {
     }
   }
 
+  /** True when a watcher would hear of a write of key published now (so its event is worth making). */
+  wants(key: string): boolean {
+    for (const w of this.all) if (key.startsWith(w.prefix)) return true;
+    return false;
+  }
+
   watch(prefix: string, opts: { fromRevision: number; signal: AbortSignal }): AsyncIterable<WatchEvent> {
     return {
       [Symbol.asyncIterator]: () => {
