@@ -7,7 +7,7 @@
 // file's path, its content and the options, so an edited file is compiled again and two runs never disagree (tsx's
 // cache, <tmpdir>/tsx-<uid>, works the same way).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -82,15 +82,6 @@ function typescriptFiles(dir) {
   });
 }
 
-const exists = (p) => {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Compiles the .ts files of root's TYPESCRIPT_DIRS that the cache lacks, all at once (esbuild compiles them in
  * parallel), so that the test files' processes find them there. Returns how many files there are and how many were
@@ -103,7 +94,7 @@ export async function compileTypescript(root = ROOT, dir = cacheDir()) {
   const missing = files.map((file) => {
     const source = readFileSync(file, 'utf8');
     return { file, source, out: cachePath(dir, file, source, tsconfigRaw) };
-  }).filter(({ out }) => !exists(out));
+  }).filter(({ out }) => !existsSync(out));
   if (missing.length > 0) {
     // Imported only here: the test processes' hooks import this module for its helpers, and load esbuild only on a miss.
     const { transform } = await import('esbuild');
