@@ -232,9 +232,14 @@ export class ObjectStorage {
         // A change made elsewhere (another API server on the same etcd) ends the plaintext kept for the key.
         this.json?.delete(e.type === 'put' ? e.kv.key : e.key);
         const prev = e.prev;
-        const previous = prev ? { previous: () => this.open(prev) } : {};
-        if (e.type === 'put') yield { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.openWritten(e.kv), ...previous };
-        else yield { type: 'delete', key: e.key, revision: e.revision, ...previous };
+        // Built without spreading an optional part (an object and a copy per event otherwise).
+        let event: ObjectWatchEvent;
+        if (e.type === 'put') {
+          const kv = e.kv;
+          event = { type: 'put', key: kv.key, revision: kv.modRevision, object: () => this.openWritten(kv) };
+        } else event = { type: 'delete', key: e.key, revision: e.revision };
+        if (prev) event.previous = () => this.open(prev);
+        yield event;
       }
     } finally {
       unwatch();
@@ -327,18 +332,16 @@ export class ObjectStorage {
    * transformation metrics as the read it replaces, so that they read as before (one from_storage per watcher and
    * event).
    */
-  private openWritten(kv: KeyValue): Promise<KubeObject> {
+  private async openWritten(kv: KeyValue): Promise<KubeObject> {
     const taken = this.recent.take(kv.key, kv.value);
     if (!taken) return this.open(kv);
     this.opts.metrics?.record(this.metricResource, 'from_storage', transformerPrefixOf(kv.value));
-    // A decode that throws rejects the promise, as open's would.
-    return new Promise((resolve) => {
-      try {
-        resolve(withResourceVersion(this.decode(taken.plain, kv.key, 'stored at'), kv.modRevision));
-      } finally {
-        taken.done();
-      }
-    });
+    // A decode that throws rejects the promise, as open's would (an async function: no executor closure per event).
+    try {
+      return withResourceVersion(this.decode(taken.plain, kv.key, 'stored at'), kv.modRevision);
+    } finally {
+      taken.done();
+    }
   }
 
   /** Before a write of plain as value under key: keeps the plaintext for a watcher of it (recent-writes.ts). */
