@@ -48,7 +48,7 @@ if (kind === 'baseline') {
 import { PerformanceObserver } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { Session } from 'node:inspector/promises';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 const gc = { pauses: 0, ms: 0 };
 new PerformanceObserver((list) => { for (const e of list.getEntries()) { gc.pauses++; gc.ms += e.duration; } }).observe({ entryTypes: ['gc'] });
 let profiler = new GCProfiler(), used = getHeapStatistics().used_heap_size, allocated = 0;
@@ -65,7 +65,7 @@ function allocatedSoFar() {
 }
 const session = new Session();
 process.on('message', async (m) => {
-  if (m === 'exit') process.exit(0);
+  if (m === 'exit') { rmSync(dir, { recursive: true, force: true }); process.exit(0); }
   if (m === 'cpu') { const u = process.cpuUsage(); process.send({ cpu: u.user + u.system, gc, allocated: allocatedSoFar() }); }
   if (m === 'heap-start') {
     session.connect();
