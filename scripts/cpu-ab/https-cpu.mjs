@@ -1,8 +1,12 @@
 // Server CPU per request over HTTPS, old and new builds side by side (issue 16): each server alone in a child process
 // (https-server.mjs: the bench's bare baseline, or startApiServer with identity on SQLite), clients here, 16 in flight,
 // rotated rounds, medians of the server's CPU per request (its process.cpuUsage, asked over IPC), the median of each
-// round's ratio to the first target's (paired, steadier on a loaded machine), and V8's GC pauses over the whole run.
-// usage: node scripts/cpu-ab/https-cpu.mjs label=kind:dist ... ; env ROUNDS, N, MODE=create|get
+// round's ratio to the first target's (paired, steadier on a loaded machine), V8's GC pauses over the whole run, and
+// the median of the bytes V8 allocated per request (the heap's growth plus what each collection freed).
+// usage: node scripts/cpu-ab/https-cpu.mjs label=kind:dist ... ; env ROUNDS, N, MODE=create|get,
+// HEAP=<directory>: a sampling heap profile of each server over the rounds, freed objects included (<label>.heapprofile,
+// read with heap-top.mjs; HEAP_INTERVAL bytes, default 8192), or PROF=<directory>: a CPU profile of each (<label>.cpuprofile);
+// either slows the servers, so the CPU figures of such a run are not comparable.
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +14,8 @@ import { loadavg } from 'node:os';
 const ROUNDS = Number(process.env.ROUNDS ?? 9), N = Number(process.env.N ?? 2000), MODE = process.env.MODE ?? 'create';
 const VALUE = randomBytes(768).toString('base64');
 const last = new Map();
-const cpuOf = (child) => new Promise((resolve) => { child.once('message', (m) => { last.set(child, m); resolve(m.cpu); }); child.send('cpu'); });
+const ask = (child, m) => new Promise((resolve) => { child.once('message', resolve); child.send(m); });
+const cpuOf = (child) => ask(child, 'cpu').then((m) => { last.set(child, m); return m; });
 const targets = [];
 for (const arg of process.argv.slice(2)) {
   const [label, spec] = arg.split('='); const [kind, dist] = spec.split(':');
@@ -24,7 +29,7 @@ for (const arg of process.argv.slice(2)) {
     });
     req.on('error', reject); req.end(body);
   });
-  const t = { label, child, agent, cpu: [], wall: [],
+  const t = { label, child, agent, cpu: [], wall: [], alloc: [],
     create: () => call('POST', '/api/v1/namespaces/default/secrets', JSON.stringify({ metadata: { name: `s${created++}` }, data: { v: VALUE } })),
     get: () => call('GET', `/api/v1/namespaces/default/secrets/g${got++ % 100}`),
   };
@@ -37,13 +42,18 @@ async function run(t, n) {
   const c0 = await cpuOf(t.child), w0 = performance.now();
   await Promise.all(Array.from({ length: 16 }, async () => { while (i < n) { i++; await op(); } }));
   const wall = (performance.now() - w0) / n;
-  return { cpu: ((await cpuOf(t.child)) - c0) / n, wall };
+  const c1 = await cpuOf(t.child);
+  return { cpu: (c1.cpu - c0.cpu) / n, wall, alloc: (c1.allocated - c0.allocated) / n };
 }
 for (const t of targets) await run(t, 1000);
+const HEAP = process.env.HEAP;
+const PROF = process.env.PROF;
+if (HEAP) for (const t of targets) await ask(t.child, 'heap-start');
+if (PROF) for (const t of targets) await ask(t.child, 'cpu-start');
 const loads = [loadavg()[0]];
 for (let r = 0; r < ROUNDS; r++) {
   const order = targets.map((_, i) => targets[(i + r) % targets.length]);
-  for (const t of order) { const m = await run(t, N); t.cpu.push(m.cpu); t.wall.push(m.wall); }
+  for (const t of order) { const m = await run(t, N); t.cpu.push(m.cpu); t.wall.push(m.wall); t.alloc.push(m.alloc); }
   loads.push(loadavg()[0]);
 }
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
@@ -53,6 +63,8 @@ for (const t of targets) console.log(`${t.label}: server CPU µs/op ${med(t.cpu)
 for (const t of targets) {
   const paired = med(t.cpu.map((c, i) => base.cpu[i] / c));
   const { gc } = last.get(t.child);
-  console.log(`${t.label}: paired median of each round's base/this CPU ${paired.toFixed(3)}; V8 GC ${gc.pauses} pauses, ${gc.ms.toFixed(0)} ms (wall) over the run`);
+  console.log(`${t.label}: paired median of each round's base/this CPU ${paired.toFixed(3)}; V8 GC ${gc.pauses} pauses, ${gc.ms.toFixed(0)} ms (wall) over the run; V8 allocated ${(med(t.alloc) / 1024).toFixed(1)} KiB/op`);
 }
+if (HEAP) for (const t of targets) await ask(t.child, { heapStop: `${HEAP}/${t.label}.heapprofile` });
+if (PROF) for (const t of targets) await ask(t.child, { cpuStop: `${PROF}/${t.label}.cpuprofile` });
 for (const t of targets) { t.agent.destroy(); t.child.send('exit'); }

@@ -40,11 +40,55 @@ if (kind === 'baseline') {
   const server = await startApiServer({ dataDir: dir, host: '127.0.0.1', port: 0, store, engine });
   process.send({ url: server.url, ca: await readFile(join(dir, 'ca.crt'), 'utf8'), token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim() });
 }
-// 'cpu': this process's CPU (µs, finer than /proc's 10 ms ticks) and V8's garbage-collection pauses so far.
+// 'cpu': this process's CPU (µs, finer than /proc's 10 ms ticks), V8's garbage-collection pauses so far, and the bytes
+// V8 allocated so far: the heap's growth plus what each collection freed (v8.GCProfiler, restarted at every ask).
+// 'heap-start' / {heapStop: file}: a sampling heap profile (node:inspector) that keeps the objects minor and major
+// collections freed, i.e. what was allocated rather than what is still alive. 'cpu-start' / {cpuStop: file}: a CPU
+// profile (100 µs sampling).
 import { PerformanceObserver } from 'node:perf_hooks';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
+import { Session } from 'node:inspector/promises';
+import { rmSync, writeFileSync } from 'node:fs';
 const gc = { pauses: 0, ms: 0 };
 new PerformanceObserver((list) => { for (const e of list.getEntries()) { gc.pauses++; gc.ms += e.duration; } }).observe({ entryTypes: ['gc'] });
-process.on('message', (m) => {
-  if (m === 'exit') process.exit(0);
-  if (m === 'cpu') { const u = process.cpuUsage(); process.send({ cpu: u.user + u.system, gc }); }
+let profiler = new GCProfiler(), used = getHeapStatistics().used_heap_size, allocated = 0;
+profiler.start();
+function allocatedSoFar() {
+  const { statistics } = profiler.stop();
+  const now = getHeapStatistics().used_heap_size;
+  allocated += now - used;
+  for (const s of statistics) allocated += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+  used = now;
+  profiler = new GCProfiler();
+  profiler.start();
+  return allocated;
+}
+const session = new Session();
+process.on('message', async (m) => {
+  if (m === 'exit') { rmSync(dir, { recursive: true, force: true }); process.exit(0); }
+  if (m === 'cpu') { const u = process.cpuUsage(); process.send({ cpu: u.user + u.system, gc, allocated: allocatedSoFar() }); }
+  if (m === 'heap-start') {
+    session.connect();
+    await session.post('HeapProfiler.startSampling', { samplingInterval: Number(process.env.HEAP_INTERVAL ?? 8192), includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    process.send({ heap: 'started' });
+  }
+  if (m === 'cpu-start') {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+    process.send({ cpuProfile: 'started' });
+  }
+  if (typeof m === 'object' && m.cpuStop) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(m.cpuStop, JSON.stringify(profile));
+    session.disconnect();
+    process.send({ cpuProfile: 'stopped' });
+  }
+  if (typeof m === 'object' && m.heapStop) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(m.heapStop, JSON.stringify(profile));
+    session.disconnect();
+    process.send({ heap: 'stopped' });
+  }
 });

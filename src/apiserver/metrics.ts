@@ -14,11 +14,33 @@ export interface RequestLabels {
   resource: string;
   subresource: string;
   scope: '' | 'resource' | 'namespace' | 'cluster';
+  /** The values joined (seriesKey), on labels made once for every request they describe (sharedLabels). */
+  readonly series?: string;
 }
 
-/** The labels of a request that names no resource (yet): its verb is its method until routing says more. */
+/** The label values joined: unique per label set (label values never hold NUL: verbs, groups, plurals, scopes). */
+function seriesKey(l: RequestLabels): string {
+  return `${l.verb}\0${l.group}\0${l.version}\0${l.resource}\0${l.subresource}\0${l.scope}`;
+}
+
+/**
+ * Labels that many requests share, made once with their series key: a request then counts without building its
+ * labels object and key text (frozen: no request may change what the others are counted under).
+ */
+export function sharedLabels(l: Omit<RequestLabels, 'series'>): RequestLabels {
+  return Object.freeze({ verb: l.verb, group: l.group, version: l.version, resource: l.resource, subresource: l.subresource, scope: l.scope, series: seriesKey(l) });
+}
+
+const NON_RESOURCE = new Map<string, RequestLabels>();
+
+/**
+ * The labels of a request that names no resource (yet): its verb is its method until routing says more. One object per
+ * method (Node's parser accepts only the methods it knows, so they are few).
+ */
 export function nonResourceLabels(verb: string): RequestLabels {
-  return { verb, group: '', version: '', resource: '', subresource: '', scope: '' };
+  let labels = NON_RESOURCE.get(verb);
+  if (!labels) NON_RESOURCE.set(verb, (labels = sharedLabels({ verb, group: '', version: '', resource: '', subresource: '', scope: '' })));
+  return labels;
 }
 
 const LABELS = ['verb', 'group', 'version', 'resource', 'subresource', 'scope'] as const;
@@ -28,13 +50,13 @@ function seriesLabels(l: RequestLabels): Record<(typeof LABELS)[number], string>
   return { verb: l.verb, group: l.group, version: l.version, resource: l.resource, subresource: l.subresource, scope: l.scope };
 }
 
-function counterLabels(a: { labels: RequestLabels; code: number }): Record<(typeof LABELS)[number] | 'code', string> {
-  return { ...seriesLabels(a.labels), code: String(a.code) };
+function counterLabels(labels: RequestLabels, code: number): Record<(typeof LABELS)[number] | 'code', string> {
+  return { ...seriesLabels(labels), code: String(code) };
 }
 
 export class ApiMetrics {
   readonly registry = new Registry();
-  private readonly requests: FastCounter<{ labels: RequestLabels; code: number }>;
+  private readonly requests: FastCounter<RequestLabels, number>;
   private readonly duration: FastHistogram<RequestLabels>;
   private readonly longRunning: Gauge<'verb' | 'group' | 'version' | 'resource' | 'scope'>;
 
@@ -101,9 +123,8 @@ export class ApiMetrics {
 
   /** Counts a finished request; watches are counted but kept out of the latency histogram, as their length is the client's. */
   observe(labels: RequestLabels, code: number, seconds: number): void {
-    // Label values never hold NUL (verbs, API groups, versions, plurals and scopes are DNS-like names).
-    const key = `${labels.verb}\0${labels.group}\0${labels.version}\0${labels.resource}\0${labels.subresource}\0${labels.scope}`;
-    this.requests.inc(`${key}\0${code}`, counterLabels, { labels, code });
+    const key = labels.series ?? seriesKey(labels);
+    this.requests.inc(`${key}\0${code}`, counterLabels, labels, code);
     if (labels.verb !== 'WATCH') this.duration.observe(key, seriesLabels, labels, seconds);
   }
 

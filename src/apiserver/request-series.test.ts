@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { ApiMetrics, type RequestLabels } from './metrics.js';
+import { ApiMetrics, nonResourceLabels, sharedLabels, type RequestLabels } from './metrics.js';
 
 const BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
 
@@ -24,7 +24,7 @@ function promClientMetrics() {
   });
   return {
     registry,
-    observe(labels: RequestLabels, code: number, seconds: number) {
+    observe({ series: _key, ...labels }: RequestLabels, code: number, seconds: number) {
       requests.inc({ ...labels, code: String(code) });
       if (labels.verb !== 'WATCH') duration.observe({ ...labels }, seconds);
     },
@@ -71,10 +71,24 @@ void describe('API request metrics', () => {
     both(secrets('DELETE', 'resource'), 200, 0.01);
     await same();
     await same();
+    // Labels shared by many requests (made once, with their key) count in the same series as equal ones made per request.
+    both(sharedLabels(secrets('GET', 'resource')), 200, 0.003);
+    both(sharedLabels(secrets('PATCH', 'resource')), 422, 0.004);
+    both(nonResourceLabels('GET'), 200, 0.2);
+    await same();
     fast.registry.resetMetrics();
     reference.registry.resetMetrics();
     both(secrets('LIST', 'namespace'), 200, 0.02);
     both(secrets('GET', 'resource'), 200, 0.02);
     await same();
+  });
+});
+
+void describe('shared request labels', () => {
+  void it('are frozen, so no request changes what the others are counted under', () => {
+    const labels = nonResourceLabels('GET');
+    assert.equal(nonResourceLabels('GET'), labels);
+    assert.throws(() => Object.assign(labels, { verb: 'LIST' }), TypeError);
+    assert.equal(Object.isFrozen(sharedLabels(secrets('GET', 'resource'))), true);
   });
 });

@@ -15,7 +15,7 @@ export type SeriesLabels = Record<string, string>;
  * was first counted: series the Counter already has keep their place, new ones follow in that order, as when each
  * request called Counter.inc.
  */
-export class FastCounter<A> {
+export class FastCounter<A, B = undefined> {
   private readonly pending = new Map<string, { labels: SeriesLabels; n: number }>();
   readonly counter: Counter<string>;
 
@@ -34,13 +34,13 @@ export class FastCounter<A> {
   }
 
   /**
-   * key: the label values joined (unique per label set); the labels are built from arg only when the key is not
-   * pending yet (a function and its argument, not a closure: nothing allocated per call).
+   * key: the label values joined (unique per label set); the labels are built from a and b only when the key is not
+   * pending yet (a function and its arguments, not a closure or an object: nothing allocated per call).
    */
-  inc(key: string, labels: (arg: A) => SeriesLabels, arg: A): void {
+  inc(key: string, labels: (a: A, b: B) => SeriesLabels, a: A, b: B): void {
     const p = this.pending.get(key);
     if (p) p.n++;
-    else this.pending.set(key, { labels: labels(arg), n: 1 });
+    else this.pending.set(key, { labels: labels(a, b), n: 1 });
   }
 }
 

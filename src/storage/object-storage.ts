@@ -175,7 +175,7 @@ export class ObjectStorage {
         return withResourceVersion(created, undefined);
       }
       const value = await this.seal(key, plain);
-      this.remember(key, value, plain);
+      this.remember(key, value, plain, created);
       try {
         return withResourceVersion(created, await this.opts.store.create(key, value, { signal: opts.signal }));
       } catch (err) {
@@ -232,9 +232,14 @@ export class ObjectStorage {
         // A change made elsewhere (another API server on the same etcd) ends the plaintext kept for the key.
         this.json?.delete(e.type === 'put' ? e.kv.key : e.key);
         const prev = e.prev;
-        const previous = prev ? { previous: () => this.open(prev) } : {};
-        if (e.type === 'put') yield { type: 'put', key: e.kv.key, revision: e.kv.modRevision, object: () => this.openWritten(e.kv), ...previous };
-        else yield { type: 'delete', key: e.key, revision: e.revision, ...previous };
+        // Built without spreading an optional part (an object and a copy per event otherwise).
+        let event: ObjectWatchEvent;
+        if (e.type === 'put') {
+          const kv = e.kv;
+          event = { type: 'put', key: kv.key, revision: kv.modRevision, object: () => this.openWritten(kv) };
+        } else event = { type: 'delete', key: e.key, revision: e.revision };
+        if (prev) event.previous = () => this.open(prev);
+        yield event;
       }
     } finally {
       unwatch();
@@ -273,7 +278,7 @@ export class ObjectStorage {
       const updated = this.decode(plain, key, 'for');
       if (opts.dryRun) return withResourceVersion(updated, ifRevision);
       const value = await this.seal(key, plain);
-      this.remember(key, value, plain);
+      this.remember(key, value, plain, updated);
       try {
         return withResourceVersion(updated, await this.opts.store.update(key, value, { ifRevision, signal: opts.signal }));
       } catch (err) {
@@ -322,28 +327,31 @@ export class ObjectStorage {
   }
 
   /**
-   * A watched put's object: decoded from the plaintext this storage kept when it wrote exactly these bytes, if no other
-   * watcher took it yet (no decryption); otherwise opened from the value. A taken plaintext is counted in the
+   * A watched put's object: the one this storage decoded for the write's answer when it wrote exactly these bytes (or
+   * decoded from the plaintext it kept), if no other watcher took it yet (no decryption, no second decode); otherwise
+   * opened from the value. Watched objects are read-only, as kube's watch cache shares its objects among watchers; the
+   * top level and metadata are this event's own (withResourceVersion). A taken plaintext is counted in the
    * transformation metrics as the read it replaces, so that they read as before (one from_storage per watcher and
    * event).
    */
-  private openWritten(kv: KeyValue): Promise<KubeObject> {
+  private async openWritten(kv: KeyValue): Promise<KubeObject> {
     const taken = this.recent.take(kv.key, kv.value);
     if (!taken) return this.open(kv);
     this.opts.metrics?.record(this.metricResource, 'from_storage', transformerPrefixOf(kv.value));
-    // A decode that throws rejects the promise, as open's would.
-    return new Promise((resolve) => {
-      try {
-        resolve(withResourceVersion(this.decode(taken.plain, kv.key, 'stored at'), kv.modRevision));
-      } finally {
-        taken.done();
-      }
-    });
+    // A decode that throws rejects the promise, as open's would (an async function: no executor closure per event).
+    try {
+      return withResourceVersion(taken.object ?? this.decode(taken.plain, kv.key, 'stored at'), kv.modRevision);
+    } finally {
+      taken.done();
+    }
   }
 
-  /** Before a write of plain as value under key: keeps the plaintext for a watcher of it (recent-writes.ts). */
-  private remember(key: string, value: Uint8Array, plain: Uint8Array): void {
-    if (this.recent.wanted) this.recent.put(key, value, plain);
+  /**
+   * Before a write of plain as value under key: keeps the plaintext, and the object decoded from it for the write's
+   * answer, for a watcher of it (recent-writes.ts).
+   */
+  private remember(key: string, value: Uint8Array, plain: Uint8Array, object: KubeObject): void {
+    if (this.recent.wanted) this.recent.put(key, value, plain, object);
   }
 
   /** An object as stored at kv, with its resourceVersion. */

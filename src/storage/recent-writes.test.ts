@@ -25,6 +25,23 @@ void describe('RecentWrites', () => {
     assert.equal(r.wanted, false);
   });
 
+  void it('hands over the object the write decoded with its plaintext (the watcher decodes nothing again)', () => {
+    const r = new RecentWrites();
+    const close = r.watching();
+    try {
+      const object = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k' } };
+      r.put('/k', sealed('value'), bytes('plain'), object);
+      r.put('/j', sealed('value'), bytes('plain'));
+      const taken = r.take('/k', sealed('value'));
+      assert.equal(taken?.object, object);
+      assert.equal(text(taken?.plain), 'plain');
+      taken?.done();
+      assert.equal(r.take('/j', sealed('value'))?.object, undefined, 'none kept: the watcher decodes the plaintext');
+    } finally {
+      close();
+    }
+  });
+
   void it('hands the plaintext over once, and only for exactly the bytes written under that key', () => {
     const r = new RecentWrites();
     const close = r.watching();

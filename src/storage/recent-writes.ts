@@ -9,18 +9,24 @@
 // The plaintext is kept, not an object decoded from it at the write: a watcher that lags more than MAX_ENTRIES
 // writes behind (the informer under a sustained stream of creates) never takes most entries, and a decode made for
 // nobody cost as much as the one the watcher then makes (issue 16's creates: most entries were dropped untaken).
-// With identity the stored value is the plaintext, so nothing is copied.
+// With identity the stored value is the plaintext, so nothing is copied. The object the write decoded from the
+// plaintext for its own answer is kept with it: the watcher that takes the entry gets that object (with its own
+// top level and metadata) instead of decoding the plaintext again, which was a second decode of every create.
 //
 // Bounds, because these are decrypted plaintexts: at most MAX_ENTRIES (the oldest go first), only while a watch is
 // open, none kept more than LIFETIME_MS after its write (a write normally reaches the watchers within milliseconds),
 // and every copy is zero-filled when it is dropped or handed over.
 
+import type { KubeObject } from '../objects/object-meta.js';
+
 const MAX_ENTRIES = 64;
 const LIFETIME_MS = 1000;
 
-/** A write's plaintext, handed to a watcher: decode it, then call done() (which wipes a copy). */
+/** A write's plaintext, handed to a watcher: decode it (unless object is there), then call done() (which wipes a copy). */
 export interface TakenPlaintext {
   plain: Uint8Array;
+  /** The object the write decoded from plain, when it kept it: its nested values are shared with the write's answer. */
+  object: KubeObject | undefined;
   done(): void;
 }
 
@@ -29,6 +35,8 @@ interface Entry {
   value: Uint8Array;
   /** The plaintext: a copy of this storage's own, or the stored value itself when they are the same bytes. */
   plain: Uint8Array;
+  /** The object decoded from plain at the write, if the writer gave it. */
+  object: KubeObject | undefined;
   /** Performance clock time of the write. */
   at: number;
 }
@@ -57,13 +65,14 @@ export class RecentWrites {
 
   /**
    * Remembers the write of plain under key as value (replacing an earlier write of the key). plain stays the caller's
-   * (who wipes it): a copy is kept, unless value holds the same bytes (identity), which is kept instead.
+   * (who wipes it): a copy is kept, unless value holds the same bytes (identity), which is kept instead. object: what
+   * the writer decoded from plain (read-only from here on, as every watched object is).
    */
-  put(key: string, value: Uint8Array, plain: Uint8Array): void {
+  put(key: string, value: Uint8Array, plain: Uint8Array, object?: KubeObject): void {
     if (!this.wanted) return;
     this.forget(key);
     const same = value.byteLength === plain.byteLength && Buffer.compare(value, plain) === 0;
-    this.entries.set(key, { value, plain: same ? value : new Uint8Array(plain), at: performance.now() });
+    this.entries.set(key, { value, plain: same ? value : new Uint8Array(plain), object, at: performance.now() });
     if (this.entries.size > MAX_ENTRIES) this.forget(this.entries.keys().next().value!);
     this.timer ??= setTimeout(() => this.expire(), LIFETIME_MS).unref();
   }
@@ -73,7 +82,7 @@ export class RecentWrites {
     const entry = this.entries.get(key);
     if (!entry || entry.value.byteLength !== value.byteLength || Buffer.compare(entry.value, value) !== 0) return undefined;
     this.entries.delete(key);
-    return { plain: entry.plain, done: () => wipe(entry) };
+    return { plain: entry.plain, object: entry.object, done: () => wipe(entry) };
   }
 
   /** Forgets the write of key (it failed, or the key changed in another way). */

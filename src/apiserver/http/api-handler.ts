@@ -16,7 +16,7 @@ import {
   versionDocument,
   type SubresourceInfo,
 } from '../discovery/discovery.js';
-import type { ApiMetrics } from '../metrics.js';
+import { sharedLabels, type ApiMetrics, type RequestLabels } from '../metrics.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../openapi/openapi-v2-protobuf.js';
 import { OpenApiDocuments } from '../openapi/openapi-documents.js';
 import {
@@ -58,6 +58,9 @@ export interface ApiHandlerOptions {
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
 
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', uid: '', groups: ['system:unauthenticated'] };
+
+const SCOPES = ['resource', 'namespace', 'cluster'] as const;
+const SUBRESOURCES = ['', 'status', 'finalize'] as const;
 
 const METRIC_VERBS: Record<string, string> = { get: 'GET', list: 'LIST', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETECOLLECTION' };
 
@@ -190,6 +193,29 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
     await serveHealth(ctx.res, segments[0]!, segments[1], ctx.query, { checks, logger: opts.logger });
   }
 
+  /**
+   * A resource request's metric labels, made once per resource, metric verb, scope and subresource and shared by the
+   * requests they describe (sharedLabels), not an object and a key text per request.
+   */
+  const resourceLabels = new WeakMap<ServedResource, Map<string, RequestLabels[]>>();
+  function labelsOf(route: ResourceRoute, verb: string): RequestLabels {
+    const scope = route.name !== undefined ? 'resource' : route.namespace !== undefined ? 'namespace' : 'cluster';
+    const subresource = route.subresource ?? '';
+    let byVerb = resourceLabels.get(route.resource);
+    if (!byVerb) resourceLabels.set(route.resource, (byVerb = new Map<string, RequestLabels[]>()));
+    let slots = byVerb.get(verb);
+    if (!slots) byVerb.set(verb, (slots = []));
+    const { info } = route.resource;
+    return (slots[SCOPES.indexOf(scope) * SUBRESOURCES.length + SUBRESOURCES.indexOf(subresource)] ??= sharedLabels({
+      verb,
+      group: info.group,
+      version: info.version,
+      resource: info.plural,
+      subresource,
+      scope,
+    }));
+  }
+
   /** /metrics, the reviews, OpenAPI and discovery: the non-resource endpoints every authenticated user reaches. */
   const nonResource: Filter = (ctx, next) => {
     const { req, res, segments } = ctx;
@@ -200,16 +226,8 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: IncomingMessage
       // The verb as authorization and metrics name it; a watch path is a watch whatever the query says.
       if (route.watchPath) ctx.query.set('watch', 'true');
       const verb = verbOf(ctx.method, route.name !== undefined, ctx.query);
-      const { info } = route.resource;
       ctx.resource = { route, verb };
-      ctx.labels = {
-        verb: metricVerb(ctx.method, route, verb, req.headers['content-type']),
-        group: info.group,
-        version: info.version,
-        resource: info.plural,
-        subresource: route.subresource ?? '',
-        scope: route.name !== undefined ? 'resource' : route.namespace !== undefined ? 'namespace' : 'cluster',
-      };
+      ctx.labels = labelsOf(route, metricVerb(ctx.method, route, verb, req.headers['content-type']));
       return next(ctx);
     }
     ctx.rep = negotiate(req.headers.accept, { tables: false });

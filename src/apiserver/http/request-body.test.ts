@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ApiStatusError } from '../api-status.js';
-import { readBody } from './request-body.js';
+import { MAX_NESTING_DEPTH } from '../../objects/nesting-depth.js';
+import type { ResourceInfo } from '../resource-info.js';
+import { decodeObjectBody, mayNestDeeperThan, readBody } from './request-body.js';
 
 const fakeRequest = (headers: Record<string, string> = {}) => Object.assign(new PassThrough(), { headers }) as unknown as IncomingMessage & PassThrough;
 
@@ -66,5 +68,25 @@ void describe('readBody', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+void describe('decodeObjectBody nesting bound', () => {
+  const info = { kind: 'Secret' } as ResourceInfo;
+  /** An object nesting `levels` + 1 levels deep: itself, levels - 1 arrays, an object. */
+  const nested = (levels: number) => Buffer.from(`{"x":${'['.repeat(levels - 1)}{"a":1}${']'.repeat(levels - 1)}}`);
+
+  void it('counts opening brackets to the bound exactly, strings included', () => {
+    assert.equal(mayNestDeeperThan(Buffer.from('{"a":[{}]}'), 3), false);
+    assert.equal(mayNestDeeperThan(Buffer.from('{"a":[{}],"b":"[{"}'), 3), true);
+    assert.equal(mayNestDeeperThan(Buffer.from('[[[]]]'), 2), true);
+    assert.equal(mayNestDeeperThan(Buffer.alloc(0), 0), false);
+  });
+
+  void it('refuses a body one level too deep and decodes one at the bound, or one with many brackets in its strings', () => {
+    assert.throws(() => decodeObjectBody(nested(MAX_NESTING_DEPTH), 'application/json', info), /exceeded max depth/);
+    assert.equal(typeof decodeObjectBody(nested(MAX_NESTING_DEPTH - 1), 'application/json', info), 'object');
+    const brackets = Buffer.from(JSON.stringify({ data: { v: '{['.repeat(MAX_NESTING_DEPTH) } }));
+    assert.deepEqual(decodeObjectBody(brackets, 'application/json', info), { data: { v: '{['.repeat(MAX_NESTING_DEPTH) } });
   });
 });

@@ -68,8 +68,8 @@ function gr(info: ResourceInfo) {
 
 function send(r: ResourceRequest, code: number, body: unknown, warnings: string[] = []): void {
   warnings = withDeprecation(r, warnings);
-  const headers = warnings.length > 0 ? { Warning: [...new Set(warnings)].map(warningHeader) } : undefined;
-  writeObject(r.res, code, body, { format: r.rep.format }, { pretty: r.pretty, ...(headers ? { headers } : {}) });
+  const opts = warnings.length > 0 ? { pretty: r.pretty, headers: { Warning: [...new Set(warnings)].map(warningHeader) } } : { pretty: r.pretty };
+  writeObject(r.res, code, body, { format: r.rep.format }, opts);
 }
 
 /** kube warns on every request to a deprecated custom resource version, first. */

@@ -18,7 +18,9 @@ export function encodeBody(body: unknown, rep: Representation, pretty = false): 
 
 export function writeObject(res: ServerResponse, code: number, body: unknown, rep: Representation = JSON_REPRESENTATION, opts: WriteOptions = {}): void {
   const { text, contentType } = encodeBody(body, rep, opts.pretty);
-  res.writeHead(code, { ...opts.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  const length = Buffer.byteLength(text);
+  // (No spread of an absent opts.headers on every response.)
+  res.writeHead(code, opts.headers ? { ...opts.headers, 'Content-Type': contentType, 'Content-Length': length } : { 'Content-Type': contentType, 'Content-Length': length });
   res.end(text);
 }
 

@@ -58,6 +58,12 @@ void describe('managedFields Update entries as the store records them', () => {
     const entries = recordUpdate(live, next, opts('a-label', '2025-03-01T00:00:00Z'));
     assert.deepEqual(entries?.map((e) => `${e.operation}:${e.manager}`), ['Apply:ssa', 'Update:z', 'Update:a-label']);
     assert.deepEqual(recordUpdate(live, next, opts('', '2025-03-01T00:00:00Z')), live.metadata!.managedFields);
+    // Without a manager and without entries sent: a create records none, an empty stored list stays none.
+    assert.equal(recordUpdate(undefined, next, opts('', '2025-03-01T00:00:00Z')), undefined);
+    assert.equal(recordUpdate({ ...live, metadata: { managedFields: [] } }, next, opts('', '2025-03-01T00:00:00Z')), undefined);
+    // Entries sent that decode replace the stored ones even without a manager.
+    const sent = [{ manager: 'm', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} } }];
+    assert.deepEqual(recordUpdate(live, { ...next, metadata: { managedFields: sent } }, opts('', '2025-03-01T00:00:00Z')), sent);
   });
 
   void it('compares entry lists ignoring times', () => {

@@ -216,6 +216,8 @@ export function updatedManagedFields(previous: KubeObject | undefined, next: Kub
   const sent = next.metadata?.managedFields;
   if (isResetManagedFields(sent)) return undefined;
   const stored = previous?.metadata?.managedFields;
+  // Nothing sent and no manager to record: the stored list as it is (the lines below would decode both for that).
+  if (sent === undefined && !opts.manager) return stored?.length ? stored : undefined;
   let managed = decodeOrEmpty(sent);
   let base = sent;
   if (managed.size === 0) {

@@ -493,6 +493,8 @@ export const FINALIZER_ORPHAN = 'orphan';
 export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 
 function withManagedFields(meta: ObjectMeta, managedFields: ManagedFieldsEntry[] | undefined): ObjectMeta {
+  // None before and none after (a create without a field manager): the same object, not a copy of it.
+  if (managedFields === undefined && !Object.hasOwn(meta, 'managedFields')) return meta;
   const { managedFields: _old, ...rest } = meta;
   return managedFields === undefined ? rest : { ...rest, managedFields };
 }

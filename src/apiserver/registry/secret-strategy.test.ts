@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../objects/object-meta.js';
+import { normalizeSecretForStorage, type Secret } from '../../objects/secret.js';
+import { SECRET_STRATEGY } from './secret-strategy.js';
 import { openRegistry, type RegistryFixture } from './testing/registry-fixture.js';
 import { rejectsWith, statusOf } from './testing/status-assertions.js';
 
@@ -80,6 +82,22 @@ void describe('Secret validation', () => {
     assert.equal('stringData' in s, false);
     // stringData keys are validated as data keys.
     await invalid(secret('sd2', { stringData: { 'a b': 'x' } }), `Secret "sd2" is invalid: data[a b]: Invalid value: "a b": ${CONFIG_KEY}`);
+  });
+
+  void it('defaults as normalizeSecretForStorage does, with or without stringData and type', () => {
+    const inputs = [
+      secret('t1', { data: { a: b64('x') } }),
+      secret('t2', { type: '', data: { a: b64('x') } }),
+      secret('t3', { type: 'kubernetes.io/tls', immutable: true }),
+      secret('t4', { stringData: { a: 'y' }, type: null }),
+      secret('t5', { data: { a: b64('x') }, stringData: {} }),
+    ];
+    for (const input of inputs) {
+      const expected = normalizeSecretForStorage(structuredClone(input) as Secret);
+      const got = SECRET_STRATEGY.applyDefaults(structuredClone(input));
+      assert.deepEqual(got, expected);
+      assert.deepEqual(Object.keys(got), Object.keys(expected)); // the same order, too
+    }
   });
 
   void it('required keys per built-in type', async () => {

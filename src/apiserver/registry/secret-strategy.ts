@@ -3,7 +3,7 @@
 // keys, `immutable: true` freezing data. Error values never contain Secret data ("<secret contents redacted>").
 import type { FieldError } from '../api-status.js';
 import type { KubeObject } from '../../objects/object-meta.js';
-import { normalizeSecretForStorage, type Secret } from '../../objects/secret.js';
+import { normalizeSecretForStorage, SECRET_TYPE_OPAQUE, type Secret } from '../../objects/secret.js';
 import { forbiddenField, invalidValue, required, tooLong } from './field-errors.js';
 import { goJsonObjectError } from './go-json-errors.js';
 import { isConfigMapKey, nameIsDnsSubdomain } from '../../lib/go/name-validation.js';
@@ -76,7 +76,11 @@ export const SECRET_STRATEGY: Strategy = {
     // (PrepareForUpdate, k/k pkg/registry/core/secret/strategy.go).
     const secret = obj as Secret;
     if (old !== undefined && (secret.type == null || secret.type === '')) secret.type = (old as Secret).type;
-    return normalizeSecretForStorage(secret);
+    // The registry owns obj (a decoded body or a copy): without stringData to fold in, the default is set in place,
+    // as normalizeSecretForStorage would set it on its copy (a copy per create otherwise).
+    if (Object.hasOwn(secret, 'stringData')) return normalizeSecretForStorage(secret);
+    if (secret.type == null || secret.type === '') secret.type = SECRET_TYPE_OPAQUE;
+    return secret;
   },
 
   prepareForCreate: (obj) => obj,

@@ -72,7 +72,11 @@ export async function* watchStream(src: WatchStreamSource): AsyncGenerator<ApiWa
       pending = undefined;
       if (r.done) return;
       const event = r.value;
-      const out = await translate(src, event);
+      // Without a selector a put is the object as it is: no translate call (an async frame and a promise per event).
+      const out =
+        event.type === 'put' && src.matchesEverything
+          ? { type: event.previous ? ('MODIFIED' as const) : ('ADDED' as const), object: await event.object() }
+          : await translate(src, event);
       seen = event.revision;
       if (out) yield out;
     }
@@ -104,7 +108,6 @@ async function translate(src: WatchStreamSource, event: ObjectWatchEvent): Promi
     return src.matches(last) ? { type: 'DELETED', object: last } : undefined;
   }
   const current = await event.object();
-  if (src.matchesEverything) return { type: event.previous ? 'MODIFIED' : 'ADDED', object: current };
   const previous = event.previous ? await event.previous() : undefined;
   const now = src.matches(current);
   const before = previous !== undefined && src.matches(previous);
