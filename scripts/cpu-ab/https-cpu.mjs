@@ -2,7 +2,7 @@
 // (https-server.mjs: the bench's bare baseline, or startApiServer with identity on SQLite), clients here, 16 in flight,
 // rotated rounds, medians of the server's CPU per request (its process.cpuUsage, asked over IPC), the median of each
 // round's ratio to the first target's (paired, steadier on a loaded machine), and V8's GC pauses over the whole run.
-// usage: node scripts/cpu-ab/https-cpu.mjs label=kind:dist ... ; env ROUNDS, N, MODE=create|get
+// usage: node scripts/cpu-ab/https-cpu.mjs label=kind:dist ... ; env ROUNDS, N, MODE=create|get, PROF_DIR (profiles)
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +40,8 @@ async function run(t, n) {
   return { cpu: ((await cpuOf(t.child)) - c0) / n, wall };
 }
 for (const t of targets) await run(t, 1000);
+// PROF_DIR: each server profiles its measured rounds (https-server.mjs writes the .cpuprofile there).
+if (process.env.PROF_DIR) for (const t of targets) t.child.send('prof-start');
 const loads = [loadavg()[0]];
 for (let r = 0; r < ROUNDS; r++) {
   const order = targets.map((_, i) => targets[(i + r) % targets.length]);
@@ -55,4 +57,5 @@ for (const t of targets) {
   const { gc } = last.get(t.child);
   console.log(`${t.label}: paired median of each round's base/this CPU ${paired.toFixed(3)}; V8 GC ${gc.pauses} pauses, ${gc.ms.toFixed(0)} ms (wall) over the run`);
 }
+if (process.env.PROF_DIR) await Promise.all(targets.map((t) => new Promise((r) => { t.child.once('message', r); t.child.send('prof-stop'); })));
 for (const t of targets) { t.agent.destroy(); t.child.send('exit'); }

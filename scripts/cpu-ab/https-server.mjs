@@ -1,9 +1,11 @@
-// Child of https-cpu.mjs: one server. argv: kind (baseline|coffer) and the dist/ directory to load it from.
+// Child of https-cpu.mjs: one server. argv: kind (baseline|coffer|coffer-aesgcm|coffer-kms) and the dist/ directory to
+// load it from. coffer-kms: KMS v2 over the base64 test plugin, served by this process as the bench's is.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:https';
+import { loadBuild } from './dist-engine.mjs';
 const [kind, distDir] = process.argv.slice(2);
 const dist = pathToFileURL(resolve(distDir)).href;
 const dir = await mkdtemp(join(tmpdir(), 'coffer-cpu-ab-'));
@@ -33,10 +35,8 @@ if (kind === 'baseline') {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   process.send({ url: `https://127.0.0.1:${server.address().port}`, ca: credentials.caPem, token: credentials.adminToken });
 } else {
-  const { startApiServer } = await import(`${dist}/apiserver/api-server.js`);
-  const { EncryptionEngine } = await import(`${dist}/encryption/encryption-engine.js`);
-  const { loadEncryptionConfiguration } = await import(`${dist}/encryption/encryption-config.js`);
-  const engine = await EncryptionEngine.create(loadEncryptionConfiguration(`apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - identity: {}\n`));
+  const provider = { coffer: 'identity', 'coffer-aesgcm': 'aesgcm', 'coffer-kms': 'kms' }[kind];
+  const { startApiServer, engine } = await loadBuild(dist, provider);
   const server = await startApiServer({ dataDir: dir, host: '127.0.0.1', port: 0, store, engine });
   process.send({ url: server.url, ca: await readFile(join(dir, 'ca.crt'), 'utf8'), token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim() });
 }
@@ -44,7 +44,23 @@ if (kind === 'baseline') {
 import { PerformanceObserver } from 'node:perf_hooks';
 const gc = { pauses: 0, ms: 0 };
 new PerformanceObserver((list) => { for (const e of list.getEntries()) { gc.pauses++; gc.ms += e.duration; } }).observe({ entryTypes: ['gc'] });
-process.on('message', (m) => {
+// 'prof-start' / 'prof-stop' (with PROF_DIR set): a node:inspector CPU profile of this server, written to PROF_DIR.
+let session;
+process.on('message', async (m) => {
   if (m === 'exit') process.exit(0);
+  if (m === 'prof-start') {
+    const { Session } = await import('node:inspector/promises');
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 250 });
+    await session.post('Profiler.start');
+  }
+  if (m === 'prof-stop') {
+    const { profile } = await session.post('Profiler.stop');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(process.env.PROF_DIR, `${kind}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    process.send('prof-done');
+  }
   if (m === 'cpu') { const u = process.cpuUsage(); process.send({ cpu: u.user + u.system, gc }); }
 });
