@@ -10,6 +10,7 @@ import {
   decodeEncryptedObject,
   decryptCacheKey,
   encodeEncryptedObject,
+  encryptedDataHead,
   encryptedObjectCacheKey,
   HKDF_SHA256_XNONCE_AES_GCM_SEED,
   keyIdHash,
@@ -17,6 +18,7 @@ import {
   type EncryptedObject,
 } from './kms-v2-encrypted-object.js';
 import { kmsV2Prefix } from '../encryption/kms-v2-envelope.js';
+import { ProtoWriter, WIRE_LEN } from '../lib/go/protobuf-wire.js';
 
 interface KmsV2Vector {
   name: string;
@@ -128,6 +130,17 @@ void describe('EncryptedObject encoding (k8s.io/apiserver pkg/storage/value/encr
     const annotations = Object.entries(back.annotations).map(([k, v]) => [k, Buffer.from(v).toString()]);
     assert.deepEqual(annotations.sort(), [['B.io', '3'], ['a.io', '1'], ['b.io', '2']]);
     assert.deepEqual(encodeEncryptedObject(back), encoded);
+  });
+
+  void it("writes the data field's head (prefix, tag, varint length) as the protobuf writer does, at every varint size", () => {
+    const prefix = Buffer.from(kmsV2Prefix('p'));
+    for (const length of [0, 1, 127, 128, 300, 16_383, 16_384, 2_097_151, 2_097_152, 268_435_455, 268_435_456, 2 ** 32 - 1]) {
+      const w = new ProtoWriter(64);
+      w.raw(prefix);
+      w.tag(1, WIRE_LEN);
+      w.uint32(length);
+      assert.deepEqual(encryptedDataHead(prefix, length), w.finish(), String(length));
+    }
   });
 
   void it('omits empty fields (proto3 zero values)', () => {

@@ -46,6 +46,9 @@ class Probe implements TransformerSource {
   reads = 0;
   /** Plaintexts fromStorage produced that are not views of the stored value, and those toStorage was given. */
   readonly plaintexts: Uint8Array[] = [];
+  /** The most plaintexts fromStorage had produced and the storage had not wiped yet, at any one time. */
+  mostUnwiped = 0;
+  private readonly opened: Uint8Array[] = [];
 
   constructor(private readonly inner: TransformerSource) {}
 
@@ -55,7 +58,12 @@ class Probe implements TransformerSource {
       fromStorage: async (data, ctx) => {
         this.reads++;
         const r = await t.fromStorage(data, ctx);
-        if (r.data.buffer !== data.buffer) this.plaintexts.push(r.data);
+        if (r.data.buffer !== data.buffer) {
+          this.plaintexts.push(r.data);
+          this.opened.push(r.data);
+          // A wiped plaintext is all zeros; a Secret's never starts with one (protobuf "k8s\0" or JSON "{").
+          this.mostUnwiped = Math.max(this.mostUnwiped, this.opened.filter((p) => p[0] !== 0).length);
+        }
         return this.stale ? { ...r, stale: true } : r;
       },
       toStorage: async (data, ctx) => {
@@ -427,6 +435,16 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
       await c.storage.list(`/registry/secrets/${c.ns}/`, {});
       c.probe.assertWiped();
       assert.equal((await c.storage.get(c.key('a')))?.metadata?.labels?.x, 'y', 'the stored value still reads');
+    }));
+
+    void it('a LIST wipes the plaintexts it decoded before it opens many more values', withStorage(async (c) => {
+      // All of a page opened at once kept every plaintext of it alive together, until V8 promoted them (issue 16).
+      const n = 150;
+      for (let i = 0; i < n; i++) await c.storage.create(c.key(`s${i}`), secret(c.ns, `s${i}`));
+      const listed = await c.storage.list(`/registry/secrets/${c.ns}/`, {});
+      assert.equal(listed.items.length, n);
+      if (opts.authenticated) assert.ok(c.probe.mostUnwiped > 0 && c.probe.mostUnwiped <= n / 2, `at most ${n / 2} at once, got ${c.probe.mostUnwiped}`);
+      c.probe.assertWiped();
     }));
 
     void it('counts every transformation by provider prefix', withStorage(async (c) => {

@@ -72,7 +72,8 @@ export class RecentWrites {
     if (!this.wanted) return;
     this.forget(key);
     const same = value.byteLength === plain.byteLength && Buffer.compare(value, plain) === 0;
-    this.entries.set(key, { value, plain: same ? value : new Uint8Array(plain), object, at: performance.now() });
+    // Buffer.from copies into Node's shared pool (under 4 KiB): no ArrayBuffer of its own per write for V8 to collect.
+    this.entries.set(key, { value, plain: same ? value : Buffer.from(plain), object, at: performance.now() });
     if (this.entries.size > MAX_ENTRIES) this.forget(this.entries.keys().next().value!);
     this.timer ??= setTimeout(() => this.expire(), LIFETIME_MS).unref();
   }

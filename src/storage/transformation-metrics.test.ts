@@ -15,6 +15,20 @@ void describe('transformation metrics', () => {
     for (const plain of ['', 'k8s', 'k8s:enc', 'k8s:enc:', 'k8s:enc:rot13:v1:k:', '{"kind":"Secret"}']) assert.equal(of(plain), 'identity', plain);
   });
 
+  void it('labels a value that starts like one labelled before as the expression does', () => {
+    const of = (s: string) => transformerPrefixOf(Buffer.from(s, 'latin1'));
+    assert.equal(of('k8s:enc:kms:v2:a:\n'), 'k8s:enc:kms:v2:a:');
+    // Remembered prefixes are compared byte by byte; each case below differs from one just after it, or is shorter.
+    assert.equal(of('k8s:enc:kms:v2:a:b:\n'), 'k8s:enc:kms:v2:a:');
+    assert.equal(of('k8s:enc:kms:v2:ab:\n'), 'k8s:enc:kms:v2:ab:');
+    assert.equal(of('k8s:enc:kms:v2:a'), 'identity');
+    assert.equal(of('k8s:enc:kms:v2:'), 'identity');
+    assert.equal(of('k8s:enc:kms:v1:a:'), 'k8s:enc:kms:v1:a:');
+    // More distinct prefixes than are remembered: the rest still go through the expression.
+    for (let i = 0; i < 40; i++) assert.equal(of(`k8s:enc:kms:v2:p${i}:x`), `k8s:enc:kms:v2:p${i}:`);
+    assert.equal(of('k8s:enc:kms:v2:p39:x'), 'k8s:enc:kms:v2:p39:');
+  });
+
   void it('renders through a prom-client registry with the upstream name and labels', async () => {
     const registry = new Registry();
     const m = new TransformationMetrics({ registry });
