@@ -1,19 +1,24 @@
-// Child of https-cpu.mjs: one server. argv: kind (baseline|coffer) and the dist/ directory to load it from.
+// Child of https-cpu.mjs: one server. argv: kind (baseline|baseline-h2|coffer|coffer-aesgcm|coffer-kms) and the dist/
+// directory to load it from. coffer-kms: KMS v2 over the base64 test plugin, served by this process as the bench's is.
+// baseline-h2: the baseline's handler behind Coffer's own listener (createSecureApiServer: node:http2's secure server
+// with allowHTTP1, which serves HTTP/1.1 and h2 from one handler) instead of node:https, to price that listener.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:https';
+import { loadBuild } from './dist-engine.mjs';
 const [kind, distDir] = process.argv.slice(2);
 const dist = pathToFileURL(resolve(distDir)).href;
 const dir = await mkdtemp(join(tmpdir(), 'coffer-cpu-ab-'));
 const { SqliteStore } = await import(`${dist}/storage/sqlite/sqlite-store.js`);
 const store = await SqliteStore.open({ dataDir: join(dir, 'store') });
-if (kind === 'baseline') {
+if (kind === 'baseline' || kind === 'baseline-h2') {
   const { ensureServerCredentials } = await import(`${dist}/lib/tls/server-credentials.js`);
   const { credentials } = await ensureServerCredentials(dir, { listenHost: '127.0.0.1' });
   const prefix = '/api/v1/namespaces/default/secrets';
-  const server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, (req, res) => {
+  const tls = { cert: credentials.certPem, key: credentials.keyPem };
+  const handler = (req, res) => {
     void (async () => {
       if (req.method === 'POST') {
         const chunks = [];
@@ -28,15 +33,16 @@ if (kind === 'baseline') {
         else res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': kv.value.length }).end(kv.value);
       }
     })().catch(() => res.writeHead(500).end());
-  });
+  };
+  let server;
+  if (kind === 'baseline') server = createServer(tls, handler);
+  else server = (await import(`${dist}/apiserver/http/secure-server.js`)).createSecureApiServer(tls, handler).server;
   server.keepAliveTimeout = 600000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   process.send({ url: `https://127.0.0.1:${server.address().port}`, ca: credentials.caPem, token: credentials.adminToken });
 } else {
-  const { startApiServer } = await import(`${dist}/apiserver/api-server.js`);
-  const { EncryptionEngine } = await import(`${dist}/encryption/encryption-engine.js`);
-  const { loadEncryptionConfiguration } = await import(`${dist}/encryption/encryption-config.js`);
-  const engine = await EncryptionEngine.create(loadEncryptionConfiguration(`apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - identity: {}\n`));
+  const provider = { coffer: 'identity', 'coffer-aesgcm': 'aesgcm', 'coffer-kms': 'kms' }[kind];
+  const { startApiServer, engine } = await loadBuild(dist, provider);
   const server = await startApiServer({ dataDir: dir, host: '127.0.0.1', port: 0, store, engine });
   process.send({ url: server.url, ca: await readFile(join(dir, 'ca.crt'), 'utf8'), token: (await readFile(join(dir, 'admin.token'), 'utf8')).trim() });
 }
