@@ -262,7 +262,7 @@ async function respond(req: EdgeRequest, o: EdgeOptions): Promise<{ status: numb
     o.log.error({ error: e instanceof Error ? e.message : String(e) }, 'key server request failed');
     result = { requestId: randomUUID(), status: 500, body: { errors: ['internal error'] }, accessor: undefined, operation: 'read', error: 'internal error', path: '' };
   }
-  result = audit(req, result, started, o);
+  result = await audit(req, result, started, o);
   return { status: result.status, text: result.body === undefined ? undefined : stringifyJson(result.body) };
 }
 
@@ -417,9 +417,9 @@ function auditTime(ms: number): string {
   return lastAuditTime;
 }
 
-function audit(req: EdgeRequest, result: EdgeResult, started: number, o: EdgeOptions): EdgeResult {
+async function audit(req: EdgeRequest, result: EdgeResult, started: number, o: EdgeOptions): Promise<EdgeResult> {
   try {
-    o.audit.write({
+    await o.audit.write({
       time: auditTime(Date.now()),
       request_id: result.requestId,
       remote_address: req.remoteAddress,
