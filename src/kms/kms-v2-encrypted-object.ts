@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidError } from '../lib/errors.js';
 import { fullyQualifiedDomainNameError } from '../lib/go/name-validation.js';
-import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from '../lib/go/protobuf-wire.js';
+import { ProtoReader, ProtoWriter, putUint32Varint, uint32VarintSize, WIRE_LEN, WIRE_VARINT } from '../lib/go/protobuf-wire.js';
 import { sortedKeys } from '../lib/go/string-order.js';
 
 export const AES_GCM_KEY = 0;
@@ -65,19 +65,11 @@ export function encodeEncryptedObjectTail(o: Omit<EncryptedObject, 'encryptedDat
 export function encryptedDataHead(prefix: Uint8Array, length: number): Buffer {
   // Written here rather than with a ProtoWriter (whose buffer is one more ArrayBuffer per KMS v2 write for V8 to
   // collect): the tag byte, then length as a varint.
-  let size = 1;
-  for (let v = length; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  const head = Buffer.allocUnsafe(prefix.length + 1 + size);
+  const head = Buffer.allocUnsafe(prefix.length + 1 + uint32VarintSize(length));
   head.set(prefix, 0);
-  let at = prefix.length;
-  head[at++] = (FIELD_ENCRYPTED_DATA << 3) | WIRE_LEN;
-  for (let v = length; ; v = Math.floor(v / 0x80)) {
-    if (v < 0x80) {
-      head[at] = v;
-      return head;
-    }
-    head[at++] = (v % 0x80) | 0x80;
-  }
+  head[prefix.length] = (FIELD_ENCRYPTED_DATA << 3) | WIRE_LEN;
+  putUint32Varint(head, prefix.length + 1, length);
+  return head;
 }
 
 // ---- reader -------------------------------------------------------------------------------------------------------

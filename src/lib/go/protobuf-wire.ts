@@ -27,6 +27,24 @@ const SHORT_STRING = 64;
  * to be 128 bytes or longer, so encoding allocates nothing but the output. The buffer is wiped when reset because it
  * held plaintext Secret data.
  */
+/** The bytes a varint of a value below 2^32 takes. */
+export function uint32VarintSize(value: number): number {
+  let size = 1;
+  for (let v = value >>> 0; v > 0x7f; v >>>= 7) size++;
+  return size;
+}
+
+/** Writes a varint of a value below 2^32 into buf at `at`; the position after it. */
+export function putUint32Varint(buf: Uint8Array, at: number, value: number): number {
+  let v = value >>> 0;
+  while (v > 0x7f) {
+    buf[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[at++] = v;
+  return at;
+}
+
 export class ProtoWriter {
   private buf: Buffer;
   private pos = 0;
@@ -183,12 +201,7 @@ export class ProtoWriter {
   /** A bare varint of a value below 2^32 (a length, a tag). */
   uint32(value: number): void {
     this.ensure(5);
-    let v = value >>> 0;
-    while (v > 0x7f) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[this.pos++] = v;
+    this.pos = putUint32Varint(this.buf, this.pos, value);
   }
 
   private ensure(extra: number): void {
