@@ -23,7 +23,7 @@ const FAILURES = ['', 'the stored data was shorter than the required size', 'cip
 const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { createDecipheriv, createHash } = require('node:crypto');
+const { createDecipheriv, hash } = require('node:crypto');
 const INFO = 32, NONCE = 12, TAG = 16, BLOCK = 64;
 const { capacity, ttlMs } = workerData;
 const inner = Buffer.alloc(BLOCK + INFO + 1);
@@ -37,7 +37,7 @@ function wipeAll() {
 }
 function setSeed(seed) {
   let key = seed;
-  if (seed.length > BLOCK) key = createHash('sha256').update(seed).digest();
+  if (seed.length > BLOCK) key = hash('sha256', seed, 'buffer');
   for (let i = 0; i < BLOCK; i++) {
     inner[i] = (key[i] || 0) ^ 0x36;
     outer[i] = (key[i] || 0) ^ 0x5c;
@@ -48,10 +48,10 @@ function setSeed(seed) {
 }
 function derive(info) {
   inner.set(info, BLOCK);
-  const innerDigest = createHash('sha256').update(inner).digest();
+  const innerDigest = hash('sha256', inner, 'buffer');
   outer.set(innerDigest, BLOCK);
   innerDigest.fill(0);
-  return createHash('sha256').update(outer).digest();
+  return hash('sha256', outer, 'buffer');
 }
 function cachedKey(path, value, now) {
   const e = cache.get(path);
