@@ -6,7 +6,6 @@ import { DecryptError, InvalidError } from '../lib/errors.js';
 import { publicRandomBytes } from '../lib/public-random.js';
 import { GCM_NONCE_SIZE, gcmOpenAt, gcmSeal } from './aes-gcm.js';
 import { DERIVED_KEY_CACHE_SIZE, DerivedKeyCache } from './derived-key-cache.js';
-import { ExtendedNonceWorker, type OpenJob } from './extended-nonce-worker.js';
 import type { FromStorageResult, TransformContext, Transformer } from './transformer.js';
 
 export const SEED_SIZE = 32;
@@ -67,45 +66,16 @@ export interface ExtendedNonceOptions {
   derivedKeyCacheSize?: number;
   /** The cache's clock (epoch ms), for tests of its TTL. */
   now?: () => number;
-  /**
-   * Whether openInBatch may open batches in a worker thread (extended-nonce-worker.ts); default true. Without it, or
-   * below MIN_WORKER_BATCH values, openInBatch opens on the main thread.
-   */
-  worker?: boolean;
-}
-
-/**
- * The fewest values openInBatch sends to the worker: a message each way costs the main thread about as much as
- * opening a few values itself (about 15 µs against 5 µs each, docs/performance.md).
- */
-export const MIN_WORKER_BATCH = 8;
-
-interface Queued extends OpenJob {
-  ctx: TransformContext;
-  resolve(plain: Buffer): void;
-  reject(err: unknown): void;
 }
 
 export class AesGcmExtendedNonceTransformer implements Transformer {
   private readonly deriver: SeedKeyDeriver;
   private readonly keys: DerivedKeyCache;
-  /** The batch opener; holds its own copy of the seed (wiped by destroy). None when the options turned it off. */
-  private readonly worker: ExtendedNonceWorker | undefined;
-  /** Values given to openInBatch in this turn of the event loop, opened together at its end. */
-  private queued: Queued[] = [];
-  private destroyed = false;
 
   constructor(seed: Uint8Array, opts: ExtendedNonceOptions = {}) {
     if (seed.length < SEED_SIZE) throw new InvalidError(`invalid seed length ${seed.length} used for key generation`);
     this.deriver = new SeedKeyDeriver(seed);
-    const cacheSize = opts.derivedKeyCacheSize ?? DERIVED_KEY_CACHE_SIZE;
-    this.keys = new DerivedKeyCache(cacheSize, opts.now);
-    this.worker = opts.worker === false ? undefined : new ExtendedNonceWorker(seed, { derivedKeyCacheSize: cacheSize });
-  }
-
-  /** The batch opener (for tests). */
-  get batchWorker(): ExtendedNonceWorker | undefined {
-    return this.worker;
+    this.keys = new DerivedKeyCache(opts.derivedKeyCacheSize ?? DERIVED_KEY_CACHE_SIZE, opts.now);
   }
 
   /** Entries in the derived-key cache (for tests). */
@@ -139,48 +109,6 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
     }
   }
 
-  /**
-   * open, for one of many values read together (a LIST's page): the values given in one turn of the event loop are
-   * opened together at its end, in the worker when there are at least MIN_WORKER_BATCH of them and it has started (its
-   * start is asked for then; until it is up they are opened here), so the main thread
-   * decodes one batch while the worker opens the next. The caller keeps the seed alive (not destroyed) until the
-   * promise settles, and zero-fills the plaintext.
-   */
-  openInBatch(data: Uint8Array, ctx: TransformContext): Promise<Buffer> {
-    if (this.destroyed) return Promise.reject(new DecryptError('the KMS v2 seed was destroyed'));
-    return new Promise<Buffer>((resolve, reject) => {
-      if (this.queued.length === 0) setImmediate(() => this.flush());
-      this.queued.push({ value: data, authenticatedData: ctx.authenticatedData, ctx, resolve, reject });
-    });
-  }
-
-  private flush(): void {
-    const jobs = this.queued;
-    this.queued = [];
-    if (this.destroyed || !this.worker || jobs.length < MIN_WORKER_BATCH || !this.worker.ready()) {
-      for (const j of jobs) {
-        try {
-          j.resolve(this.open(j.value, j.ctx));
-        } catch (err) {
-          j.reject(err);
-        }
-      }
-      return;
-    }
-    this.worker.open(jobs).then(
-      (results) => {
-        for (let i = 0; i < jobs.length; i++) {
-          const r = results[i]!;
-          if (r instanceof Error) jobs[i]!.reject(r);
-          else jobs[i]!.resolve(r);
-        }
-      },
-      (err: unknown) => {
-        for (const j of jobs) j.reject(err);
-      },
-    );
-  }
-
   async toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
     return this.seal(data, ctx);
   }
@@ -205,9 +133,7 @@ export class AesGcmExtendedNonceTransformer implements Transformer {
 
   /** Zero-fills the seed and every derived key kept; the transformer is unusable afterwards. */
   destroy(): void {
-    this.destroyed = true;
     this.deriver.wipe();
     this.keys.wipe();
-    this.worker?.destroy();
   }
 }

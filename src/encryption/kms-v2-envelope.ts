@@ -114,7 +114,7 @@ function sealWith(
 function makeReader(type: number, plain: Uint8Array, oneRead: boolean): AesGcmExtendedNonceTransformer | AesGcmTransformer {
   try {
     return type === HKDF_SHA256_XNONCE_AES_GCM_SEED
-      ? new AesGcmExtendedNonceTransformer(plain, oneRead ? { derivedKeyCacheSize: 0, worker: false } : {})
+      ? new AesGcmExtendedNonceTransformer(plain, oneRead ? { derivedKeyCacheSize: 0 } : {})
       : new AesGcmTransformer(plain);
   } catch (cause) {
     throw new DecryptError(messageOf(cause), { cause });
@@ -198,7 +198,7 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
    */
   private async toStorageWithFreshSeed(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array> {
     const seed = randomBytes(SEED_SIZE);
-    const writer = new AesGcmExtendedNonceTransformer(seed, { derivedKeyCacheSize: 0, worker: false });
+    const writer = new AesGcmExtendedNonceTransformer(seed, { derivedKeyCacheSize: 0 });
     try {
       let resp;
       try {
@@ -312,18 +312,8 @@ export class KmsV2EnvelopeTransformer implements PrefixWritingTransformer {
       }
       source = await pending;
     }
-    const reader = source.transformer;
-    if (ctx.inBatch && reader instanceof AesGcmExtendedNonceTransformer) {
-      // Answered later, with the rest of the batch: the source is held until then, so no eviction wipes the seed.
-      source.retain();
-      try {
-        return { data: await reader.openInBatch(encryptedData, ctx), stale };
-      } finally {
-        source.release();
-      }
-    }
     // Synchronous: no eviction can wipe the key in the middle of this read.
-    return { data: reader.open(encryptedData, ctx), stale };
+    return { data: source.transformer.open(encryptedData, ctx), stale };
   }
 
   private async decryptDekSource(o: EncryptedObjectHeader): Promise<AesGcmExtendedNonceTransformer | AesGcmTransformer> {

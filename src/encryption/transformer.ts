@@ -8,11 +8,6 @@ export interface TransformContext {
    * by it, as upstream's by the authenticated data, without decoding the bytes again per value.
    */
   readonly storageKey?: string;
-  /**
-   * True when the read is one of many made together (a LIST's page): a transformer may then answer it later, with the
-   * others (KMS v2 opens such values in a worker thread), rather than at once.
-   */
-  readonly inBatch?: boolean;
 }
 
 export interface FromStorageResult {
@@ -28,6 +23,6 @@ export interface Transformer {
   toStorage(data: Uint8Array, ctx: TransformContext): Promise<Uint8Array>;
 }
 
-export function contextForKey(storageKey: string, opts: { inBatch?: boolean } = {}): TransformContext {
-  return opts.inBatch ? { authenticatedData: Buffer.from(storageKey, 'utf8'), storageKey, inBatch: true } : { authenticatedData: Buffer.from(storageKey, 'utf8'), storageKey };
+export function contextForKey(storageKey: string): TransformContext {
+  return { authenticatedData: Buffer.from(storageKey, 'utf8'), storageKey };
 }

@@ -119,7 +119,7 @@ export async function decryptWith(format: ValueFormat, key: Uint8Array, storageK
       case 'kms-v2': {
         const t =
           format.object.encryptedDekSourceType === HKDF_SHA256_XNONCE_AES_GCM_SEED
-            ? new AesGcmExtendedNonceTransformer(key, { worker: false })
+            ? new AesGcmExtendedNonceTransformer(key)
             : new AesGcmTransformer(key);
         return Buffer.from((await t.fromStorage(format.object.encryptedData, ctx)).data);
       }

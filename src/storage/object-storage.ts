@@ -107,11 +107,9 @@ interface Current {
  * Values a LIST opens at once. All of a page at once (Promise.all over thousands) decrypted every value before
  * decoding any, so with an encrypting provider thousands of plaintexts were alive together and V8 promoted them to
  * its old generation (a LIST of 5,000 KMS v2 Secrets: 85 MB promoted in six LISTs against identity's 52, issue 16).
- * In batches each plaintext is decoded and wiped while young. Two batches are open at a time (64 values, which still
- * overlap the KMS calls of a cold KMS v1 cache): the next one is asked for before the current one is decoded, so a
- * transformer that answers a batch later (KMS v2's worker thread) decrypts it while this thread decodes.
+ * In batches each plaintext is decoded and wiped while young; 64 still overlap the KMS calls of a cold KMS v1 cache.
  */
-const OPEN_BATCH = 32;
+const OPEN_BATCH = 64;
 
 export class ObjectStorage {
   private readonly metricResource: string;
@@ -163,19 +161,9 @@ export class ObjectStorage {
     const { keyFilter, ...range } = opts;
     const page = await this.opts.store.list(prefix, range);
     const objects: (KubeObject | undefined)[] = [];
-    const batchAt = (i: number): Promise<(KubeObject | undefined)[]> =>
-      Promise.all(page.kvs.slice(i, i + OPEN_BATCH).map((kv) => (keyFilter && !keyFilter(kv.key) ? Promise.resolve(undefined) : this.open(kv, true))));
-    let next = page.kvs.length > 0 ? batchAt(0) : undefined;
-    for (let i = 0; next; i += OPEN_BATCH) {
-      const current = next;
-      next = i + OPEN_BATCH < page.kvs.length ? batchAt(i + OPEN_BATCH) : undefined;
-      try {
-        for (const o of await current) objects.push(o);
-      } catch (err) {
-        // The batch asked for ahead still settles (its plaintexts wiped as it is decoded); its failure is not this one.
-        next?.catch(() => undefined);
-        throw err;
-      }
+    for (let i = 0; i < page.kvs.length; i += OPEN_BATCH) {
+      const batch = page.kvs.slice(i, i + OPEN_BATCH).map((kv) => (keyFilter && !keyFilter(kv.key) ? Promise.resolve(undefined) : this.open(kv)));
+      for (const o of await Promise.all(batch)) objects.push(o);
     }
     const last = page.kvs[page.kvs.length - 1];
     return {
@@ -327,12 +315,11 @@ export class ObjectStorage {
     return kv ? this.openCurrent(kv) : undefined;
   }
 
-  /** `inBatch`: one of many values read together (a LIST), which the transformer may open with the others. */
-  private async openCurrent(kv: KeyValue, inBatch = false): Promise<Current> {
+  private async openCurrent(kv: KeyValue): Promise<Current> {
     let result;
     const prefix = transformerPrefixOf(kv.value);
     try {
-      result = await this.transformer().fromStorage(kv.value, contextForKey(kv.key, { inBatch }));
+      result = await this.transformer().fromStorage(kv.value, contextForKey(kv.key));
       this.opts.metrics?.record(this.metricResource, 'from_storage', prefix);
     } catch (err) {
       this.opts.metrics?.record(this.metricResource, 'from_storage', prefix, err);
@@ -380,8 +367,8 @@ export class ObjectStorage {
   }
 
   /** An object as stored at kv, with its resourceVersion. */
-  private async open(kv: KeyValue, inBatch = false): Promise<KubeObject> {
-    const cur = await this.openCurrent(kv, inBatch);
+  private async open(kv: KeyValue): Promise<KubeObject> {
+    const cur = await this.openCurrent(kv);
     wipe(cur);
     return cur.obj;
   }
