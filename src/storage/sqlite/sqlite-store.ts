@@ -135,6 +135,7 @@ export class SqliteStore implements Store {
   // Prepared once: a statement per call would cost more than the insert itself.
   private readonly latestMeta;
   private readonly latestAt;
+  private readonly latestRevision;
   private readonly kvById;
   private readonly rowById;
   private readonly insertCreate;
@@ -175,6 +176,12 @@ export class SqliteStore implements Store {
     this.latestAt = db.prepare<[string, number], KvRow>(
       `SELECT ${KV_COLUMNS} FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`,
     );
+    // From the (name, id, deleted) index alone: no table row, no value copied out (a cached GET's read, revisionOf).
+    this.latestRevision = db
+      .prepare<[string, number], number | null>(
+        `SELECT CASE WHEN deleted = 0 THEN id END FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`,
+      )
+      .pluck();
     this.kvById = db.prepare<[number], KvRow>(`SELECT ${KV_COLUMNS} FROM kv WHERE id = ?`);
     this.rowById = db.prepare<[number], Row>(`SELECT * FROM kv WHERE id = ?`);
     // Positional parameters: binding them is measurably cheaper than named ones on this hot path.
@@ -304,6 +311,11 @@ export class SqliteStore implements Store {
     const revision = this.readRevision(opts.revision);
     const row = this.latestAt.get(key, revision);
     return { revision, kv: row && row.deleted === 0 ? toKeyValue(row) : undefined };
+  }
+
+  async revisionOf(key: string, opts: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    this.enter(opts.signal);
+    return this.latestRevision.get(key, this.revision) ?? undefined;
   }
 
   async list(
