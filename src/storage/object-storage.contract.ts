@@ -212,26 +212,33 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
       const created = await c.storage.create(c.key('a'), secret(c.ns, 'a'));
       calls.length = 0;
       assert.deepEqual(await parsed(c.key('a')), created);
-      assert.deepEqual(calls, ['revisionOf', 'get'], 'a miss reads the whole row');
+      assert.deepEqual(calls, ['get'], 'with nothing cached, the whole row at once');
       calls.length = 0;
       const reads = c.probe.reads;
       assert.deepEqual(await parsed(c.key('a')), created);
       assert.deepEqual(calls, ['revisionOf'], 'a hit reads the revision alone');
       assert.equal(c.probe.reads, reads);
 
-      // A miss whose key another writer changes after the revision read: the answer and the cache are the newer
-      // revision's, so the next GET is a hit.
+      // Cached, then written by another writer (c.storage: another cache, as another API server's), and written again
+      // after the revision read: the answer and the cache are the revision the full read found, so the next GET is a hit.
+      const update = (name: string, label: string) => c.storage.guaranteedUpdate(c.key(name), (cur) => Promise.resolve(withLabel(cur, 'x', label)));
       await c.storage.create(c.key('b'), secret(c.ns, 'b'));
+      await parsed(c.key('b'));
+      await update('b', '2');
       let changed: KubeObject | undefined;
-      between = async () => (changed = await c.storage.guaranteedUpdate(c.key('b'), (cur) => Promise.resolve(withLabel(cur, 'x', '3'))));
+      between = async () => (changed = await update('b', '3'));
+      calls.length = 0;
       assert.deepEqual(await parsed(c.key('b')), await c.storage.get(c.key('b')));
+      assert.deepEqual(calls, ['revisionOf', 'get'], 'a stale entry: the revision, then the whole row');
       assert.equal(changed?.metadata?.labels?.x, '3');
       calls.length = 0;
       assert.deepEqual(await parsed(c.key('b')), changed, 'the newer revision was cached');
       assert.deepEqual(calls, ['revisionOf']);
 
-      // A miss whose key is deleted after the revision read: absent, and nothing cached.
+      // The same with a delete after the revision read: absent, and nothing cached.
       await c.storage.create(c.key('c'), secret(c.ns, 'c'));
+      await parsed(c.key('c'));
+      await update('c', '2');
       between = () => c.storage.delete(c.key('c'));
       assert.equal(await storage.getJson(c.key('c')), undefined);
       assert.equal(json.size, 2, 'a and b');

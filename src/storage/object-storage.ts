@@ -138,14 +138,15 @@ export class ObjectStorage {
   /**
    * The object at key with its resourceVersion as compact JSON (`JSON.stringify`), as a GET answers it; undefined when
    * absent. The store is read every time; the decryption, decode and encoding are skipped while the key's revision is
-   * the one the cached JSON was made from. That check reads the key's revision alone (the store's revisionOf: on
-   * SQLite an index lookup without the table row or the value, a third of a full read's CPU), and the whole row only
-   * on a miss: a miss then reads twice, and caches the JSON of the revision its second read found.
+   * the one the cached JSON was made from. When there is cached JSON of the key, that check reads the key's revision
+   * alone (the store's revisionOf: no value read, or on SQLite no read at all), and the whole row only if the
+   * revision moved; that miss reads twice, and caches the JSON of the revision its second read found. A key with
+   * nothing cached is read whole at once.
    */
   async getJson(key: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<Buffer | undefined> {
     const signal = opts.signal;
     const json = this.json;
-    if (json) {
+    if (json?.has(key)) {
       const revision = await this.opts.store.revisionOf(key, { signal });
       if (revision === undefined) {
         json.delete(key);
