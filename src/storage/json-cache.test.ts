@@ -19,6 +19,22 @@ void describe('JsonCache', () => {
     assert.equal(cache.size, 0);
   });
 
+  void it('has: an entry of any revision counts until its time is up, when it is dropped and wiped', () => {
+    // A clock whose timers never fire: has() itself must see that the entry's time is up.
+    let now = 0;
+    const cache = new JsonCache({ clock: { now: () => now, setTimeout: () => ({ cancel() {} }) }, ttlMs: 10_000 });
+    const b = body('one');
+    cache.set('/k', 5, b);
+    assert.equal(cache.has('/k'), true);
+    assert.equal(cache.has('/other'), false);
+    now = 9_999;
+    assert.equal(cache.has('/k'), true);
+    now = 10_000;
+    assert.equal(cache.has('/k'), false);
+    assert.ok(wiped(b));
+    assert.equal(cache.size, 0);
+  });
+
   void it('hands out copies: wiping an entry leaves a response already handed out intact', () => {
     const cache = new JsonCache({ clock: new FakeClock() });
     cache.set('/k', 1, body('one'));

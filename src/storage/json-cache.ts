@@ -46,6 +46,15 @@ export class JsonCache {
     return this.entries.size;
   }
 
+  /** Whether there is an entry for key, of any revision; one past its time is dropped (and wiped) here. */
+  has(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    if (entry.expires > this.clock.now()) return true;
+    this.drop(key, entry);
+    return false;
+  }
+
   /**
    * A copy of the body made from `revision` of key (the response may still be on its way when the entry is wiped);
    * undefined when there is none. An entry of another revision is dropped.

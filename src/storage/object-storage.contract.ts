@@ -189,6 +189,62 @@ export function runObjectStorageContract(name: string, open: () => Promise<Opene
       assert.equal(await c.storage.getJson(c.key('missing')), undefined);
     }));
 
+    void it('getJson of an unchanged object reads only its revision; a miss caches the revision its full read found', withStorage(async (c) => {
+      // The store's calls, and a write slipped in between a GET's revision read and its full read.
+      const calls: string[] = [];
+      let between: (() => Promise<unknown>) | undefined;
+      const store = new Proxy(c.store, {
+        get(target, prop) {
+          const v: unknown = Reflect.get(target, prop, target);
+          if (typeof v !== 'function') return v;
+          return async (...args: unknown[]) => {
+            calls.push(String(prop));
+            const answer: unknown = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (prop === 'revisionOf' && between) await between();
+            between = undefined;
+            return answer;
+          };
+        },
+      });
+      const json = new JsonCache();
+      const storage = new ObjectStorage({ store, transformers: c.probe, resource: SECRETS, metrics: c.metrics, jsonCache: json });
+      const parsed = async (key: string) => JSON.parse((await storage.getJson(key))?.toString() ?? 'null') as unknown;
+      const created = await c.storage.create(c.key('a'), secret(c.ns, 'a'));
+      calls.length = 0;
+      assert.deepEqual(await parsed(c.key('a')), created);
+      assert.deepEqual(calls, ['get'], 'with nothing cached, the whole row at once');
+      calls.length = 0;
+      const reads = c.probe.reads;
+      assert.deepEqual(await parsed(c.key('a')), created);
+      assert.deepEqual(calls, ['revisionOf'], 'a hit reads the revision alone');
+      assert.equal(c.probe.reads, reads);
+
+      // Cached, then written by another writer (c.storage: another cache, as another API server's), and written again
+      // after the revision read: the answer and the cache are the revision the full read found, so the next GET is a hit.
+      const update = (name: string, label: string) => c.storage.guaranteedUpdate(c.key(name), (cur) => Promise.resolve(withLabel(cur, 'x', label)));
+      await c.storage.create(c.key('b'), secret(c.ns, 'b'));
+      await parsed(c.key('b'));
+      await update('b', '2');
+      let changed: KubeObject | undefined;
+      between = async () => (changed = await update('b', '3'));
+      calls.length = 0;
+      assert.deepEqual(await parsed(c.key('b')), await c.storage.get(c.key('b')));
+      assert.deepEqual(calls, ['revisionOf', 'get'], 'a stale entry: the revision, then the whole row');
+      assert.equal(changed?.metadata?.labels?.x, '3');
+      calls.length = 0;
+      assert.deepEqual(await parsed(c.key('b')), changed, 'the newer revision was cached');
+      assert.deepEqual(calls, ['revisionOf']);
+
+      // The same with a delete after the revision read: absent, and nothing cached.
+      await c.storage.create(c.key('c'), secret(c.ns, 'c'));
+      await parsed(c.key('c'));
+      await update('c', '2');
+      between = () => c.storage.delete(c.key('c'));
+      assert.equal(await storage.getJson(c.key('c')), undefined);
+      assert.equal(json.size, 2, 'a and b');
+      assert.equal(await storage.getJson(c.key('c')), undefined);
+    }));
+
     void it('getJson sees what another API server wrote, and a watch drops the plaintext of what it changed', withStorage(async (c) => {
       const parsed = async (key: string) => JSON.parse((await c.storage.getJson(key))?.toString() ?? 'null') as unknown;
       // Another API server on the same store: its own ObjectStorage, whose writes this one's cache does not hear of.

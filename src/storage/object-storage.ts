@@ -138,18 +138,30 @@ export class ObjectStorage {
   /**
    * The object at key with its resourceVersion as compact JSON (`JSON.stringify`), as a GET answers it; undefined when
    * absent. The store is read every time; the decryption, decode and encoding are skipped while the key's revision is
-   * the one the cached JSON was made from.
+   * the one the cached JSON was made from. When there is cached JSON of the key, that check reads the key's revision
+   * alone (the store's revisionOf: no value read, or on SQLite no read at all), and the whole row only if the
+   * revision moved; that miss reads twice, and caches the JSON of the revision its second read found. A key with
+   * nothing cached is read whole at once.
    */
   async getJson(key: string, opts: { signal?: AbortSignal | undefined } = {}): Promise<Buffer | undefined> {
-    const { kv } = await this.opts.store.get(key, { signal: opts.signal });
+    const signal = opts.signal;
+    const json = this.json;
+    if (json?.has(key)) {
+      const revision = await this.opts.store.revisionOf(key, { signal });
+      if (revision === undefined) {
+        json.delete(key);
+        return undefined;
+      }
+      const cached = json.get(key, revision);
+      if (cached) return cached;
+    }
+    const { kv } = await this.opts.store.get(key, { signal });
     if (!kv) {
-      this.json?.delete(key);
+      json?.delete(key);
       return undefined;
     }
-    const cached = this.json?.get(key, kv.modRevision);
-    if (cached) return cached;
     const body = Buffer.from(JSON.stringify(await this.open(kv)));
-    this.json?.set(key, kv.modRevision, Buffer.from(body));
+    json?.set(key, kv.modRevision, Buffer.from(body));
     return body;
   }
 

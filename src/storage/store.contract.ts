@@ -175,6 +175,31 @@ export function runStoreContract(
       await assert.rejects(s.get(`${p}a`, { revision: rc + 1000 }));
     }));
 
+    void it('revisionOf answers the modRevision get reads now, and undefined for a key absent or deleted', { timeout }, withStore(async (s, p) => {
+      assert.equal(await s.revisionOf(`${p}a`), undefined, 'never written');
+      const r1 = await s.create(`${p}a`, text('a1'));
+      assert.equal(await s.revisionOf(`${p}a`), r1);
+      const r2 = await s.update(`${p}a`, text('a2'), { ifRevision: r1 });
+      // Another key's writes, and one whose name extends this one's, move the store's revision, not this key's.
+      await s.create(`${p}b`, text('b1'));
+      await s.create(`${p}a0`, text('x'));
+      assert.equal(await s.revisionOf(`${p}a`), r2);
+      assert.equal(await s.revisionOf(`${p}a`), (await s.get(`${p}a`)).kv?.modRevision);
+      await s.delete(`${p}a`);
+      assert.equal(await s.revisionOf(`${p}a`), undefined, 'deleted');
+      const r3 = await s.create(`${p}a`, text('a3'));
+      assert.equal(await s.revisionOf(`${p}a`), r3, 'created again');
+      // History below a compaction is gone; the current revision is still there.
+      await s.compact(await s.currentRevision());
+      assert.equal(await s.revisionOf(`${p}a`), r3);
+      assert.equal(await s.revisionOf(`${p}b0`), undefined, 'a key between others');
+      const stop = new AbortController();
+      stop.abort();
+      await assert.rejects(s.revisionOf(`${p}a`, { signal: stop.signal }));
+      await s.close();
+      await assert.rejects(s.revisionOf(`${p}a`));
+    }));
+
     void it('list: prefix, byte order, limit with more, startKey', { timeout }, withStore(async (s, p) => {
       // U+1F600 sorts before U+FFFD in UTF-16 but after it in UTF-8 bytes; stores order by bytes, like etcd.
       const names = ['a', 'b', 'b/x', 'c', 'd', '\u00e9', '\uFFFD', '\u{1F600}'];

@@ -31,6 +31,11 @@ export type WatchEvent =
 
 export interface Store {
   get(key: string, opts?: { revision?: number; signal?: AbortSignal }): Promise<{ revision: number; kv?: KeyValue }>;
+  /**
+   * The key's modRevision now, undefined when it is absent: get's answer without the value, read as get reads (etcd: the
+   * same linearizable range, keys only). For a reader that may hold that revision's value already (the JSON cache).
+   */
+  revisionOf(key: string, opts?: { signal?: AbortSignal }): Promise<number | undefined>;
   /** Keys with the prefix, in byte order, from startKey (inclusive), at a past revision if given. */
   list(
     prefix: string,

@@ -62,6 +62,22 @@ void describe('etcd store', () => {
     assert.deepEqual(asked, [{ revision: 7 }]);
   });
 
+  void it('revisionOf is get\'s linearizable range without the value: keys_only, never serializable', async () => {
+    // A serializable range would answer from the member's own state, which may lag the cluster (etcd's
+    // Range{serializable}); a cached GET must see every acknowledged write, as a full GET does.
+    const asked: unknown[] = [];
+    const answers = [{ kvs: [{ mod_revision: '42' }] }, { kvs: [] }];
+    const client = { kv: { range: async (req: unknown) => (asked.push(req), answers.shift()) }, close: () => undefined };
+    const store = new EtcdStore(client as unknown as Etcd3);
+    assert.equal(await store.revisionOf('/registry/secrets/ns/a'), 42);
+    assert.equal(await store.revisionOf('/registry/secrets/ns/b'), undefined);
+    await store.close();
+    assert.deepEqual(asked, [
+      { key: Buffer.from('/registry/secrets/ns/a'), keys_only: true },
+      { key: Buffer.from('/registry/secrets/ns/b'), keys_only: true },
+    ]);
+  });
+
   void it('names the Debian package when etcd is not installed', async () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';

@@ -145,6 +145,16 @@ export class EtcdStore implements Store {
     return { revision: revision || Number(res.header.revision), ...(kv ? { kv: toKeyValue(kv) } : {}) };
   }
 
+  async revisionOf(key: string, opts: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidError('key must not be empty');
+    // keys_only drops the value from the answer; serializable stays unset, so this is get's linearizable (quorum) read.
+    const res = await this.#call(`read the revision of ${JSON.stringify(key)}`, opts.signal, (o) =>
+      this.#client.kv.range({ key: bytes(key), keys_only: true }, o),
+    );
+    const kv = res.kvs[0];
+    return kv ? Number(kv.mod_revision) : undefined;
+  }
+
   async list(
     prefix: string,
     opts: { revision?: number; limit?: number; startKey?: string; signal?: AbortSignal } = {},

@@ -102,6 +102,43 @@ void describe('sqlite store: group commit', () => {
     }
   });
 
+  void it('revisionOf answers a key asked about before with the durable revision: a write shows once its fsync is done', async () => {
+    const sync = heldSync();
+    const s = await SqliteStore.open({ dataDir: join(root, 'revision-of'), syncWal: sync.syncWal });
+    const durable = async <T>(write: Promise<T>): Promise<T> => {
+      await turn();
+      sync.calls.at(-1)!.release();
+      return write;
+    };
+    try {
+      assert.equal(await s.revisionOf('/registry/a'), undefined);
+      const created = s.create('/registry/a', text('1'));
+      assert.equal(await s.revisionOf('/registry/a'), undefined, 'created, not durable yet');
+      const ra = await durable(created);
+      assert.equal(await s.revisionOf('/registry/a'), ra);
+      // Other keys' writes leave it where it is.
+      await durable(s.create('/registry/b', text('b')));
+      assert.equal(await s.revisionOf('/registry/a'), ra);
+      const updated = s.update('/registry/a', text('2'), { ifRevision: ra });
+      assert.equal(await s.revisionOf('/registry/a'), ra, 'updated, not durable yet');
+      const rb = await durable(updated);
+      assert.equal(await s.revisionOf('/registry/a'), rb);
+      const deleted = s.delete('/registry/a');
+      assert.equal(await s.revisionOf('/registry/a'), rb, 'deleted, not durable yet');
+      await durable(deleted);
+      assert.equal(await s.revisionOf('/registry/a'), undefined);
+      const again = await durable(s.create('/registry/a', text('3')));
+      assert.equal(await s.revisionOf('/registry/a'), again);
+      // The keys it keeps are bounded; those it dropped are read again.
+      for (let i = 0; i < 5000; i++) await s.revisionOf(`/registry/k${i}`);
+      assert.ok(s['latestRevisions'].size <= 4096);
+      assert.equal(await s.revisionOf('/registry/a'), again);
+    } finally {
+      for (const c of sync.calls) c.release();
+      await s.close();
+    }
+  });
+
   void it('fails the writes an fsync failure leaves undurable, and every request after it', async () => {
     const sync = heldSync();
     const s = await SqliteStore.open({ dataDir: join(root, 'failed'), syncWal: sync.syncWal });

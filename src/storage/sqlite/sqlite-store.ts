@@ -85,6 +85,8 @@ interface Row {
 type Latest = Pick<Row, 'id' | 'deleted' | 'create_revision'>;
 type KvRow = Pick<Row, 'id' | 'name' | 'deleted' | 'create_revision' | 'value'>;
 /** What a read returns; old_value (needed only by watch events) is left in the file. */
+/** Keys whose newest revision the store keeps for revisionOf (a name and a number each). */
+const LATEST_REVISIONS = 4096;
 const KV_COLUMNS = 'id, name, deleted, create_revision, value';
 interface ListParams {
   from: string;
@@ -131,10 +133,18 @@ export class SqliteStore implements Store {
    * found, less the page, is the next page's count.
    */
   private readonly remainingCounts = new Map<string, number>();
+  /**
+   * The newest revision (0: absent) of the keys revisionOf was asked about, so that the check of a cached GET does
+   * not reach SQLite. Exact, not a guess: every write to the file goes through this store (the connection holds it
+   * with locking_mode EXCLUSIVE), and a write becomes readable in reveal, which drops its key's entry in the same
+   * step; compaction never removes a key's newest row (nor makes an absent key present). Bounded, oldest first.
+   */
+  private readonly latestRevisions = new Map<string, number>();
 
   // Prepared once: a statement per call would cost more than the insert itself.
   private readonly latestMeta;
   private readonly latestAt;
+  private readonly latestRevision;
   private readonly kvById;
   private readonly rowById;
   private readonly insertCreate;
@@ -175,6 +185,12 @@ export class SqliteStore implements Store {
     this.latestAt = db.prepare<[string, number], KvRow>(
       `SELECT ${KV_COLUMNS} FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`,
     );
+    // From the (name, id, deleted) index alone: no table row, no value copied out (a cached GET's read, revisionOf).
+    this.latestRevision = db
+      .prepare<[string, number], number | null>(
+        `SELECT CASE WHEN deleted = 0 THEN id END FROM kv WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1`,
+      )
+      .pluck();
     this.kvById = db.prepare<[number], KvRow>(`SELECT ${KV_COLUMNS} FROM kv WHERE id = ?`);
     this.rowById = db.prepare<[number], Row>(`SELECT * FROM kv WHERE id = ?`);
     // Positional parameters: binding them is measurably cheaper than named ones on this hot path.
@@ -304,6 +320,17 @@ export class SqliteStore implements Store {
     const revision = this.readRevision(opts.revision);
     const row = this.latestAt.get(key, revision);
     return { revision, kv: row && row.deleted === 0 ? toKeyValue(row) : undefined };
+  }
+
+  async revisionOf(key: string, opts: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    this.enter(opts.signal);
+    let revision = this.latestRevisions.get(key);
+    if (revision === undefined) {
+      revision = this.latestRevision.get(key, this.revision) ?? 0;
+      if (this.latestRevisions.size >= LATEST_REVISIONS) this.latestRevisions.delete(this.latestRevisions.keys().next().value!);
+      this.latestRevisions.set(key, revision);
+    }
+    return revision === 0 ? undefined : revision;
   }
 
   async list(
@@ -496,6 +523,7 @@ export class SqliteStore implements Store {
    */
   private reveal(key: string, revision: number, event?: WatchEvent): void {
     this.revision = revision;
+    this.latestRevisions.delete(key);
     this.hub.publish(key, revision, () => event ?? toEvent(this.rowById.get(revision)!));
   }
 
