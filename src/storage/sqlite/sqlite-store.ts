@@ -84,9 +84,9 @@ interface Row {
 }
 type Latest = Pick<Row, 'id' | 'deleted' | 'create_revision'>;
 type KvRow = Pick<Row, 'id' | 'name' | 'deleted' | 'create_revision' | 'value'>;
-/** What a read returns; old_value (needed only by watch events) is left in the file. */
 /** Keys whose newest revision the store keeps for revisionOf (a name and a number each). */
 const LATEST_REVISIONS = 4096;
+/** What a read returns; old_value (needed only by watch events) is left in the file. */
 const KV_COLUMNS = 'id, name, deleted, create_revision, value';
 interface ListParams {
   from: string;
