@@ -37,6 +37,10 @@ export function mutationOptions(
   kind: Exclude<OptionsKind, 'ListOptions'>,
   opts: { userAgent: string | undefined; applyPatch?: boolean },
 ): MutationOptions {
+  // No query parameter (nearly every write): nothing to check, and the four lookups below would each scan the query.
+  if (q.size === 0 && !opts.applyPatch) {
+    return { dryRun: false, fieldManager: defaultFieldManager(undefined, opts.userAgent), fieldValidation: 'Warn', force: false };
+  }
   const errors: FieldError[] = [];
   const dryRun = q.getAll('dryRun');
   if (dryRun.some((v) => v !== 'All')) errors.push(notSupported('dryRun', dryRun, ['All']));

@@ -57,6 +57,18 @@ export function validatePatchOptions(isApply: boolean, o: PatchOptionValues): vo
  */
 export function defaultFieldManager(fieldManager: string | undefined, userAgent: string | undefined): string {
   if (fieldManager) return fieldManager;
+  // A client sends the same User-Agent on every request: the last one's manager is remembered (strings are immutable).
+  if (userAgent === lastUserAgent) return lastManager;
+  const manager = managerOfUserAgent(userAgent);
+  lastUserAgent = userAgent;
+  lastManager = manager;
+  return manager;
+}
+
+let lastUserAgent: string | undefined;
+let lastManager = '';
+
+function managerOfUserAgent(userAgent: string | undefined): string {
   let out = '';
   for (const ch of (userAgent ?? '').split('/')[0]!) {
     if (!PRINTABLE.test(ch)) continue;
