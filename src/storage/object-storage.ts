@@ -194,8 +194,8 @@ export class ObjectStorage {
     try {
       const created = this.decode(plain, key, 'for');
       if (opts.dryRun) {
-        const { kv } = await this.opts.store.get(key, { signal: opts.signal });
-        if (kv) throw keyExists(key);
+        // Whether the key exists, without reading its value.
+        if ((await this.opts.store.revisionOf(key, { signal: opts.signal })) !== undefined) throw keyExists(key);
         return withResourceVersion(created, undefined);
       }
       const value = await this.seal(key, plain);
